@@ -1,0 +1,221 @@
+"""Local anvil chains and connections to any EVM RPC endpoint.
+
+A :class:`LocalChain` is a real anvil process on a free loopback port, with
+the hardfork that matches the EVM target the contracts were compiled for
+(a contract built for shanghai uses PUSH0, which a london chain rejects).
+It is a context manager: leaving the block stops the process, and
+:meth:`LocalChain.stop` waits until it is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlparse
+
+from web3 import HTTPProvider, Web3
+
+from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.errors import P2PEnergyError, UsageError
+
+#: anvil's --hardfork value for each EVM target; the names coincide, and the
+#: table is here so that a new target must be added on purpose.
+HARDFORK_FOR_EVM = {evm: evm for evm in EVM_VERSIONS}
+_START_TIMEOUT_S = 20.0
+_STOP_TIMEOUT_S = 10.0
+
+
+class ChainError(P2PEnergyError):
+    """The chain could not be started, reached or stopped."""
+
+
+@dataclass(frozen=True)
+class ChainAccount:
+    """A funded account of a local chain, with its private key."""
+
+    address: str
+    private_key: str
+
+
+@dataclass(frozen=True)
+class ChainOptions:
+    """How to start anvil. `port=0` picks a free loopback port."""
+
+    evm_version: str = DEFAULT_EVM_VERSION
+    port: int = 0
+    chain_id: int = 31337
+    accounts: int = 10
+    balance_ether: int = 10_000
+    block_gas_limit: int | None = None
+    gas_price_wei: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.evm_version not in HARDFORK_FOR_EVM:
+            raise UsageError(f"unknown EVM target {self.evm_version!r}: choose one of {', '.join(HARDFORK_FOR_EVM)}")
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"port must be between 1 and 65535 (or 0 for any free port), got {self.port}")
+        if self.accounts < 1:
+            raise UsageError(f"a local chain needs at least one account, got {self.accounts}")
+        if self.chain_id < 1:
+            raise UsageError(f"chain id must be positive, got {self.chain_id}")
+
+    @property
+    def hardfork(self) -> str:
+        return HARDFORK_FOR_EVM[self.evm_version]
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalChain:
+    """A real anvil process; use as `with LocalChain(anvil_path) as chain:`."""
+
+    def __init__(self, anvil: Path, options: ChainOptions | None = None):
+        self.anvil = anvil
+        self.options = options or ChainOptions()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._port = 0
+        self.accounts: list[ChainAccount] = []
+
+    @property
+    def url(self) -> str:
+        if self._process is None:
+            raise ChainError("the local chain is not running")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def command(self, port: int, config_out: Path) -> list[str]:
+        opts = self.options
+        cmd = [
+            str(self.anvil),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--hardfork", opts.hardfork,
+            "--chain-id", str(opts.chain_id),
+            "--accounts", str(opts.accounts),
+            "--balance", str(opts.balance_ether),
+            "--config-out", str(config_out),
+        ]  # fmt: skip
+        if opts.block_gas_limit is not None:
+            cmd += ["--gas-limit", str(opts.block_gas_limit)]
+        if opts.gas_price_wei is not None:
+            cmd += ["--gas-price", str(opts.gas_price_wei)]
+        return cmd
+
+    def start(self) -> LocalChain:
+        """Start anvil and wait until it answers RPC calls."""
+        if self._process is not None:
+            raise ChainError("the local chain is already running")
+        self._workdir = tempfile.TemporaryDirectory(prefix="p2p-energy-anvil-")
+        config_out = Path(self._workdir.name) / "config.json"
+        log_path = Path(self._workdir.name) / "anvil.log"
+        self._port = self.options.port or free_port()
+        with log_path.open("wb") as log:
+            # A session of its own, so that stop() can signal anvil and
+            # anything it spawned without touching our own process group.
+            self._process = subprocess.Popen(
+                self.command(self._port, config_out),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_ready(config_out, log_path)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, config_out: Path, log_path: Path) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                log = log_path.read_text(errors="replace").strip()
+                raise ChainError(f"anvil exited with code {self._process.returncode}: {log[-500:]}")
+            if config_out.is_file() and _answers(self._port):
+                config = json.loads(config_out.read_text())
+                self.accounts = [
+                    ChainAccount(Web3.to_checksum_address(a), k)
+                    for a, k in zip(config["available_accounts"], config["private_keys"], strict=True)
+                ]
+                return
+            time.sleep(0.05)
+        raise ChainError(f"anvil did not answer on port {self._port} within {_START_TIMEOUT_S:.0f} s")
+
+    def stop(self) -> None:
+        """Stop anvil and wait for it to exit; safe to call twice."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def web3(self) -> Web3:
+        return connect(self.url)
+
+    def __enter__(self) -> LocalChain:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(pid, sig)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def connect(rpc_url: str, timeout_s: float = 10.0) -> Web3:
+    """Connect to an EVM JSON-RPC endpoint and check that it answers.
+
+    Raises:
+        UsageError: the URL is not an http(s) URL.
+        ChainError: nothing answers there.
+    """
+    parsed = urlparse(rpc_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(f"RPC URL {rpc_url!r} is not valid: give one like http://127.0.0.1:8545")
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
+    try:
+        _ = w3.eth.chain_id
+    except Exception as exc:  # requests and web3 raise many kinds here
+        raise ChainError(f"no EVM node answers at {rpc_url}: {exc.__class__.__name__}") from None
+    return w3

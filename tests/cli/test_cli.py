@@ -1,0 +1,82 @@
+import signal
+import subprocess
+
+import psutil
+import pytest
+from web3 import HTTPProvider, Web3
+
+from tests.cli.conftest import CLI
+
+
+@pytest.mark.parametrize("command", ["compile", "chain", "demo", "toolchain"])
+def test_each_command_has_help(cli, command):
+    completed = cli(command, "--help")
+    assert completed.returncode == 0
+    assert f"usage: p2p-energy {command}" in completed.stdout
+
+
+def test_top_level_help_lists_the_commands(cli):
+    out = cli("--help").stdout
+    for command in ("compile", "chain", "demo", "toolchain"):
+        assert command in out
+
+
+def test_unknown_command_exits_2(cli):
+    completed = cli("frobnicate")
+    assert completed.returncode == 2
+    assert "invalid choice" in completed.stderr
+
+
+def test_unknown_evm_target_exits_2(cli):
+    completed = cli("compile", "--evm", "osaka")
+    assert completed.returncode == 2
+    assert "invalid choice: 'osaka'" in completed.stderr
+
+
+def test_compile_lists_the_token_with_its_size(cli):
+    completed = cli("compile")
+    assert completed.returncode == 0, completed.stderr
+    assert "EnergyToken" in completed.stdout
+    assert "contracts/EnergyToken.sol" in completed.stdout
+
+
+def test_compile_twice_comes_from_the_cache(cli):
+    cli("compile", "--evm", "london")
+    assert "from cache" in cli("compile", "--evm", "london").stdout
+
+
+def test_toolchain_names_solc_anvil_and_openzeppelin(cli):
+    out = cli("toolchain").stdout
+    assert "0.8.28" in out and "anvil" in out and "5.7.0" in out
+
+
+def test_demo_deploys_the_token_and_mints_to_holders(cli):
+    completed = cli("demo", "--holders", "2")
+    assert completed.returncode == 0, completed.stderr
+    assert "EnergyToken at 0x" in completed.stdout
+    assert completed.stdout.count("1000.00000000") == 2
+
+
+def test_demo_rejects_zero_holders_with_exit_2(cli):
+    completed = cli("demo", "--holders", "0")
+    assert completed.returncode == 2
+    assert "--holders must be 1 or more" in completed.stderr
+
+
+def test_chain_runs_until_ctrl_c_and_leaves_no_process():
+    process = subprocess.Popen([str(CLI), "chain", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("Ctrl-C")):
+            lines.append(process.stdout.readline().strip())
+        url = lines[0].rsplit(" at ", 1)[1]
+        w3 = Web3(HTTPProvider(url))
+        assert w3.eth.chain_id == 31337
+        assert lines[1].startswith(f"account 0: {w3.eth.accounts[0]} key 0x")
+        children = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+    assert "chain stopped" in process.stdout.read()
+    assert children and not any(child.is_running() for child in children)
