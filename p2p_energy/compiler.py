@@ -232,7 +232,10 @@ class Compiler:
 
     def _result(self, output: dict[str, Any], *, from_cache: bool) -> CompilationResult:
         contracts: dict[str, ContractArtifact] = {}
+        own_prefix = self.contracts_dir.resolve().relative_to(self.base_path).as_posix() + "/"
         for source, by_name in output.get("contracts", {}).items():
+            if not source.startswith(own_prefix):
+                continue  # imported libraries (OpenZeppelin) are not ours to deploy
             for name, data in by_name.items():
                 bytecode = data["evm"]["bytecode"]["object"]
                 if not bytecode:
