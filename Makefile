@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format gas clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil
 	@$(BIN)/python -c "from p2p_energy.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -34,6 +34,9 @@ $(BIN)/anvil: node_modules/.installed $(VENV)/.installed
 run: setup
 	$(BIN)/p2p-energy demo
 
+gas: setup
+	$(BIN)/p2p-energy gas --json build/gas.json
+
 lint: setup
 	$(BIN)/ruff check p2p_energy tests scripts
 	$(BIN)/ruff format --check p2p_energy tests scripts
@@ -43,7 +46,19 @@ format: setup
 	$(BIN)/ruff format p2p_energy tests scripts
 	$(BIN)/ruff check --fix p2p_energy tests scripts
 
+# The whole suite for the default target (cancun), then the contract suite for
+# the older Qtum targets on chains of their hardfork. brownie does not notice an
+# EVM target change by itself, hence the clean build before each target.
+BROWNIE_BUILD := build/contracts build/interfaces
+
 test: lint
+	@for evm in shanghai london; do \
+		echo "== contract tests for $$evm"; \
+		rm -rf $(BROWNIE_BUILD); \
+		P2P_EVM=$$evm $(BIN)/python -m pytest tests/contracts -q -p no:cacheprovider || exit 1; \
+	done
+	@echo "== all tests for cancun"
+	rm -rf $(BROWNIE_BUILD)
 	$(BIN)/python -m pytest
 
 clean:

@@ -28,7 +28,9 @@ import {SlotClock} from "./SlotClock.sol";
  *   `block.chainid` (OpenZeppelin's EIP712 rebuilds the separator when the
  *   chain id differs from the one at deployment).
  * The energy exported in slot `s` is known when readings of `s - 1` and `s`
- * both exist: the difference of their export registers.
+ * both exist: the difference of their export registers. (Readings arrive in
+ * slot order, so the reading of `s - 1`, if any, is the last one when `s`
+ * arrives.)
  */
 contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     /// @notice Role allowed to register and revoke meters.
@@ -49,10 +51,15 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         bool hasReading;
     }
 
+    // One storage slot per reading. `exportedWh` (the export since the previous
+    // slot's reading) is stored when the reading is recorded, because the
+    // previous reading is loaded then anyway: settlement then reads one slot, not two.
     struct Registers {
         uint64 importWh;
         uint64 exportWh;
+        uint64 exportedWh;
         bool recorded;
+        bool exportKnown;
     }
 
     mapping(uint32 meterId => Meter) private _meters;
@@ -194,12 +201,8 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
 
     /// @inheritdoc IMeterRegistry
     function exportedIn(uint32 meterId, uint64 slot) public view returns (bool known, uint64 exportedWh) {
-        if (slot == 0) return (false, 0);
-        Registers memory end = _readings[meterId][slot];
-        Registers memory start = _readings[meterId][slot - 1];
-        if (!end.recorded || !start.recorded) return (false, 0);
-        // end.exportWh >= start.exportWh: registers never decrease between readings.
-        return (true, end.exportWh - start.exportWh);
+        Registers memory registers = _readings[meterId][slot];
+        return (registers.exportKnown, registers.exportedWh);
     }
 
     /// @inheritdoc IMeterRegistry
@@ -219,6 +222,8 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         Meter memory meter = _requireActive(meterId);
         uint256 endsAt = slotEnd(reading.slot);
         if (block.timestamp < endsAt) revert SlotNotEnded(reading.slot, endsAt);
+        bool exportKnown;
+        uint64 exportedWh;
         if (meter.hasReading) {
             if (reading.slot <= meter.lastSlot) revert ReadingOutOfOrder(meterId, reading.slot, meter.lastSlot);
             Registers memory last = _readings[meterId][meter.lastSlot];
@@ -228,12 +233,20 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
             if (reading.exportWh < last.exportWh) {
                 revert RegisterDecreased(meterId, reading.slot, true, last.exportWh, reading.exportWh);
             }
+            // lastSlot < reading.slot, so reading.slot - 1 cannot underflow.
+            exportKnown = meter.lastSlot == reading.slot - 1;
+            exportedWh = exportKnown ? reading.exportWh - last.exportWh : 0;
         }
         address recovered = ECDSA.recover(readingDigest(reading), signature);
         if (recovered != meter.signer) revert InvalidMeterSignature(meterId, recovered, meter.signer);
 
-        _readings[meterId][reading.slot] =
-            Registers({importWh: reading.importWh, exportWh: reading.exportWh, recorded: true});
+        _readings[meterId][reading.slot] = Registers({
+            importWh: reading.importWh,
+            exportWh: reading.exportWh,
+            exportedWh: exportedWh,
+            recorded: true,
+            exportKnown: exportKnown
+        });
         _meters[meterId] = Meter({signer: meter.signer, lastSlot: reading.slot, active: true, hasReading: true});
         emit ReadingRecorded(meterId, reading.slot, reading.importWh, reading.exportWh);
     }

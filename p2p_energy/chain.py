@@ -203,6 +203,18 @@ def _answers(port: int) -> bool:
         return False
 
 
+def mine_at(w3: Web3, timestamp: int) -> None:
+    """Mine the next block at `timestamp` on a local (anvil) chain.
+
+    Moves chain time forward only; later blocks continue from there.
+    """
+    latest = int(w3.eth.get_block("latest")["timestamp"])
+    if timestamp <= latest:
+        raise ChainError(f"cannot move chain time back: latest block is at {latest}, asked for {timestamp}")
+    w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
 def connect(rpc_url: str, timeout_s: float = 10.0) -> Web3:
     """Connect to an EVM JSON-RPC endpoint and check that it answers.
 

@@ -7,6 +7,7 @@ chain gone), 2 bad input (nothing was done), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -21,6 +22,7 @@ from p2p_energy import __version__
 from p2p_energy.chain import ChainOptions, LocalChain
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.gas import run_gas_report
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.toolchain import SOLC_VERSION, Toolchain, find_toolchain, install_solc_wrapper
 
@@ -58,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_evm(demo_cmd)
     demo_cmd.add_argument("--holders", type=int, default=3, help="accounts to mint tokens to (default 3)")
+
+    gas_cmd = commands.add_parser("gas", help="measure gas per operation and per settled trade on a fresh local chain")
+    _add_evm(gas_cmd)
+    gas_cmd.add_argument(
+        "--trades-per-lot",
+        type=int,
+        default=4,
+        help="trades in each (meter, slot) lot, 1-50 (default 4); settlement cost is shared by them",
+    )
+    gas_cmd.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
 
     tool_cmd = commands.add_parser("toolchain", help="show the compiler and chain tools; install the solc wrapper")
     tool_cmd.add_argument(
@@ -133,6 +145,40 @@ def cmd_demo(args: argparse.Namespace, toolchain: Toolchain, console: Console) -
     return 0
 
 
+def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    compiled = _compile(toolchain, args.evm, console)
+    with console.status("measuring gas") as status:
+        report = run_gas_report(
+            toolchain.anvil, compiled, args.trades_per_lot, progress=lambda step: status.update(f"gas: {step}")
+        )
+    table = Table("operation (one transaction)", "gas", title=f"gas per operation, {report.evm_version}")
+    for operation, gas in report.operations.items():
+        table.add_row(operation, f"{gas:,}")
+    console.print(table)
+    batches = Table(
+        "lots settled",
+        "trades",
+        "settle gas",
+        "gas per settled trade",
+        "with 1 reading per lot",
+        title=f"amortized settlement, {report.trades_per_lot} trades per lot",
+    )
+    for batch in report.batches:
+        batches.add_row(
+            str(batch.lots),
+            str(batch.trades),
+            f"{batch.gas:,}",
+            f"{batch.gas_per_trade:,}",
+            f"{batch.gas_per_trade_with_readings:,}",
+        )
+    console.print(batches)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        console.print(f"figures written to {args.json}")
+    return 0
+
+
 def cmd_toolchain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     table = Table("tool", "version / path")
     table.add_row("project", str(toolchain.root))
@@ -145,7 +191,13 @@ def cmd_toolchain(args: argparse.Namespace, toolchain: Toolchain, console: Conso
     return 0
 
 
-COMMANDS = {"compile": cmd_compile, "chain": cmd_chain, "demo": cmd_demo, "toolchain": cmd_toolchain}
+COMMANDS = {
+    "compile": cmd_compile,
+    "chain": cmd_chain,
+    "demo": cmd_demo,
+    "gas": cmd_gas,
+    "toolchain": cmd_toolchain,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
-from p2p_energy.compiler import ContractArtifact
+from p2p_energy.compiler import CompilationResult, ContractArtifact
 from p2p_energy.errors import P2PEnergyError, UsageError
 
 #: Gas headroom over eth_estimateGas; estimates can fall short by a little
@@ -158,3 +158,42 @@ class ContractClient:
         if receipt["status"] != 1:
             raise TransactionFailed(action, "reverted on chain", tx_hash.to_0x_hex())
         return receipt
+
+
+@dataclass(frozen=True)
+class MarketContracts:
+    """The three deployed contracts of one market, with their deployment receipts."""
+
+    token: Contract
+    registry: Contract
+    escrow: Contract
+    receipts: dict[str, TxReceipt]
+
+
+def deploy_market(
+    client: ContractClient,
+    compiled: CompilationResult,
+    admin: Signer,
+    *,
+    genesis: int,
+    slot_length: int,
+    grace_period: int,
+    token_name: str = "Energy Token",
+    token_symbol: str = "NRG",
+) -> MarketContracts:
+    """Deploy EnergyToken, MeterRegistry and EnergyEscrow; `admin` gets every role.
+
+    Addresses come from receipts (Qtum derives them differently from
+    Ethereum, so they are never predicted).
+    """
+    if slot_length <= 0:
+        raise UsageError(f"slot length must be positive, got {slot_length} s")
+    if grace_period < 0:
+        raise UsageError(f"grace period must not be negative, got {grace_period} s")
+    token, token_receipt = client.deploy(compiled["EnergyToken"], admin, token_name, token_symbol, admin.address)
+    registry, registry_receipt = client.deploy(compiled["MeterRegistry"], admin, admin.address, genesis, slot_length)
+    escrow, escrow_receipt = client.deploy(
+        compiled["EnergyEscrow"], admin, token.address, registry.address, grace_period
+    )
+    receipts = {"EnergyToken": token_receipt, "MeterRegistry": registry_receipt, "EnergyEscrow": escrow_receipt}
+    return MarketContracts(token, registry, escrow, receipts)

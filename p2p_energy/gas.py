@@ -1,0 +1,214 @@
+"""Gas per operation of the market contracts, measured on a real local anvil.
+
+One run deploys the market, registers meters, posts one offer per meter for
+slot 1, has buyers take each offer in `trades_per_lot` parts, records the
+meters' signed readings, then settles single lots and batches of 1, 10 and
+100 lots, refunds a lot whose meter sent no reading, and withdraws. Every
+figure is the `gasUsed` of a real receipt (after refunds), so a change that
+costs gas shows up here.
+
+"Gas per settled trade" divides a settlement call's gas by the trades it
+closed. Settling a slot also needs the meter's reading of that slot (the
+previous slot's reading is already on chain in steady state), so the report
+also gives the figure with one batched reading per lot added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_utils.crypto import keccak
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from p2p_energy.chain import ChainOptions, LocalChain, mine_at
+from p2p_energy.compiler import CompilationResult
+from p2p_energy.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.errors import UsageError
+from p2p_energy.meters import MeterKey, Reading, ReadingDomain
+
+SLOT_LENGTH = 900
+GRACE_PERIOD = 3_600
+PRICE_PER_KWH = 25_000_000  # 0.25 NRG
+WH_PER_TRADE = 1_000
+BATCH_SIZES = (1, 10, 100)
+_SELLERS = 3
+_BUYERS = 8
+_READINGS_PER_CALL = 100
+_TAKES_PER_CALL = 100
+#: A plain ERC20 transfer transaction, the yardstick for "cheap".
+ERC20_TRANSFER_REFERENCE = "token transfer (ERC20)"
+
+
+@dataclass(frozen=True)
+class BatchFigure:
+    """One settlement call: how many lots and trades it closed and what it cost."""
+
+    lots: int
+    trades: int
+    gas: int
+    reading_gas_per_lot: int
+
+    @property
+    def gas_per_trade(self) -> int:
+        return self.gas // self.trades
+
+    @property
+    def gas_per_trade_with_readings(self) -> int:
+        return (self.gas + self.lots * self.reading_gas_per_lot) // self.trades
+
+
+@dataclass(frozen=True)
+class GasReport:
+    evm_version: str
+    trades_per_lot: int
+    operations: dict[str, int] = field(default_factory=dict)
+    batches: list[BatchFigure] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["batches"] = [
+            {
+                **asdict(b),
+                "gas_per_trade": b.gas_per_trade,
+                "gas_per_trade_with_readings": b.gas_per_trade_with_readings,
+            }
+            for b in self.batches
+        ]
+        return data
+
+
+def _meter_key(meter_id: int) -> MeterKey:
+    return MeterKey(keccak(text=f"p2p-energy gas meter {meter_id}"))
+
+
+@dataclass
+class _Bench:
+    """State of one measurement run; every transaction goes through `send`."""
+
+    client: ContractClient
+    escrow: Contract
+    registry: Contract
+    operations: dict[str, int]
+
+    def send(self, label: str | None, function: Any, signer: Signer) -> TxReceipt:
+        receipt = self.client.transact(function, signer)
+        if label is not None and label not in self.operations:
+            self.operations[label] = int(receipt["gasUsed"])
+        return receipt
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def measure_gas(
+    chain: LocalChain,
+    compiled: CompilationResult,
+    trades_per_lot: int = 4,
+    progress: Callable[[str], None] = lambda _: None,
+) -> GasReport:
+    """Run the measurement on a fresh local chain; see the module docstring."""
+    if not 1 <= trades_per_lot <= 50:
+        raise UsageError(f"trades per lot must be between 1 and 50 (the escrow's lot limit), got {trades_per_lot}")
+    w3 = chain.web3()
+    client = ContractClient(w3)
+    accounts = [Signer.from_key(a.private_key) for a in chain.accounts]
+    if len(accounts) < 1 + _SELLERS + _BUYERS:
+        raise UsageError(f"the gas run needs {1 + _SELLERS + _BUYERS} funded accounts")
+    admin, sellers, buyers = accounts[0], accounts[1 : 1 + _SELLERS], accounts[1 + _SELLERS : 1 + _SELLERS + _BUYERS]
+
+    genesis = int(w3.eth.get_block("latest")["timestamp"])
+    market = deploy_market(client, compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE_PERIOD)
+    token, registry, escrow = market.token, market.registry, market.escrow
+    bench = _Bench(client, escrow, registry, {})
+    for name, receipt in market.receipts.items():
+        bench.operations[f"deploy {name}"] = int(receipt["gasUsed"])
+
+    progress("funding buyers")
+    funds = 10**6 * 10**8
+    bench.send(None, token.functions.mint(admin.address, funds), admin)
+    bench.send(ERC20_TRANSFER_REFERENCE, token.functions.transfer(buyers[0].address, 10**8), admin)
+    for buyer in buyers:
+        bench.send(None, token.functions.mint(buyer.address, funds), admin)
+        bench.send(None, token.functions.approve(escrow.address, 2**256 - 1), buyer)
+
+    # Meters: one per settled lot in each batch, one settled alone, one refunded.
+    settle_single, refund_meter = 1, 2
+    batch_meters: list[list[int]] = []
+    next_id = 3
+    for size in BATCH_SIZES:
+        batch_meters.append(list(range(next_id, next_id + size)))
+        next_id += size
+    meter_ids = list(range(1, next_id))
+    owner_of = {m: sellers[m % _SELLERS] for m in meter_ids}
+
+    progress(f"registering {len(meter_ids)} meters")
+    for meter_id in meter_ids:
+        call = registry.functions.registerMeter(meter_id, owner_of[meter_id].address, _meter_key(meter_id).address)
+        bench.send("register meter", call, admin)
+
+    progress("posting offers")
+    offer_of: dict[int, int] = {}
+    for meter_id in meter_ids:
+        offer_of[meter_id] = int(escrow.functions.nextOfferId().call())
+        call = escrow.functions.postOffer(meter_id, 1, trades_per_lot * WH_PER_TRADE, PRICE_PER_KWH)
+        bench.send("post offer", call, owner_of[meter_id])
+
+    progress("taking offers")
+    parts = [(offer_of[m], WH_PER_TRADE) for m in meter_ids for _ in range(trades_per_lot)]
+    bench.send("take 1 offer part", escrow.functions.takeOffers([parts[0]]), buyers[0])
+    bench.send("take 10 offer parts", escrow.functions.takeOffers(parts[1:11]), buyers[1])
+    for index, chunk in enumerate(_chunks(parts[11:], _TAKES_PER_CALL)):
+        bench.send(None, escrow.functions.takeOffers(list(chunk)), buyers[(index + 2) % _BUYERS])
+
+    progress("recording readings")
+    mine_at(w3, int(registry.functions.slotEnd(1).call()))
+    domain = ReadingDomain(w3.eth.chain_id, registry.address)
+    exported = trades_per_lot * WH_PER_TRADE  # every meter delivers what it sold
+    readings = [
+        (Reading(m, slot, 0, 10_000 + (exported if slot == 1 else 0)), m)
+        for m in meter_ids
+        if m != refund_meter
+        for slot in (0, 1)
+    ]
+    first_reading, first_meter = readings[0]
+    bench.send(
+        "submit 1 reading",
+        registry.functions.submitReading(first_reading.as_tuple(), _meter_key(first_meter).sign(domain, first_reading)),
+        admin,
+    )
+    reading_gas_per_lot = 0
+    for chunk in _chunks(readings[1:], _READINGS_PER_CALL):
+        call = registry.functions.submitReadings(
+            [r.as_tuple() for r, _ in chunk], [_meter_key(m).sign(domain, r) for r, m in chunk]
+        )
+        receipt = bench.send(None, call, admin)
+        if len(chunk) == _READINGS_PER_CALL:
+            reading_gas_per_lot = int(receipt["gasUsed"]) // len(chunk)
+            bench.operations[f"submit {_READINGS_PER_CALL} readings, per reading"] = reading_gas_per_lot
+
+    progress("settling")
+    bench.send("settle 1 lot (settleLot)", escrow.functions.settleLot(settle_single, 1), admin)
+    batches = []
+    for meters in batch_meters:
+        receipt = bench.send(None, escrow.functions.settleLots([(m, 1) for m in meters]), admin)
+        batches.append(
+            BatchFigure(len(meters), len(meters) * trades_per_lot, int(receipt["gasUsed"]), reading_gas_per_lot)
+        )
+        bench.operations[f"settle batch of {len(meters)} lots"] = int(receipt["gasUsed"])
+
+    progress("refunding and withdrawing")
+    mine_at(w3, int(registry.functions.slotEnd(1).call()) + GRACE_PERIOD)
+    bench.send("refund 1 lot (refundLot)", escrow.functions.refundLot(refund_meter, 1), admin)
+    bench.send("withdraw", escrow.functions.withdraw(), sellers[0])
+    return GasReport(chain.options.evm_version, trades_per_lot, bench.operations, batches)
+
+
+def run_gas_report(anvil_path: Any, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any) -> GasReport:
+    """Measure on a fresh anvil with the hardfork of `compiled`'s EVM target."""
+    options = ChainOptions(evm_version=compiled.settings.evm_version, accounts=1 + _SELLERS + _BUYERS)
+    with LocalChain(anvil_path, options) as chain:
+        return measure_gas(chain, compiled, trades_per_lot, **kwargs)

@@ -1,0 +1,34 @@
+"""Run the contract suite for one EVM target: P2P_EVM=london|shanghai|cancun (default cancun).
+
+brownie-config.yaml compiles for ${P2P_EVM:-cancun}; here the development
+network's anvil gets the matching --hardfork, so a london build runs on a
+london chain. (brownie 1.22.2 crashes on a `networks:` section in the
+project config, hence this hook on its loaded settings.)
+"""
+
+import importlib
+import json
+import os
+from pathlib import Path
+
+# Looked up, not imported: brownie hashes the source of every module a
+# conftest imports, and brownie._config is a compiled extension it cannot read.
+CONFIG = importlib.import_module("brownie._config").CONFIG
+
+EVM_TARGET = os.environ.get("P2P_EVM", "cancun")
+if EVM_TARGET not in ("london", "shanghai", "cancun"):
+    raise SystemExit(f"P2P_EVM must be london, shanghai or cancun, got {EVM_TARGET!r}")
+
+_development = CONFIG.networks["development"]
+_development["cmd_settings"] = {**(_development.get("cmd_settings") or {}), "evm_version": EVM_TARGET}
+
+# brownie does not recompile when only the EVM target changes, so artifacts
+# built for another target would be deployed to this chain. Stop early.
+_artifact = Path(__file__).resolve().parents[1] / "build" / "contracts" / "EnergyEscrow.json"
+if _artifact.is_file():
+    _built_for = json.loads(_artifact.read_text()).get("compiler", {}).get("evm_version")
+    if _built_for != EVM_TARGET:
+        raise SystemExit(
+            f"brownie's build/ holds contracts compiled for {_built_for}, not {EVM_TARGET}: "
+            "run `rm -rf build/contracts build/interfaces` first (make test does)"
+        )
