@@ -65,3 +65,14 @@ def test_refund_lots_refunds_several_lots_in_one_call(escrow, offer, take, regis
     tx = escrow.refundLots([(SELLER_METER, 1), (SELLER_METER, 2)], {"from": buyer})
     assert len(tx.events["LotRefunded"]) == 2
     assert escrow.creditOf(buyer) == 2 * trade_cost(1_000, PRICE)
+
+
+def test_refund_lots_rejects_more_trades_than_fit_a_call(escrow, offer, take, registry, mine_at, buyer):
+    # 17 full lots of 50 trades: 850 > MAX_TRADES_PER_CALL (800).
+    slots = range(1, 18)
+    for slot in slots:
+        offer_id = offer(50, slot=slot)
+        take(*[(offer_id, 1)] * 50)
+    mine_at(registry.slotEnd(17) + GRACE)
+    with brownie.reverts("BatchTooLarge: 850, 800"):
+        escrow.refundLots([(SELLER_METER, slot) for slot in slots], {"from": buyer})
