@@ -57,6 +57,11 @@ class ChainOptions:
     balance_ether: int = 10_000
     block_gas_limit: int | None = None
     gas_price_wei: int | None = None
+    #: Starting base fee, with anvil's suggested priority fee off: eth_gasPrice
+    #: then starts at exactly this value and cheaper transactions are refused
+    #: (from london on anvil ignores --gas-price in both). Blocks under half
+    #: full lower the base fee, as on Ethereum: anvil has no fixed price floor.
+    base_fee_wei: int | None = None
 
     def __post_init__(self) -> None:
         if self.evm_version not in HARDFORK_FOR_EVM:
@@ -67,6 +72,8 @@ class ChainOptions:
             raise UsageError(f"a local chain needs at least one account, got {self.accounts}")
         if self.chain_id < 1:
             raise UsageError(f"chain id must be positive, got {self.chain_id}")
+        if self.base_fee_wei is not None and self.base_fee_wei < 0:
+            raise UsageError(f"base fee must not be negative, got {self.base_fee_wei}")
 
     @property
     def hardfork(self) -> str:
@@ -117,6 +124,8 @@ class LocalChain:
             cmd += ["--gas-limit", str(opts.block_gas_limit)]
         if opts.gas_price_wei is not None:
             cmd += ["--gas-price", str(opts.gas_price_wei)]
+        if opts.base_fee_wei is not None:
+            cmd += ["--base-fee", str(opts.base_fee_wei), "--no-priority-fee"]
         return cmd
 
     def start(self) -> LocalChain:

@@ -22,8 +22,11 @@ from p2p_energy import __version__
 from p2p_energy.chain import ChainOptions, LocalChain
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.evmcheck import check_all
 from p2p_energy.gas import run_gas_report
+from p2p_energy.qtum import NETWORKS, chain_options, network_names
 from p2p_energy.quickstart import run_quickstart
+from p2p_energy.report import load_report, render_summary
 from p2p_energy.toolchain import SOLC_VERSION, Toolchain, find_toolchain, install_solc_wrapper
 
 
@@ -53,7 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evm(chain_cmd)
     chain_cmd.add_argument("--port", type=int, default=8545, help="loopback port (default 8545, 0 = any free)")
     chain_cmd.add_argument("--accounts", type=int, default=10, help="funded accounts (default 10)")
-    chain_cmd.add_argument("--chain-id", type=int, default=31337, help="chain id (default 31337)")
+    chain_cmd.add_argument("--chain-id", type=int, default=None, help="chain id (default 31337, or the profile's)")
+    chain_cmd.add_argument(
+        "--profile",
+        choices=network_names(),
+        default=None,
+        help="imitate a network preset: its chain id, block gas limit and gas price (see `p2p-energy networks`)",
+    )
+
+    commands.add_parser("networks", help="list the network presets (chain ids, gas price floors, RPC URLs)")
+
+    check_cmd = commands.add_parser(
+        "check-qtum", help="check the compiled contracts against a Qtum node's EVM rules (exit 1 on any finding)"
+    )
+    _add_evm(check_cmd)
+    check_cmd.add_argument(
+        "--compiled-for",
+        choices=EVM_VERSIONS,
+        default=None,
+        help="check contracts compiled for this target instead (default: the --evm target)",
+    )
 
     demo_cmd = commands.add_parser(
         "demo", help="compile, start a local chain, deploy EnergyToken, mint to a few accounts, print balances"
@@ -70,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="trades in each (meter, slot) lot, 1-50 (default 4); settlement cost is shared by them",
     )
     gas_cmd.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+
+    report_cmd = commands.add_parser("report", help="print the summary of a report folder again (no chain needed)")
+    report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
 
     tool_cmd = commands.add_parser("toolchain", help="show the compiler and chain tools; install the solc wrapper")
     tool_cmd.add_argument(
@@ -107,12 +132,22 @@ def cmd_compile(args: argparse.Namespace, toolchain: Toolchain, console: Console
 
 
 def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
-    options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=args.chain_id, accounts=args.accounts)
+    if args.profile is None:
+        chain_id = 31337 if args.chain_id is None else args.chain_id
+        options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
+    else:
+        options = chain_options(
+            args.profile, port=args.port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
+        )
     stop = threading.Event()
     # SIGTERM ends the chain as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalChain(toolchain.anvil, options) as chain:
         console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
+        if args.profile is not None:
+            gas_limit = f"{options.block_gas_limit:,}" if options.block_gas_limit else "anvil's default"
+            gas_price = f"{options.gas_price_wei:,} wei" if options.gas_price_wei else "anvil's default"
+            console.print(f"profile {args.profile}: block gas limit {gas_limit}, gas price {gas_price}")
         # Plain lines, not a table: 66-character keys must survive a narrow
         # terminal or a pipe unwrapped, so they can be copied.
         for index, account in enumerate(chain.accounts):
@@ -179,6 +214,53 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
     return 0
 
 
+def cmd_networks(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    # Two narrow tables rather than one wide one: they must fit 80 columns.
+    gas = Table("network", "chain id", "min gas price", "in wei per gas", "block gas limit")
+    talk = Table("network", "EVM", "tx types", "base58 / WIF", "RPC URL (default)")
+    for preset in NETWORKS:
+        floor = f"{preset.min_gas_price_satoshi} sat/gas" if preset.is_qtum else "none"
+        gas_limit = f"{preset.block_gas_limit:,}" if preset.block_gas_limit else "node's own"
+        gas.add_row(preset.name, str(preset.chain_id), floor, f"{preset.min_gas_price_wei:,}", gas_limit)
+        txs = "legacy" if preset.legacy_transactions_only else "any"
+        versions = f"{preset.address_version} / {preset.wif_version}" if preset.is_qtum else "keccak hex"
+        talk.add_row(preset.name, preset.evm_version, txs, versions, preset.rpc_url)
+    console.print(gas)
+    console.print(talk)
+    return 0
+
+
+def cmd_check_qtum(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    compiled_for = args.compiled_for or args.evm
+    checks = check_all(_compile(toolchain, compiled_for, console), args.evm)
+    title = f"built for {compiled_for}, checked for {args.evm}"
+    table = Table("contract", "runtime bytes", "opcodes of note", "findings", title=title)
+    for check in checks:
+        opcodes = ", ".join(f"{name} x{count}" for name, count in check.notable_opcodes.items()) or "-"
+        table.add_row(check.contract, f"{check.runtime_size:,}", opcodes, str(len(check.findings)))
+    console.print(table)
+    findings = [finding for check in checks for finding in check.findings]
+    shown: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        key = (finding.contract, finding.what)
+        shown[key] = shown.get(key, 0) + 1
+        if shown[key] <= 3:  # the first few places of each kind; the count tells the rest
+            console.print(str(finding), markup=False, soft_wrap=True)
+    for (contract, what), count in shown.items():
+        if count > 3:
+            console.print(f"{contract}: {count - 3} more {what} not shown", markup=False)
+    if findings:
+        console.print(f"{len(findings)} findings: not ready for a Qtum node with {args.evm} rules")
+        return 1
+    console.print(f"no findings: every contract fits a Qtum node with {args.evm} rules")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    render_summary(load_report(args.dir), console)
+    return 0
+
+
 def cmd_toolchain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     table = Table("tool", "version / path")
     table.add_row("project", str(toolchain.root))
@@ -194,8 +276,11 @@ def cmd_toolchain(args: argparse.Namespace, toolchain: Toolchain, console: Conso
 COMMANDS = {
     "compile": cmd_compile,
     "chain": cmd_chain,
+    "networks": cmd_networks,
+    "check-qtum": cmd_check_qtum,
     "demo": cmd_demo,
     "gas": cmd_gas,
+    "report": cmd_report,
     "toolchain": cmd_toolchain,
 }
 

@@ -1,0 +1,434 @@
+"""What one simulated day did, as plain records that outlive the chain they ran on.
+
+The runner fills these from receipts and events; the report writes them out
+and reads them back. Every amount is an integer (Wh, token base units with 8
+decimals, gas), so totals add up exactly and a JSON round trip loses nothing.
+Token amounts are repeated as NRG decimal strings (`<field>_nrg`) in JSON and
+CSV for people; those copies, like the computed totals, are ignored on reload.
+
+A record checks its own arithmetic when it is made (for example a trade's
+paid + refunded == cost, the settlement rule's invariant), so a runner bug
+shows up where the record is built rather than as a wrong figure in a report.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import types
+import typing
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field, fields, is_dataclass
+from decimal import Decimal
+from itertools import chain
+from typing import Any, ClassVar, TypeVar
+
+from p2p_energy.qtum import TOKEN_DECIMALS, base_units_to_tokens
+
+OUTCOMES = ("settled", "refunded")
+#: Operations that set the market up once (contracts, meters, tokens), as opposed to trading in it.
+SETUP_OPERATIONS = frozenset({"deploy", "registerMeter", "mint", "approve"})
+SETTLE_OPERATION = "settleLots"
+READINGS_OPERATION = "submitReadings"
+#: RunResult's lists of records, which its JSON gives after the run's fields and totals.
+RECORD_LISTS = ("slots", "households", "trades", "gas", "attacks")
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+_T = TypeVar("_T")
+
+
+def nrg_value(base_units: int) -> Decimal:
+    """Token base units as an exact Decimal number of NRG (for display and plots)."""
+    return Decimal(base_units).scaleb(-TOKEN_DECIMALS)
+
+
+def _check_non_negative(record: object, names: Iterable[str]) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and value < 0:
+            raise ValueError(f"{type(record).__name__}.{name} must not be negative, got {value}")
+
+
+def per_count(total: int, count: int) -> int | None:
+    """`total // count`, or None when there is nothing to divide by."""
+    return total // count if count else None
+
+
+def _tally(pairs: Iterable[tuple[Hashable, int]]) -> Counter[Hashable]:
+    """Sum the values per key, dropping keys whose sum is zero."""
+    totals: Counter[Hashable] = Counter()
+    for key, value in pairs:
+        totals[key] += value
+    return +totals
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    """One escrowed trade and how it ended: `paid` to the seller, `refunded` to the buyer.
+
+    `slot` counts the run's delivery slots from 0; `chain_slot` is the escrow's slot number.
+    An outcome of "refunded" means the lot was refunded in full after the grace period (no
+    reading); a "settled" trade may still refund part of its cost for energy not delivered.
+    """
+
+    trade_id: int
+    slot: int
+    chain_slot: int
+    meter_id: int
+    seller: str
+    buyer: str
+    wh: int
+    price_per_kwh: int
+    cost: int
+    paid: int
+    refunded: int
+    outcome: str
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("price_per_kwh", "cost", "paid", "refunded")
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, ("trade_id", "slot", "chain_slot", "meter_id", "wh", "price_per_kwh", "cost"))
+        _check_non_negative(self, ("paid", "refunded"))
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"TradeRecord.outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}")
+        if self.paid + self.refunded != self.cost:
+            raise ValueError(
+                f"trade {self.trade_id}: paid {self.paid} + refunded {self.refunded} must equal cost {self.cost}"
+            )
+        if self.outcome == "refunded" and self.paid:
+            raise ValueError(f"trade {self.trade_id} was refunded in full, yet paid the seller {self.paid}")
+
+
+@dataclass(frozen=True)
+class HouseholdRecord:
+    """One household's energy (Wh) and token balances (base units) over the run.
+
+    `delivered_wh` is the energy its meter proved against what it sold (min(exported, sold) per
+    lot); `meter_id` is None for a household without a registered meter (a pure buyer).
+    """
+
+    name: str
+    address: str
+    meter_id: int | None
+    pv_kwp: float
+    generated_wh: int
+    load_wh: int
+    exported_wh: int
+    imported_wh: int
+    offered_wh: int
+    sold_wh: int
+    bought_wh: int
+    delivered_wh: int
+    tokens_start: int
+    tokens_end: int
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens")
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.pv_kwp) and self.pv_kwp >= 0):
+            raise ValueError(f"HouseholdRecord.pv_kwp must be a finite number >= 0, got {self.pv_kwp}")
+        _check_non_negative(
+            self,
+            ("meter_id", "generated_wh", "load_wh", "exported_wh", "imported_wh", "offered_wh", "sold_wh"),
+        )
+        _check_non_negative(self, ("bought_wh", "delivered_wh", "tokens_start", "tokens_end"))
+
+    @property
+    def net_tokens(self) -> int:
+        """Tokens gained (positive) or spent (negative) over the run, in base units."""
+        return self.tokens_end - self.tokens_start
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    """One delivery slot across the neighbourhood; prices in token base units per kWh.
+
+    `clearing_price` is the market's uniform price for the slot and `mean_price` the
+    volume-weighted mean of its trades; both are None when nothing was traded.
+    """
+
+    slot: int
+    chain_slot: int
+    start_time: str
+    generated_wh: int
+    load_wh: int
+    offered_wh: int
+    traded_wh: int
+    delivered_wh: int
+    trades: int
+    settled_trades: int
+    refunded_trades: int
+    clearing_price: int | None
+    mean_price: int | None
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("clearing_price", "mean_price")
+
+    def __post_init__(self) -> None:
+        if not _HH_MM.fullmatch(self.start_time):
+            raise ValueError(f"SlotRecord.start_time must be HH:MM (00:00-23:59), got {self.start_time!r}")
+        _check_non_negative(
+            self, ("slot", "chain_slot", "generated_wh", "load_wh", "offered_wh", "traded_wh", "delivered_wh")
+        )
+        _check_non_negative(self, ("trades", "settled_trades", "refunded_trades", "clearing_price", "mean_price"))
+        if self.settled_trades + self.refunded_trades > self.trades:
+            raise ValueError(
+                f"slot {self.slot}: {self.settled_trades} settled + {self.refunded_trades} refunded trades "
+                f"exceed its {self.trades} trades"
+            )
+
+
+@dataclass(frozen=True)
+class GasRecord:
+    """Gas of every transaction of one kind (e.g. all "settleLots" calls) in the run."""
+
+    operation: str
+    transactions: int
+    gas: int
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, ("transactions", "gas"))
+
+    @property
+    def gas_per_transaction(self) -> int | None:
+        return per_count(self.gas, self.transactions)
+
+
+@dataclass(frozen=True)
+class AttackRecord:
+    """Attacks of one kind submitted during the run, how many the chain rejected, and why."""
+
+    kind: str
+    submitted: int
+    rejected: int
+    reasons: tuple[str, ...] = ()
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, ("submitted", "rejected"))
+        if self.rejected > self.submitted:
+            raise ValueError(f"attack {self.kind!r}: {self.rejected} rejected of only {self.submitted} submitted")
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """Figures computed from a run's records (see `RunResult.totals`); never stored on their own.
+
+    Energy comes from the slot records, money from the trade records, gas from the gas records.
+    Gas per settled trade is given four ways, each divided by the number of settled trades
+    (rounded down; None when nothing settled):
+
+    - `settle_gas_per_settled_trade`: settleLots calls only (the batch figure the design targets);
+    - `settlement_gas_per_settled_trade`: settleLots plus the meters' submitReadings calls;
+    - `trading_gas_per_settled_trade`: every transaction except the one-off set-up
+      (SETUP_OPERATIONS: deploy, registerMeter, mint, approve);
+    - `all_gas_per_settled_trade`: every transaction of the run.
+    """
+
+    households: int
+    slots: int
+    trades: int
+    settled_trades: int
+    refunded_trades: int
+    generated_wh: int
+    load_wh: int
+    offered_wh: int
+    traded_wh: int
+    delivered_wh: int
+    tokens_escrowed: int
+    tokens_paid: int
+    tokens_refunded: int
+    mean_price_per_kwh: int | None
+    transactions: int
+    gas: int
+    gas_per_operation: dict[str, int]
+    transactions_per_operation: dict[str, int]
+    settle_gas_per_settled_trade: int | None
+    settlement_gas_per_settled_trade: int | None
+    trading_gas_per_settled_trade: int | None
+    all_gas_per_settled_trade: int | None
+    attacks_submitted: int
+    attacks_rejected: int
+    checks_passed: int
+    checks_failed: tuple[str, ...]
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_escrowed", "tokens_paid", "tokens_refunded", "mean_price_per_kwh")
+
+    def to_json(self) -> dict[str, Any]:
+        return encode_record(self)
+
+
+@dataclass
+class RunResult:
+    """Everything one `simulate` run produced; `report.write_report` turns it into files."""
+
+    scenario: str
+    seed: int
+    chain_id: int
+    evm_version: str
+    rpc_url: str
+    deployment: dict[str, str]
+    started_at: str
+    wall_time_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    slots: list[SlotRecord] = field(default_factory=list)
+    households: list[HouseholdRecord] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    gas: list[GasRecord] = field(default_factory=list)
+    attacks: list[AttackRecord] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name, seconds in {"wall_time_s": self.wall_time_s, **self.timings}.items():
+            if not (math.isfinite(seconds) and seconds >= 0):
+                raise ValueError(f"RunResult time {name!r} must be a finite number of seconds >= 0, got {seconds}")
+
+    def totals(self) -> RunTotals:
+        settled = sum(1 for t in self.trades if t.outcome == "settled")
+        traded_wh = sum(t.wh for t in self.trades)
+        gas_per_operation: Counter[str] = Counter()
+        transactions_per_operation: Counter[str] = Counter()
+        for record in self.gas:
+            gas_per_operation[record.operation] += record.gas
+            transactions_per_operation[record.operation] += record.transactions
+        all_gas = sum(gas_per_operation.values())
+        setup_gas = sum(gas for op, gas in gas_per_operation.items() if op in SETUP_OPERATIONS)
+        settle_gas = gas_per_operation[SETTLE_OPERATION]
+        return RunTotals(
+            households=len(self.households),
+            slots=len(self.slots),
+            trades=len(self.trades),
+            settled_trades=settled,
+            refunded_trades=len(self.trades) - settled,
+            generated_wh=sum(s.generated_wh for s in self.slots),
+            load_wh=sum(s.load_wh for s in self.slots),
+            offered_wh=sum(s.offered_wh for s in self.slots),
+            traded_wh=traded_wh,
+            delivered_wh=sum(s.delivered_wh for s in self.slots),
+            tokens_escrowed=sum(t.cost for t in self.trades),
+            tokens_paid=sum(t.paid for t in self.trades),
+            tokens_refunded=sum(t.refunded for t in self.trades),
+            mean_price_per_kwh=per_count(sum(t.price_per_kwh * t.wh for t in self.trades), traded_wh),
+            transactions=sum(transactions_per_operation.values()),
+            gas=all_gas,
+            gas_per_operation=dict(gas_per_operation),
+            transactions_per_operation=dict(transactions_per_operation),
+            settle_gas_per_settled_trade=per_count(settle_gas, settled),
+            settlement_gas_per_settled_trade=per_count(settle_gas + gas_per_operation[READINGS_OPERATION], settled),
+            trading_gas_per_settled_trade=per_count(all_gas - setup_gas, settled),
+            all_gas_per_settled_trade=per_count(all_gas, settled),
+            attacks_submitted=sum(a.submitted for a in self.attacks),
+            attacks_rejected=sum(a.rejected for a in self.attacks),
+            checks_passed=sum(1 for passed in self.checks.values() if passed),
+            checks_failed=tuple(name for name, passed in self.checks.items() if not passed),
+        )
+
+    def consistency_checks(self) -> dict[str, bool]:
+        """Cross-checks between the record lists, for the runner to add to `checks` if it likes.
+
+        Each compares two independently gathered figures: slot records against the trades
+        they should count, and households' sold/bought energy against their trades.
+        """
+        trades, slots, households = self.trades, self.slots, self.households
+        closed_in_slots = chain(
+            (((s.slot, "settled"), s.settled_trades) for s in slots),
+            (((s.slot, "refunded"), s.refunded_trades) for s in slots),
+        )
+        return {
+            "slot records count every trade": _tally((t.slot, 1) for t in trades)
+            == _tally((s.slot, s.trades) for s in slots),
+            "slot records add up traded energy": _tally((t.slot, t.wh) for t in trades)
+            == _tally((s.slot, s.traded_wh) for s in slots),
+            "slot records count settled and refunded trades": _tally(((t.slot, t.outcome), 1) for t in trades)
+            == _tally(closed_in_slots),
+            "households' sold energy matches their trades": _tally((t.seller, t.wh) for t in trades)
+            == _tally((h.address, h.sold_wh) for h in households),
+            "households' bought energy matches their trades": _tally((t.buyer, t.wh) for t in trades)
+            == _tally((h.address, h.bought_wh) for h in households),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data: the run's fields, its computed `totals`, then the full records."""
+        data = encode_record(self)
+        records = {name: data.pop(name) for name in RECORD_LISTS}
+        return {**data, "totals": self.totals().to_json(), **records}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RunResult:
+        """Rebuild a run from `to_json` data; raises ValueError naming the first bad or missing field."""
+        return decode_record(cls, data)
+
+
+def encode_record(record: Any) -> dict[str, Any]:
+    """A dataclass record as JSON data; each name in its NRG_FIELDS is also given as `<name>_nrg`."""
+    data: dict[str, Any] = {}
+    for f in fields(record):
+        data[f.name] = _encode_value(getattr(record, f.name))
+    for name in type(record).NRG_FIELDS:
+        value = getattr(record, name)
+        if name not in data:
+            data[name] = value
+        data[f"{name}_nrg"] = None if value is None else base_units_to_tokens(value)
+    return data
+
+
+def _encode_value(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return encode_record(value)
+    if isinstance(value, list | tuple):
+        return [_encode_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encode_value(item) for key, item in value.items()}
+    return value
+
+
+def decode_record(cls: type[_T], data: Any, where: str = "") -> _T:
+    """Build dataclass `cls` from JSON data, checking every field's type; extra keys are ignored."""
+    where = where or cls.__name__
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {_json_type(data)}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            raise ValueError(f"{where}: missing field {f.name!r}")
+        values[f.name] = _decode_value(data[f.name], hints[f.name], f"{where}.{f.name}")
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def _decode_value(value: Any, hint: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType:
+        if value is None and type(None) in args:
+            return None
+        (hint,) = (arg for arg in args if arg is not type(None))
+        return _decode_value(value, hint, where)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (str, bool) and isinstance(value, hint):
+        return value
+    if origin in (list, tuple) and isinstance(value, list):
+        items = [_decode_value(item, args[0], f"{where}[{i}]") for i, item in enumerate(value)]
+        return items if origin is list else tuple(items)
+    if origin is dict and isinstance(value, dict):
+        return {key: _decode_value(item, args[1], f"{where}[{key!r}]") for key, item in value.items()}
+    if isinstance(hint, type) and is_dataclass(hint):
+        return decode_record(hint, value, where)
+    expected = getattr(hint, "__name__", str(hint))
+    raise ValueError(f"{where}: expected {expected}, got {_json_type(value)} {value!r:.40}")
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )

@@ -1,0 +1,236 @@
+import csv
+import dataclasses
+import io
+import json
+import struct
+from decimal import Decimal
+
+import pytest
+from rich.console import Console
+
+from p2p_energy.errors import UsageError
+from p2p_energy.report import ReportError, load_report, render_summary, write_report
+from tests.run_factory import make_run
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """A report of a small fake run, written once for the module's read-only tests."""
+    result = make_run(households=8, slots=12)
+    return result, write_report(result, tmp_path_factory.mktemp("report"))
+
+
+def read_csv(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def png_size(path):
+    """Width and height from the PNG's IHDR chunk."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def summarise(result, width=160):
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    render_summary(result, console)
+    return console.file.getvalue()
+
+
+# -- files --------------------------------------------------------------------------------------------
+
+
+def test_report_writes_every_file_into_the_folder(written):
+    _, files = written
+    names = sorted(p.name for p in files.out_dir.iterdir())
+    assert names == sorted(
+        [
+            "summary.json",
+            "trades.csv",
+            "households.csv",
+            "slots.csv",
+            "energy_per_slot.png",
+            "price_per_slot.png",
+            "household_balance.png",
+            "gas_per_trade.png",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("csv_file", "records", "first_column"),
+    [("trades_csv", "trades", "trade_id"), ("households_csv", "households", "name"), ("slots_csv", "slots", "slot")],
+)
+def test_each_csv_has_a_header_and_one_row_per_record(written, csv_file, records, first_column):
+    result, files = written
+    rows = read_csv(getattr(files, csv_file))
+    assert len(rows) == len(getattr(result, records)) > 0
+    assert next(iter(rows[0])) == first_column
+
+
+def test_trades_csv_gives_every_token_amount_also_in_nrg(written):
+    _, files = written
+    for row in read_csv(files.trades_csv):
+        for name in ("cost", "paid", "refunded", "price_per_kwh"):
+            assert Decimal(row[f"{name}_nrg"]) * 10**8 == int(row[name])
+
+
+def test_households_csv_gives_each_net_balance(written):
+    result, files = written
+    rows = {row["name"]: row for row in read_csv(files.households_csv)}
+    for h in result.households:
+        assert int(rows[h.name]["net_tokens"]) == h.tokens_end - h.tokens_start
+
+
+def test_summary_json_holds_the_totals_of_the_run(written):
+    result, files = written
+    data = json.loads(files.summary.read_text())
+    totals = data["totals"]
+    assert totals["trades"] == len(result.trades)
+    assert totals["settled_trades"] == sum(t.outcome == "settled" for t in result.trades)
+    assert totals["tokens_paid"] == sum(t.paid for t in result.trades)
+    assert totals["gas"] == sum(g.gas for g in result.gas)
+    assert totals["attacks_rejected"] == sum(a.rejected for a in result.attacks)
+
+
+def test_summary_json_names_its_format_and_holds_every_record(written):
+    result, files = written
+    data = json.loads(files.summary.read_text())
+    assert (data["format"], data["format_version"]) == ("p2p-energy report", 1)
+    assert [len(data[key]) for key in ("slots", "households", "trades")] == [
+        len(result.slots),
+        len(result.households),
+        len(result.trades),
+    ]
+
+
+def test_summary_json_puts_each_trade_on_its_own_line(written):
+    result, files = written
+    lines = files.summary.read_text().splitlines()
+    assert sum(1 for line in lines if line.lstrip().startswith('{"trade_id"')) == len(result.trades)
+
+
+@pytest.mark.parametrize("plot", ["energy_plot", "price_plot", "balance_plot", "gas_plot"])
+def test_each_plot_is_a_real_png_of_readable_size(written, plot):
+    _, files = written
+    path = getattr(files, plot)
+    width, height = png_size(path)
+    assert width >= 800 and height >= 400
+    assert path.stat().st_size > 20_000
+
+
+def test_no_temporary_file_is_left_in_the_folder(written):
+    _, files = written
+    assert not [p for p in files.out_dir.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_the_report_reloads_equal_to_the_run(written):
+    result, files = written
+    assert load_report(files.out_dir) == result
+
+
+def test_writing_again_replaces_the_previous_report(tmp_path):
+    write_report(make_run(seed=1), tmp_path)
+    second = make_run(seed=2)
+    write_report(second, tmp_path)
+    assert load_report(tmp_path) == second
+
+
+def test_a_run_with_no_records_still_writes_a_full_report(tmp_path):
+    empty = dataclasses.replace(make_run(), slots=[], households=[], trades=[], gas=[], attacks=[], checks={})
+    files = write_report(empty, tmp_path)
+    assert all(png_size(p) for p in files.paths if p.suffix == ".png")
+    assert load_report(tmp_path) == empty
+
+
+def test_a_thousand_households_fit_one_balance_plot(tmp_path):
+    files = write_report(make_run(households=1_000, slots=2), tmp_path)
+    width, height = png_size(files.balance_plot)
+    assert height < 1_000 and width < 1_400
+
+
+def test_a_run_that_cannot_be_encoded_leaves_the_previous_report_untouched(tmp_path):
+    files = write_report(make_run(), tmp_path)
+    before = {p: p.read_bytes() for p in files.paths}
+    broken = make_run(seed=2)
+    broken.wall_time_s = float("nan")
+    with pytest.raises(ReportError, match="no file was written"):
+        write_report(broken, tmp_path)
+    assert {p: p.read_bytes() for p in files.paths} == before
+    assert sorted(tmp_path.iterdir()) == sorted(files.paths)
+
+
+def test_writing_into_a_file_instead_of_a_folder_is_a_usage_error(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        write_report(make_run(), tmp_path / "taken")
+
+
+# -- loading ------------------------------------------------------------------------------------------
+
+
+def test_loading_a_missing_folder_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        load_report(tmp_path / "nowhere")
+
+
+def test_loading_a_folder_without_summary_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match=r"holds no summary\.json"):
+        load_report(tmp_path)
+
+
+def test_loading_a_summary_that_is_not_json_is_a_usage_error(tmp_path):
+    (tmp_path / "summary.json").write_text('{"format": ')
+    with pytest.raises(UsageError, match="is not valid JSON"):
+        load_report(tmp_path)
+
+
+def test_loading_json_of_another_kind_is_a_usage_error(tmp_path):
+    (tmp_path / "summary.json").write_text('{"evm_version": "cancun"}')
+    with pytest.raises(UsageError, match="is not a p2p-energy report"):
+        load_report(tmp_path)
+
+
+def test_loading_a_report_with_a_broken_record_names_the_record(tmp_path):
+    write_report(make_run(), tmp_path)
+    data = json.loads((tmp_path / "summary.json").read_text())
+    data["households"][2]["pv_kwp"] = -3
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=r"RunResult\.households\[2\].*pv_kwp"):
+        load_report(tmp_path)
+
+
+# -- console summary ----------------------------------------------------------------------------------
+
+
+def test_summary_shows_the_trade_totals(written):
+    result, _ = written
+    settled = sum(t.outcome == "settled" for t in result.trades)
+    out = summarise(result)
+    assert f"{len(result.trades):,} ({settled:,} settled, {len(result.trades) - settled:,} refunded)" in out
+
+
+def test_summary_shows_settle_gas_per_settled_trade(written):
+    result, _ = written
+    settled = sum(t.outcome == "settled" for t in result.trades)
+    settle_gas = sum(g.gas for g in result.gas if g.operation == "settleLots")
+    line = next(line for line in summarise(result).splitlines() if "settleLots only" in line)
+    assert f"{settle_gas // settled:,}" in line
+
+
+def test_summary_marks_a_failed_check(written):
+    result, _ = written
+    failing = dataclasses.replace(result, checks={"escrow balance equals locked plus credited": False})
+    line = next(line for line in summarise(failing).splitlines() if "escrow balance" in line)
+    assert "FAILED" in line
+
+
+def test_summary_lists_top_and_bottom_households_of_a_large_run():
+    result = make_run(households=30, slots=6)
+    ranked = sorted(result.households, key=lambda h: h.tokens_end - h.tokens_start)
+    out = summarise(result)
+    assert ranked[0].name in out and ranked[-1].name in out
+    assert "top 5 gains and top 5 payments of 30" in out
