@@ -6,12 +6,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SLITHER_VENV := .venv-slither
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint format gas clean
+.PHONY: setup run test lint slither format gas clean
 
-setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil
+setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
 	@$(BIN)/python -c "from p2p_energy.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -19,6 +20,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+# slither (static analysis of the contracts) has a venv of its own, pinned by
+# requirements-slither.lock: its dependency solc-select installs a `solc`
+# command that tries to download a compiler (impossible here), which must not
+# sit in .venv/bin, first on every target's PATH; and its pins need not agree
+# with brownie's.
+$(SLITHER_VENV)/.installed: requirements-slither.lock
+	@toolchain/require-tools python "$(PYTHON)"
+	@test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-slither.lock
 	@touch $@
 
 node_modules/.installed: package-lock.json package.json
@@ -38,9 +50,16 @@ gas: setup
 	$(BIN)/p2p-energy gas --json build/gas.json
 
 lint: setup
-	$(BIN)/ruff check p2p_energy tests scripts
-	$(BIN)/ruff format --check p2p_energy tests scripts
+	$(BIN)/ruff check p2p_energy tests scripts toolchain/run-slither
+	$(BIN)/ruff format --check p2p_energy tests scripts toolchain/run-slither
 	$(BIN)/mypy
+	$(BIN)/mypy toolchain/run-slither
+	@$(MAKE) --no-print-directory slither
+
+# Every contract through slither and our solc wrapper; fails on a High or
+# Medium finding (toolchain/run-slither says how to silence a false positive).
+slither: $(SLITHER_VENV)/.installed node_modules/.installed
+	$(SLITHER_VENV)/bin/python toolchain/run-slither
 
 format: setup
 	$(BIN)/ruff format p2p_energy tests scripts

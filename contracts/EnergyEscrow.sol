@@ -213,6 +213,8 @@ contract EnergyEscrow is SlotClock {
         Offer memory offer = _offers[offerId];
         if (offer.remainingWh == 0) revert OfferUnavailable(offerId);
         _requireBeforeStart(offer.slot);
+        // Only ownership matters: the owner of a revoked meter may still withdraw its untaken offer.
+        // slither-disable-next-line unused-return
         (address owner,) = registry.meterOwner(offer.meterId);
         if (msg.sender != owner) revert NotMeterOwner(offer.meterId, msg.sender, owner);
         _offers[offerId].remainingWh = 0;
@@ -271,8 +273,8 @@ contract EnergyEscrow is SlotClock {
      */
     function settleLots(LotRef[] calldata lots) external {
         if (lots.length > MAX_LOTS_PER_CALL) revert BatchTooLarge(lots.length, MAX_LOTS_PER_CALL);
-        uint256 released;
-        uint256 trades;
+        uint256 released = 0;
+        uint256 trades = 0;
         for (uint256 i = 0; i < lots.length; ++i) {
             (uint256 lotCost, uint256 lotTrades) = _settle(lots[i].meterId, lots[i].slot);
             released += lotCost;
@@ -307,8 +309,8 @@ contract EnergyEscrow is SlotClock {
      */
     function refundLots(LotRef[] calldata lots) external {
         if (lots.length > MAX_LOTS_PER_CALL) revert BatchTooLarge(lots.length, MAX_LOTS_PER_CALL);
-        uint256 released;
-        uint256 trades;
+        uint256 released = 0;
+        uint256 trades = 0;
         for (uint256 i = 0; i < lots.length; ++i) {
             (uint256 lotCost, uint256 lotTrades) = _refund(lots[i].meterId, lots[i].slot);
             released += lotCost;
@@ -375,6 +377,8 @@ contract EnergyEscrow is SlotClock {
         if (wh == 0) revert ZeroAmount();
         if (wh > offer.remainingWh) revert ExceedsOffer(offerId, wh, offer.remainingWh);
         _requireBeforeStart(offer.slot);
+        // The registry is fixed at deployment and only reverts for an unknown meter, which should fail the whole batch.
+        // slither-disable-next-line calls-loop
         (address owner, bool active) = registry.meterOwner(offer.meterId);
         if (!active) revert MeterNotActive(offer.meterId);
         if (msg.sender == owner) revert BuyerIsSeller(offerId, msg.sender);
@@ -407,14 +411,18 @@ contract EnergyEscrow is SlotClock {
         Lot memory lot = _lots[key];
         if (lot.state != LotState.Open) revert LotNotOpen(meterId, slot, lot.state);
         uint256 endsAt = slotEnd(slot);
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
         if (block.timestamp < endsAt) revert SlotNotOver(meterId, slot, endsAt);
         if (block.timestamp >= endsAt + gracePeriod) revert SettlementWindowClosed(meterId, slot, endsAt + gracePeriod);
+        // The registry is fixed at deployment and only reverts for an unknown meter, which should fail the whole batch.
+        // slither-disable-next-line calls-loop
         (address seller, bool active, bool known, uint64 exportedWh) = registry.delivery(meterId, slot);
         if (!active) revert MeterNotActive(meterId);
         if (!known) revert DeliveryUnknown(meterId, slot);
 
         uint64 deliveredWh = exportedWh < lot.soldWh ? exportedWh : lot.soldWh;
-        uint256 paidTotal;
+        uint256 paidTotal = 0;
         for (uint256 i = 0; i < lot.trades; ++i) {
             uint256 tradeId = (uint256(key) << 32) | i;
             Trade memory trade = _trades[tradeId];
@@ -422,6 +430,8 @@ contract EnergyEscrow is SlotClock {
             // deliveredWh <= soldWh < 2^64, so the product fits and paid <= cost.
             uint96 paid = uint96((uint256(trade.cost) * deliveredWh) / lot.soldWh);
             uint96 refunded = trade.cost - paid;
+            // Freeing a closed trade's storage earns a gas refund; the loop is bounded by MAX_TRADES_PER_LOT.
+            // slither-disable-next-line costly-loop
             delete _trades[tradeId];
             if (refunded != 0) _credit(trade.buyer, refunded);
             paidTotal += paid;
@@ -439,10 +449,14 @@ contract EnergyEscrow is SlotClock {
         Lot memory lot = _lots[key];
         if (lot.state != LotState.Open) revert LotNotOpen(meterId, slot, lot.state);
         uint256 dueAt = slotEnd(slot) + gracePeriod;
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
         if (block.timestamp < dueAt) revert RefundNotYetDue(meterId, slot, dueAt);
         for (uint256 i = 0; i < lot.trades; ++i) {
             uint256 tradeId = (uint256(key) << 32) | i;
             Trade memory trade = _trades[tradeId];
+            // Freeing a closed trade's storage earns a gas refund; the loop is bounded by MAX_TRADES_PER_LOT.
+            // slither-disable-next-line costly-loop
             delete _trades[tradeId];
             _credit(trade.buyer, trade.cost);
             emit TradeClosed(tradeId, trade.buyer, 0, trade.cost);
@@ -454,6 +468,8 @@ contract EnergyEscrow is SlotClock {
 
     function _requireBeforeStart(uint64 slot) private view {
         uint256 startsAt = slotStart(slot);
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
         if (block.timestamp >= startsAt) revert TradingClosed(slot, startsAt);
     }
 

@@ -86,11 +86,11 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
 
     /**
      * @param admin Account given {DEFAULT_ADMIN_ROLE} and {OPERATOR_ROLE}.
-     * @param genesis Start of slot 0 (unix seconds).
-     * @param slotLength Length of a slot in seconds (e.g. 900).
+     * @param genesis_ Start of slot 0 (unix seconds).
+     * @param slotLength_ Length of a slot in seconds (e.g. 900).
      */
-    constructor(address admin, uint64 genesis, uint64 slotLength)
-        SlotClock(genesis, slotLength)
+    constructor(address admin, uint64 genesis_, uint64 slotLength_)
+        SlotClock(genesis_, slotLength_)
         EIP712("P2P Energy Meter Registry", "1")
     {
         if (admin == address(0)) revert InvalidAccount();
@@ -221,9 +221,12 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         uint32 meterId = reading.meterId;
         Meter memory meter = _requireActive(meterId);
         uint256 endsAt = slotEnd(reading.slot);
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
         if (block.timestamp < endsAt) revert SlotNotEnded(reading.slot, endsAt);
-        bool exportKnown;
-        uint64 exportedWh;
+        // The first reading of a meter has no predecessor, so its slot's export stays unknown.
+        bool exportKnown = false;
+        uint64 exportedWh = 0;
         if (meter.hasReading) {
             if (reading.slot <= meter.lastSlot) revert ReadingOutOfOrder(meterId, reading.slot, meter.lastSlot);
             Registers memory last = _readings[meterId][meter.lastSlot];

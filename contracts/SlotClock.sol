@@ -38,6 +38,8 @@ abstract contract SlotClock is ISlotClock {
 
     /// @inheritdoc ISlotClock
     function currentSlot() public view returns (uint64) {
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
         if (block.timestamp < genesis) return 0;
         // (timestamp - genesis) / slotLength < 2^64 for any timestamp below 2^64.
         return uint64((block.timestamp - genesis) / slotLength);
