@@ -107,3 +107,18 @@ class MeterKey:
         """65-byte signature r || s || v (v = 27 or 28), low-s as OpenZeppelin's ECDSA requires."""
         signature = coincurve.PrivateKey(self.private_key).sign_recoverable(domain.digest(reading), hasher=None)
         return signature[:64] + bytes([signature[64] + 27])
+
+
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def simulated_meter_key(seed: int, household: str) -> MeterKey:
+    """The signing key of `household`'s meter in a simulation run with `seed`: keccak(f"{seed}:{household}").
+
+    For simulations only: anyone who knows the seed knows every key. In the
+    rare case a hash is not a valid secp256k1 key it is hashed again.
+    """
+    material = keccak(text=f"{seed}:{household}")
+    while not 0 < int.from_bytes(material, "big") < _SECP256K1_N:
+        material = keccak(material)
+    return MeterKey(material)

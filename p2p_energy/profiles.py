@@ -1,0 +1,233 @@
+"""Energy per household and slot: what each meter will measure, and what each household expected.
+
+The market trades on forecasts (a seller offers the surplus it expects, a
+buyer asks for the shortfall it expects) while settlement pays for what the
+meter measured, so both are made here, from the same seeded streams:
+
+- PV: kWp x a clear-sky bell between sunrise (6 h) and sunset (20 h), averaged
+  over the slot, x a neighbourhood clear-sky index that follows one cloud
+  cover per slot (an AR(1) process, so clouds last a while), x a per-household
+  local variation and performance ratio. Faults cut actual PV: in
+  `faults.cloudy_slots` by `faults.cloud_factor`, which no forecast expected.
+- Load: `load_kwh_per_day` spread over a daily shape with a morning and an
+  evening peak (shifted by up to an hour per household), with per-slot noise;
+  an EV adds one charging session a day (arrival around its `arrival_hour`,
+  energy around `kwh_per_session`, at `charger_kw` until done).
+- Forecasts: actual (before faults) x (1 + error x N(0, 1)), with the
+  scenario's relative errors; EV sessions are planned, so forecast exactly.
+- Under-delivering sellers export at most `factor` x their forecast export
+  (their generation is cut to load + that much).
+
+Everything is rounded to whole Wh before the meter quantities are derived, so
+generated - load == export - import holds exactly for every household and slot.
+Each household draws from its own stream ("energy", name); the weather from
+("weather",): adding a household changes nothing for the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from p2p_energy.scenario import EvSpec, Scenario
+
+SUNRISE_H = 6.0
+SUNSET_H = 20.0
+#: Hours over which the neighbourhood's cloud cover loses most of its memory.
+CLOUD_MEMORY_H = 2.0
+#: Samples per hour used to average the daily shapes over a slot.
+_SAMPLES_PER_HOUR = 12
+#: Load-shape shifts a household may have (hours); quantized so shapes are computed once per shift.
+_SHIFTS_H = np.linspace(-1.0, 1.0, 9)
+#: Per-slot variation of a household's load (log-normal sigma) and of its sky around the neighbourhood's.
+_LOAD_NOISE_SIGMA = 0.25
+_LOCAL_SKY_SIGMA = 0.05
+
+Wh = NDArray[np.int64]
+_DailyShape = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def clear_sky(hour_of_day: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Share of a panel's peak power under a clear sky, 0 at night, 1 at solar noon."""
+    x = (hour_of_day - SUNRISE_H) / (SUNSET_H - SUNRISE_H)
+    return np.where((x > 0) & (x < 1), np.sin(np.pi * np.clip(x, 0.0, 1.0)) ** 1.5, 0.0)
+
+
+def _bump(hour_of_day: NDArray[np.float64], centre: float, width: float) -> NDArray[np.float64]:
+    distance = (hour_of_day - centre + 12.0) % 24.0 - 12.0
+    return np.exp(-0.5 * (distance / width) ** 2)
+
+
+def _raw_load_shape(hour_of_day: NDArray[np.float64]) -> NDArray[np.float64]:
+    return (
+        0.45
+        + 0.9 * _bump(hour_of_day, 7.5, 1.2)
+        + 0.35 * _bump(hour_of_day, 13.0, 2.5)
+        + 1.3 * _bump(hour_of_day, 19.5, 1.8)
+    )
+
+
+_LOAD_SHAPE_MEAN = float(_raw_load_shape(np.arange(0.0, 24.0, 1 / 60)).mean())
+
+
+def load_shape(hour_of_day: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Household demand relative to its daily mean (the mean over a day is 1)."""
+    return _raw_load_shape(hour_of_day) / _LOAD_SHAPE_MEAN
+
+
+@dataclass(frozen=True, eq=False)
+class EnergyPlan:
+    """Integer Wh per household (rows, in scenario order) and slot (columns); arrays are read-only.
+
+    Meter registers are cumulative: column 0 is the baseline before slot 0,
+    column s + 1 the value at the end of slot s.
+    """
+
+    households: tuple[str, ...]
+    slot_length_s: int
+    start_hour: float
+    clear_sky_index: NDArray[np.float64]
+    generated_wh: Wh
+    load_wh: Wh
+    export_wh: Wh
+    import_wh: Wh
+    forecast_generated_wh: Wh
+    forecast_load_wh: Wh
+    forecast_export_wh: Wh
+    forecast_import_wh: Wh
+    import_register_wh: Wh
+    export_register_wh: Wh
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    @property
+    def n_households(self) -> int:
+        return len(self.households)
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.generated_wh.shape[1])
+
+    def index(self, household: str) -> int:
+        """Row of `household`."""
+        try:
+            return self.households.index(household)
+        except ValueError:
+            raise KeyError(f"no household named {household!r}") from None
+
+    def registers(self, household: int, slot: int) -> tuple[int, int]:
+        """(import_cum_wh, export_cum_wh) of `household`'s meter at the end of `slot`; slot -1 is the baseline."""
+        if not -1 <= slot < self.n_slots:
+            raise IndexError(f"slot {slot} is outside -1..{self.n_slots - 1}")
+        if not 0 <= household < self.n_households:
+            raise IndexError(f"household {household} is outside 0..{self.n_households - 1}")
+        return int(self.import_register_wh[household, slot + 1]), int(self.export_register_wh[household, slot + 1])
+
+
+def _slot_means(scenario: Scenario, shape: _DailyShape, shift_h: float = 0.0) -> NDArray[np.float64]:
+    """Mean of a daily `shape` over each slot, sampled `_SAMPLES_PER_HOUR` times an hour (at least 4 per slot)."""
+    samples = max(4, math.ceil(scenario.slot_hours * _SAMPLES_PER_HOUR))
+    starts = scenario.start_hour + np.arange(scenario.slots) * scenario.slot_hours
+    offsets = (np.arange(samples) + 0.5) / samples * scenario.slot_hours
+    return np.asarray(shape((starts[:, None] + offsets[None, :] - shift_h) % 24.0).mean(axis=1))
+
+
+def _clear_sky_index(scenario: Scenario) -> NDArray[np.float64]:
+    """Neighbourhood clear-sky index per slot (1 clear .. 0.25 overcast) from a persistent cloud cover."""
+    rho = math.exp(-scenario.slot_hours / CLOUD_MEMORY_H)
+    shocks = scenario.rng("weather").standard_normal(scenario.slots)
+    latent = np.empty(scenario.slots)
+    latent[0] = shocks[0]
+    for slot in range(1, scenario.slots):
+        latent[slot] = rho * latent[slot - 1] + math.sqrt(1 - rho * rho) * shocks[slot]
+    cover = np.clip(scenario.weather.cloudiness * (1 + 0.8 * latent), 0.0, 1.0)
+    return np.asarray(1.0 - 0.75 * cover)
+
+
+def _ev_wh(scenario: Scenario, ev: EvSpec | None, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Energy an EV draws in each slot: one session a day (from the evening before the run), at full power."""
+    if ev is None:
+        return np.zeros(scenario.slots)
+    days = math.floor(scenario.slot_start_hour(scenario.slots) / 24.0) + 2
+    arrive = 24.0 * np.arange(-1, days - 1) + ev.arrival_hour + np.clip(0.5 * rng.standard_normal(days), -1.5, 1.5)
+    leave = arrive + ev.kwh_per_session * (0.7 + 0.6 * rng.random(days)) / ev.charger_kw
+    slot_start = scenario.start_hour + np.arange(scenario.slots) * scenario.slot_hours
+    slot_end = slot_start + scenario.slot_hours
+    overlap_h = np.minimum(leave[:, None], slot_end[None, :]) - np.maximum(arrive[:, None], slot_start[None, :])
+    return np.asarray(1_000.0 * ev.charger_kw * np.clip(overlap_h, 0.0, None).sum(axis=0))
+
+
+def _rounded(values: NDArray[np.float64]) -> Wh:
+    return np.rint(values).astype(np.int64)
+
+
+def simulate_energy(scenario: Scenario) -> EnergyPlan:
+    """Actual and forecast energy of every household in every slot, and its meter registers."""
+    n, slots = len(scenario.households), scenario.slots
+    slot_h = scenario.slot_hours
+    sky = _clear_sky_index(scenario)
+    clear = _slot_means(scenario, clear_sky)
+    shapes = np.stack([_slot_means(scenario, load_shape, shift) for shift in _SHIFTS_H])
+    cloudy = np.ones(slots)
+    cloudy[list(scenario.faults.cloudy_slots)] = scenario.faults.cloud_factor
+
+    pv = np.empty((n, slots))
+    load = np.empty((n, slots))
+    ev = np.empty((n, slots))
+    pv_error = np.empty((n, slots))
+    load_error = np.empty((n, slots))
+    baseline = np.zeros((2, n), dtype=np.int64)
+    for i, household in enumerate(scenario.households):
+        rng = scenario.rng("energy", household.name)
+        local_sky, load_noise, pv_err, load_err = rng.standard_normal((4, slots))
+        performance, shift, import_base, export_base = rng.random(4)
+        ev[i] = _ev_wh(scenario, household.ev, rng)
+        local = np.clip(sky + _LOCAL_SKY_SIGMA * local_sky, 0.05, 1.0)
+        pv[i] = household.pv_kwp * 1_000.0 * slot_h * clear * local * (0.8 + 0.15 * performance)
+        shape = shapes[int(shift * len(_SHIFTS_H)) % len(_SHIFTS_H)]
+        noise = np.exp(_LOAD_NOISE_SIGMA * load_noise - _LOAD_NOISE_SIGMA**2 / 2)  # log-normal with mean 1
+        load[i] = household.load_kwh_per_day * 1_000.0 * slot_h / 24.0 * shape * noise
+        pv_error[i], load_error[i] = pv_err, load_err
+        baseline[0, i] = 1_000_000 + int(import_base * 30_000_000)
+        baseline[1, i] = int(export_base * 10_000_000) if household.has_pv else 0
+
+    forecast_generated = _rounded(pv * np.clip(1 + scenario.forecast.pv_error * pv_error, 0.0, None))
+    forecast_load = _rounded(load * np.clip(1 + scenario.forecast.load_error * load_error, 0.0, None) + ev)
+    forecast_export = np.maximum(forecast_generated - forecast_load, 0)
+    forecast_import = np.maximum(forecast_load - forecast_generated, 0)
+
+    generated = _rounded(pv * cloudy[None, :])
+    consumed = _rounded(load + ev)
+    for under in scenario.faults.under_delivery:
+        i = scenario.household_index(under.household)
+        cap = np.floor(under.factor * forecast_export[i]).astype(np.int64)
+        generated[i] = np.minimum(generated[i], consumed[i] + cap)
+    exported = np.maximum(generated - consumed, 0)
+    imported = np.maximum(consumed - generated, 0)
+
+    def registers(base: NDArray[np.int64], per_slot: Wh) -> Wh:
+        return np.concatenate([base[:, None], base[:, None] + np.cumsum(per_slot, axis=1)], axis=1)
+
+    return EnergyPlan(
+        households=scenario.household_names,
+        slot_length_s=scenario.slot_length_s,
+        start_hour=scenario.start_hour,
+        clear_sky_index=sky * cloudy,
+        generated_wh=generated,
+        load_wh=consumed,
+        export_wh=exported,
+        import_wh=imported,
+        forecast_generated_wh=forecast_generated,
+        forecast_load_wh=forecast_load,
+        forecast_export_wh=forecast_export,
+        forecast_import_wh=forecast_import,
+        import_register_wh=registers(baseline[0], imported),
+        export_register_wh=registers(baseline[1], exported),
+    )

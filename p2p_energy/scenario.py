@@ -1,0 +1,711 @@
+"""Scenario files: one TOML file fixes a whole simulated run, down to the last Wh and token unit.
+
+A run must be reproducible from its file alone, so everything random is drawn
+from streams keyed by the scenario's `seed` and a label (`random_stream`):
+the stream of household "home-042" depends only on the seed and that name, so
+adding, removing or reordering other households changes nothing for it.
+
+Households are written as groups so that a city of 1,000 homes stays a short
+file. A `[[households]]` table without `count` is one household named exactly
+`name`; with `count = N` it expands to `name-001` .. `name-N` (at least three
+digits). Numeric household settings may be a number or a range `[low, high]`:
+a range is drawn uniformly per household from that household's own stream,
+so a group gives variety and the same seed still gives the same city. `ev` is
+a sub-table; its `share` (0..1) is the chance that a household of the group
+owns an EV, drawn the same way.
+
+Prices are written in NRG (8 decimals, like QTUM) as TOML numbers or strings
+and converted exactly with `Decimal(str(value))`: 0.1 is 10,000,000 base units,
+never 9,999,999. A value with more than 8 decimals is an error, not a rounding.
+
+The file is checked completely before anything runs: an unknown key, a wrong
+type, a value out of range or a fault naming a household or slot that does
+not exist raises `ScenarioError`, whose message names the file, the field
+(`households[2].pv_kwp`, 0-based indices as in the file) and what is allowed.
+scenarios/README.md documents every key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.errors import UsageError
+from p2p_energy.quickstart import TOKEN_DECIMALS
+
+MARKET_MODES = ("merit", "uniform")
+CHAIN_PROFILES = ("local", "qtum-regtest")
+MAX_SLOTS = 2_880
+MIN_SLOT_LENGTH_S = 60
+MAX_SLOT_LENGTH_S = 86_400
+MAX_HOUSEHOLDS = 20_000
+#: Households x slots of one run (a 10,000-household day of 900 s slots); keeps the energy arrays in memory.
+MAX_HOUSEHOLD_SLOTS = 960_000
+#: EnergyEscrow.MAX_TAKES_PER_CALL; the brief caps readings per call at the same number.
+MAX_TAKES_PER_TX = 100
+MAX_READINGS_PER_TX = 100
+#: EnergyEscrow.MAX_LOTS_PER_CALL.
+MAX_LOTS_PER_TX = 200
+MAX_GRACE_PERIOD_S = 7 * 86_400
+#: NRG per kWh; keeps prices exact in float64 arithmetic (< 2**53 base units) and far inside uint96.
+MAX_PRICE_NRG = 1_000_000
+MAX_FUNDING_NRG = 10**12
+MAX_SEED = 2**64 - 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+_NAME_ALLOWED = "1-40 letters, digits, '_', '.' or '-', starting with a letter or digit"
+
+
+class ScenarioError(UsageError):
+    """A scenario file that cannot run: says which file, which field, what is wrong and what is allowed."""
+
+    def __init__(self, source: Path, field: str, problem: str, allowed: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        self.allowed = allowed
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(f"{where}{problem}; allowed: {allowed}")
+
+
+def random_stream(seed: int, *labels: str | int) -> np.random.Generator:
+    """An independent, reproducible random stream for (seed, labels), e.g. (42, "energy", "home-007")."""
+    key = "\x1f".join([str(seed), *map(str, labels)]).encode()
+    entropy = int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "big")
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+
+
+def nrg_to_base_units(value: Decimal) -> int:
+    """An exact NRG amount as token base units; ValueError if it has more than 8 decimals."""
+    scaled = value.scaleb(TOKEN_DECIMALS)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {TOKEN_DECIMALS} decimals")
+    return int(scaled)
+
+
+# ------------------------------------------------------------------ the model
+
+
+@dataclass(frozen=True)
+class EvSpec:
+    """An electric vehicle that arrives home once a day and charges at once."""
+
+    kwh_per_session: float
+    charger_kw: float
+    arrival_hour: float
+
+
+@dataclass(frozen=True)
+class HouseholdSpec:
+    """One household with its own meter; `pv_kwp > 0` makes it a potential seller."""
+
+    name: str
+    pv_kwp: float
+    load_kwh_per_day: float
+    ev: EvSpec | None = None
+    group: str = ""
+
+    @property
+    def has_pv(self) -> bool:
+        return self.pv_kwp > 0
+
+
+@dataclass(frozen=True)
+class PriceSpec:
+    """Prices in token base units (8 decimals) per kWh; funding in base units per household."""
+
+    ask_min: int
+    ask_max: int
+    grid_tariff: int
+    funding: int
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    mode: str = "merit"
+    min_trade_wh: int = 10
+    split_offers: bool = True
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    evm: str = DEFAULT_EVM_VERSION
+    profile: str = "local"
+    grace_period_s: int = 1_800
+    takes_per_tx: int = 100
+    readings_per_tx: int = 100
+    lots_per_tx: int = 100
+
+
+@dataclass(frozen=True)
+class WeatherSpec:
+    """`cloudiness` 0 is a cloudless day, 1 a mostly overcast one."""
+
+    cloudiness: float = 0.2
+
+
+@dataclass(frozen=True)
+class ForecastSpec:
+    """Relative standard deviation of the day-ahead forecast error of PV output and of load."""
+
+    pv_error: float = 0.1
+    load_error: float = 0.1
+
+
+@dataclass(frozen=True)
+class OfflineMeter:
+    """A meter that sends no readings in slots first_slot..last_slot (inclusive)."""
+
+    household: str
+    first_slot: int
+    last_slot: int
+
+    def covers(self, slot: int) -> bool:
+        return self.first_slot <= slot <= self.last_slot
+
+
+@dataclass(frozen=True)
+class UnderDelivery:
+    """A seller whose actual export is at most `factor` x its forecast export."""
+
+    household: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """Readings an attacker submits: forged (signed with a wrong key) and replayed (valid, re-sent elsewhere)."""
+
+    forged_readings: int = 0
+    replayed_readings: int = 0
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    cloudy_slots: tuple[int, ...] = ()
+    cloud_factor: float = 0.2
+    offline: tuple[OfflineMeter, ...] = ()
+    under_delivery: tuple[UnderDelivery, ...] = ()
+    attacker: AttackSpec = AttackSpec()
+
+    def is_offline(self, household: str, slot: int) -> bool:
+        return any(o.household == household and o.covers(slot) for o in self.offline)
+
+    def under_delivery_factor(self, household: str) -> float | None:
+        return next((u.factor for u in self.under_delivery if u.household == household), None)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed and checked scenario: every value concrete (ranges drawn), prices in base units."""
+
+    name: str
+    source: Path
+    seed: int
+    slots: int
+    slot_length_s: int
+    start_hour: float
+    households: tuple[HouseholdSpec, ...]
+    prices: PriceSpec
+    market: MarketSpec
+    chain: ChainSpec
+    faults: FaultSpec
+    weather: WeatherSpec = WeatherSpec()
+    forecast: ForecastSpec = ForecastSpec()
+    description: str = ""
+
+    @property
+    def household_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.households)
+
+    @property
+    def slot_hours(self) -> float:
+        return self.slot_length_s / 3_600
+
+    def slot_start_hour(self, slot: int) -> float:
+        """Hours from midnight of the first day to the start of `slot` (may exceed 24 on longer runs)."""
+        return self.start_hour + slot * self.slot_hours
+
+    def household_index(self, name: str) -> int:
+        for index, household in enumerate(self.households):
+            if household.name == name:
+                return index
+        raise KeyError(f"no household named {name!r} in scenario {self.name!r}")
+
+    def rng(self, *labels: str | int) -> np.random.Generator:
+        """This scenario's random stream for `labels` (see `random_stream`)."""
+        return random_stream(self.seed, *labels)
+
+
+# ------------------------------------------------------------------ parsing
+
+_TOML_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "table"),
+)
+
+
+def _type_name(value: object) -> str:
+    return next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), "date/time")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str | list | dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """Bounds of a number and how to say them."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    unit: str = ""
+
+    def allowed(self, kind: str) -> str:
+        parts = [kind]
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {_fmt(self.low)}")
+        if self.high is not None:
+            parts.append(f"{'and ' if self.low is not None else ''}{'<' if self.high_open else '<='} {_fmt(self.high)}")
+        text = " ".join(parts)
+        return f"{text} ({self.unit})" if self.unit else text
+
+    def problem(self, value: float, shown: str = "") -> str | None:
+        shown = shown or _show(value)
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            if self.low == 0 and value < 0:
+                return f"{shown} is negative"
+            if self.low == 0:
+                return f"{shown} is zero"
+            return f"{shown} is below {_fmt(self.low)}"
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return f"{shown} is {'not below' if self.high_open else 'above'} {_fmt(self.high)}"
+        return None
+
+
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One TOML table being read, with its dotted path for messages."""
+
+    source: Path
+    path: str
+    data: Mapping[str, Any]
+
+    def field(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, key: str, problem: str, allowed: str) -> NoReturn:
+        raise ScenarioError(self.source, self.field(key) if key else self.path, problem, allowed)
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        names = list(allowed)
+        for key in self.data:
+            if key not in names:
+                self.fail(key, "unknown key", ", ".join(names))
+
+    def _get(self, key: str, default: Any, allowed: str) -> Any:
+        if key in self.data:
+            return self.data[key]
+        if default is _REQUIRED:
+            self.fail(key, "missing", allowed)
+        return default
+
+    def integer(self, key: str, limits: _Limits, default: int = _REQUIRED) -> int:
+        allowed = limits.allowed("an integer")
+        value = self._get(key, default, allowed)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not an integer", allowed)
+        problem = limits.problem(value)
+        if problem:
+            self.fail(key, problem, allowed)
+        return value
+
+    def _check_number(self, key: str, value: Any, limits: _Limits, allowed: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a number", allowed)
+        if not math.isfinite(value):
+            self.fail(key, f"{_show(value)} is not a finite number", allowed)
+        problem = limits.problem(value)
+        if problem:
+            self.fail(key, problem, allowed)
+        return float(value)
+
+    def number(self, key: str, limits: _Limits, default: float = _REQUIRED) -> float:
+        allowed = limits.allowed("a number")
+        return self._check_number(key, self._get(key, default, allowed), limits, allowed)
+
+    def number_or_range(self, key: str, limits: _Limits, default: Any = _REQUIRED) -> tuple[float, float]:
+        """A number (low == high) or a `[low, high]` range of numbers within `limits`."""
+        allowed = f"{limits.allowed('a number')}, or a range [low, high] of such numbers"
+        value = self._get(key, default, allowed)
+        if isinstance(value, list):
+            if len(value) != 2:
+                self.fail(key, f"{_show(value)} has {len(value)} items, not 2", allowed)
+            low, high = (self._check_number(key, item, limits, allowed) for item in value)
+            if low > high:
+                self.fail(key, f"{_show(value)} is not a range (low > high)", allowed)
+            return low, high
+        number = self._check_number(key, value, limits, allowed)
+        return number, number
+
+    def choice(self, key: str, choices: Sequence[str], default: str = _REQUIRED) -> str:
+        allowed = ", ".join(f'"{c}"' for c in choices)
+        value = self._get(key, default, allowed)
+        if value not in choices:
+            problem = f"{_show(value)} is unknown" if isinstance(value, str) else f"{_show(value)} is not a string"
+            self.fail(key, problem, allowed)
+        return str(value)
+
+    def text(self, key: str, default: str = _REQUIRED, pattern: re.Pattern[str] | None = None) -> str:
+        allowed = _NAME_ALLOWED if pattern else "a string"
+        value = self._get(key, default, allowed)
+        if not isinstance(value, str):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a string", allowed)
+        if pattern and not pattern.fullmatch(value):
+            self.fail(key, f"{_show(value)} is not a valid name", allowed)
+        return value
+
+    def boolean(self, key: str, default: bool = _REQUIRED) -> bool:
+        value = self._get(key, default, "true or false")
+        if not isinstance(value, bool):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a boolean", "true or false")
+        return value
+
+    def nrg(self, key: str, limits: _Limits, default: str = _REQUIRED, what: str = "an amount of NRG") -> int:
+        """An exact NRG amount (number or string, at most 8 decimals) in token base units."""
+        allowed = f"{limits.allowed(what)} with at most {TOKEN_DECIMALS} decimals, as a number or a string"
+        return self._nrg_value(key, self._get(key, default, allowed), limits, allowed)
+
+    def nrg_range(self, key: str, limits: _Limits, default: Any = _REQUIRED) -> tuple[int, int]:
+        allowed = (
+            f"{limits.allowed('a price in NRG per kWh')} with at most {TOKEN_DECIMALS} decimals, "
+            "or a range [low, high] of such prices"
+        )
+        value = self._get(key, default, allowed)
+        if isinstance(value, list):
+            if len(value) != 2:
+                self.fail(key, f"{_show(value)} has {len(value)} items, not 2", allowed)
+            low, high = (self._nrg_value(key, item, limits, allowed) for item in value)
+            if low > high:
+                self.fail(key, f"{_show(value)} is not a range (low > high)", allowed)
+            return low, high
+        price = self._nrg_value(key, value, limits, allowed)
+        return price, price
+
+    def _nrg_value(self, key: str, value: Any, limits: _Limits, allowed: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a number or a numeric string", allowed)
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail(key, f"{_show(value)} is not a number", allowed)
+        if not amount.is_finite():
+            self.fail(key, f"{_show(value)} is not a finite number", allowed)
+        problem = limits.problem(float(amount), str(amount))
+        if problem:
+            self.fail(key, problem, allowed)
+        try:
+            units = nrg_to_base_units(amount)
+        except ValueError as exc:
+            self.fail(key, str(exc), allowed)
+        return units
+
+    def table(self, key: str) -> _Table:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a table", f"a [{self.field(key)}] table")
+        return _Table(self.source, self.field(key), value)
+
+    def tables(self, key: str, required: bool = False) -> list[_Table]:
+        allowed = f"an array of tables ([[{self.field(key)}]])"
+        value = self.data.get(key, _REQUIRED if required else [])
+        if value is _REQUIRED:
+            self.fail(key, "missing", allowed)
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.fail(key, f"{_show(value)} is not an array of tables", allowed)
+        return [_Table(self.source, f"{self.field(key)}[{i}]", item) for i, item in enumerate(value)]
+
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "seed",
+    "slots",
+    "slot_length_s",
+    "start_hour",
+    "households",
+    "prices",
+    "market",
+    "chain",
+    "weather",
+    "forecast",
+    "faults",
+)
+_GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev")
+_EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
+_PRICE_KEYS = ("ask", "grid_tariff", "funding")
+_MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
+_CHAIN_KEYS = ("evm", "profile", "grace_period_s", "takes_per_tx", "readings_per_tx", "lots_per_tx")
+_FAULT_KEYS = ("cloudy_slots", "cloud_factor", "offline", "under_delivery", "attacker")
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and check a scenario file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "no such file", "a TOML scenario file, e.g. scenarios/demo.toml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, "", f"cannot be read ({exc})", "a readable UTF-8 TOML file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "", f"not valid TOML ({exc})", "TOML 1.0 (https://toml.io)") from None
+    return parse_scenario(data, path)
+
+
+def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
+    """Check a scenario given as TOML data (as `tomllib` returns it); `source` names it in messages."""
+    top = _Table(source, "", data)
+    top.check_keys(_TOP_KEYS)
+    seed = top.integer("seed", _Limits(low=0, high=MAX_SEED))
+    slots = top.integer("slots", _Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
+    slot_length_s = top.integer(
+        "slot_length_s", _Limits(low=MIN_SLOT_LENGTH_S, high=MAX_SLOT_LENGTH_S, unit="seconds"), 900
+    )
+    households = _households(top, seed)
+    if len(households) * slots > MAX_HOUSEHOLD_SLOTS:
+        top.fail(
+            "slots",
+            f"{slots} slots x {len(households)} households is {len(households) * slots:,} household-slots",
+            f"at most {MAX_HOUSEHOLD_SLOTS:,} household-slots in one run",
+        )
+    return Scenario(
+        name=top.text("name", source.stem),
+        source=source,
+        seed=seed,
+        slots=slots,
+        slot_length_s=slot_length_s,
+        start_hour=top.number("start_hour", _Limits(low=0, high=24, high_open=True, unit="hour of day"), 0.0),
+        households=households,
+        prices=_prices(top.table("prices")),
+        market=_market(top.table("market")),
+        chain=_chain(top.table("chain")),
+        faults=_faults(top.table("faults"), households, slots),
+        weather=_weather(top.table("weather")),
+        forecast=_forecast(top.table("forecast")),
+        description=top.text("description", ""),
+    )
+
+
+def _draw(bounds: tuple[float, float], u: float, decimals: int = 2) -> float:
+    low, high = bounds
+    if low == high:
+        return low
+    return min(max(round(low + (high - low) * float(u), decimals), low), high)
+
+
+def _households(top: _Table, seed: int) -> tuple[HouseholdSpec, ...]:
+    groups = top.tables("households", required=True)
+    if not groups:
+        top.fail("households", "is empty", "at least one [[households]] table")
+    households: list[HouseholdSpec] = []
+    first_seen: dict[str, str] = {}
+    for group in groups:
+        group.check_keys(_GROUP_KEYS)
+        name = group.text("name", pattern=_NAME)
+        count = group.integer("count", _Limits(low=1, high=MAX_HOUSEHOLDS)) if "count" in group.data else 0
+        pv = group.number_or_range("pv_kwp", _Limits(low=0, high=10_000, unit="kWp"), 0.0)
+        load = group.number_or_range("load_kwh_per_day", _Limits(low=0, low_open=True, high=100_000, unit="kWh"))
+        ev = _ev_group(group.table("ev")) if "ev" in group.data else None
+        names = [name] if count == 0 else [f"{name}-{i:0{max(3, len(str(count)))}d}" for i in range(1, count + 1)]
+        for household in names:
+            if household in first_seen:
+                group.fail("name", f"household {household!r} is also made by {first_seen[household]}", "unique names")
+            first_seen[household] = group.path
+            u = random_stream(seed, "household", household).random(6)
+            has_ev = ev is not None and u[2] < ev[0]
+            households.append(
+                HouseholdSpec(
+                    name=household,
+                    pv_kwp=_draw(pv, u[0]),
+                    load_kwh_per_day=_draw(load, u[1]),
+                    ev=EvSpec(_draw(ev[1], u[3]), _draw(ev[2], u[4]), _draw(ev[3], u[5])) if ev and has_ev else None,
+                    group=name,
+                )
+            )
+        if len(households) > MAX_HOUSEHOLDS:
+            group.fail("count", f"makes {len(households)} households in all", f"at most {MAX_HOUSEHOLDS} households")
+    if not any(h.has_pv for h in households):
+        top.fail(
+            "households",
+            "no household has PV (pv_kwp > 0), so nobody can sell",
+            "at least one household with pv_kwp > 0",
+        )
+    return tuple(households)
+
+
+_EvBounds = tuple[float, tuple[float, float], tuple[float, float], tuple[float, float]]
+
+
+def _ev_group(ev: _Table) -> _EvBounds:
+    ev.check_keys(_EV_KEYS)
+    return (
+        ev.number("share", _Limits(low=0, high=1, unit="chance that a household of the group has an EV"), 1.0),
+        ev.number_or_range("kwh_per_session", _Limits(low=0, low_open=True, high=10_000, unit="kWh"), 12.0),
+        ev.number_or_range("charger_kw", _Limits(low=0, low_open=True, high=1_000, unit="kW"), 7.4),
+        ev.number_or_range("arrival_hour", _Limits(low=0, high=24, high_open=True, unit="hour of day"), [17.0, 20.0]),
+    )
+
+
+def _prices(prices: _Table) -> PriceSpec:
+    prices.check_keys(_PRICE_KEYS)
+    price = _Limits(low=0, low_open=True, high=MAX_PRICE_NRG)
+    ask_min, ask_max = prices.nrg_range("ask", price, ["0.10", "0.20"])
+    grid_tariff = prices.nrg("grid_tariff", price, "0.30", what="a price in NRG per kWh")
+    if ask_min > grid_tariff:
+        prices.fail(
+            "ask",
+            "every ask is above grid_tariff, so no buyer would ever take an offer",
+            "asks whose low end is at most grid_tariff",
+        )
+    funding = prices.nrg("funding", _Limits(low=0, high=MAX_FUNDING_NRG), "100", what="NRG per household")
+    return PriceSpec(ask_min, ask_max, grid_tariff, funding)
+
+
+def _market(market: _Table) -> MarketSpec:
+    market.check_keys(_MARKET_KEYS)
+    return MarketSpec(
+        mode=market.choice("mode", MARKET_MODES, "merit"),
+        min_trade_wh=market.integer("min_trade_wh", _Limits(low=1, high=1_000_000, unit="Wh"), 10),
+        split_offers=market.boolean("split_offers", True),
+    )
+
+
+def _chain(chain: _Table) -> ChainSpec:
+    chain.check_keys(_CHAIN_KEYS)
+    return ChainSpec(
+        evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
+        profile=chain.choice("profile", CHAIN_PROFILES, "local"),
+        grace_period_s=chain.integer("grace_period_s", _Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
+        takes_per_tx=chain.integer("takes_per_tx", _Limits(low=1, high=MAX_TAKES_PER_TX), 100),
+        readings_per_tx=chain.integer("readings_per_tx", _Limits(low=1, high=MAX_READINGS_PER_TX), 100),
+        lots_per_tx=chain.integer("lots_per_tx", _Limits(low=1, high=MAX_LOTS_PER_TX), 100),
+    )
+
+
+def _weather(weather: _Table) -> WeatherSpec:
+    weather.check_keys(("cloudiness",))
+    return WeatherSpec(weather.number("cloudiness", _Limits(low=0, high=1, unit="0 clear .. 1 overcast"), 0.2))
+
+
+def _forecast(forecast: _Table) -> ForecastSpec:
+    forecast.check_keys(("pv_error", "load_error"))
+    limits = _Limits(low=0, high=1, unit="relative standard deviation")
+    return ForecastSpec(forecast.number("pv_error", limits, 0.1), forecast.number("load_error", limits, 0.1))
+
+
+def _slot_list(faults: _Table, key: str, slots: int) -> tuple[int, ...]:
+    allowed = f"an array of slot numbers from 0 to {slots - 1}, each at most once"
+    value = faults.data.get(key, [])
+    if not isinstance(value, list):
+        faults.fail(key, f"{_show(value)} is a {_type_name(value)}, not an array", allowed)
+    seen: list[int] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            faults.fail(key, f"{_show(item)} is a {_type_name(item)}, not a slot number", allowed)
+        if not 0 <= item < slots:
+            faults.fail(key, f"slot {item} does not exist (the scenario has {slots} slots)", allowed)
+        if item in seen:
+            faults.fail(key, f"slot {item} is listed twice", allowed)
+        seen.append(item)
+    return tuple(sorted(seen))
+
+
+def _household_ref(table: _Table, households: Sequence[HouseholdSpec], seller: bool = False) -> str:
+    names = [h.name for h in households if h.has_pv or not seller]
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    allowed = f"the name of a household{' with PV' if seller else ''} ({shown})"
+    name = table._get("household", _REQUIRED, allowed)
+    if not isinstance(name, str):
+        table.fail("household", f"{_show(name)} is a {_type_name(name)}, not a string", allowed)
+    if not any(h.name == name for h in households):
+        table.fail("household", f"no household is named {_show(name)}", allowed)
+    if name not in names:
+        table.fail("household", f"{_show(name)} has no PV, so it never sells", allowed)
+    return name
+
+
+def _slot_range(table: _Table, slots: int) -> tuple[int, int]:
+    allowed = f"a slot number or a range [first, last] of slot numbers from 0 to {slots - 1}"
+    value = table._get("slots", _REQUIRED, allowed)
+    items = value if isinstance(value, list) else [value]
+    if len(items) not in (1, 2):
+        table.fail("slots", f"{_show(value)} has {len(items)} items, not 2", allowed)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int):
+            table.fail("slots", f"{_show(item)} is a {_type_name(item)}, not a slot number", allowed)
+        if not 0 <= item < slots:
+            table.fail("slots", f"slot {item} does not exist (the scenario has {slots} slots)", allowed)
+    first, last = items[0], items[-1]
+    if first > last:
+        table.fail("slots", f"{_show(value)} is not a range (first > last)", allowed)
+    return first, last
+
+
+def _faults(faults: _Table, households: Sequence[HouseholdSpec], slots: int) -> FaultSpec:
+    faults.check_keys(_FAULT_KEYS)
+    offline: list[OfflineMeter] = []
+    for table in faults.tables("offline"):
+        table.check_keys(("household", "slots"))
+        offline.append(OfflineMeter(_household_ref(table, households), *_slot_range(table, slots)))
+    under: list[UnderDelivery] = []
+    for table in faults.tables("under_delivery"):
+        table.check_keys(("household", "factor"))
+        name = _household_ref(table, households, seller=True)
+        if any(u.household == name for u in under):
+            table.fail("household", f"{_show(name)} is listed twice", "each household at most once")
+        factor = table.number("factor", _Limits(low=0, high=1, high_open=True, unit="share of forecast export"))
+        under.append(UnderDelivery(name, factor))
+    attacker = faults.table("attacker")
+    attacker.check_keys(("forged_readings", "replayed_readings"))
+    counts = _Limits(low=0, high=10_000, unit="readings")
+    return FaultSpec(
+        cloudy_slots=_slot_list(faults, "cloudy_slots", slots),
+        cloud_factor=faults.number(
+            "cloud_factor", _Limits(low=0, high=1, high_open=True, unit="share of PV left in cloudy slots"), 0.2
+        ),
+        offline=tuple(offline),
+        under_delivery=tuple(under),
+        attacker=AttackSpec(
+            forged_readings=attacker.integer("forged_readings", counts, 0),
+            replayed_readings=attacker.integer("replayed_readings", counts, 0),
+        ),
+    )
