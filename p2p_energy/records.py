@@ -67,7 +67,8 @@ def _tally(pairs: Iterable[tuple[Hashable, int]]) -> Counter[Hashable]:
 class TradeRecord:
     """One escrowed trade and how it ended: `paid` to the seller, `refunded` to the buyer.
 
-    `slot` counts the run's delivery slots from 0; `chain_slot` is the escrow's slot number.
+    `slot` counts the run's delivery slots from 0; `chain_slot` is the escrow's slot number;
+    `seller` and `buyer` are household names.
     An outcome of "refunded" means the lot was refunded in full after the grace period (no
     reading); a "settled" trade may still refund part of its cost for energy not delivered.
     """
@@ -347,9 +348,9 @@ class RunResult:
             "slot records count settled and refunded trades": _tally(((t.slot, t.outcome), 1) for t in trades)
             == _tally(closed_in_slots),
             "households' sold energy matches their trades": _tally((t.seller, t.wh) for t in trades)
-            == _tally((h.address, h.sold_wh) for h in households),
+            == _tally((h.name, h.sold_wh) for h in households),
             "households' bought energy matches their trades": _tally((t.buyer, t.wh) for t in trades)
-            == _tally((h.address, h.bought_wh) for h in households),
+            == _tally((h.name, h.bought_wh) for h in households),
         }
 
     def to_json(self) -> dict[str, Any]:
