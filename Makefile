@@ -44,7 +44,7 @@ $(BIN)/anvil: node_modules/.installed $(VENV)/.installed
 	@ln -sf "$$(ls -d $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil | head -1)" $@
 
 run: setup
-	$(BIN)/p2p-energy demo
+	$(BIN)/p2p-energy simulate scenarios/demo.toml
 
 gas: setup
 	$(BIN)/p2p-energy gas --json build/gas.json

@@ -12,21 +12,39 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from p2p_energy import __version__
 from p2p_energy.chain import ChainOptions, LocalChain
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
+from p2p_energy.contracts import ContractClient
+from p2p_energy.deployments import (
+    ANVIL_CHAIN_ID,
+    DEFAULT_DIRECTORY,
+    DEFAULT_GRACE_PERIOD_S,
+    DEFAULT_SLOT_LENGTH_S,
+    PRIVATE_KEY_ENV,
+    DeploymentRecord,
+    check_timing,
+    deploy_or_reuse,
+    record_path,
+)
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.evmcheck import check_all
 from p2p_energy.gas import run_gas_report
 from p2p_energy.qtum import NETWORKS, chain_options, network_names
 from p2p_energy.quickstart import run_quickstart
-from p2p_energy.report import load_report, render_summary
+from p2p_energy.report import load_report, render_summary, write_report
+from p2p_energy.runs import SimulateOptions, TargetOptions, open_target, simulate_scenario
+from p2p_energy.scenario import load_scenario
+from p2p_energy.simulation import Progress as RunProgress
+from p2p_energy.simulation import RunFailed
 from p2p_energy.toolchain import SOLC_VERSION, Toolchain, find_toolchain, install_solc_wrapper
 
 
@@ -92,6 +110,95 @@ def build_parser() -> argparse.ArgumentParser:
         help="trades in each (meter, slot) lot, 1-50 (default 4); settlement cost is shared by them",
     )
     gas_cmd.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+
+    deploy_cmd = commands.add_parser(
+        "deploy", help="deploy the market (token, registry, escrow) or reuse the recorded one; record it"
+    )
+    deploy_cmd.add_argument(
+        "--rpc-url", default=None, help="the chain to deploy to (default: a throwaway local anvil, as a smoke test)"
+    )
+    _add_evm(deploy_cmd)
+    deploy_cmd.add_argument(
+        "--network",
+        choices=network_names(),
+        default=None,
+        help="the preset of the chain behind --rpc-url; its chain id is checked before anything is sent "
+        "(default: the preset with the node's chain id, else 'custom')",
+    )
+    deploy_cmd.add_argument(
+        "--profile",
+        choices=network_names(),
+        default=None,
+        help="without --rpc-url: the local chain imitates this preset",
+    )
+    deploy_cmd.add_argument(
+        "--private-key",
+        default=None,
+        metavar="HEX",
+        help=f"the deployer's key (default ${PRIVATE_KEY_ENV}; anvil's dev key 0 on chain id {ANVIL_CHAIN_ID} only)",
+    )
+    deploy_cmd.add_argument(
+        "--slot-length",
+        type=int,
+        default=DEFAULT_SLOT_LENGTH_S,
+        metavar="S",
+        help=f"delivery slot length in seconds (default {DEFAULT_SLOT_LENGTH_S})",
+    )
+    deploy_cmd.add_argument(
+        "--grace-period",
+        type=int,
+        default=DEFAULT_GRACE_PERIOD_S,
+        metavar="S",
+        help=f"seconds after a slot's end to settle it (default {DEFAULT_GRACE_PERIOD_S})",
+    )
+    deploy_cmd.add_argument(
+        "--deployments",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"folder of the deployment records (default: {DEFAULT_DIRECTORY}/ in the project)",
+    )
+
+    sim_cmd = commands.add_parser(
+        "simulate", help="run a scenario file: deploy or reuse, trade slot by slot, settle, write a report"
+    )
+    sim_cmd.add_argument("scenario", type=Path, metavar="SCENARIO", help="a scenario file, e.g. scenarios/demo.toml")
+    sim_cmd.add_argument(
+        "--rpc-url", default=None, help="the chain to run on (default: a local anvil started for the run)"
+    )
+    sim_cmd.add_argument(
+        "--evm", choices=EVM_VERSIONS, default=None, help="EVM target (default: the scenario's [chain] evm)"
+    )
+    sim_cmd.add_argument("--network", choices=network_names(), default=None, help="with --rpc-url: the chain's preset")
+    sim_cmd.add_argument(
+        "--profile",
+        choices=network_names(),
+        default=None,
+        help="local chain preset (default: the scenario's)",
+    )
+    sim_cmd.add_argument(
+        "--private-key", default=None, metavar="HEX", help=f"the operator's key (default ${PRIVATE_KEY_ENV})"
+    )
+    sim_cmd.add_argument(
+        "--node-accounts",
+        action="store_true",
+        help="households send through accounts the node holds (eth_sendTransaction), as through Qtum's Janus",
+    )
+    sim_cmd.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="one transaction per action, each waited for (no batching; for comparison)",
+    )
+    sim_cmd.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="report folder (default reports/<scenario name>)"
+    )
+    sim_cmd.add_argument(
+        "--deployments",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"records (default {DEFAULT_DIRECTORY}/)",
+    )
 
     report_cmd = commands.add_parser("report", help="print the summary of a report folder again (no chain needed)")
     report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
@@ -214,6 +321,67 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
     return 0
 
 
+def _say(console: Console) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        console.print(message, markup=False, soft_wrap=True)
+
+    return say
+
+
+def _target_options(args: argparse.Namespace, evm: str, **extra: Any) -> TargetOptions:
+    return TargetOptions(
+        rpc_url=args.rpc_url,
+        network=args.network,
+        profile=args.profile,
+        evm_version=evm,
+        private_key=args.private_key,
+        **extra,
+    )
+
+
+def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    check_timing(args.slot_length, args.grace_period)
+    directory = args.deployments if args.deployments is not None else toolchain.root / DEFAULT_DIRECTORY
+    say = _say(console)
+    options = _target_options(args, args.evm)
+    compiled = _compile(toolchain, args.evm, console)
+    with open_target(toolchain.anvil, options, say) as target:
+        if target.local_chain is not None:
+            say("a throwaway chain: a smoke test of the deployment, stopped afterwards")
+        client = ContractClient(target.w3, gas_price_wei=target.gas_price)
+        deployed = deploy_or_reuse(
+            client,
+            compiled,
+            target.admin,
+            network=target.network,
+            rpc_url=target.url,
+            slot_length_s=args.slot_length,
+            grace_period_s=args.grace_period,
+            directory=directory,
+            progress=say,
+        )
+        _print_deployment(console, *deployed, record_path(directory, target.network, target.chain_id))
+    if options.rpc_url is None:
+        say("local chain stopped; its record is throwaway (git ignores deployments/local-*)")
+    return 0
+
+
+def _print_deployment(console: Console, record: DeploymentRecord, _: object, reused: bool, path: Path) -> None:
+    how = "reused the recorded market" if reused else "deployed a new market"
+    console.print(
+        f"{how} on {record.network} (chain id {record.chain_id}); record {path}", markup=False, soft_wrap=True
+    )
+    # Plain aligned lines, not a table: 42-character addresses and 66-character
+    # hashes must survive a narrow terminal or a pipe unwrapped, to be copied.
+    for name, address in record.addresses.items():
+        console.print(f"{name:<14} {address}  tx {record.tx_hashes[name]}", soft_wrap=True)
+    console.print(
+        f"genesis {record.genesis}, slot length {record.slot_length_s} s, grace period {record.grace_period_s} s, "
+        f"deployed by {record.deployer} up to block {record.block}",
+        soft_wrap=True,
+    )
+
+
 def cmd_networks(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     # Two narrow tables rather than one wide one: they must fit 80 columns.
     gas = Table("network", "chain id", "min gas price", "in wei per gas", "block gas limit")
@@ -256,6 +424,48 @@ def cmd_check_qtum(args: argparse.Namespace, toolchain: Toolchain, console: Cons
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    scenario = load_scenario(args.scenario)  # a bad file stops here, before any chain is touched
+    evm = args.evm or scenario.chain.evm
+    profile = args.profile or (None if args.rpc_url else scenario.chain.profile)
+    households = len(scenario.households)
+    target = TargetOptions(
+        rpc_url=args.rpc_url,
+        network=args.network,
+        profile=profile,
+        evm_version=evm,
+        private_key=args.private_key,
+        accounts=households + 2 if args.node_accounts else 2,
+        simulation=True,
+    )
+    options = SimulateOptions(
+        target=target,
+        deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
+        node_accounts=args.node_accounts,
+        batched=not args.one_by_one,
+    )
+    out = args.out or toolchain.root / "reports" / scenario.name
+    say = _say(console)
+    say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
+    columns = (*Progress.get_default_columns(), TextColumn("{task.fields[trades]:,} trades"))
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None, trades=0)
+        progress = RunProgress(
+            phase=lambda text: bar.update(task, description=text),
+            tick=lambda done, total, trades: bar.update(task, completed=done, total=total, trades=trades),
+        )
+        try:
+            result = simulate_scenario(toolchain, scenario, options, progress, say)
+        except RunFailed as failed:
+            write_report(failed.result, out)
+            render_summary(failed.result, console)
+            raise P2PEnergyError(f"{failed}; the report is in {out}") from None
+    files = write_report(result, out)
+    render_summary(result, console)
+    say(f"report: {out} ({len(files.paths)} files); `p2p-energy report {out}` shows this summary again")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     render_summary(load_report(args.dir), console)
     return 0
@@ -279,8 +489,10 @@ COMMANDS = {
     "networks": cmd_networks,
     "check-qtum": cmd_check_qtum,
     "demo": cmd_demo,
+    "deploy": cmd_deploy,
     "gas": cmd_gas,
     "report": cmd_report,
+    "simulate": cmd_simulate,
     "toolchain": cmd_toolchain,
 }
 
@@ -293,10 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         toolchain = find_toolchain(args.project)
         return COMMANDS[args.command](args, toolchain, console)
     except UsageError as exc:
-        errors.print(f"error: {exc}", markup=False)
+        errors.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 2
     except P2PEnergyError as exc:
-        errors.print(f"error: {exc}", markup=False)
+        errors.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         errors.print("interrupted")

@@ -188,8 +188,9 @@ def deploy_market(
     """
     if slot_length <= 0:
         raise UsageError(f"slot length must be positive, got {slot_length} s")
-    if grace_period < 0:
-        raise UsageError(f"grace period must not be negative, got {grace_period} s")
+    if grace_period <= 0:
+        # settlement is open from slot end until slot end + grace: with 0 it never is
+        raise UsageError(f"grace period must be at least 1 s (with 0 no lot can be settled), got {grace_period} s")
     token, token_receipt = client.deploy(compiled["EnergyToken"], admin, token_name, token_symbol, admin.address)
     registry, registry_receipt = client.deploy(compiled["MeterRegistry"], admin, admin.address, genesis, slot_length)
     escrow, escrow_receipt = client.deploy(

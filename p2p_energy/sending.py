@@ -431,17 +431,21 @@ class TxSender:
         outcome = Outcome(call, tx_hash, status, int(str(receipt["gasUsed"]), 16), block, tuple(receipt["logs"]))
         if status == 1:
             return outcome
-        return Outcome(call, tx_hash, status, outcome.gas_used, block, (), self.explain_revert(call, block))
+        return Outcome(call, tx_hash, status, outcome.gas_used, block, (), self.explain_revert(call, block, tx_hash))
 
-    def explain_revert(self, call: Call, block: int) -> str:
-        """Why `call` reverted in `block`: its replay on the parent block, decoded."""
+    def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
+        """Why `call` reverted: the revert data from a call trace where the node has one
+        (anvil, geth), else its replay on the parent block (which lacks the block's own
+        time and earlier transactions), decoded."""
+        trace = self._batch([("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])])[0]
+        output = trace.get("result", {}).get("output") if "result" in trace else None
+        if isinstance(output, str) and len(output) >= 10:
+            return self.codec.decode_error(output)
         tx = {"from": call.sender.address, "to": call.to, "data": _hex(call.data), "gas": hex(call.gas)}
         answer = self._batch([("eth_call", [tx, hex(block - 1)])])[0]
         if "error" in answer:
-            return self._error_text(answer["error"])
-        if call.gas and int(call.gas) > 0:
-            return "reverted in its block but not on replay (ran out of gas or depended on an earlier transaction)"
-        return "reverted"
+            return self._error_text(answer["error"]) + " (replayed on the parent block)"
+        return "reverted in its block but not on replay (out of gas, or it depended on an earlier transaction)"
 
     def fund_locally(self, addresses: Sequence[str], wei: int) -> None:
         """Give `addresses` native coin for gas on a local anvil (anvil_setBalance)."""

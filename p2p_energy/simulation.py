@@ -672,7 +672,7 @@ def _result(
             sold_wh=sold[h.index],
             bought_wh=bought[h.index],
             delivered_wh=delivered_by_seller[h.index],
-            tokens_start=balances_before[h.index],
+            tokens_start=balances_before[h.index] + scenario.prices.funding,  # after funding
             tokens_end=balances_after[h.index],
         )
         for h in run.households

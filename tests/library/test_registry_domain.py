@@ -16,7 +16,7 @@ def market(toolchain, compile_for):
         admin = Signer.from_key(chain.accounts[0].private_key)
         genesis = int(w3.eth.get_block("latest")["timestamp"])
         contracts = deploy_market(
-            client, compile_for("cancun"), admin, genesis=genesis, slot_length=900, grace_period=0
+            client, compile_for("cancun"), admin, genesis=genesis, slot_length=900, grace_period=3600
         )
         client.transact(contracts.registry.functions.registerMeter(METER, admin.address, KEY.address), admin)
         mine_at(w3, genesis + 900 * 5)
