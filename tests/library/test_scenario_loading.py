@@ -44,7 +44,7 @@ def test_the_faults_scenario_has_one_fault_of_each_kind():
     faults = load_scenario(SCENARIOS / "faults.toml").faults
     assert len(faults.cloudy_slots) >= 1
     assert (len(faults.offline), len(faults.under_delivery)) == (1, 1)
-    assert (faults.attacker.forged_readings, faults.attacker.replayed_readings) == (3, 3)
+    assert (faults.attacker.forged_readings, faults.attacker.replayed_readings) == (3, 5)
 
 
 def test_the_scenario_name_defaults_to_the_file_name():
