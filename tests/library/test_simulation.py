@@ -1,0 +1,233 @@
+"""Whole runs of the shipped scenarios on a real anvil, checked against the chain itself.
+
+Each run goes through runs.simulate_scenario against a chain this module
+starts (via its RPC URL), so the chain is still there afterwards to be asked.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from p2p_energy.chain import ChainOptions, LocalChain
+from p2p_energy.qtum import chain_options
+from p2p_energy.records import RunResult
+from p2p_energy.runs import LOCAL_BLOCK_GAS_LIMIT, SimulateOptions, TargetOptions, simulate_scenario
+from p2p_energy.scenario import Scenario, load_scenario
+from p2p_energy.simulation import Progress
+
+QTUM_MIN_GAS_PRICE_WEI = 40 * 10**10  # 40 sat/gas; through Janus 1 satoshi is 10^10 wei
+
+
+def simulation_chain(toolchain, accounts=2):
+    """A local chain as `simulate` starts one: roomy blocks, no base fee."""
+    options = ChainOptions(accounts=accounts, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0)
+    return LocalChain(toolchain.anvil, options)
+
+
+def run(toolchain, chain, scenario: Scenario, deployments: Path, **options) -> RunResult:
+    network = options.pop("network", None)
+    target = TargetOptions(
+        rpc_url=chain.url, network=network, private_key=chain.accounts[0].private_key, evm_version=scenario.chain.evm
+    )
+    return simulate_scenario(
+        toolchain, scenario, SimulateOptions(target, deployments, **options), Progress(), lambda _: None
+    )
+
+
+def scenario_file(toolchain, name):
+    return load_scenario(toolchain.root / "scenarios" / f"{name}.toml")
+
+
+def contract(chain, compiled, result, name):
+    return chain.web3().eth.contract(address=result.deployment[name], abi=compiled[name].abi)
+
+
+@pytest.fixture(scope="module")
+def compiled(compile_for):
+    return compile_for("cancun")
+
+
+# -------------------------------------------------------------------- demo
+
+
+@pytest.fixture(scope="module")
+def demo(toolchain, tmp_path_factory):
+    with simulation_chain(toolchain) as chain:
+        yield chain, run(toolchain, chain, scenario_file(toolchain, "demo"), tmp_path_factory.mktemp("deployments"))
+
+
+def test_demo_passes_every_check(demo):
+    _, result = demo
+    assert result.checks and all(result.checks.values()), result.totals().checks_failed
+
+
+def test_demo_households_hold_on_chain_the_tokens_the_report_says(demo, compiled):
+    chain, result = demo
+    token = contract(chain, compiled, result, "EnergyToken")
+    on_chain = {h.name: token.functions.balanceOf(h.address).call() for h in result.households}
+    assert on_chain == {h.name: h.tokens_end for h in result.households}
+
+
+def test_demo_trade_closed_events_add_up_to_the_reports_totals(demo, compiled):
+    chain, result = demo
+    closed = contract(chain, compiled, result, "EnergyEscrow").events.TradeClosed.get_logs(from_block=0)
+    totals = result.totals()
+    assert totals.trades > 0
+    assert len(closed) == totals.trades
+    assert sum(e["args"]["paid"] for e in closed) == totals.tokens_paid
+    assert sum(e["args"]["refunded"] for e in closed) == totals.tokens_refunded
+
+
+def test_demo_trade_closed_events_match_each_trade_record(demo, compiled):
+    chain, result = demo
+    closed = contract(chain, compiled, result, "EnergyEscrow").events.TradeClosed.get_logs(from_block=0)
+    assert {e["args"]["tradeId"]: (e["args"]["paid"], e["args"]["refunded"]) for e in closed} == {
+        t.trade_id: (t.paid, t.refunded) for t in result.trades
+    }
+
+
+def test_demo_leaves_nothing_locked_or_credited_in_the_escrow(demo, compiled):
+    chain, result = demo
+    escrow = contract(chain, compiled, result, "EnergyEscrow")
+    assert escrow.functions.totalLocked().call() == 0
+    assert escrow.functions.totalCredited().call() == 0
+
+
+# ------------------------------------------------------------------ faults
+
+
+@pytest.fixture(scope="module")
+def faults_chain(toolchain):
+    with simulation_chain(toolchain) as chain:
+        yield chain
+
+
+@pytest.fixture(scope="module")
+def faults_deployments(tmp_path_factory):
+    return tmp_path_factory.mktemp("deployments")
+
+
+@pytest.fixture(scope="module")
+def faults(toolchain, faults_chain, faults_deployments):
+    return run(toolchain, faults_chain, scenario_file(toolchain, "faults"), faults_deployments)
+
+
+@pytest.fixture(scope="module")
+def faults_again(toolchain, faults_chain, faults_deployments, faults):
+    """A second run of faults.toml on the same chain (reusing its market)."""
+    return run(toolchain, faults_chain, scenario_file(toolchain, "faults"), faults_deployments)
+
+
+#: The errors MeterRegistry may give for each kind of attack.
+EXPECTED_REJECTIONS = {
+    "forged reading": {"InvalidMeterSignature"},
+    "replayed reading (same slot again)": {"ReadingOutOfOrder"},
+    "replayed reading (signature moved to the next slot)": {"InvalidMeterSignature"},
+    "replayed reading (signature moved to another meter)": {"InvalidMeterSignature", "RegisterDecreased"},
+    "replayed reading (signed for another chain id)": {"InvalidMeterSignature"},
+    "replayed reading (signed for another deployment)": {"InvalidMeterSignature"},
+}
+
+
+def test_faults_passes_every_check(faults):
+    assert faults.checks and all(faults.checks.values()), faults.totals().checks_failed
+
+
+def test_faults_every_attack_is_submitted_and_rejected(toolchain, faults):
+    attacker = scenario_file(toolchain, "faults").faults.attacker
+    assert sum(a.submitted for a in faults.attacks) == attacker.forged_readings + attacker.replayed_readings
+    assert [a.rejected for a in faults.attacks] == [a.submitted for a in faults.attacks]
+
+
+def test_faults_attacks_are_rejected_with_the_registrys_custom_errors(faults):
+    assert {a.kind for a in faults.attacks} == set(EXPECTED_REJECTIONS)
+    for attack in faults.attacks:
+        errors = {reason.split("(")[0] for reason in attack.reasons}
+        assert errors and errors <= EXPECTED_REJECTIONS[attack.kind], (attack.kind, attack.reasons)
+
+
+def test_faults_offline_meter_lots_are_refunded_in_full(toolchain, faults):
+    offline = scenario_file(toolchain, "faults").faults.offline
+    # A lot needs its slot's reading and the one before: the slot after the outage cannot settle either.
+    dark = [
+        t
+        for t in faults.trades
+        if any(t.seller == o.household and (o.covers(t.slot) or o.covers(t.slot - 1)) for o in offline)
+    ]
+    assert dark, "the offline household sold nothing around its outage: the scenario no longer tests this"
+    assert [(t.outcome, t.paid) for t in dark] == [("refunded", 0)] * len(dark)
+
+
+def test_faults_under_delivering_seller_is_paid_less_than_price_times_taken(toolchain, faults):
+    (under,) = scenario_file(toolchain, "faults").faults.under_delivery
+    settled = [t for t in faults.trades if t.seller == under.household and t.outcome == "settled"]
+    assert settled
+    assert sum(t.paid for t in settled) < sum(t.cost for t in settled)
+    assert next(h for h in faults.households if h.name == under.household).delivered_wh < sum(t.wh for t in settled)
+
+
+def chain_free(trades):
+    """Trades without the fields that depend on the chain (ids, chain slots, meter ids)."""
+    return [(t.slot, t.seller, t.buyer, t.wh, t.price_per_kwh, t.cost, t.paid, t.refunded, t.outcome) for t in trades]
+
+
+def test_faults_same_seed_gives_the_same_trades(faults, faults_again):
+    assert faults_again.trades != faults.trades  # other meter ids and chain slots: really a second run
+    assert chain_free(faults_again.trades) == chain_free(faults.trades)
+
+
+def test_faults_second_run_on_the_same_chain_reuses_the_market_and_passes_every_check(faults, faults_again):
+    assert faults_again.deployment == faults.deployment
+    assert all(faults_again.checks.values()), faults_again.totals().checks_failed
+
+
+# ----------------------------------------------------- node-held accounts
+
+
+@pytest.fixture(scope="module")
+def node_run(toolchain, tmp_path_factory):
+    scenario = scenario_file(toolchain, "demo")
+    with simulation_chain(toolchain, accounts=len(scenario.households) + 2) as chain:
+        result = run(toolchain, chain, scenario, tmp_path_factory.mktemp("deployments"), node_accounts=True)
+        yield chain, result
+
+
+def test_node_held_accounts_run_demo_with_every_check_passed(node_run):
+    _, result = node_run
+    assert all(result.checks.values()), result.totals().checks_failed
+
+
+def test_node_held_accounts_are_the_households(node_run):
+    chain, result = node_run
+    held = {a.address for a in chain.accounts[1:]}
+    assert {h.address for h in result.households} <= held
+
+
+# ------------------------------------------------------- qtum-regtest
+
+
+@pytest.fixture(scope="module")
+def qtum_run(toolchain, tmp_path_factory):
+    demo_scenario = scenario_file(toolchain, "demo")
+    scenario = replace(demo_scenario, chain=replace(demo_scenario.chain, profile="qtum-regtest"))
+    with LocalChain(toolchain.anvil, chain_options("qtum-regtest", accounts=2)) as chain:
+        result = run(toolchain, chain, scenario, tmp_path_factory.mktemp("deployments"), network="qtum-regtest")
+        yield chain, result
+
+
+def test_qtum_regtest_profile_runs_demo_with_every_check_passed(qtum_run):
+    _, result = qtum_run
+    assert result.chain_id == 8890
+    assert all(result.checks.values()), result.totals().checks_failed
+
+
+def test_qtum_regtest_profile_pays_40_satoshi_per_gas(qtum_run):
+    chain, _ = qtum_run
+    w3 = chain.web3()
+    prices = {
+        int(tx["gasPrice"])
+        for number in range(1, w3.eth.block_number + 1)
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]
+    }
+    assert prices == {QTUM_MIN_GAS_PRICE_WEI}
