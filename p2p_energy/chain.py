@@ -62,6 +62,12 @@ class ChainOptions:
     #: (from london on anvil ignores --gas-price in both). Blocks under half
     #: full lower the base fee, as on Ethereum: anvil has no fixed price floor.
     base_fee_wei: int | None = None
+    #: Keep no history of old states (anvil --prune-history): a long run's
+    #: memory stays flat, but calls and traces against old blocks fail.
+    prune_history: bool = False
+    #: Keep the chain in this file (anvil --state, written every second and on exit):
+    #: a chain started again with the same file continues from its last save.
+    state_path: Path | None = None
 
     def __post_init__(self) -> None:
         if self.evm_version not in HARDFORK_FOR_EVM:
@@ -74,6 +80,8 @@ class ChainOptions:
             raise UsageError(f"chain id must be positive, got {self.chain_id}")
         if self.base_fee_wei is not None and self.base_fee_wei < 0:
             raise UsageError(f"base fee must not be negative, got {self.base_fee_wei}")
+        if self.state_path is not None and self.prune_history:
+            raise UsageError("a chain that prunes its history saves no state: drop one of state_path, prune_history")
 
     @property
     def hardfork(self) -> str:
@@ -126,6 +134,10 @@ class LocalChain:
             cmd += ["--gas-price", str(opts.gas_price_wei)]
         if opts.base_fee_wei is not None:
             cmd += ["--base-fee", str(opts.base_fee_wei), "--no-priority-fee"]
+        if opts.prune_history:
+            cmd.append("--prune-history")
+        if opts.state_path is not None:
+            cmd += ["--state", str(opts.state_path), "--state-interval", "1", "--preserve-historical-states"]
         return cmd
 
     def start(self) -> LocalChain:

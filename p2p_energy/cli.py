@@ -21,6 +21,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from p2p_energy import __version__
+from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS, BenchOptions, bench_table, run_bench
 from p2p_energy.chain import ChainOptions, LocalChain
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
 from p2p_energy.contracts import ContractClient
@@ -41,6 +42,7 @@ from p2p_energy.gas import run_gas_report
 from p2p_energy.qtum import NETWORKS, chain_options, network_names
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.report import load_report, render_summary, write_report
+from p2p_energy.resume import RUN_RECORD_FILE
 from p2p_energy.runs import SimulateOptions, TargetOptions, open_target, simulate_scenario
 from p2p_energy.scenario import load_scenario
 from p2p_energy.simulation import Progress as RunProgress
@@ -111,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gas_cmd.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
 
+    bench_cmd = commands.add_parser(
+        "bench", help="gas, throughput (batched vs one tx per action), city-day, compile times; one table and a JSON"
+    )
+    _add_evm(bench_cmd)
+    bench_cmd.add_argument(
+        "--quick", action="store_true", help="one run of each, fewer transfers, no city-day (a smoke test)"
+    )
+    bench_cmd.add_argument(
+        "--out", type=Path, default=None, metavar="PATH", help=f"results file (default {DEFAULT_OUT} in the project)"
+    )
+    bench_cmd.add_argument(
+        "--runs",
+        type=int,
+        default=DEFAULT_RUNS,
+        metavar="N",
+        help=f"runs per timed figure, medians (default {DEFAULT_RUNS})",
+    )
+
     deploy_cmd = commands.add_parser(
         "deploy", help="deploy the market (token, registry, escrow) or reuse the recorded one; record it"
     )
@@ -158,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"folder of the deployment records (default: {DEFAULT_DIRECTORY}/ in the project)",
     )
+    deploy_cmd.add_argument(
+        "--node-accounts",
+        action="store_true",
+        help="without a key, deploy from the node's first account (eth_sendTransaction), as through Qtum's Janus",
+    )
 
     sim_cmd = commands.add_parser(
         "simulate", help="run a scenario file: deploy or reuse, trade slot by slot, settle, write a report"
@@ -191,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim_cmd.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="report folder (default reports/<scenario name>)"
+    )
+    sim_cmd.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue an interrupted run of SCENARIO from what the chain holds (its record: {RUN_RECORD_FILE} in "
+        "the report folder); needs --rpc-url: a local chain that simulate starts ends with the run",
     )
     sim_cmd.add_argument(
         "--deployments",
@@ -321,6 +352,18 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    options = BenchOptions(quick=args.quick, runs=args.runs, evm_version=args.evm)
+    out = args.out if args.out is not None else toolchain.root / DEFAULT_OUT
+    with console.status("bench") as status:
+        results = run_bench(toolchain, options, progress=lambda step: status.update(f"bench: {step}"))
+    console.print(bench_table(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results.to_json(), indent=2) + "\n")
+    console.print(f"figures written to {out}", markup=False, soft_wrap=True)
+    return 0
+
+
 def _say(console: Console) -> Callable[[str], None]:
     def say(message: str) -> None:
         console.print(message, markup=False, soft_wrap=True)
@@ -343,7 +386,7 @@ def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console)
     check_timing(args.slot_length, args.grace_period)
     directory = args.deployments if args.deployments is not None else toolchain.root / DEFAULT_DIRECTORY
     say = _say(console)
-    options = _target_options(args, args.evm)
+    options = _target_options(args, args.evm, node_accounts=args.node_accounts)
     compiled = _compile(toolchain, args.evm, console)
     with open_target(toolchain.anvil, options, say) as target:
         if target.local_chain is not None:
@@ -437,14 +480,17 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         private_key=args.private_key,
         accounts=households + 2 if args.node_accounts else 2,
         simulation=True,
+        node_accounts=args.node_accounts,
     )
+    out = args.out or toolchain.root / "reports" / scenario.name
     options = SimulateOptions(
         target=target,
         deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
         node_accounts=args.node_accounts,
         batched=not args.one_by_one,
+        run_record=out / RUN_RECORD_FILE,
+        resume=args.resume,
     )
-    out = args.out or toolchain.root / "reports" / scenario.name
     say = _say(console)
     say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
     columns = (*Progress.get_default_columns(), TextColumn("{task.fields[trades]:,} trades"))
@@ -453,6 +499,7 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         progress = RunProgress(
             phase=lambda text: bar.update(task, description=text),
             tick=lambda done, total, trades: bar.update(task, completed=done, total=total, trades=trades),
+            note=say,
         )
         try:
             result = simulate_scenario(toolchain, scenario, options, progress, say)
@@ -491,6 +538,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "deploy": cmd_deploy,
     "gas": cmd_gas,
+    "bench": cmd_bench,
     "report": cmd_report,
     "simulate": cmd_simulate,
     "toolchain": cmd_toolchain,

@@ -46,10 +46,16 @@ class TransactionFailed(P2PEnergyError):
 
 @dataclass
 class Signer:
-    """An account that signs locally and counts its own nonces."""
+    """An account that sends transactions and counts its own nonces.
 
-    account: LocalAccount
+    With a key (`account`) transactions are signed here; without one
+    (`node_address`) the node signs them for an account it holds, through
+    `eth_sendTransaction`: Qtum's Janus accepts only that.
+    """
+
+    account: LocalAccount | None
     next_nonce: int | None = None
+    node_address: str | None = None
 
     @classmethod
     def from_key(cls, private_key: str) -> Signer:
@@ -58,13 +64,17 @@ class Signer:
         except (ValueError, TypeError) as exc:
             raise UsageError(f"not a valid private key (64 hex digits expected): {exc}") from None
 
+    @classmethod
+    def held_by_node(cls, address: str) -> Signer:
+        return cls(None, node_address=Web3.to_checksum_address(address))
+
     @property
     def address(self) -> str:
-        return str(self.account.address)
+        return str(self.account.address) if self.account is not None else str(self.node_address)
 
     def take_nonce(self, w3: Web3) -> int:
         if self.next_nonce is None:
-            self.next_nonce = w3.eth.get_transaction_count(self.account.address, "pending")
+            self.next_nonce = w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
         nonce = self.next_nonce
         self.next_nonce += 1
         return nonce
@@ -135,7 +145,7 @@ class ContractClient:
         return self._send(f"{function.fn_name}", function, signer, abi)
 
     def _send(self, action: str, call: Any, signer: Signer, abi: list[dict[str, Any]]) -> TxReceipt:
-        params: TxParams = {"from": signer.account.address, "gasPrice": Wei(self.gas_price())}
+        params: TxParams = {"from": signer.address, "gasPrice": Wei(self.gas_price())}
         try:
             gas = call.estimate_gas(params)
         except ContractCustomError as exc:
@@ -152,8 +162,10 @@ class ContractClient:
         params["nonce"] = Nonce(signer.take_nonce(self.w3))
         params["chainId"] = self.w3.eth.chain_id
         tx = call.build_transaction(params)
-        signed = signer.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        if signer.account is None:
+            tx_hash = self.w3.eth.send_transaction(tx)
+        else:
+            tx_hash = self.w3.eth.send_raw_transaction(signer.account.sign_transaction(tx).raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout_s, poll_latency=0.01)
         if receipt["status"] != 1:
             raise TransactionFailed(action, "reverted on chain", tx_hash.to_0x_hex())

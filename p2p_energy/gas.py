@@ -3,9 +3,11 @@
 One run deploys the market, registers meters, posts one offer per meter for
 slot 1, has buyers take each offer in `trades_per_lot` parts, records the
 meters' signed readings, then settles single lots and batches of 1, 10 and
-100 lots, refunds a lot whose meter sent no reading, and withdraws. Every
-figure is the `gasUsed` of a real receipt (after refunds), so a change that
-costs gas shows up here.
+100 lots and the largest batch one call may settle (the escrow's per-call
+bounds on lots and trades, checked against the block gas limit), refunds a
+lot whose meter sent no reading, and withdraws. Every figure is the
+`gasUsed` of a real receipt (after refunds), so a change that costs gas
+shows up here.
 
 "Gas per settled trade" divides a settlement call's gas by the trades it
 closed. Settling a slot also needs the meter's reading of that slot (the
@@ -26,8 +28,9 @@ from web3.types import TxReceipt
 from p2p_energy.chain import ChainOptions, LocalChain, mine_at
 from p2p_energy.compiler import CompilationResult
 from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.errors import UsageError
+from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.sending import AbiCodec, Call, EventData, KeyAccount, TxSender
 
 SLOT_LENGTH = 900
 GRACE_PERIOD = 3_600
@@ -38,8 +41,15 @@ _SELLERS = 3
 _BUYERS = 8
 _READINGS_PER_CALL = 100
 _TAKES_PER_CALL = 100
+#: Gas limit of a bulk set-up transaction (meter registration, offer): a few times its cost.
+_SETUP_GAS = 300_000
 #: A plain ERC20 transfer transaction, the yardstick for "cheap".
 ERC20_TRANSFER_REFERENCE = "token transfer (ERC20)"
+TAKE_ONE = "take 1 offer"
+TAKE_TEN = "take 10 offers"
+SETTLE_ONE = "settle 1 lot (settleLot)"
+REFUND_ONE = "refund 1 lot (refundLot)"
+WITHDRAW = "withdraw"
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,13 @@ class GasReport:
     trades_per_lot: int
     operations: dict[str, int] = field(default_factory=dict)
     batches: list[BatchFigure] = field(default_factory=list)
+    #: Why the last (largest) batch is not larger: the escrow's per-call bound that stopped it.
+    largest_batch_bound: str = ""
+    block_gas_limit: int = 0
+
+    @property
+    def largest_batch(self) -> BatchFigure:
+        return self.batches[-1]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,18 +103,35 @@ def _meter_key(meter_id: int) -> MeterKey:
 
 @dataclass
 class _Bench:
-    """State of one measurement run; every transaction goes through `send`."""
+    """State of one measurement run: measured transactions go through `send`, bulk set-up through `send_all`."""
 
     client: ContractClient
-    escrow: Contract
-    registry: Contract
+    codec: AbiCodec
     operations: dict[str, int]
+    _keys: dict[str, KeyAccount] = field(default_factory=dict)
 
     def send(self, label: str | None, function: Any, signer: Signer) -> TxReceipt:
         receipt = self.client.transact(function, signer)
         if label is not None and label not in self.operations:
             self.operations[label] = int(receipt["gasUsed"])
         return receipt
+
+    def send_all(self, calls: Sequence[tuple[Signer, str, str, tuple[Any, ...]]], gas: int) -> list[EventData]:
+        """(signer, contract, function, args) calls at once in JSON-RPC batches; their events."""
+        sender = TxSender(self.client.w3, self.codec, gas_price=self.client.gas_price(), local_mining=False)
+        outcomes = sender.run([Call(f, self._key(s), to, self.codec.encode(f, *args), gas) for s, to, f, args in calls])
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            raise P2PEnergyError(f"{len(failed)} set-up transactions of the gas run failed: {failed[0].error}")
+        for signer, *_ in calls:
+            signer.next_nonce = None  # the sender counted nonces of its own: read them again
+        return [e for o in outcomes for e in map(self.codec.decode_log, o.logs) if e is not None]
+
+    def _key(self, signer: Signer) -> KeyAccount:
+        if signer.address not in self._keys:
+            assert signer.account is not None
+            self._keys[signer.address] = KeyAccount(bytes(signer.account.key))
+        return self._keys[signer.address]
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -123,7 +157,8 @@ def measure_gas(
     genesis = int(w3.eth.get_block("latest")["timestamp"])
     market = deploy_market(client, compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE_PERIOD)
     token, registry, escrow = market.token, market.registry, market.escrow
-    bench = _Bench(client, escrow, registry, {})
+    codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
+    bench = _Bench(client, codec, {})
     for name, receipt in market.receipts.items():
         bench.operations[f"deploy {name}"] = int(receipt["gasUsed"])
 
@@ -136,31 +171,35 @@ def measure_gas(
         bench.send(None, token.functions.approve(escrow.address, 2**256 - 1), buyer)
 
     # Meters: one per settled lot in each batch, one settled alone, one refunded.
+    largest, bound = _largest_batch(escrow, trades_per_lot)
     settle_single, refund_meter = 1, 2
     batch_meters: list[list[int]] = []
     next_id = 3
-    for size in BATCH_SIZES:
+    for size in (*BATCH_SIZES, largest):
         batch_meters.append(list(range(next_id, next_id + size)))
         next_id += size
     meter_ids = list(range(1, next_id))
     owner_of = {m: sellers[m % _SELLERS] for m in meter_ids}
 
     progress(f"registering {len(meter_ids)} meters")
-    for meter_id in meter_ids:
-        call = registry.functions.registerMeter(meter_id, owner_of[meter_id].address, _meter_key(meter_id).address)
-        bench.send("register meter", call, admin)
+    first, rest = meter_ids[0], meter_ids[1:]
+    register_args = {m: (m, owner_of[m].address, _meter_key(m).address) for m in meter_ids}
+    bench.send("register meter", registry.functions.registerMeter(*register_args[first]), admin)
+    bench.send_all([(admin, registry.address, "registerMeter", register_args[m]) for m in rest], _SETUP_GAS)
 
     progress("posting offers")
-    offer_of: dict[int, int] = {}
-    for meter_id in meter_ids:
-        offer_of[meter_id] = int(escrow.functions.nextOfferId().call())
-        call = escrow.functions.postOffer(meter_id, 1, trades_per_lot * WH_PER_TRADE, PRICE_PER_KWH)
-        bench.send("post offer", call, owner_of[meter_id])
+    offer_args = {m: (m, 1, trades_per_lot * WH_PER_TRADE, PRICE_PER_KWH) for m in meter_ids}
+    offer_of = {first: int(escrow.functions.nextOfferId().call())}
+    bench.send("post offer", escrow.functions.postOffer(*offer_args[first]), owner_of[first])
+    posted = bench.send_all([(owner_of[m], escrow.address, "postOffer", offer_args[m]) for m in rest], _SETUP_GAS)
+    offer_of.update({e.args["meterId"]: e.args["offerId"] for e in posted if e.name == "OfferPosted"})
 
     progress("taking offers")
-    parts = [(offer_of[m], WH_PER_TRADE) for m in meter_ids for _ in range(trades_per_lot)]
-    bench.send("take 1 offer part", escrow.functions.takeOffers([parts[0]]), buyers[0])
-    bench.send("take 10 offer parts", escrow.functions.takeOffers(parts[1:11]), buyers[1])
+    # A first part of every offer (so that "10 offers" are 10 different ones), then the other parts.
+    parts = [(offer_of[m], WH_PER_TRADE) for m in meter_ids]
+    parts += [(offer_of[m], WH_PER_TRADE) for m in meter_ids for _ in range(trades_per_lot - 1)]
+    bench.send(TAKE_ONE, escrow.functions.takeOffers([parts[0]]), buyers[0])
+    bench.send(TAKE_TEN, escrow.functions.takeOffers(parts[1:11]), buyers[1])
     for index, chunk in enumerate(_chunks(parts[11:], _TAKES_PER_CALL)):
         bench.send(None, escrow.functions.takeOffers(list(chunk)), buyers[(index + 2) % _BUYERS])
 
@@ -191,7 +230,7 @@ def measure_gas(
             bench.operations[f"submit {_READINGS_PER_CALL} readings, per reading"] = reading_gas_per_lot
 
     progress("settling")
-    bench.send("settle 1 lot (settleLot)", escrow.functions.settleLot(settle_single, 1), admin)
+    bench.send(SETTLE_ONE, escrow.functions.settleLot(settle_single, 1), admin)
     batches = []
     for meters in batch_meters:
         receipt = bench.send(None, escrow.functions.settleLots([(m, 1) for m in meters]), admin)
@@ -202,9 +241,20 @@ def measure_gas(
 
     progress("refunding and withdrawing")
     mine_at(w3, int(registry.functions.slotEnd(1).call()) + GRACE_PERIOD)
-    bench.send("refund 1 lot (refundLot)", escrow.functions.refundLot(refund_meter, 1), admin)
-    bench.send("withdraw", escrow.functions.withdraw(), sellers[0])
-    return GasReport(chain.options.evm_version, trades_per_lot, bench.operations, batches)
+    bench.send(REFUND_ONE, escrow.functions.refundLot(refund_meter, 1), admin)
+    bench.send(WITHDRAW, escrow.functions.withdraw(), sellers[0])
+    # A batch over the block gas limit would have failed to send above: the bound is the escrow's.
+    block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+    return GasReport(chain.options.evm_version, trades_per_lot, bench.operations, batches, bound, block_gas_limit)
+
+
+def _largest_batch(escrow: Contract, trades_per_lot: int) -> tuple[int, str]:
+    """Lots in the largest settleLots call the escrow accepts, and the bound that sets it."""
+    max_lots = int(escrow.functions.MAX_LOTS_PER_CALL().call())
+    max_trades = int(escrow.functions.MAX_TRADES_PER_CALL().call())
+    if max_lots * trades_per_lot <= max_trades:
+        return max_lots, f"{max_lots} lots per call"
+    return max_trades // trades_per_lot, f"{max_trades} trades per call"
 
 
 def run_gas_report(anvil_path: Any, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any) -> GasReport:

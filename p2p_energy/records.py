@@ -281,6 +281,9 @@ class RunResult:
     gas: list[GasRecord] = field(default_factory=list)
     attacks: list[AttackRecord] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
+    #: Honest transactions that failed (what, from whom, which transaction, the decoded reason)
+    #: and planned actions the chain could no longer take; one line each.
+    failures: list[str] = field(default_factory=list)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
 
@@ -362,6 +365,8 @@ class RunResult:
     @classmethod
     def from_json(cls, data: Any) -> RunResult:
         """Rebuild a run from `to_json` data; raises ValueError naming the first bad or missing field."""
+        if isinstance(data, dict) and "failures" not in data:
+            data = {**data, "failures": []}  # written before runs listed their failures
         return decode_record(cls, data)
 
 

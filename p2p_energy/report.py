@@ -57,6 +57,8 @@ GAS_TARGET_PER_SETTLED_TRADE = 25_000
 #: Households drawn as one labelled bar each; more are drawn as a ranked curve.
 _LABELLED_HOUSEHOLDS = 40
 _TOP_HOUSEHOLDS = 5
+#: Failed transactions listed on screen; summary.json holds them all.
+_SHOWN_FAILURES = 20
 _DPI = 110
 
 
@@ -473,6 +475,13 @@ def render_summary(result: RunResult, console: Console) -> None:
         for name, passed in result.checks.items():
             checks.add_row(escape(name), "[green]passed[/]" if passed else "[bold red]FAILED[/]")
         console.print(checks)
+    if result.failures:
+        failures = Table("what failed, and why", title=f"failures: {len(result.failures):,}")
+        for line in result.failures[:_SHOWN_FAILURES]:
+            failures.add_row(escape(line))
+        if len(result.failures) > _SHOWN_FAILURES:
+            failures.add_row(f"... {len(result.failures) - _SHOWN_FAILURES:,} more in {SUMMARY_FILE}")
+        console.print(failures)
     if result.households:
         console.print(_households_table(result.households))
 

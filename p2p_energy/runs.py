@@ -17,7 +17,7 @@ from pathlib import Path
 from web3 import Web3
 
 from p2p_energy.chain import ChainError, ChainOptions, LocalChain, connect
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, Compiler, CompilerSettings
+from p2p_energy.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
 from p2p_energy.contracts import ContractClient, Signer
 from p2p_energy.deployments import (
     ANVIL_CHAIN_ID,
@@ -29,9 +29,10 @@ from p2p_energy.deployments import (
 from p2p_energy.errors import UsageError
 from p2p_energy.qtum import chain_options, network, network_names
 from p2p_energy.records import RunResult
+from p2p_energy.resume import RunRecord
 from p2p_energy.scenario import Scenario
-from p2p_energy.sending import AbiCodec, KeyAccount, Sender, TxSender
-from p2p_energy.simulation import MarketAddresses, Progress, run_simulation
+from p2p_energy.sending import AbiCodec, KeyAccount, NodeAccount, Sender, TxSender
+from p2p_energy.simulation import NODE_GONE, ChainStopped, MarketAddresses, Progress, run_simulation
 from p2p_energy.toolchain import Toolchain
 
 #: Block gas limit of the local chains `simulate` starts with the `local`
@@ -51,6 +52,8 @@ class TargetOptions:
     accounts: int = 10
     #: For `simulate`: a roomy block gas limit and no base fee on a `local` chain.
     simulation: bool = False
+    #: Without a key, send as the node's first account (eth_sendTransaction), as through Qtum's Janus.
+    node_accounts: bool = False
 
     def __post_init__(self) -> None:
         if self.rpc_url is None and (self.network is not None or self.private_key is not None):
@@ -89,7 +92,11 @@ def open_target(anvil: Path, options: TargetOptions, say: Callable[[str], None])
                 url=chain.url,
                 chain_id=chain_opts.chain_id,
                 network=options.profile or "local",
-                admin=Signer.from_key(chain.accounts[0].private_key),
+                admin=(
+                    Signer.held_by_node(chain.accounts[0].address)
+                    if options.node_accounts
+                    else Signer.from_key(chain.accounts[0].private_key)
+                ),
                 gas_price=_gas_price(w3, options.profile),
                 local_mining=True,
                 node_accounts=tuple(a.address for a in chain.accounts[1:]),
@@ -108,12 +115,17 @@ def open_target(anvil: Path, options: TargetOptions, say: Callable[[str], None])
         )
     name = options.network or network_for_chain_id(chain_id)
     key = options.private_key or os.environ.get(PRIVATE_KEY_ENV)
-    if not key:
+    held = list(w3.eth.accounts) if options.node_accounts else []
+    if not key and held:
+        admin = Signer.held_by_node(held[0])
+        say(f"sending as {admin.address}, an account the node holds (eth_sendTransaction)")
+    elif not key:
         if chain_id != ANVIL_CHAIN_ID:
             raise UsageError(f"give the deployer's key with --private-key or ${PRIVATE_KEY_ENV}")
         key = ANVIL_FIRST_DEV_KEY
         say(f"no key given: using anvil's first dev account (a public key, allowed only on chain id {ANVIL_CHAIN_ID})")
-    admin = Signer.from_key(key)
+    if key:
+        admin = Signer.from_key(key)
     client_version = str(w3.client_version)
     yield Target(
         w3=w3,
@@ -123,7 +135,7 @@ def open_target(anvil: Path, options: TargetOptions, say: Callable[[str], None])
         admin=admin,
         gas_price=_gas_price(w3, name),
         local_mining=client_version.lower().startswith("anvil"),
-        node_accounts=tuple(a for a in w3.eth.accounts if a.lower() != admin.address.lower()),
+        node_accounts=tuple(a for a in (held or w3.eth.accounts) if a.lower() != admin.address.lower()),
     )
 
 
@@ -154,12 +166,26 @@ class SimulateOptions:
     node_accounts: bool = False
     #: False: one transaction per action, each waited for (the benchmark's baseline).
     batched: bool = True
+    #: The run record (see p2p_energy.resume), written when the run starts.
+    run_record: Path | None = None
+    #: Continue the run recorded in `run_record` from what the chain holds.
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.resume and self.target.rpc_url is None:
+            raise UsageError(
+                "--resume continues a run on a chain of your own (--rpc-url): a local chain that `simulate` "
+                "starts ends with the run, so there is nothing to resume on it"
+            )
 
 
 def simulate_scenario(
     toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, progress: Progress, say: Callable[[str], None]
 ) -> RunResult:
-    """Compile, start or reach the chain, deploy or reuse the market, run `scenario` on it."""
+    """Compile, start or reach the chain, deploy or reuse the market, run `scenario` on it.
+
+    Raises ChainStopped when the node stops answering (one line: where, and what to do).
+    """
     compiled = Compiler(
         toolchain,
         contracts_dir=toolchain.root / "contracts",
@@ -167,35 +193,69 @@ def simulate_scenario(
         settings=CompilerSettings(evm_version=options.target.evm_version),
     ).compile()
     with open_target(toolchain.anvil, options.target, say) as target:
-        client = ContractClient(target.w3, gas_price_wei=target.gas_price)
-        record, market, _ = deploy_or_reuse(
-            client,
-            compiled,
-            target.admin,
-            network=target.network,
-            rpc_url=target.url,
-            slot_length_s=scenario.slot_length_s,
-            grace_period_s=scenario.chain.grace_period_s,
-            directory=options.deployments,
-            progress=say,
+        try:
+            return _deploy_and_run(compiled, target, scenario, options, progress, say)
+        except NODE_GONE as exc:
+            raise _stopped(target, ChainStopped(target.url, "the deployment", exc)) from None
+        except ChainStopped as stopped:
+            raise _stopped(target, stopped) from None
+
+
+def _stopped(target: Target, stopped: ChainStopped) -> ChainStopped:
+    """`stopped`, with the advice fitted to the chain: a local chain of this run cannot be resumed."""
+    if target.local_chain is None:
+        return stopped
+    return stopped.with_advice(
+        "a local chain ends with the run that started it, so run again; to be able to resume, run on a chain "
+        "of your own (`p2p-energy chain`, then --rpc-url)",
+    )
+
+
+def _deploy_and_run(
+    compiled: CompilationResult,
+    target: Target,
+    scenario: Scenario,
+    options: SimulateOptions,
+    progress: Progress,
+    say: Callable[[str], None],
+) -> RunResult:
+    node_accounts = target.node_accounts[: len(scenario.households) + 1] if options.node_accounts else ()
+    if options.resume and options.run_record is not None:  # a run that cannot be resumed stops before a deployment
+        RunRecord.load(options.run_record).check_fits(
+            options.run_record, scenario, target.chain_id, list(node_accounts)
         )
-        codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-        sender = TxSender(
-            target.w3, codec, gas_price=target.gas_price, local_mining=target.local_mining, batched=options.batched
-        )
-        addresses = MarketAddresses(market.token.address, market.registry.address, market.escrow.address)
-        admin: Sender = KeyAccount(bytes(target.admin.account.key))
-        return run_simulation(
-            scenario,
-            sender=sender,
-            codec=codec,
-            addresses=addresses,
-            admin=admin,
-            genesis=record.genesis,
-            slot_length=record.slot_length_s,
-            grace_period=record.grace_period_s,
-            node_accounts=target.node_accounts if options.node_accounts else (),
-            rpc_url=target.url,
-            evm_version=options.target.evm_version,
-            progress=progress,
-        )
+    client = ContractClient(target.w3, gas_price_wei=target.gas_price)
+    record, market, _ = deploy_or_reuse(
+        client,
+        compiled,
+        target.admin,
+        network=target.network,
+        rpc_url=target.url,
+        slot_length_s=scenario.slot_length_s,
+        grace_period_s=scenario.chain.grace_period_s,
+        directory=options.deployments,
+        progress=say,
+    )
+    codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
+    sender = TxSender(
+        target.w3, codec, gas_price=target.gas_price, local_mining=target.local_mining, batched=options.batched
+    )
+    addresses = MarketAddresses(market.token.address, market.registry.address, market.escrow.address)
+    account = target.admin.account
+    admin: Sender = NodeAccount(target.admin.address) if account is None else KeyAccount(bytes(account.key))
+    return run_simulation(
+        scenario,
+        sender=sender,
+        codec=codec,
+        addresses=addresses,
+        admin=admin,
+        genesis=record.genesis,
+        slot_length=record.slot_length_s,
+        grace_period=record.grace_period_s,
+        node_accounts=node_accounts,
+        rpc_url=target.url,
+        evm_version=options.target.evm_version,
+        progress=progress,
+        record_path=options.run_record,
+        resume=options.resume,
+    )

@@ -22,19 +22,29 @@ Ethereum raw transactions.
 
 Nonces are never reused: if the node refuses a transaction, the account's
 later transactions of the same batch are withdrawn from a local node's pool
-(`anvil_dropTransaction`) and its counter is set back to the refused nonce;
-on other nodes the run stops with :class:`SendError`.
+and its counter is set back to the refused nonce; on other nodes the run
+stops with :class:`SendError`. (anvil keeps a transaction behind a nonce gap
+in its queue, where `anvil_dropTransaction` does not reach it, so the
+account's whole pool is cleared and its transactions before the gap are sent
+again: the same signed bytes, the same hashes.)
+
+Retries are made only where they cannot spend a nonce twice or repeat an
+effect: withdrawn transactions are signed again once with the freed nonces;
+a transaction sent but not mined (dropped from the pool, or stuck) goes out
+once more with the same bytes and nonce if the chain has not used that
+nonce, and never if it has. A refused or reverted transaction is not sent
+again: its outcome says why (the node's message, the decoded custom error).
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import coincurve
-import rlp  # type: ignore[import-untyped]
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
@@ -45,7 +55,14 @@ from p2p_energy.contracts import decode_revert
 from p2p_energy.errors import P2PEnergyError, UsageError
 
 _RPC_BATCH = 250
+#: Most transactions in one locally mined block (see TxSender.run).
+_LOCAL_BLOCK_TXS = 500
 _RECEIPT_POLL_S = 0.2
+_WITHDRAWN = "withdrawn: an earlier transaction of the same account was refused"
+#: A node's answer to a transaction it holds already (geth: "already known"; anvil: "already imported").
+_ALREADY_KNOWN = re.compile(r"already (known|imported)", re.IGNORECASE)
+#: Blocks read per JSON-RPC batch when a resumed run reads its transactions back.
+_SCAN_BLOCKS = 50
 
 
 class SendError(P2PEnergyError):
@@ -83,11 +100,33 @@ class KeyAccount:
         """The raw bytes of a signed legacy EIP-155 transaction."""
         assert self._key is not None
         to_bytes = bytes.fromhex(to[2:])
-        unsigned = rlp.encode([nonce, gas_price, gas, to_bytes, value, data, chain_id, 0, 0])
+        unsigned = _rlp_list(nonce, gas_price, gas, to_bytes, value, data, chain_id, 0, 0)
         signature = self._key.sign_recoverable(keccak(unsigned), hasher=None)
         v = signature[64] + 35 + 2 * chain_id
         r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
-        return bytes(rlp.encode([nonce, gas_price, gas, to_bytes, value, data, v, r, s]))
+        return _rlp_list(nonce, gas_price, gas, to_bytes, value, data, v, r, s)
+
+
+def _rlp_list(*items: int | bytes) -> bytes:
+    """RLP of a flat list of unsigned integers and byte strings, as `rlp.encode` gives it
+    (which infers a serializer per item and costs half of a transaction's signing time)."""
+    payload = b"".join(
+        _rlp_bytes(i.to_bytes((i.bit_length() + 7) // 8, "big") if isinstance(i, int) else i) for i in items
+    )
+    return _rlp_length(len(payload), 0xC0) + payload
+
+
+def _rlp_bytes(data: bytes) -> bytes:
+    if len(data) == 1 and data[0] < 0x80:
+        return data
+    return _rlp_length(len(data), 0x80) + data
+
+
+def _rlp_length(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(size)]) + size
 
 
 @dataclass(frozen=True)
@@ -123,18 +162,31 @@ class AbiCodec:
     def __init__(self, *abis: list[dict[str, Any]]):
         self.abi = [item for abi in abis for item in abi]
         self._functions: dict[str, tuple[bytes, list[str]]] = {}
+        self._selectors: dict[bytes, str] = {}
         self._events: dict[bytes, tuple[str, list[dict[str, Any]]]] = {}
+        self._layouts: dict[bytes, _EventLayout] = {}
+        self._checksummed: dict[str, str] = {}
         for item in self.abi:
             types = [_abi_type(i) for i in item.get("inputs", [])]
             signature = f"{item.get('name')}({','.join(types)})"
             if item["type"] == "function":
                 self._functions[item["name"]] = (keccak(text=signature)[:4], types)
+                self._selectors[keccak(text=signature)[:4]] = item["name"]
             elif item["type"] == "event":
                 self._events[keccak(text=signature)] = (item["name"], item["inputs"])
+                self._layouts[keccak(text=signature)] = _EventLayout.of(item["inputs"])
 
     def encode(self, function: str, *args: Any) -> bytes:
         selector, types = self._functions[function]
         return selector + abi_encode(types, list(args))
+
+    def function_of(self, data: bytes) -> str | None:
+        """The name of the function `data` calls, None if no ABI here has its selector."""
+        return self._selectors.get(bytes(data[:4]))
+
+    def decode_arguments(self, function: str, data: bytes) -> tuple[Any, ...]:
+        """The arguments of calldata `data` that calls `function`."""
+        return tuple(abi_decode(self._functions[function][1], bytes(data[4:])))
 
     def decode_result(self, function: str, output_types: Sequence[str], data: bytes) -> tuple[Any, ...]:
         return tuple(abi_decode(list(output_types), data))
@@ -143,18 +195,84 @@ class AbiCodec:
         topics = [bytes.fromhex(_hex(t)[2:]) for t in log["topics"]]
         if not topics or topics[0] not in self._events:
             return None
-        name, inputs = self._events[topics[0]]
-        indexed = [i for i in inputs if i.get("indexed")]
-        plain = [i for i in inputs if not i.get("indexed")]
-        args: dict[str, Any] = {}
-        for item, topic in zip(indexed, topics[1:], strict=True):
-            args[item["name"]] = abi_decode([_abi_type(item)], topic)[0]
-        values = abi_decode([_abi_type(i) for i in plain], bytes.fromhex(_hex(log["data"])[2:]))
-        args.update({i["name"]: v for i, v in zip(plain, values, strict=True)})
-        return EventData(name, Web3.to_checksum_address(log["address"]), args)
+        name = self._events[topics[0]][0]
+        layout = self._layouts[topics[0]]
+        data = bytes.fromhex(_hex(log["data"])[2:])
+        indexed = _static_values(layout.indexed_types, b"".join(topics[1:]), exact=True)
+        plain = _static_values(layout.plain_types, data)
+        if indexed is None or plain is None:  # beyond the fast path: eth_abi decides (and raises)
+            indexed = [abi_decode([t], topic)[0] for t, topic in zip(layout.indexed_types, topics[1:], strict=True)]
+            plain = list(abi_decode(list(layout.plain_types), data))
+        args = dict(zip(layout.indexed_names, indexed, strict=True))
+        args.update(zip(layout.plain_names, plain, strict=True))
+        for key in layout.address_names:  # checksummed, as web3 gives them and as our accounts spell them
+            args[key] = self._checksum(args[key])
+        return EventData(name, self._checksum(str(log["address"])), args)
+
+    def _checksum(self, address: str) -> str:
+        """Web3.to_checksum_address, remembered: a run sees a few thousand addresses in 100,000s of logs."""
+        known = self._checksummed.get(address)
+        if known is None:
+            known = self._checksummed[address] = Web3.to_checksum_address(address)
+        return known
 
     def decode_error(self, data: str) -> str:
         return decode_revert(self.abi, data)
+
+
+@dataclass(frozen=True)
+class _EventLayout:
+    """An event's inputs split into topics and data, with their canonical types."""
+
+    indexed_names: tuple[str, ...]
+    indexed_types: tuple[str, ...]
+    plain_names: tuple[str, ...]
+    plain_types: tuple[str, ...]
+    address_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, inputs: list[dict[str, Any]]) -> _EventLayout:
+        indexed = [i for i in inputs if i.get("indexed")]
+        plain = [i for i in inputs if not i.get("indexed")]
+        return cls(
+            tuple(i["name"] for i in indexed),
+            tuple(_abi_type(i) for i in indexed),
+            tuple(i["name"] for i in plain),
+            tuple(_abi_type(i) for i in plain),
+            tuple(i["name"] for i in inputs if i["type"] == "address"),
+        )
+
+
+def _static_values(types: Sequence[str], data: bytes, *, exact: bool = False) -> list[Any] | None:
+    """Values of static elementary types read straight from their 32-byte words, as eth_abi
+    decodes them (addresses in lower case, trailing data ignored unless `exact`).
+
+    None for any other type or for a word eth_abi refuses (non-zero padding): eth_abi then
+    decides. It is exact but slow, and a city-scale day decodes over 100,000 logs.
+    """
+    if len(data) < 32 * len(types) or (exact and len(data) != 32 * len(types)):
+        return None
+    values: list[Any] = []
+    for index, kind in enumerate(types):
+        word = data[32 * index : 32 * index + 32]
+        if kind == "address":
+            if any(word[:12]):
+                return None
+            values.append("0x" + word[12:].hex())
+        elif kind == "bool":
+            if any(word[:31]) or word[31] > 1:
+                return None
+            values.append(word[31] == 1)
+        elif kind == "bytes32":
+            values.append(word)
+        elif kind.startswith("uint") and kind[4:].isdigit():
+            value = int.from_bytes(word, "big")
+            if value >> int(kind[4:]):
+                return None
+            values.append(value)
+        else:
+            return None
+    return values
 
 
 def _hex(value: Any) -> str:
@@ -197,6 +315,30 @@ class Outcome:
         return self.status == 1
 
 
+@dataclass(frozen=True)
+class MinedTransaction:
+    """A transaction found in a block, with what its receipt says (see :meth:`TxSender.mined_transactions`)."""
+
+    tx_hash: str
+    sender: str
+    to: str
+    data: bytes
+    gas: int
+    value: int
+    nonce: int
+    status: int
+    gas_used: int
+    block: int
+    logs: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    number: int
+    hash: str
+    timestamp: int
+
+
 @dataclass
 class SendStats:
     """Where the time of the sending path goes (seconds) and how much was sent."""
@@ -231,9 +373,10 @@ class TxSender:
         self.chain_id = int(w3.eth.chain_id)
         self.stats = SendStats()
         self._nonces: dict[str, int] = {}
-        self._clock = 0  # the last block timestamp this sender asked for
+        self._clock = 0  # the latest block timestamp: read at the start, then the last one this sender asked for
         if local_mining:
             self._rpc("evm_setAutomine", [False])
+            self._clock = self.latest_block().timestamp  # a chain restarted from saved state is ahead of 0
 
     # --------------------------------------------------------------- RPC
 
@@ -283,6 +426,58 @@ class TxSender:
     def latest_timestamp(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    @property
+    def clock(self) -> int:
+        """The latest block time this sender knows of (on a local chain: the chain's, as it mines itself)."""
+        return self._clock
+
+    def latest_block(self) -> BlockRef:
+        block = self._rpc("eth_getBlockByNumber", ["latest", False])
+        return BlockRef(int(str(block["number"]), 16), str(block["hash"]), int(str(block["timestamp"]), 16))
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block `number`, None if the chain has no such block."""
+        block = self._rpc("eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else str(block["hash"])
+
+    def mined_transactions(self, senders: Collection[str], first_block: int) -> list[MinedTransaction]:
+        """Every transaction from `senders` in blocks `first_block`..latest, in chain order, with its receipt.
+
+        Plain `eth_getBlockByNumber` and `eth_getTransactionReceipt` in batches,
+        so any node serves it; the cost grows with the blocks scanned.
+        """
+        wanted = {s.lower() for s in senders}
+        last = self.latest_block().number
+        found: list[dict[str, Any]] = []
+        for start in range(first_block, last + 1, _SCAN_BLOCKS):
+            numbers = range(start, min(start + _SCAN_BLOCKS, last + 1))
+            for answer in self._batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers]):
+                if "error" in answer or not answer.get("result"):
+                    raise SendError(f"cannot read a block of the run: {answer.get('error', 'no such block')}")
+                found.extend(tx for tx in answer["result"]["transactions"] if str(tx["from"]).lower() in wanted)
+        receipts = self._batch([("eth_getTransactionReceipt", [tx["hash"]]) for tx in found])
+        mined = []
+        for tx, answer in zip(found, receipts, strict=True):
+            receipt = answer.get("result")
+            if not receipt:
+                raise SendError(f"the node has transaction {tx['hash']} in a block but no receipt for it")
+            mined.append(
+                MinedTransaction(
+                    tx_hash=str(tx["hash"]),
+                    sender=str(tx["from"]),
+                    to=str(tx.get("to") or ""),
+                    data=bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:]),
+                    gas=int(str(tx["gas"]), 16),
+                    value=int(str(tx["value"]), 16),
+                    nonce=int(str(tx["nonce"]), 16),
+                    status=int(str(receipt["status"]), 16),
+                    gas_used=int(str(receipt["gasUsed"]), 16),
+                    block=int(str(receipt["blockNumber"]), 16),
+                    logs=tuple(receipt["logs"]),
+                )
+            )
+        return mined
+
     def _load_nonces(self, senders: Iterable[Sender]) -> None:
         missing = sorted({s.address for s in senders} - self._nonces.keys())
         answers = self._batch([("eth_getTransactionCount", [a, "pending"]) for a in missing])
@@ -300,46 +495,138 @@ class TxSender:
         for (its own block on a local chain): the one-transaction-per-action
         path the benchmark compares with.
         """
-        if self.batched:
+        if not self.batched:
+            return [o for call in calls for o in self._run([call], timestamp, on_sent)]
+        if not self.local_mining:
             return self._run(calls, timestamp, on_sent)
-        return [o for call in calls for o in self._run([call], timestamp, on_sent)]
+        # anvil builds a block's receipts in time quadratic in its transactions
+        # (4,000 take 2.4 s, 250 take 0.01 s): mine a big phase as several blocks.
+        size = _LOCAL_BLOCK_TXS
+        chunks = [calls[start : start + size] for start in range(0, len(calls), size)]
+        return [o for chunk in chunks for o in self._run(chunk, timestamp, on_sent)]
 
     def _run(
         self, calls: Sequence[Call], timestamp: int | None, on_sent: Callable[[int], None] | None
     ) -> list[Outcome]:
         if not calls:
             return []
-        started = time.perf_counter()
-        self._load_nonces(c.sender for c in calls)
-        requests: list[tuple[str, list[Any]]] = []
-        nonces: list[int] = []
-        for call in calls:
-            nonce = self._nonces[call.sender.address]
-            self._nonces[call.sender.address] = nonce + 1
-            nonces.append(nonce)
-            requests.append(self._request(call, nonce))
-        signed = time.perf_counter()
-        self.stats.signing_s += signed - started
-        answers = self._batch(requests)
-        self.stats.sending_s += time.perf_counter() - signed
-        hashes: list[str | None] = []
+        count = len(calls)
+        requests: list[tuple[str, list[Any]]] = [("", [])] * count
+        nonces = [0] * count
+        hashes: list[str | None] = [None] * count
         refused: dict[int, str] = {}
-        for index, answer in enumerate(answers):
-            if "error" in answer:
-                refused[index] = self._error_text(answer["error"])
-                hashes.append(None)
-            else:
-                hashes.append(str(answer["result"]))
-        if refused:
-            self._withdraw_after_refusal(calls, nonces, hashes, refused)
+        # Transactions withdrawn because an earlier one of their account was refused never
+        # reached a block, and their nonces are handed out again: sending them once more is safe.
+        todo = list(range(count))
+        for attempt in range(2):
+            refused_now = self._sign_and_send(calls, todo, requests, nonces, hashes)
+            if refused_now:
+                self._withdraw_after_refusal(calls, nonces, requests, hashes, refused_now)
+            refused.update(refused_now)
+            todo = [i for i, why in refused_now.items() if why == _WITHDRAWN]
+            if not todo or attempt == 1:
+                break
+            for i in todo:
+                del refused[i]
+        sent = [h for h in hashes if h is not None]
         if on_sent is not None:
-            on_sent(len(calls) - len(refused))
-        self.stats.transactions += len(calls) - len(refused)
-        receipts = self._mine_and_collect([h for h in hashes if h is not None], timestamp)
+            on_sent(len(sent))
+        self.stats.transactions += len(sent)
+        receipts = self._mine_and_collect(sent, timestamp)
+        dropped: dict[int, str] = {}
+        missing = [i for i, tx_hash in enumerate(hashes) if tx_hash is not None and tx_hash not in receipts]
+        if missing:
+            receipts.update(self._send_dropped_again(calls, missing, requests, nonces, hashes, dropped, timestamp))
         return [
-            self._outcome(call, tx_hash, receipts, refused.get(i))
+            self._outcome(call, tx_hash, receipts, refused.get(i), dropped.get(i))
             for i, (call, tx_hash) in enumerate(zip(calls, hashes, strict=True))
         ]
+
+    def _sign_and_send(
+        self,
+        calls: Sequence[Call],
+        todo: Sequence[int],
+        requests: list[tuple[str, list[Any]]],
+        nonces: list[int],
+        hashes: list[str | None],
+    ) -> dict[int, str]:
+        """Sign calls[todo] with the next nonces of their accounts and send them in batches; the refusals."""
+        started = time.perf_counter()
+        self._load_nonces(calls[i].sender for i in todo)
+        for i in todo:
+            address = calls[i].sender.address
+            nonces[i] = self._nonces[address]
+            self._nonces[address] = nonces[i] + 1
+            requests[i] = self._request(calls[i], nonces[i])
+        signed = time.perf_counter()
+        self.stats.signing_s += signed - started
+        answers = self._batch([requests[i] for i in todo])
+        self.stats.sending_s += time.perf_counter() - signed
+        refused: dict[int, str] = {}
+        for i, answer in zip(todo, answers, strict=True):
+            if "error" in answer:
+                refused[i] = self._error_text(answer["error"])
+                hashes[i] = None
+            else:
+                hashes[i] = str(answer["result"])
+        return refused
+
+    def _send_dropped_again(
+        self,
+        calls: Sequence[Call],
+        missing: Sequence[int],
+        requests: Sequence[tuple[str, list[Any]]],
+        nonces: Sequence[int],
+        hashes: list[str | None],
+        dropped: dict[int, str],
+        timestamp: int | None,
+    ) -> dict[str, dict[str, Any]]:
+        """Sent but not mined: each goes out once more, the same signed bytes with the same nonce, if the
+        chain has not used that nonce; one whose nonce is used (by another transaction) is never sent again.
+        Returns the receipts found; `dropped` gets why each of the rest was not mined."""
+        addresses = sorted({calls[i].sender.address for i in missing})
+        answers = self._batch([("eth_getTransactionCount", [a, "latest"]) for a in addresses])
+        used: dict[str, int] = {}
+        for address, answer in zip(addresses, answers, strict=True):
+            if "error" in answer:
+                raise SendError(f"cannot read the nonce of {address}: {self._error_text(answer['error'])}")
+            used[address] = int(str(answer["result"]), 16)
+        receipts: dict[str, dict[str, Any]] = {}
+        late = [i for i in missing if nonces[i] < used[calls[i].sender.address]]
+        answers = self._batch([("eth_getTransactionReceipt", [hashes[i]]) for i in late])
+        for i, answer in zip(late, answers, strict=True):
+            if answer.get("result"):
+                receipts[str(hashes[i])] = answer["result"]  # mined after all
+            else:
+                dropped[i] = (
+                    f"not mined: nonce {nonces[i]} of {calls[i].sender.address} was used by another transaction; "
+                    "not sent again"
+                )
+        again = sorted(
+            (i for i in missing if nonces[i] >= used[calls[i].sender.address]),
+            key=lambda i: (calls[i].sender.address, nonces[i]),
+        )
+        if not again:
+            return receipts
+        if self.local_mining:  # clear what is stuck in the pool first, then send it again in nonce order
+            for address in sorted({calls[i].sender.address for i in again}):
+                self._rpc("anvil_removePoolTransactions", [address])
+        resent: list[str] = []
+        for i, answer in zip(again, self._batch([requests[i] for i in again]), strict=True):
+            if "error" not in answer:
+                hashes[i] = str(answer["result"])
+            elif not _ALREADY_KNOWN.search(str(answer["error"].get("message", ""))):
+                dropped[i] = (
+                    f"not mined, and refused when sent again with the same nonce {nonces[i]}: "
+                    f"{self._error_text(answer['error'])}"
+                )
+                continue
+            resent.append(str(hashes[i]))
+        receipts.update(self._mine_and_collect(resent, timestamp))
+        for i in again:
+            if hashes[i] not in receipts:
+                dropped.setdefault(i, f"not mined, even when sent again once with the same nonce {nonces[i]}")
+        return receipts
 
     def _request(self, call: Call, nonce: int) -> tuple[str, list[Any]]:
         if isinstance(call.sender, NodeAccount):
@@ -357,12 +644,18 @@ class TxSender:
         return ("eth_sendRawTransaction", ["0x" + raw.hex()])
 
     def _withdraw_after_refusal(
-        self, calls: Sequence[Call], nonces: list[int], hashes: list[str | None], refused: dict[int, str]
+        self,
+        calls: Sequence[Call],
+        nonces: list[int],
+        requests: Sequence[tuple[str, list[Any]]],
+        hashes: list[str | None],
+        refused: dict[int, str],
     ) -> None:
         """A refused transaction leaves a nonce gap: take back its account's later ones."""
         first_refused: dict[str, int] = {}
         for index in sorted(refused):
             first_refused.setdefault(calls[index].sender.address, nonces[index])
+        gapped: set[str] = set()
         for index, call in enumerate(calls):
             address = call.sender.address
             if address not in first_refused or nonces[index] <= first_refused[address] or hashes[index] is None:
@@ -373,9 +666,21 @@ class TxSender:
                     f"the node refused {calls[first].label} from {calls[first].sender.address} ({refused[first]}); "
                     f"later transactions of {address} are pending with a nonce gap: restart with --resume"
                 )
-            self._rpc("anvil_dropTransaction", [hashes[index]])
-            refused[index] = "withdrawn: an earlier transaction of the same account was refused"
+            gapped.add(address)
+            refused[index] = _WITHDRAWN
             hashes[index] = None
+        for address in sorted(gapped):
+            # Behind the gap they are queued, out of anvil_dropTransaction's reach: clear the
+            # account's pool, then send its transactions before the gap again.
+            self._rpc("anvil_removePoolTransactions", [address])
+            before_gap = [i for i, call in enumerate(calls) if call.sender.address == address and hashes[i] is not None]
+            again = self._batch([requests[i] for i in before_gap])
+            for index, answer in zip(before_gap, again, strict=True):
+                if "error" in answer or str(answer["result"]) != hashes[index]:
+                    raise SendError(
+                        f"{calls[index].label} from {address} could not be sent again after clearing the pool: "
+                        f"{self._error_text(answer['error']) if 'error' in answer else 'another hash'}"
+                    )
         for address, nonce in first_refused.items():
             self._nonces[address] = nonce
 
@@ -416,16 +721,21 @@ class TxSender:
         return receipts
 
     def _outcome(
-        self, call: Call, tx_hash: str | None, receipts: dict[str, dict[str, Any]], refusal: str | None
+        self,
+        call: Call,
+        tx_hash: str | None,
+        receipts: dict[str, dict[str, Any]],
+        refusal: str | None,
+        dropped: str | None,
     ) -> Outcome:
         if tx_hash is None:
             return Outcome(call, None, -1, error=f"refused by the node: {refusal}")
         receipt = receipts.get(tx_hash)
         if receipt is None:
-            if self.local_mining:
-                self._rpc("anvil_dropTransaction", [tx_hash])
-                self._nonces.pop(call.sender.address, None)  # re-read from the chain next time
-            return Outcome(call, tx_hash, -1, error="not mined (dropped)")
+            if self.local_mining:  # out of the pool, so that the account's next transactions are not stuck behind it
+                self._rpc("anvil_removePoolTransactions", [call.sender.address])
+            self._nonces.pop(call.sender.address, None)  # re-read from the chain next time
+            return Outcome(call, tx_hash, -1, error=dropped or "not mined (dropped)")
         status = int(str(receipt["status"]), 16)
         block = int(str(receipt["blockNumber"]), 16)
         outcome = Outcome(call, tx_hash, status, int(str(receipt["gasUsed"]), 16), block, tuple(receipt["logs"]))
@@ -444,6 +754,10 @@ class TxSender:
         tx = {"from": call.sender.address, "to": call.to, "data": _hex(call.data), "gas": hex(call.gas)}
         answer = self._batch([("eth_call", [tx, hex(block - 1)])])[0]
         if "error" in answer:
+            data = answer["error"].get("data")
+            if not (isinstance(data, str) and data.startswith("0x") and len(data) >= 10):
+                why = self._error_text(answer["error"])
+                return f"reverted; the node cannot replay it on block {block - 1} to say why ({why})"
             return self._error_text(answer["error"]) + " (replayed on the parent block)"
         return "reverted in its block but not on replay (out of gas, or it depended on an earlier transaction)"
 

@@ -1,11 +1,21 @@
 import pytest
 
 from p2p_energy.errors import UsageError
-from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, run_gas_report
+from p2p_energy.gas import (
+    ERC20_TRANSFER_REFERENCE,
+    REFUND_ONE,
+    SETTLE_ONE,
+    TAKE_ONE,
+    TAKE_TEN,
+    WITHDRAW,
+    run_gas_report,
+)
 
 # Gas is deterministic for given code and inputs, so this is a regression
 # guard for the target, not a timing test.
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
+#: EnergyEscrow.MAX_LOTS_PER_CALL: with one trade per lot, lots (not trades) bound a settleLots call.
+ESCROW_MAX_LOTS_PER_CALL = 200
 
 
 @pytest.fixture(scope="module")
@@ -14,14 +24,25 @@ def report(toolchain, compile_for):
 
 
 def test_report_covers_every_operation(report):
-    expected = {"post offer", "take 1 offer part", "take 10 offer parts", "submit 1 reading", "withdraw"}
-    assert expected | {ERC20_TRANSFER_REFERENCE, "settle 1 lot (settleLot)", "refund 1 lot (refundLot)"} <= set(
-        report.operations
-    )
+    expected = {"post offer", "submit 1 reading", TAKE_ONE, TAKE_TEN, SETTLE_ONE, REFUND_ONE, WITHDRAW}
+    assert expected | {ERC20_TRANSFER_REFERENCE} <= set(report.operations)
 
 
-def test_batches_of_1_10_and_100_lots_are_measured(report):
-    assert [(b.lots, b.trades) for b in report.batches] == [(1, 1), (10, 10), (100, 100)]
+def test_batches_of_1_10_100_lots_and_the_largest_call_are_measured(report):
+    expected = [(1, 1), (10, 10), (100, 100), (ESCROW_MAX_LOTS_PER_CALL, ESCROW_MAX_LOTS_PER_CALL)]
+    assert [(b.lots, b.trades) for b in report.batches] == expected
+
+
+def test_the_largest_batch_names_the_escrow_bound_that_limits_it(report):
+    assert report.largest_batch_bound == f"{ESCROW_MAX_LOTS_PER_CALL} lots per call"
+
+
+def test_the_largest_batch_fits_a_block(report):
+    assert 0 < report.largest_batch.gas <= report.block_gas_limit
+
+
+def test_taking_10_offers_in_one_call_costs_less_than_10_single_takes(report):
+    assert report.operations[TAKE_TEN] < 10 * report.operations[TAKE_ONE]
 
 
 def test_batching_lowers_the_gas_per_settled_trade(report):
@@ -30,11 +51,12 @@ def test_batching_lowers_the_gas_per_settled_trade(report):
 
 
 def test_a_batch_of_100_single_trade_lots_meets_the_gas_target(report):
-    assert report.batches[-1].gas_per_trade <= TARGET_GAS_PER_SETTLED_TRADE
+    (batch_of_100,) = [b for b in report.batches if b.lots == 100]
+    assert batch_of_100.gas_per_trade <= TARGET_GAS_PER_SETTLED_TRADE
 
 
 def test_settling_a_trade_in_a_batch_costs_less_than_an_erc20_transfer(report):
-    assert report.batches[-1].gas_per_trade < report.operations[ERC20_TRANSFER_REFERENCE]
+    assert report.largest_batch.gas_per_trade < report.operations[ERC20_TRANSFER_REFERENCE]
 
 
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):

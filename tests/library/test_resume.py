@@ -1,0 +1,153 @@
+"""Resuming a run whose process died: the chain is intact, the runner's memory is gone.
+
+Real anvil chains and the real run loop on a small scenario with an offline
+meter and an attacker. The run is stopped by an exception from its progress
+callback (as a crash or Ctrl-C would stop it) and resumed by a new sender
+from the run record; its totals must equal those of an uninterrupted run on a
+fresh chain. When the chain's time passed slots while the run was down, their
+offers and takes are skipped and listed, and the books still match the chain.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from p2p_energy.chain import ChainOptions, LocalChain, mine_at
+from p2p_energy.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.records import RunResult
+from p2p_energy.resume import RunRecord
+from p2p_energy.scenario import parse_scenario
+from p2p_energy.sending import AbiCodec, KeyAccount, TxSender
+from p2p_energy.simulation import MarketAddresses, Progress, RunFailed, run_simulation
+
+SLOT_LENGTH = 900
+GRACE = 1_800
+
+
+class Crash(Exception):
+    """Stands in for whatever stops the runner's process."""
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    data = {
+        "seed": 11,
+        "slots": 6,
+        "start_hour": 10.0,
+        "households": [
+            {"name": "solar", "count": 3, "pv_kwp": [4.0, 7.0], "load_kwh_per_day": 5.0},
+            {"name": "home", "count": 3, "load_kwh_per_day": [8.0, 12.0]},
+        ],
+        "faults": {
+            "offline": [{"household": "solar-002", "slots": [2, 3]}],
+            "attacker": {"forged_readings": 2, "replayed_readings": 3},
+        },
+    }
+    return parse_scenario(data, Path("resume.toml"))
+
+
+@dataclass
+class Market:
+    chain: LocalChain
+    compiled: object
+    addresses: MarketAddresses
+    admin: KeyAccount
+    genesis: int
+
+    def run(self, scenario, record: Path, *, resume=False, progress=None) -> RunResult:
+        w3 = self.chain.web3()
+        codec = AbiCodec(*(self.compiled[n].abi for n in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
+        return run_simulation(
+            scenario,
+            sender=TxSender(w3, codec, gas_price=0, local_mining=True),
+            codec=codec,
+            addresses=self.addresses,
+            admin=self.admin,
+            genesis=self.genesis,
+            slot_length=SLOT_LENGTH,
+            grace_period=GRACE,
+            progress=progress,
+            record_path=record,
+            resume=resume,
+        )
+
+
+@pytest.fixture
+def market(toolchain, compile_for):
+    compiled = compile_for("cancun")
+    options = ChainOptions(accounts=1, base_fee_wei=0, block_gas_limit=1_000_000_000)
+    with LocalChain(toolchain.anvil, options) as chain:
+        w3 = chain.web3()
+        admin = Signer.from_key(chain.accounts[0].private_key)
+        genesis = int(w3.eth.get_block("latest")["timestamp"])
+        deployed = deploy_market(
+            ContractClient(w3), compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE
+        )
+        addresses = MarketAddresses(deployed.token.address, deployed.registry.address, deployed.escrow.address)
+        yield Market(chain, compiled, addresses, KeyAccount(bytes(admin.account.key)), genesis)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(toolchain, compile_for, scenario, tmp_path_factory) -> RunResult:
+    with LocalChain(toolchain.anvil, ChainOptions(accounts=1, base_fee_wei=0)) as chain:
+        w3 = chain.web3()
+        admin = Signer.from_key(chain.accounts[0].private_key)
+        genesis = int(w3.eth.get_block("latest")["timestamp"])
+        compiled = compile_for("cancun")
+        deployed = deploy_market(
+            ContractClient(w3), compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE
+        )
+        addresses = MarketAddresses(deployed.token.address, deployed.registry.address, deployed.escrow.address)
+        market = Market(chain, compiled, addresses, KeyAccount(bytes(admin.account.key)), genesis)
+        return market.run(scenario, tmp_path_factory.mktemp("uninterrupted") / "run.json")
+
+
+def crash_at(phase: str) -> Progress:
+    def maybe_crash(now: str) -> None:
+        if now == phase:
+            raise Crash(phase)
+
+    return Progress(phase=maybe_crash)
+
+
+def net_tokens(result: RunResult) -> dict[str, int]:
+    return {h.name: h.net_tokens for h in result.households}
+
+
+@pytest.mark.parametrize("phase", ["funding households and registering meters", "slot 3/6", "withdrawing credits"])
+def test_a_run_whose_process_died_resumes_to_the_totals_of_an_uninterrupted_run(
+    market, scenario, uninterrupted, tmp_path, phase
+):
+    record = tmp_path / "run.json"
+    with pytest.raises(Crash):
+        market.run(scenario, record, progress=crash_at(phase))
+    resumed = market.run(scenario, record, resume=True)
+    assert resumed.totals() == uninterrupted.totals()
+    assert net_tokens(resumed) == net_tokens(uninterrupted)
+    assert resumed.attacks == uninterrupted.attacks
+
+
+def test_a_resumed_run_sends_no_transaction_twice(market, scenario, uninterrupted, tmp_path):
+    record = tmp_path / "run.json"
+    with pytest.raises(Crash):
+        market.run(scenario, record, progress=crash_at("slot 4/6"))
+    resumed = market.run(scenario, record, resume=True)
+    assert resumed.failures == []
+    assert resumed.totals().transactions == uninterrupted.totals().transactions
+
+
+def test_offers_of_slots_that_started_while_the_run_was_down_are_skipped_and_listed(market, scenario, tmp_path):
+    record = tmp_path / "run.json"
+    with pytest.raises(Crash):
+        market.run(scenario, record, progress=crash_at("slot 2/6"))
+    start_of_slot_3 = market.genesis + (RunRecord.load(record).c0 + 3) * SLOT_LENGTH
+    mine_at(market.chain.web3(), start_of_slot_3 + 1)  # the chain was down past the start of slot 3
+    with pytest.raises(RunFailed) as failed:
+        market.run(scenario, record, resume=True)
+    result = failed.value.result
+    skipped = [line for line in result.failures if "planned offers not sent" in line]
+    assert [line.split(":")[0] for line in skipped] == ["slot 2", "slot 3"]
+    assert result.checks["every planned offer and take was sent"] is False
+    assert result.checks["household token balances match the books"] is True
+    assert result.checks["escrow holds nothing for this run at the end"] is True
