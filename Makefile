@@ -10,7 +10,7 @@ SLITHER_VENV := .venv-slither
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint slither format gas clean
+.PHONY: setup run test lint slither format gas bench clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
 	@$(BIN)/python -c "from p2p_energy.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -48,6 +48,11 @@ run: setup
 
 gas: setup
 	$(BIN)/p2p-energy gas --json build/gas.json
+
+# Gas, throughput (batched vs one transaction per action), the city-scale day
+# and compile times in one table; figures in bench/results.json.
+bench: setup
+	$(BIN)/p2p-energy bench
 
 lint: setup
 	$(BIN)/ruff check p2p_energy tests scripts toolchain/run-slither

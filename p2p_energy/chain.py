@@ -62,8 +62,9 @@ class ChainOptions:
     #: (from london on anvil ignores --gas-price in both). Blocks under half
     #: full lower the base fee, as on Ethereum: anvil has no fixed price floor.
     base_fee_wei: int | None = None
-    #: Keep no history of old states (anvil --prune-history): a long run's
-    #: memory stays flat, but calls and traces against old blocks fail.
+    #: Keep no history of old states (anvil --prune-history): anvil's memory
+    #: halves over a city-scale day, but calls and traces against earlier
+    #: blocks fail, so a revert's reason can no longer be found out.
     prune_history: bool = False
     #: Keep the chain in this file (anvil --state, written every second and on exit):
     #: a chain started again with the same file continues from its last save.

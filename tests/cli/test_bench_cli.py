@@ -66,7 +66,7 @@ def test_settlement_batches_end_with_the_largest_call_and_its_bound(results):
 def test_both_sending_paths_settle_the_same_trades_of_the_same_scenario(results):
     throughput = results["throughput"]
     batched, one_by_one = throughput["batched"], throughput["one_by_one"]
-    assert throughput["scenario"] == "demo"
+    assert throughput["scenario"] == "street"
     assert batched["settled_trades"] == one_by_one["settled_trades"] > 0
 
 
@@ -85,7 +85,9 @@ def test_throughput_figures_are_positive_numbers(results):
 def test_raw_transfers_record_one_time_per_run_and_the_gas_of_a_transfer(results):
     transfers = results["anvil_transfers"]
     assert len(transfers["web3_s"]) == len(transfers["batched_s"]) == results["runs"]
-    assert transfers["gas_per_transfer"] == results["gas"]["trades_per_lot_4"]["operations"][ERC20_TRANSFER_REFERENCE]
+    # a transfer to a holder (the bench's) costs less than the gas report's first one to a new holder
+    first_to_new_holder = results["gas"]["trades_per_lot_4"]["operations"][ERC20_TRANSFER_REFERENCE]
+    assert 21_000 < transfers["gas_per_transfer"] < first_to_new_holder
 
 
 def test_compile_times_are_given_cold_and_cached(results):

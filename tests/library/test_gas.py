@@ -16,6 +16,7 @@ from p2p_energy.gas import (
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
 #: EnergyEscrow.MAX_LOTS_PER_CALL: with one trade per lot, lots (not trades) bound a settleLots call.
 ESCROW_MAX_LOTS_PER_CALL = 200
+ESCROW_MAX_TRADES_PER_CALL = 800
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,12 @@ def test_a_batch_of_100_single_trade_lots_meets_the_gas_target(report):
 
 def test_settling_a_trade_in_a_batch_costs_less_than_an_erc20_transfer(report):
     assert report.largest_batch.gas_per_trade < report.operations[ERC20_TRANSFER_REFERENCE]
+
+
+def test_big_lots_cap_the_batches_at_the_escrows_trades_per_call(toolchain, compile_for):
+    report = run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=20)
+    assert [b.lots for b in report.batches] == [1, 10, ESCROW_MAX_TRADES_PER_CALL // 20]
+    assert report.largest_batch_bound == f"{ESCROW_MAX_TRADES_PER_CALL} trades per call"
 
 
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):
