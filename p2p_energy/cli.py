@@ -7,6 +7,7 @@ chain gone), 2 bad input (nothing was done), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -24,7 +25,6 @@ from p2p_energy import __version__
 from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS, BenchOptions, bench_table, run_bench
 from p2p_energy.chain import ChainOptions, LocalChain
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
-from p2p_energy.contracts import ContractClient
 from p2p_energy.deployments import (
     ANVIL_CHAIN_ID,
     DEFAULT_DIRECTORY,
@@ -33,7 +33,6 @@ from p2p_energy.deployments import (
     PRIVATE_KEY_ENV,
     DeploymentRecord,
     check_timing,
-    deploy_or_reuse,
     record_path,
 )
 from p2p_energy.errors import P2PEnergyError, UsageError
@@ -43,7 +42,7 @@ from p2p_energy.qtum import NETWORKS, chain_options, network_names
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.report import load_report, render_summary, write_report
 from p2p_energy.resume import RUN_RECORD_FILE
-from p2p_energy.runs import SimulateOptions, TargetOptions, open_target, simulate_scenario
+from p2p_energy.runs import SimulateOptions, TargetOptions, deploy_on, open_target, simulate_scenario
 from p2p_energy.scenario import load_scenario
 from p2p_energy.simulation import Progress as RunProgress
 from p2p_energy.simulation import RunFailed
@@ -77,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     chain_cmd.add_argument("--port", type=int, default=8545, help="loopback port (default 8545, 0 = any free)")
     chain_cmd.add_argument("--accounts", type=int, default=10, help="funded accounts (default 10)")
     chain_cmd.add_argument("--chain-id", type=int, default=None, help="chain id (default 31337, or the profile's)")
+    chain_cmd.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="load the chain from FILE if it exists and save it there every second and on exit "
+        "(so a stopped chain can be restarted and a run continued with simulate --resume)",
+    )
     chain_cmd.add_argument(
         "--profile",
         choices=network_names(),
@@ -277,6 +284,8 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
         options = chain_options(
             args.profile, port=args.port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
         )
+    if args.state is not None:
+        options = dataclasses.replace(options, state_path=args.state)
     stop = threading.Event()
     # SIGTERM ends the chain as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -391,17 +400,13 @@ def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console)
     with open_target(toolchain.anvil, options, say) as target:
         if target.local_chain is not None:
             say("a throwaway chain: a smoke test of the deployment, stopped afterwards")
-        client = ContractClient(target.w3, gas_price_wei=target.gas_price)
-        deployed = deploy_or_reuse(
-            client,
+        deployed = deploy_on(
+            target,
             compiled,
-            target.admin,
-            network=target.network,
-            rpc_url=target.url,
             slot_length_s=args.slot_length,
             grace_period_s=args.grace_period,
             directory=directory,
-            progress=say,
+            say=say,
         )
         _print_deployment(console, *deployed, record_path(directory, target.network, target.chain_id))
     if options.rpc_url is None:

@@ -18,11 +18,12 @@ from web3 import Web3
 
 from p2p_energy.chain import ChainError, ChainOptions, LocalChain, connect
 from p2p_energy.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
-from p2p_energy.contracts import ContractClient, Signer
+from p2p_energy.contracts import ContractClient, MarketContracts, Signer
 from p2p_energy.deployments import (
     ANVIL_CHAIN_ID,
     ANVIL_FIRST_DEV_KEY,
     PRIVATE_KEY_ENV,
+    DeploymentRecord,
     deploy_or_reuse,
     network_for_chain_id,
 )
@@ -139,6 +140,29 @@ def open_target(anvil: Path, options: TargetOptions, say: Callable[[str], None])
     )
 
 
+def deploy_on(
+    target: Target,
+    compiled: CompilationResult,
+    *,
+    slot_length_s: int,
+    grace_period_s: int,
+    directory: Path,
+    say: Callable[[str], None],
+) -> tuple[DeploymentRecord, MarketContracts, bool]:
+    """The market on `target`: the recorded one if it fits, else a new one (see deployments.deploy_or_reuse)."""
+    return deploy_or_reuse(
+        ContractClient(target.w3, gas_price_wei=target.gas_price),
+        compiled,
+        target.admin,
+        network=target.network,
+        rpc_url=target.url,
+        slot_length_s=slot_length_s,
+        grace_period_s=grace_period_s,
+        directory=directory,
+        progress=say,
+    )
+
+
 def _local_options(options: TargetOptions) -> ChainOptions:
     if options.profile not in (None, "local"):
         return chain_options(options.profile, evm_version=options.evm_version, accounts=options.accounts)
@@ -224,17 +248,13 @@ def _deploy_and_run(
         RunRecord.load(options.run_record).check_fits(
             options.run_record, scenario, target.chain_id, list(node_accounts)
         )
-    client = ContractClient(target.w3, gas_price_wei=target.gas_price)
-    record, market, _ = deploy_or_reuse(
-        client,
+    record, market, _ = deploy_on(
+        target,
         compiled,
-        target.admin,
-        network=target.network,
-        rpc_url=target.url,
         slot_length_s=scenario.slot_length_s,
         grace_period_s=scenario.chain.grace_period_s,
         directory=options.deployments,
-        progress=say,
+        say=say,
     )
     codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
     sender = TxSender(

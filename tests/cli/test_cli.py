@@ -80,3 +80,30 @@ def test_chain_runs_until_ctrl_c_and_leaves_no_process():
         process.kill()
     assert "chain stopped" in process.stdout.read()
     assert children and not any(child.is_running() for child in children)
+
+
+def _start_chain(*args):
+    process = subprocess.Popen([str(CLI), "chain", "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    lines = []
+    while not (lines and lines[-1].startswith("Ctrl-C")):
+        lines.append(process.stdout.readline().strip())
+    return process, Web3(HTTPProvider(lines[0].rsplit(" at ", 1)[1]))
+
+
+def test_chain_with_a_state_file_comes_back_with_its_blocks(tmp_path):
+    state = tmp_path / "chain.json"
+    process, w3 = _start_chain("--state", str(state))
+    try:
+        w3.provider.make_request("evm_mine", [])
+        w3.provider.make_request("evm_mine", [])
+        mined = w3.eth.block_number
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+    process, w3 = _start_chain("--state", str(state))
+    try:
+        assert w3.eth.block_number == mined >= 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)

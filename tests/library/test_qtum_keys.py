@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from p2p_energy.errors import UsageError
 from p2p_energy.qtum import QtumKey, gethexaddress
+from tests.library.base58_reference import reference_b58check
 
 # Bitcoin wiki, "Wallet import format": one key, uncompressed and compressed.
 KEY = bytes.fromhex("0c28fca386c7a227600b2fe50b7cae11ec86d3bf1fbe471be89827e19d72aa1d")
@@ -26,19 +27,9 @@ WIF_TESTNET_COMPRESSED = "cMzLdeGd5vEqxB8B6VFQoRopQ3sLAAvEzDAoQgvX54xwofSWj1fx"
 # HASH160 of its compressed public key: the payload of 1LoVGDgRs9hTfTNJNuXKSpywcbdvwRXpmK.
 KEY_HASH160 = "d9351dcbad5b8f3b8bfa2f2cdc85c28118ca9326"
 ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 private_keys = st.integers(min_value=1, max_value=ORDER - 1).map(lambda n: n.to_bytes(32, "big"))
 qtum_networks = st.sampled_from(["qtum-mainnet", "qtum-testnet", "qtum-regtest"])
-
-
-def reference_b58check(data: bytes) -> str:
-    data += hashlib.sha256(hashlib.sha256(data).digest()).digest()[:4]
-    number, out = int.from_bytes(data, "big"), ""
-    while number:
-        number, digit = divmod(number, 58)
-        out = ALPHABET[digit] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
 def reference_hash160(private_key: bytes) -> str:
