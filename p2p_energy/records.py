@@ -192,10 +192,6 @@ class GasRecord:
     def __post_init__(self) -> None:
         _check_non_negative(self, ("transactions", "gas"))
 
-    @property
-    def gas_per_transaction(self) -> int | None:
-        return per_count(self.gas, self.transactions)
-
 
 @dataclass(frozen=True)
 class AttackRecord:

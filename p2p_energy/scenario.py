@@ -201,9 +201,6 @@ class FaultSpec:
     def is_offline(self, household: str, slot: int) -> bool:
         return any(o.household == household and o.covers(slot) for o in self.offline)
 
-    def under_delivery_factor(self, household: str) -> float | None:
-        return next((u.factor for u in self.under_delivery if u.household == household), None)
-
 
 @dataclass(frozen=True)
 class Scenario:

@@ -188,9 +188,6 @@ class AbiCodec:
         """The arguments of calldata `data` that calls `function`."""
         return tuple(abi_decode(self._functions[function][1], bytes(data[4:])))
 
-    def decode_result(self, function: str, output_types: Sequence[str], data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode(list(output_types), data))
-
     def decode_log(self, log: dict[str, Any]) -> EventData | None:
         topics = [bytes.fromhex(_hex(t)[2:]) for t in log["topics"]]
         if not topics or topics[0] not in self._events:

@@ -46,7 +46,8 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,140 +280,113 @@ def run_simulation(
             f"({len(names) + 1}); the node offered {len(node_accounts)}"
         )
     stage = _Stage()
-    try:
-        return _run_on_chain(
-            scenario,
+    node_accounts = list(node_accounts[: len(names) + 1])
+    with _reporting_chain_stops(rpc_url, stage):
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        wall = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        progress.phase("planning energy and market")
+        t0 = time.perf_counter()
+        plan = simulate_energy(scenario)
+        markets = clear_all(scenario, plan)
+        timings["planning"] = time.perf_counter() - t0
+
+        accounts: list[Sender] = [NodeAccount(a) for a in node_accounts]
+        if not node_accounts:
+            accounts = [household_account(scenario.seed, n) for n in [*names, "attacker"]]
+        record = None
+        if resume:
+            assert record_path is not None
+            record = _resumable(scenario, sender, addresses, genesis, node_accounts, record_path, progress)
+        resumed = record is not None
+        if record is None:
+            record = _new_record(scenario, sender, codec, addresses, genesis, slot_length, accounts, node_accounts)
+            if record_path is not None:
+                record.save(record_path)
+        base = record.meter_base
+        households = [
+            Household(i, n, accounts[i], base + i + 1, simulated_meter_key(scenario.seed, n))
+            for i, n in enumerate(names)
+        ]
+        run = _Run(
+            scenario=scenario,
+            plan=plan,
+            markets=markets,
             sender=sender,
             codec=codec,
             addresses=addresses,
             admin=admin,
+            attacker=accounts[-1],
+            households=households,
+            domain=ReadingDomain(sender.chain_id, addresses.registry),
             genesis=genesis,
             slot_length=slot_length,
-            grace_period=grace_period,
-            node_accounts=list(node_accounts[: len(names) + 1]),
-            rpc_url=rpc_url,
-            evm_version=evm_version,
-            progress=progress,
-            record_path=record_path,
-            resume=resume,
+            grace=grace_period,
+            c0=record.c0,
             stage=stage,
+            meter_row={h.meter_id: h.index for h in households},
         )
+        if resumed:
+            stage.name = "the read-back of the run from the chain"
+            progress.phase("reading the run back from the chain")
+            t0 = time.perf_counter()
+            found = _replay(run, record.first_block)
+            timings["reading back"] = time.perf_counter() - t0
+            closed = sum(1 for lot in run.ledger.lots.values() if lot.state != "open")
+            progress.note(
+                f"resuming the run started {record.started_at}: {found} of its transactions are on chain "
+                f"({len(run.ledger.trades)} trades, {closed} lots closed); sending only what is missing"
+            )
+
+        stage.name = "the set-up"
+        progress.phase("funding households and registering meters")
+        t0 = time.perf_counter()
+        _setup(run)
+        timings["setup"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        _trade(run, progress)
+        timings["trading"] = time.perf_counter() - t0
+
+        stage.name = "the withdrawals"
+        progress.phase("withdrawing credits")
+        t0 = time.perf_counter()
+        _withdraw(run)
+        timings["withdrawing"] = time.perf_counter() - t0
+
+        stage.name = "the final checks"
+        t0 = time.perf_counter()
+        result = _result(run, record, started_at, rpc_url, evm_version)
+        timings["checking"] = time.perf_counter() - t0
+        stats = sender.stats
+        timings.update(
+            {
+                "signing": stats.signing_s,
+                "sending": stats.sending_s,
+                "mining and waiting": stats.mining_s,
+                "receipts": stats.receipts_s,
+            }
+        )
+        result.timings = timings
+        result.wall_time_s = time.perf_counter() - wall
+        failed = [name for name, ok in result.checks.items() if not ok]
+        if failed:
+            listed = (
+                [f"{len(result.failures)} listed failures, the first: {result.failures[0]}"] if result.failures else []
+            )
+            details = "; ".join([*run.problems, *listed]) or ", ".join(failed)
+            raise RunFailed(f"the chain disagrees with the simulator: {details}", result)
+        return result
+
+
+@contextmanager
+def _reporting_chain_stops(rpc_url: str, stage: _Stage) -> Iterator[None]:
+    """Turn the node going away into ChainStopped, naming the stage it went away in."""
+    try:
+        yield
     except NODE_GONE as exc:
         raise ChainStopped(rpc_url or "the RPC URL", stage.name, exc) from None
-
-
-def _run_on_chain(
-    scenario: Scenario,
-    *,
-    sender: TxSender,
-    codec: AbiCodec,
-    addresses: MarketAddresses,
-    admin: Sender,
-    genesis: int,
-    slot_length: int,
-    grace_period: int,
-    node_accounts: list[str],
-    rpc_url: str,
-    evm_version: str,
-    progress: Progress,
-    record_path: Path | None,
-    resume: bool,
-    stage: _Stage,
-) -> RunResult:
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    wall = time.perf_counter()
-    timings: dict[str, float] = {}
-
-    progress.phase("planning energy and market")
-    t0 = time.perf_counter()
-    plan = simulate_energy(scenario)
-    markets = clear_all(scenario, plan)
-    timings["planning"] = time.perf_counter() - t0
-
-    names = scenario.household_names
-    accounts: list[Sender] = [NodeAccount(a) for a in node_accounts]
-    if not node_accounts:
-        accounts = [household_account(scenario.seed, n) for n in [*names, "attacker"]]
-    record = None
-    if resume:
-        assert record_path is not None
-        record = _resumable(scenario, sender, addresses, genesis, node_accounts, record_path, progress)
-    resumed = record is not None
-    if record is None:
-        record = _new_record(scenario, sender, codec, addresses, genesis, slot_length, accounts, node_accounts)
-        if record_path is not None:
-            record.save(record_path)
-    base = record.meter_base
-    households = [
-        Household(i, n, accounts[i], base + i + 1, simulated_meter_key(scenario.seed, n)) for i, n in enumerate(names)
-    ]
-    run = _Run(
-        scenario=scenario,
-        plan=plan,
-        markets=markets,
-        sender=sender,
-        codec=codec,
-        addresses=addresses,
-        admin=admin,
-        attacker=accounts[-1],
-        households=households,
-        domain=ReadingDomain(sender.chain_id, addresses.registry),
-        genesis=genesis,
-        slot_length=slot_length,
-        grace=grace_period,
-        c0=record.c0,
-        stage=stage,
-        meter_row={h.meter_id: h.index for h in households},
-    )
-    if resumed:
-        stage.name = "the read-back of the run from the chain"
-        progress.phase("reading the run back from the chain")
-        t0 = time.perf_counter()
-        found = _replay(run, record.first_block)
-        timings["reading back"] = time.perf_counter() - t0
-        progress.note(
-            f"resuming the run started {record.started_at}: {found} of its transactions are on chain "
-            f"({len(run.ledger.trades)} trades, {sum(1 for lot in run.ledger.lots.values() if lot.state != 'open')} "
-            "lots closed); sending only what is missing"
-        )
-
-    stage.name = "the set-up"
-    progress.phase("funding households and registering meters")
-    t0 = time.perf_counter()
-    _setup(run)
-    timings["setup"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    _trade(run, progress)
-    timings["trading"] = time.perf_counter() - t0
-
-    stage.name = "the withdrawals"
-    progress.phase("withdrawing credits")
-    t0 = time.perf_counter()
-    _withdraw(run)
-    timings["withdrawing"] = time.perf_counter() - t0
-
-    stage.name = "the final checks"
-    t0 = time.perf_counter()
-    result = _result(run, record, started_at, rpc_url, evm_version)
-    timings["checking"] = time.perf_counter() - t0
-    stats = sender.stats
-    timings.update(
-        {
-            "signing": stats.signing_s,
-            "sending": stats.sending_s,
-            "mining and waiting": stats.mining_s,
-            "receipts": stats.receipts_s,
-        }
-    )
-    result.timings = timings
-    result.wall_time_s = time.perf_counter() - wall
-    failed = [name for name, ok in result.checks.items() if not ok]
-    if failed:
-        listed = [f"{len(result.failures)} listed failures, the first: {result.failures[0]}"] if result.failures else []
-        details = "; ".join([*run.problems, *listed]) or ", ".join(failed)
-        raise RunFailed(f"the chain disagrees with the simulator: {details}", result)
-    return result
 
 
 # ------------------------------------------------------------------ start and resume
