@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 from rich.markup import escape
@@ -229,12 +229,17 @@ def _title(figure: Figure, ax: Axes, title: str, result: RunResult, subtitle: st
     ax.set_title(subtitle, fontsize="medium", color="#444444")
 
 
-def _slot_axis(ax: Axes, slots: Sequence[SlotRecord]) -> None:
+def _per_slot_axes(ax: Axes, slots: Sequence[SlotRecord], ylabel: str, legend: Literal["upper left", "best"]) -> None:
+    """Delivery slots along x (at most 12 labels), a quantity from zero up along y."""
     step = max(1, math.ceil(len(slots) / 12))
     ticks = list(range(0, len(slots), step))
     ax.set_xticks(ticks, [slots[i].start_time for i in ticks])
     ax.set_xlim(-0.6, len(slots) - 0.4)
     ax.set_xlabel("delivery slot (start time)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc=legend, fontsize="small")
 
 
 def _no_data(ax: Axes, message: str) -> None:
@@ -265,11 +270,7 @@ def _energy_figure(result: RunResult) -> Figure:
     ax.step(x, [s.offered_wh / 1000 for s in slots], where="mid", color="#e67e22", lw=1.6, label="offered")
     ax.bar(x, [s.traded_wh / 1000 for s in slots], width=0.8, color="#9ecae1", label="traded (taken by buyers)")
     ax.bar(x, [s.delivered_wh / 1000 for s in slots], width=0.45, color="#08519c", label="delivered (meter-proven)")
-    _slot_axis(ax, slots)
-    ax.set_ylabel("energy per slot (kWh)")
-    ax.set_ylim(bottom=0)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    _per_slot_axes(ax, slots, "energy per slot (kWh)", legend="upper left")
     return figure
 
 
@@ -305,11 +306,7 @@ def _price_figure(result: RunResult) -> Figure:
     ax.step(x, clearing, where="mid", color="#e67e22", ls="--", lw=1.5, label="clearing price")
     marker = "o" if len(slots) <= 48 else None
     ax.plot(x, mean_prices, color="#08519c", marker=marker, ms=4, lw=1.5, label="mean price (volume-weighted)")
-    _slot_axis(ax, slots)
-    ax.set_ylabel("price (NRG per kWh)")
-    ax.set_ylim(bottom=0)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _per_slot_axes(ax, slots, "price (NRG per kWh)", legend="best")
     return figure
 
 
