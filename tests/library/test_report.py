@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from p2p_energy.errors import UsageError
-from p2p_energy.report import ReportError, load_report, render_summary, write_report
+from p2p_energy.report import ReportError, _price_figure, load_report, render_summary, write_report
 from tests.run_factory import make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -150,6 +150,21 @@ def test_a_thousand_households_fit_one_balance_plot(tmp_path):
     files = write_report(make_run(households=1_000, slots=2), tmp_path)
     width, height = png_size(files.balance_plot)
     assert height < 1_000 and width < 1_400
+
+
+def price_plot_labels(result):
+    (ax,) = _price_figure(result).axes
+    return ax.get_legend_handles_labels()[1]
+
+
+def test_the_price_plot_shows_the_clearing_price_of_a_uniform_price_run():
+    assert "clearing price" in price_plot_labels(make_run())
+
+
+def test_the_price_plot_has_no_clearing_price_in_merit_order_mode():
+    result = make_run()
+    merit_order = dataclasses.replace(result, slots=[dataclasses.replace(s, clearing_price=None) for s in result.slots])
+    assert "clearing price" not in price_plot_labels(merit_order)
 
 
 def test_a_run_that_cannot_be_encoded_leaves_the_previous_report_untouched(tmp_path):
