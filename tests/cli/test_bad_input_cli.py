@@ -90,7 +90,7 @@ def record_of(chain, cli, tmp_path, **changes) -> None:
 def test_an_unknown_network_exits_2_naming_the_choices(simulate, chain):
     completed = simulate("--rpc-url", chain.url, "--network", "qtum-devnet")
     assert completed.returncode == 2
-    assert "argument --network: invalid choice: 'qtum-devnet'" in completed.stderr.splitlines()[-1]
+    assert "argument --network: invalid choice: 'qtum-devnet'" in one_error_line(completed)
 
 
 def test_a_bad_rpc_url_exits_2_with_one_line(simulate, tmp_path):
