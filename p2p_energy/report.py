@@ -301,10 +301,10 @@ def _price_figure(result: RunResult) -> Figure:
     )
     nan = float("nan")
     x = list(range(len(slots)))
-    clearing = [nan if s.clearing_price is None else _nrg(s.clearing_price) for s in slots]
-    mean_prices = [nan if s.mean_price is None else _nrg(s.mean_price) for s in slots]
     if any(s.clearing_price is not None for s in slots):  # uniform-price mode only
+        clearing = [nan if s.clearing_price is None else _nrg(s.clearing_price) for s in slots]
         ax.step(x, clearing, where="mid", color="#e67e22", ls="--", lw=1.5, label="clearing price")
+    mean_prices = [nan if s.mean_price is None else _nrg(s.mean_price) for s in slots]
     marker = "o" if len(slots) <= 48 else None
     ax.plot(x, mean_prices, color="#08519c", marker=marker, ms=4, lw=1.5, label="mean price (volume-weighted)")
     _per_slot_axes(ax, slots, "price (NRG per kWh)", legend="best")

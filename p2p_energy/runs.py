@@ -33,7 +33,14 @@ from p2p_energy.records import RunResult
 from p2p_energy.resume import RunRecord
 from p2p_energy.scenario import Scenario
 from p2p_energy.sending import AbiCodec, KeyAccount, NodeAccount, Sender, TxSender
-from p2p_energy.simulation import NODE_GONE, ChainStopped, MarketAddresses, Progress, run_simulation
+from p2p_energy.simulation import (
+    ChainStopped,
+    MarketAddresses,
+    Progress,
+    Stage,
+    reporting_chain_stops,
+    run_simulation,
+)
 from p2p_energy.toolchain import Toolchain
 
 #: Block gas limit of the local chains `simulate` starts with the `local`
@@ -218,9 +225,8 @@ def simulate_scenario(
     ).compile()
     with open_target(toolchain.anvil, options.target, say) as target:
         try:
-            return _deploy_and_run(compiled, target, scenario, options, progress, say)
-        except NODE_GONE as exc:
-            raise _stopped(target, ChainStopped(target.url, "the deployment", exc)) from None
+            with reporting_chain_stops(target.url, Stage("the deployment")):
+                return _deploy_and_run(compiled, target, scenario, options, progress, say)
         except ChainStopped as stopped:
             raise _stopped(target, stopped) from None
 

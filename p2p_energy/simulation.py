@@ -173,7 +173,7 @@ class Progress:
 
 
 @dataclass
-class _Stage:
+class Stage:
     """Where the run is, for the message when the node stops answering."""
 
     name: str = "the start of the run"
@@ -197,7 +197,7 @@ class _Run:
     slot_length: int
     grace: int
     c0: int
-    stage: _Stage
+    stage: Stage
     ledger: Ledger = field(default_factory=Ledger)
     gas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     readings_ok: set[tuple[int, int]] = field(default_factory=set)  # (household, scenario slot), -1 = baseline
@@ -279,9 +279,9 @@ def run_simulation(
             f"--node-accounts needs one account per household plus one for the attacker "
             f"({len(names) + 1}); the node offered {len(node_accounts)}"
         )
-    stage = _Stage()
+    stage = Stage()
     node_accounts = list(node_accounts[: len(names) + 1])
-    with _reporting_chain_stops(rpc_url, stage):
+    with reporting_chain_stops(rpc_url, stage):
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         wall = time.perf_counter()
         timings: dict[str, float] = {}
@@ -381,7 +381,7 @@ def run_simulation(
 
 
 @contextmanager
-def _reporting_chain_stops(rpc_url: str, stage: _Stage) -> Iterator[None]:
+def reporting_chain_stops(rpc_url: str, stage: Stage) -> Iterator[None]:
     """Turn the node going away into ChainStopped, naming the stage it went away in."""
     try:
         yield
