@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: setup run test lint slither format gas bench clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
-	@$(BIN)/python -c "from p2p_energy.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
+	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@toolchain/require-tools python "$(PYTHON)"

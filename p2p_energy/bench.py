@@ -38,18 +38,18 @@ from rich.table import Table
 from web3 import Web3
 from web3.contract import Contract
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
-from p2p_energy.contracts import ContractClient, Signer
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer
+from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, TxSender
+from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE, BatchFigure, GasReport, run_gas_report
+from p2p_energy.output.records import RunResult
 from p2p_energy.quickstart import TOKEN_NAME, TOKEN_SYMBOL
-from p2p_energy.records import RunResult
-from p2p_energy.runs import LOCAL_BLOCK_GAS_LIMIT, SimulateOptions, TargetOptions, simulate_scenario
-from p2p_energy.scenario import Scenario, load_scenario
-from p2p_energy.sending import AbiCodec, Call, KeyAccount, TxSender
-from p2p_energy.simulation import Progress
-from p2p_energy.toolchain import SOLC_VERSION, Toolchain
+from p2p_energy.run.loop import Progress
+from p2p_energy.run.simulate import LOCAL_BLOCK_GAS_LIMIT, SimulateOptions, TargetOptions, simulate_scenario
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
+from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
 
 RESULTS_FORMAT = 1
 DEFAULT_RUNS = 3

@@ -23,9 +23,14 @@ from rich.table import Table
 
 from p2p_energy import __version__
 from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS, BenchOptions, bench_table, run_bench
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS, CompilationResult, Compiler, CompilerSettings
-from p2p_energy.deployments import (
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.domain.scenario import load_scenario
+from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.gas import run_gas_report
+from p2p_energy.output.report import load_report, render_summary, write_report
+from p2p_energy.qtum import NETWORKS, chain_options, network_names
+from p2p_energy.quickstart import run_quickstart
+from p2p_energy.run.deployments import (
     ANVIL_CHAIN_ID,
     DEFAULT_DIRECTORY,
     DEFAULT_GRACE_PERIOD_S,
@@ -35,18 +40,19 @@ from p2p_energy.deployments import (
     check_timing,
     record_path,
 )
-from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.evmcheck import check_all
-from p2p_energy.gas import run_gas_report
-from p2p_energy.qtum import NETWORKS, chain_options, network_names
-from p2p_energy.quickstart import run_quickstart
-from p2p_energy.report import load_report, render_summary, write_report
-from p2p_energy.resume import RUN_RECORD_FILE
-from p2p_energy.runs import SimulateOptions, TargetOptions, deploy_on, open_target, simulate_scenario
-from p2p_energy.scenario import load_scenario
-from p2p_energy.simulation import Progress as RunProgress
-from p2p_energy.simulation import RunFailed
-from p2p_energy.toolchain import SOLC_VERSION, Toolchain, find_toolchain, install_solc_wrapper
+from p2p_energy.run.loop import Progress as RunProgress
+from p2p_energy.run.loop import RunFailed
+from p2p_energy.run.resume import RUN_RECORD_FILE
+from p2p_energy.run.simulate import SimulateOptions, TargetOptions, deploy_on, open_target, simulate_scenario
+from p2p_energy.solidity.compiler import (
+    DEFAULT_EVM_VERSION,
+    EVM_VERSIONS,
+    CompilationResult,
+    Compiler,
+    CompilerSettings,
+)
+from p2p_energy.solidity.evmcheck import check_all
+from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, find_toolchain, install_solc_wrapper
 
 
 def _add_evm(parser: argparse.ArgumentParser) -> None:

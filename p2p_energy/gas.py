@@ -25,12 +25,12 @@ from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from p2p_energy.chain import ChainOptions, LocalChain, mine_at
-from p2p_energy.compiler import CompilationResult
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, mine_at
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, Call, EventData, KeyAccount, TxSender
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain
-from p2p_energy.sending import AbiCodec, Call, EventData, KeyAccount, TxSender
+from p2p_energy.solidity.compiler import CompilationResult
 
 SLOT_LENGTH = 900
 GRACE_PERIOD = 3_600

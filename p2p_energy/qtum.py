@@ -40,9 +40,9 @@ import coincurve
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain import ChainOptions
+from p2p_energy.chain.anvil import ChainOptions
+from p2p_energy.domain.meters import MeterKey
 from p2p_energy.errors import UsageError
-from p2p_energy.meters import MeterKey
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2p_energy.chain import ChainAccount, LocalChain
-from p2p_energy.compiler import CompilationResult
-from p2p_energy.contracts import ContractClient, Signer
+from p2p_energy.chain.anvil import ChainAccount, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer
+from p2p_energy.solidity.compiler import CompilationResult
 
 TOKEN_NAME = "Energy Token"
 TOKEN_SYMBOL = "NRG"

@@ -16,9 +16,9 @@ from pathlib import Path
 from brownie import accounts
 from brownie.network.web3 import web3
 
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, Compiler, CompilerSettings
-from p2p_energy.contracts import ContractClient, Signer
-from p2p_energy.deployments import (
+from p2p_energy.chain.contracts import ContractClient, Signer
+from p2p_energy.errors import UsageError
+from p2p_energy.run.deployments import (
     ANVIL_CHAIN_ID,
     ANVIL_FIRST_DEV_KEY,
     DEFAULT_DIRECTORY,
@@ -28,8 +28,8 @@ from p2p_energy.deployments import (
     deploy_or_reuse,
     network_for_chain_id,
 )
-from p2p_energy.errors import UsageError
-from p2p_energy.toolchain import find_toolchain
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, Compiler, CompilerSettings
+from p2p_energy.solidity.toolchain import find_toolchain
 
 
 def deployer_key(chain_id: int) -> str:

@@ -20,13 +20,13 @@ from rich.console import Console
 from web3 import HTTPProvider
 from web3.types import RPCEndpoint
 
-from p2p_energy.deployments import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY, DEFAULT_DIRECTORY, PRIVATE_KEY_ENV
+from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.report import render_summary, write_report
-from p2p_energy.runs import SimulateOptions, TargetOptions, simulate_scenario
-from p2p_energy.scenario import load_scenario
-from p2p_energy.simulation import Progress, RunFailed
-from p2p_energy.toolchain import find_toolchain
+from p2p_energy.output.report import render_summary, write_report
+from p2p_energy.run.deployments import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY, DEFAULT_DIRECTORY, PRIVATE_KEY_ENV
+from p2p_energy.run.loop import Progress, RunFailed
+from p2p_energy.run.simulate import SimulateOptions, TargetOptions, simulate_scenario
+from p2p_energy.solidity.toolchain import find_toolchain
 
 SCENARIO_ENV = "P2P_SCENARIO"
 DEFAULT_SCENARIO = "scenarios/demo.toml"

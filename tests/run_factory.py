@@ -3,7 +3,7 @@
 A seeded fake neighbourhood: households with PV sell their surplus to those
 without, some sellers under-deliver (their meters prove 70 % of what they
 sold), the first seller's meter goes offline halfway (its lots are then refunded in full),
-and the money follows p2p_energy.settlement, so the records cross-check.
+and the money follows p2p_energy.domain.settlement, so the records cross-check.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 import random
 from collections import Counter, defaultdict
 
-from p2p_energy.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
-from p2p_energy.settlement import settle_lot, trade_cost
+from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
 
 NRG = 10**8
 START_TOKENS = 1_000 * NRG

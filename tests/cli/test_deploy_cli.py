@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from p2p_energy.chain import ChainOptions, LocalChain, free_port
-from p2p_energy.deployments import PRIVATE_KEY_ENV
-from p2p_energy.toolchain import find_toolchain
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
+from p2p_energy.run.deployments import PRIVATE_KEY_ENV
+from p2p_energy.solidity.toolchain import find_toolchain
 
 
 @pytest.fixture(scope="module")

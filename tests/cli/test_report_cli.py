@@ -1,4 +1,4 @@
-from p2p_energy.report import write_report
+from p2p_energy.output.report import write_report
 from tests.run_factory import make_run
 
 

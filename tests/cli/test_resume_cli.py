@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from p2p_energy.chain import ChainOptions, LocalChain, free_port
-from p2p_energy.deployments import PRIVATE_KEY_ENV
-from p2p_energy.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
-from p2p_energy.scenario import load_scenario
-from p2p_energy.toolchain import find_toolchain
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
+from p2p_energy.domain.scenario import load_scenario
+from p2p_energy.run.deployments import PRIVATE_KEY_ENV
+from p2p_energy.run.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
+from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 
 FAULTS = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"

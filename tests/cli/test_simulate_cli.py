@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.deployments import PRIVATE_KEY_ENV
-from p2p_energy.toolchain import find_toolchain
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.run.deployments import PRIVATE_KEY_ENV
+from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,7 +1,7 @@
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 
 DECIMALS = 8
 INITIAL = 1_000 * 10**DECIMALS

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from p2p_energy.settlement import settle_lot, trade_cost
+from p2p_energy.domain.settlement import settle_lot, trade_cost
 from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, SLOT_LENGTH
 
 OFFSETS = (100, 550)  # seconds into a slot where the machine can stand

@@ -1,6 +1,6 @@
 import brownie
 
-from p2p_energy.settlement import trade_cost
+from p2p_energy.domain.settlement import trade_cost
 from tests.contracts.conftest import GRACE, PRICE, SELLER_METER
 
 SETTLED, REFUNDED = 2, 3

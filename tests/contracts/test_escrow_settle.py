@@ -1,6 +1,6 @@
 import brownie
 
-from p2p_energy.settlement import settle_lot, trade_cost
+from p2p_energy.domain.settlement import settle_lot, trade_cost
 from tests.contracts.conftest import GRACE, PRICE, SELLER_METER, meter_key
 
 SETTLED = 2

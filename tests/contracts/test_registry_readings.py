@@ -5,7 +5,7 @@ from eth_account.messages import SignableMessage
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from p2p_energy.meters import Reading, ReadingDomain
+from p2p_energy.domain.meters import Reading, ReadingDomain
 from tests.contracts.conftest import OTHER_METER, SELLER_METER, meter_key
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

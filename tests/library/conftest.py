@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.compiler import Compiler, CompilerSettings
-from p2p_energy.toolchain import Toolchain, find_toolchain
+from p2p_energy.solidity.compiler import Compiler, CompilerSettings
+from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
 
 
 @pytest.fixture(scope="session")

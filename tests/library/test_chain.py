@@ -3,8 +3,8 @@ import socket
 import psutil
 import pytest
 
-from p2p_energy.chain import ChainError, ChainOptions, LocalChain, connect
-from p2p_energy.contracts import ContractClient, Signer, TransactionFailed
+from p2p_energy.chain.anvil import ChainError, ChainOptions, LocalChain, connect
+from p2p_energy.chain.contracts import ContractClient, Signer, TransactionFailed
 from p2p_energy.errors import UsageError
 
 

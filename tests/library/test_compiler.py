@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
-from p2p_energy.compiler import CompilationError, Compiler, CompilerSettings
 from p2p_energy.errors import UsageError
-from p2p_energy.toolchain import Toolchain
+from p2p_energy.solidity.compiler import CompilationError, Compiler, CompilerSettings
+from p2p_energy.solidity.toolchain import Toolchain
 
 GOOD = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;

@@ -2,8 +2,8 @@ import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, TransactionFailed, decode_revert
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, TransactionFailed, decode_revert
 from p2p_energy.errors import UsageError
 
 ERROR_ABI = [

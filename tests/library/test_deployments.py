@@ -5,9 +5,10 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.deployments import (
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.errors import UsageError
+from p2p_energy.run.deployments import (
     MARKET_CONTRACTS,
     CompilerInfo,
     DeploymentRecord,
@@ -17,7 +18,6 @@ from p2p_energy.deployments import (
     record_path,
     same_code_except_immutables,
 )
-from p2p_energy.errors import UsageError
 
 SLOT = 900
 GRACE = 1_800

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.compiler import Compiler, CompilerSettings, ContractArtifact
 from p2p_energy.errors import UsageError
-from p2p_energy.evmcheck import CODE_SIZE_LIMIT, check_all, check_contract, disassemble, strip_metadata
+from p2p_energy.solidity.compiler import Compiler, CompilerSettings, ContractArtifact
+from p2p_energy.solidity.evmcheck import CODE_SIZE_LIMIT, check_all, check_contract, disassemble, strip_metadata
 
 QTUM_TRAPS = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain
-from p2p_energy.sending import AbiCodec, Call, KeyAccount, Outcome, TxSender
-from p2p_energy.settlement import settle_lot
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, Outcome, TxSender
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.domain.settlement import settle_lot
 
 SELLERS = 25
 BUYERS = 25

@@ -4,8 +4,8 @@ from eth_account.messages import encode_typed_data
 from hypothesis import given
 from hypothesis import strategies as st
 
+from p2p_energy.domain.meters import DOMAIN_NAME, DOMAIN_VERSION, MeterKey, Reading, ReadingDomain
 from p2p_energy.errors import UsageError
-from p2p_energy.meters import DOMAIN_NAME, DOMAIN_VERSION, MeterKey, Reading, ReadingDomain
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

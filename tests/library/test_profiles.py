@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.profiles import clear_sky, load_shape, simulate_energy
-from p2p_energy.scenario import MARKET_MODES, parse_scenario
+from p2p_energy.domain.profiles import clear_sky, load_shape, simulate_energy
+from p2p_energy.domain.scenario import MARKET_MODES, parse_scenario
 
 SOURCE = Path("test.toml")
 STREET = [

@@ -6,7 +6,7 @@ import pytest
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from p2p_energy.chain import LocalChain
+from p2p_energy.chain.anvil import LocalChain
 from p2p_energy.errors import UsageError
 from p2p_energy.qtum import NETWORKS, chain_options, network
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.records import (
+from p2p_energy.output.records import (
     OUTCOMES,
     AttackRecord,
     GasRecord,

@@ -1,8 +1,8 @@
 import pytest
 
-from p2p_energy.chain import ChainOptions, LocalChain, mine_at
-from p2p_energy.contracts import ContractClient, Signer, TransactionFailed, deploy_market
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, mine_at
+from p2p_energy.chain.contracts import ContractClient, Signer, TransactionFailed, deploy_market
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 
 METER = 1
 KEY = MeterKey(b"\x42" * 32)

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from p2p_energy.errors import UsageError
-from p2p_energy.report import ReportError, _price_figure, load_report, render_summary, write_report
+from p2p_energy.output.report import ReportError, _price_figure, load_report, render_summary, write_report
 from tests.run_factory import make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

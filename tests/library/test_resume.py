@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.chain import ChainOptions, LocalChain, mine_at
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.records import RunResult
-from p2p_energy.resume import RunRecord
-from p2p_energy.scenario import parse_scenario
-from p2p_energy.sending import AbiCodec, KeyAccount, TxSender
-from p2p_energy.simulation import MarketAddresses, Progress, RunFailed, run_simulation
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, mine_at
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, KeyAccount, TxSender
+from p2p_energy.domain.scenario import parse_scenario
+from p2p_energy.output.records import RunResult
+from p2p_energy.run.loop import MarketAddresses, Progress, RunFailed, run_simulation
+from p2p_energy.run.resume import RunRecord
 
 SLOT_LENGTH = 900
 GRACE = 1_800

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.market import clear_all
-from p2p_energy.profiles import simulate_energy
-from p2p_energy.scenario import parse_scenario
-from p2p_energy.sending import AbiCodec, KeyAccount, TxSender
-from p2p_energy.simulation import MarketAddresses, Progress, RunFailed, household_account, run_simulation
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, KeyAccount, TxSender
+from p2p_energy.domain.market import clear_all
+from p2p_energy.domain.profiles import simulate_energy
+from p2p_energy.domain.scenario import parse_scenario
+from p2p_energy.run.loop import MarketAddresses, Progress, RunFailed, household_account, run_simulation
 
 REVOKED_AT = "slot 2/4"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from p2p_energy.domain.scenario import ScenarioError, load_scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.scenario import ScenarioError, load_scenario
 
 TOP = "seed = 1\nslots = 4\n"
 HOUSEHOLDS = """

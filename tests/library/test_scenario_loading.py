@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.scenario import ChainSpec, MarketSpec, load_scenario, nrg_to_base_units, parse_scenario
+from p2p_energy.domain.scenario import ChainSpec, MarketSpec, load_scenario, nrg_to_base_units, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SOURCE = Path("test.toml")

@@ -1,4 +1,4 @@
-"""The batched sending path (p2p_energy.sending) against eth-account, web3 and a real anvil."""
+"""The batched sending path (p2p_energy.chain.evm) against eth-account, web3 and a real anvil."""
 
 from dataclasses import replace
 
@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from web3 import Web3
 from web3.logs import DISCARD
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.deployments import MARKET_CONTRACTS, default_genesis
-from p2p_energy.meters import MeterKey
-from p2p_energy.sending import AbiCodec, Call, KeyAccount, NodeAccount, TxSender
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, NodeAccount, TxSender
+from p2p_energy.domain.meters import MeterKey
+from p2p_energy.run.deployments import MARKET_CONTRACTS, default_genesis
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BLOCK_GAS_LIMIT = 30_000_000

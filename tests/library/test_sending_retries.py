@@ -9,9 +9,9 @@ withdrawing with nothing credited reverts on chain.
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain import ChainOptions, LocalChain
-from p2p_energy.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.sending import AbiCodec, Call, KeyAccount, TxSender
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, TxSender
 
 MAX_UINT256 = 2**256 - 1
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from p2p_energy.settlement import settle_lot, trade_cost
+from p2p_energy.domain.settlement import settle_lot, trade_cost
 
 costs = st.lists(st.integers(min_value=0, max_value=2**96 - 1), min_size=1, max_size=50)
 energy = st.integers(min_value=1, max_value=2**64 - 1)

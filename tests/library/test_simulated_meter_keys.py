@@ -1,6 +1,6 @@
 from eth_utils.crypto import keccak
 
-from p2p_energy.meters import MeterKey, simulated_meter_key
+from p2p_energy.domain.meters import MeterKey, simulated_meter_key
 
 
 def test_a_households_meter_key_is_keccak_of_seed_and_name():

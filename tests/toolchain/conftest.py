@@ -1,6 +1,6 @@
 import pytest
 
-from p2p_energy.toolchain import find_toolchain, install_solc_wrapper
+from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ def test_py_solc_x_finds_the_installed_wrapper(solcx_home):
 
 
 def test_installing_twice_leaves_one_identical_wrapper(toolchain, solcx_home):
-    from p2p_energy.toolchain import install_solc_wrapper
+    from p2p_energy.solidity.toolchain import install_solc_wrapper
 
     before = (solcx_home / "solc-v0.8.28").read_text()
     install_solc_wrapper(toolchain, solcx_home)

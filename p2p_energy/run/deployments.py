@@ -32,10 +32,10 @@ from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
-from p2p_energy.compiler import CompilationResult
-from p2p_energy.contracts import ContractClient, MarketContracts, Signer, deploy_market
+from p2p_energy.chain.contracts import ContractClient, MarketContracts, Signer, deploy_market
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.qtum import NETWORKS
+from p2p_energy.solidity.compiler import CompilationResult
 
 #: The contracts of one market, in deployment order.
 MARKET_CONTRACTS = ("EnergyToken", "MeterRegistry", "EnergyEscrow")

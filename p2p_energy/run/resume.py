@@ -6,7 +6,7 @@ facts that come from the chain when the run starts: the first chain slot
 balances before it. They are written here, atomically, before the first
 transaction is sent; a resumed run reads them back, checks that the scenario
 and the chain are the same, and rebuilds everything else from the chain (see
-:mod:`p2p_energy.simulation`). The file sits in the report folder, next to the
+:mod:`p2p_energy.run.loop`). The file sits in the report folder, next to the
 summary.json the run writes when it ends.
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.records import decode_record, encode_record
-from p2p_energy.scenario import Scenario
+from p2p_energy.output.records import decode_record, encode_record
 
 RUN_RECORD_FILE = "run.json"
 RUN_RECORD_FORMAT = 1

@@ -23,8 +23,8 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
-from p2p_energy.compiler import CompilationResult, ContractArtifact
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.solidity.compiler import CompilationResult, ContractArtifact
 
 #: Gas headroom over eth_estimateGas; estimates can fall short by a little
 #: when storage refunds or warm/cold access differ at inclusion time.

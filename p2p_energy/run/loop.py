@@ -1,9 +1,9 @@
 """The run loop: a scenario's neighbourhood day, slot by slot, on a real chain.
 
 Off chain first (deterministic from the seed): household energy
-(:mod:`p2p_energy.profiles`) and the market plan (:mod:`p2p_energy.market`).
+(:mod:`p2p_energy.domain.profiles`) and the market plan (:mod:`p2p_energy.domain.market`).
 Then on chain, in phases that each go out as one batch (one block on a local
-chain, see :mod:`p2p_energy.sending`):
+chain, see :mod:`p2p_energy.chain.evm`):
 
 1. set-up: token funding (mint), approvals, one meter per household;
 2. for each tick t, half a slot before chain slot c0 + t starts:
@@ -22,13 +22,13 @@ tick t. Offline meters send no reading: their lots, and the lots of the
 slot after (whose export needs the previous reading), are refunded after the
 grace period.
 
-The books (:class:`p2p_energy.ledger.Ledger`) are kept from the events; the
+The books (:class:`p2p_energy.run.ledger.Ledger`) are kept from the events; the
 run ends with checks of the chain against them.
 
 Interruptions. Every transaction of a run follows from the scenario, its
 seed and four facts fixed when it starts (first chain slot c0, the block of
 meter ids, the block it started after, the balances before), which go into
-a run record (:mod:`p2p_energy.resume`) before anything is sent. So the loop
+a run record (:mod:`p2p_energy.run.resume`) before anything is sent. So the loop
 is idempotent per tick: `--resume` reads the run's own transactions back
 from the blocks after its start (by sender: households, attacker, operator),
 feeds their receipts through the same bookkeeping as a live run (ledger,
@@ -56,16 +56,16 @@ from typing import Any
 import requests
 from eth_utils.crypto import keccak
 
-from p2p_energy.attacks import FORGED, REPLAY_KINDS, AttackReading, forged, replayed
+from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, MinedTransaction, NodeAccount, Outcome, Sender, TxSender
+from p2p_energy.domain.market import SlotMarket, clear_all
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain, simulated_meter_key
+from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
+from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.ledger import Ledger
-from p2p_energy.market import SlotMarket, clear_all
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain, simulated_meter_key
-from p2p_energy.profiles import EnergyPlan, simulate_energy
-from p2p_energy.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
-from p2p_energy.resume import RunRecord, scenario_fingerprint
-from p2p_energy.scenario import Scenario
-from p2p_energy.sending import AbiCodec, Call, KeyAccount, MinedTransaction, NodeAccount, Outcome, Sender, TxSender
+from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.run.attacks import FORGED, REPLAY_KINDS, AttackReading, forged, replayed
+from p2p_energy.run.ledger import Ledger
+from p2p_energy.run.resume import RunRecord, scenario_fingerprint
 
 MAX_UINT256 = 2**256 - 1
 #: EnergyEscrow.MAX_TRADES_PER_CALL: trades closed by one settleLots/refundLots.

@@ -32,7 +32,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.records import (
+from p2p_energy.output.records import (
     RECORD_LISTS,
     SETTLE_OPERATION,
     HouseholdRecord,

@@ -51,7 +51,7 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from p2p_energy.contracts import decode_revert
+from p2p_energy.chain.contracts import decode_revert
 from p2p_energy.errors import P2PEnergyError, UsageError
 
 _RPC_BATCH = 250

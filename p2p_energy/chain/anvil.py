@@ -24,8 +24,8 @@ from urllib.parse import urlparse
 
 from web3 import HTTPProvider, Web3
 
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 #: anvil's --hardfork value for each EVM target; the names coincide, and the
 #: table is here so that a new target must be added on purpose.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from eth_utils.crypto import keccak
 
-from p2p_energy.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 
 FORGED = "forged reading"
 REPLAY_KINDS = (

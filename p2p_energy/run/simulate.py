@@ -16,10 +16,14 @@ from pathlib import Path
 
 from web3 import Web3
 
-from p2p_energy.chain import ChainError, ChainOptions, LocalChain, connect
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
-from p2p_energy.contracts import ContractClient, MarketContracts, Signer
-from p2p_energy.deployments import (
+from p2p_energy.chain.anvil import ChainError, ChainOptions, LocalChain, connect
+from p2p_energy.chain.contracts import ContractClient, MarketContracts, Signer
+from p2p_energy.chain.evm import AbiCodec, KeyAccount, NodeAccount, Sender, TxSender
+from p2p_energy.domain.scenario import Scenario
+from p2p_energy.errors import UsageError
+from p2p_energy.output.records import RunResult
+from p2p_energy.qtum import chain_options, network, network_names
+from p2p_energy.run.deployments import (
     ANVIL_CHAIN_ID,
     ANVIL_FIRST_DEV_KEY,
     PRIVATE_KEY_ENV,
@@ -27,13 +31,7 @@ from p2p_energy.deployments import (
     deploy_or_reuse,
     network_for_chain_id,
 )
-from p2p_energy.errors import UsageError
-from p2p_energy.qtum import chain_options, network, network_names
-from p2p_energy.records import RunResult
-from p2p_energy.resume import RunRecord
-from p2p_energy.scenario import Scenario
-from p2p_energy.sending import AbiCodec, KeyAccount, NodeAccount, Sender, TxSender
-from p2p_energy.simulation import (
+from p2p_energy.run.loop import (
     ChainStopped,
     MarketAddresses,
     Progress,
@@ -41,7 +39,9 @@ from p2p_energy.simulation import (
     reporting_chain_stops,
     run_simulation,
 )
-from p2p_energy.toolchain import Toolchain
+from p2p_energy.run.resume import RunRecord
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
+from p2p_energy.solidity.toolchain import Toolchain
 
 #: Block gas limit of the local chains `simulate` starts with the `local`
 #: profile: a whole phase of a city-scale day fits one block.
@@ -197,7 +197,7 @@ class SimulateOptions:
     node_accounts: bool = False
     #: False: one transaction per action, each waited for (the benchmark's baseline).
     batched: bool = True
-    #: The run record (see p2p_energy.resume), written when the run starts.
+    #: The run record (see p2p_energy.run.resume), written when the run starts.
     run_record: Path | None = None
     #: Continue the run recorded in `run_record` from what the chain holds.
     resume: bool = False

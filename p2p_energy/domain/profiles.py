@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from p2p_energy.scenario import EvSpec, Scenario
+from p2p_energy.domain.scenario import EvSpec, Scenario
 
 SUNRISE_H = 6.0
 SUNSET_H = 20.0

@@ -18,7 +18,7 @@ import solcx
 from solcx.exceptions import SolcError
 
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.toolchain import SOLC_VERSION, Toolchain
+from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
 
 #: EVM targets we build for, oldest first. Qtum switched each on at a height:
 #: London, then Shanghai (PUSH0), then Cancun (TSTORE, MCOPY, blob opcodes).

@@ -41,9 +41,9 @@ from itertools import accumulate
 import numpy as np
 from numpy.typing import NDArray
 
-from p2p_energy.profiles import EnergyPlan
-from p2p_energy.scenario import Scenario
-from p2p_energy.settlement import WH_PER_KWH, trade_cost
+from p2p_energy.domain.profiles import EnergyPlan
+from p2p_energy.domain.scenario import Scenario
+from p2p_energy.domain.settlement import WH_PER_KWH, trade_cost
 
 #: EnergyEscrow.MAX_TRADES_PER_LOT.
 MAX_TRADES_PER_LOT = 50

@@ -40,9 +40,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from p2p_energy.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
 from p2p_energy.errors import UsageError
 from p2p_energy.quickstart import TOKEN_DECIMALS
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 MARKET_MODES = ("merit", "uniform")
 CHAIN_PROFILES = ("local", "qtum-regtest")

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from p2p_energy.compiler import EVM_VERSIONS, CompilationResult, ContractArtifact
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.solidity.compiler import EVM_VERSIONS, CompilationResult, ContractArtifact
 
 #: EIP-170: the largest runtime code Ethereum and Qtum accept.
 CODE_SIZE_LIMIT = 24_576

@@ -3,7 +3,7 @@
 Every offer, trade and lot the runner creates is recorded here from the
 receipts' events (OfferPosted, TradeOpened, TradeClosed), next to what the
 settlement rule says each trade should end as, computed in Python from the
-household profiles (:func:`p2p_energy.settlement.settle_lot`). At the end
+household profiles (:func:`p2p_energy.domain.settlement.settle_lot`). At the end
 :meth:`Ledger.checks` compares the two and the chain's own totals; any
 mismatch names the trade ids.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from p2p_energy.settlement import settle_lot
+from p2p_energy.domain.settlement import settle_lot
 
 
 @dataclass
