@@ -34,22 +34,25 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from eth_account import Account as EthAccount
 from web3 import Web3
-from web3.contract import Contract
 
+from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer
-from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, TxSender
+from p2p_energy.chain.backend import Call
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE, BatchFigure, GasReport, run_gas_report
+from p2p_energy.gas import BatchFigure, GasReport, run_gas_report
 from p2p_energy.output.records import RunResult
-from p2p_energy.quickstart import TOKEN_NAME, TOKEN_SYMBOL
-from p2p_energy.run.loop import Progress
-from p2p_energy.run.simulate import LOCAL_BLOCK_GAS_LIMIT, SimulateOptions, TargetOptions, simulate_scenario
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler, CompilerSettings
+from p2p_energy.run.context import Progress
+from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
+from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
+from p2p_energy.units import TOKEN_NAME, TOKEN_SYMBOL
 
 RESULTS_FORMAT = 1
 DEFAULT_RUNS = 3
@@ -62,16 +65,25 @@ GAS_TRADES_PER_LOT = (4, 1)
 TRANSFERS = 500
 QUICK_TRANSFERS = 100
 _TRANSFER_GAS = 60_000
-_GIB = 2**30
+#: ERC20 transfer(address,uint256), for encoding the web3.py baseline's calldata.
+_TRANSFER_ABI = [
+    {
+        "type": "function",
+        "name": "transfer",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "value", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    }
+]
+GIB = 2**30
 #: The sending path's share of a run's time (RunResult.timings); the rest is Python bookkeeping.
-_SENDING_TIMINGS = ("signing", "sending", "mining and waiting")
-_BOOKKEEPING = "python bookkeeping and reads"
+SENDING_TIMINGS = ("signing", "sending", "mining and waiting")
+BOOKKEEPING = "python bookkeeping and reads"
 
 # The issue's targets.
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
 TARGET_SPEEDUP = 10.0
 TARGET_CITY_WALL_S = 300.0
-TARGET_PEAK_MEMORY_BYTES = 2 * _GIB
+TARGET_PEAK_MEMORY_BYTES = 2 * GIB
 
 
 @dataclass(frozen=True)
@@ -289,7 +301,7 @@ def run_bench(
     evm = options.evm_version
     progress("compiling (cold and cached)")
     compile_times = measure_compile(toolchain, evm, repeats)
-    compiled = _compiler(toolchain, evm).compile()
+    compiled = Compiler.for_project(toolchain, evm).compile()
 
     gas: dict[int, GasReport] = {}
     for tpl in GAS_TRADES_PER_LOT:
@@ -332,19 +344,10 @@ def run_bench(
     return results
 
 
-def _compiler(toolchain: Toolchain, evm: str, cache_dir: Path | None = None) -> Compiler:
-    return Compiler(
-        toolchain,
-        contracts_dir=toolchain.root / "contracts",
-        cache_dir=cache_dir or toolchain.root / "build" / "p2p-energy-cache",
-        settings=CompilerSettings(evm_version=evm),
-    )
-
-
 def measure_compile(toolchain: Toolchain, evm: str, runs: int) -> CompileTimes:
     """Compile into a cache of our own: cold (use_cache=False) and then cached, `runs` times each."""
     with tempfile.TemporaryDirectory(prefix="p2p-energy-bench-cache-") as cache:
-        compiler = _compiler(toolchain, evm, Path(cache))
+        compiler = Compiler.for_project(toolchain, evm, cache_dir=Path(cache))
         cold = [_timed(lambda: compiler.compile(use_cache=False))[1] for _ in range(runs)]
         cached = []
         for _ in range(runs):
@@ -383,8 +386,8 @@ def simulate_once(
         tempfile.TemporaryDirectory(prefix="p2p-energy-bench-") as records,
         LocalChain(toolchain.anvil, _simulation_chain(evm, prune_history=prune_history)) as chain,
     ):
-        target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True)
-        options = SimulateOptions(target, Path(records), batched=batched)
+        target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True, batched=batched)
+        options = SimulateOptions(target, Path(records))
         result, total_s = _timed(lambda: simulate_scenario(toolchain, scenario, options, Progress(), lambda _: None))
         return result, total_s, peak_rss(chain.pid)
 
@@ -398,8 +401,8 @@ def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> City
     result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=True)
     totals = result.totals()
     timings = dict(result.timings)
-    sending = sum(timings.get(k, 0.0) for k in _SENDING_TIMINGS)
-    timings[_BOOKKEEPING] = max(0.0, result.wall_time_s - sending)
+    sending = sum(timings.get(k, 0.0) for k in SENDING_TIMINGS)
+    timings[BOOKKEEPING] = max(0.0, result.wall_time_s - sending)
     return CityDay(
         scenario=scenario.name,
         households=totals.households,
@@ -419,35 +422,41 @@ def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> City
 def measure_transfers(
     toolchain: Toolchain, compiled: CompilationResult, count: int, runs: int, progress: Callable[[str], None]
 ) -> Transfers:
-    """`count` ERC20 transfers per run on a fresh automining anvil: one at a time through web3.py,
-    then batched through TxSender."""
+    """`count` ERC20 transfers per run on a fresh anvil: one at a time through web3.py (automine),
+    then batched through our chain backend (signing, JSON-RPC batches, local mining)."""
     web3_s, batched_s, gas = [], [], 0
     for run in range(runs):
-        progress(f"ERC20 transfers through web3.py and TxSender: run {run + 1} of {runs}")
+        progress(f"ERC20 transfers through web3.py and the EVM backend: run {run + 1} of {runs}")
         with LocalChain(toolchain.anvil, ChainOptions(compiled.settings.evm_version, accounts=2)) as chain:
-            w3 = chain.web3()
-            client = ContractClient(w3)
-            admin = Signer.from_key(chain.accounts[0].private_key)
-            token, _ = client.deploy(compiled["EnergyToken"], admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
-            client.transact(token.functions.mint(admin.address, 10**18), admin)
+            admin = Account.from_hex(chain.accounts[0].private_key)
+            token = _funded_token(chain, compiled, admin)
             to = chain.accounts[1].address
-            seconds, gas = _web3_transfers(w3, client, admin, token, to, count)
+            seconds, gas = _web3_transfers(chain.web3(), chain.accounts[0].private_key, token, to, count)
             web3_s.append(seconds)
-            codec = AbiCodec(compiled["EnergyToken"].abi)
-            batched_s.append(_batched_transfers(w3, codec, client.gas_price(), admin, token.address, to, count))
+            batched_s.append(_batched_transfers(chain, compiled, admin, token, to, count))
     return Transfers(count, gas, web3_s, batched_s)
 
 
-def _web3_transfers(
-    w3: Web3, client: ContractClient, admin: Signer, token: Contract, to: str, count: int
-) -> tuple[float, int]:
-    """Pre-signed transfers sent one at a time (send_raw_transaction, wait_for_transaction_receipt):
-    seconds, and the gas of one."""
-    assert admin.account is not None
-    first = w3.eth.get_transaction_count(admin.account.address)
-    tx = {"to": token.address, "data": token.encode_abi("transfer", args=[to, 1]), "gas": _TRANSFER_GAS}
-    tx.update({"gasPrice": client.gas_price(), "chainId": w3.eth.chain_id})
-    signed = [admin.account.sign_transaction({**tx, "nonce": first + i}).raw_transaction for i in range(count)]
+def _funded_token(chain: LocalChain, compiled: CompilationResult, admin: Account) -> str:
+    """Deploy EnergyToken and mint to `admin`; the node is left automining, as it was found."""
+    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    try:
+        deployed = deploy_contract(backend, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
+        token = Market(backend, backend.codec, MarketAddresses(deployed.address, "", ""))
+        token.transact(admin, "EnergyToken", "mint", admin.address, 10**18)
+    finally:
+        backend.close()
+    return deployed.address
+
+
+def _web3_transfers(w3: Web3, private_key: str, token: str, to: str, count: int) -> tuple[float, int]:
+    """Pre-signed transfers sent one at a time through web3.py (send_raw_transaction,
+    wait_for_transaction_receipt), the baseline: seconds, and the gas of one."""
+    signer = EthAccount.from_key(private_key)
+    first = w3.eth.get_transaction_count(signer.address)
+    data = AbiCodec(_TRANSFER_ABI).encode("transfer", to, 1)
+    tx = {"to": token, "data": data, "gas": _TRANSFER_GAS, "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
+    signed = [signer.sign_transaction({**tx, "nonce": first + i}).raw_transaction for i in range(count)]
     started = time.perf_counter()
     for raw in signed:
         receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw), poll_latency=0.01)
@@ -455,20 +464,16 @@ def _web3_transfers(
 
 
 def _batched_transfers(
-    w3: Web3, codec: AbiCodec, gas_price: int, admin: Signer, token: str, to: str, count: int
+    chain: LocalChain, compiled: CompilationResult, admin: Account, token: str, to: str, count: int
 ) -> float:
-    """The same transfers through TxSender (signing, JSON-RPC batches, local mining): seconds."""
-    assert admin.account is not None
-    sender = TxSender(w3, codec, gas_price=gas_price, local_mining=True)
-    call = Call("transfer", KeyAccount(bytes(admin.account.key)), token, codec.encode("transfer", to, 1), _TRANSFER_GAS)
-    outcomes, seconds = _timed(partial(sender.run, [call] * count))
+    """The same transfers through the EVM backend (signing, JSON-RPC batches, local mining): seconds."""
+    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    call = Call("transfer", admin, token, backend.codec.encode("transfer", to, 1), _TRANSFER_GAS)
+    outcomes, seconds = _timed(partial(backend.send, [call] * count))
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise BenchError(f"{len(failed)} of {count} batched transfers failed on a fresh chain: {failed[0].error}")
     return seconds
-
-
-# ------------------------------------------------------------------ machine
 
 
 def machine(toolchain: Toolchain) -> Machine:
@@ -560,8 +565,8 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
         checks.append(
             TargetCheck(
                 f"{city.scenario} peak memory, Python + anvil",
-                f"< {TARGET_PEAK_MEMORY_BYTES / _GIB:.0f} GiB",
-                f"{peak / _GIB:.2f} GiB",
+                f"< {TARGET_PEAK_MEMORY_BYTES / GIB:.0f} GiB",
+                f"{peak / GIB:.2f} GiB",
                 peak < TARGET_PEAK_MEMORY_BYTES and city.anvil_peak_rss_bytes is not None,
             )
         )
@@ -569,127 +574,3 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
 
 
 # ------------------------------------------------------------------ table
-
-
-def _mib(n: int | None) -> str:
-    return "n/a" if n is None else f"{n / 2**20:,.0f} MiB"
-
-
-_Row = tuple[str, str, str]
-
-
-def bench_table(results: BenchResults) -> Table:
-    """One table of every figure, each with what it compares with."""
-    m = results.machine
-    memory = f", {m.memory_bytes / _GIB:.0f} GiB RAM" if m.memory_bytes else ""
-    runs = f"{results.runs} run{'s' if results.runs > 1 else ''}"
-    title = (
-        f"p2p-energy bench {results.date[:10]}, {m.cpus} cores{memory}, {results.evm_version}; times: medians of {runs}"
-    )
-    table = Table("figure", "value", "compared with", title=title)
-    sections = (
-        _operation_rows(results),
-        _amortized_rows(results),
-        _throughput_rows(results),
-        _city_rows(results.city_day),
-        _compile_rows(results),
-        [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
-    )
-    for rows in sections:
-        for index, row in enumerate(rows):
-            table.add_row(*row, end_section=index == len(rows) - 1)
-    return table
-
-
-def _operation_rows(results: BenchResults) -> list[_Row]:
-    report = results.gas[GAS_TRADES_PER_LOT[0]]
-    erc20 = report.operations[ERC20_TRANSFER_REFERENCE]
-    return [
-        (f"gas: {op}", f"{gas:,}", "the yardstick" if gas == erc20 else f"{gas / erc20:.1f}x an ERC20 transfer")
-        for op, gas in report.operations.items()
-        if not op.startswith("deploy")
-    ]
-
-
-def _amortized_rows(results: BenchResults) -> list[_Row]:
-    rows = []
-    for tpl, report in results.gas.items():
-        single = report.operations[SETTLE_ONE] // tpl
-        rows.append((f"gas per settled trade: settleLot, {tpl} per lot", f"{single:,}", "one lot per transaction"))
-        for batch in report.batches[1:]:
-            largest = f"; largest call ({report.largest_batch_bound})" if batch is report.largest_batch else ""
-            rows.append(
-                (
-                    f"gas per settled trade: {batch.lots} lots, {tpl} per lot",
-                    f"{batch.gas_per_trade:,}",
-                    f"{batch.gas_per_trade_with_readings:,} with its readings{largest}",
-                )
-            )
-    return rows
-
-
-def _throughput_rows(results: BenchResults) -> list[_Row]:
-    t, x = results.throughput, results.transfers
-    return [
-        (
-            f"{t.scenario}: batched",
-            f"{t.batched.settled_per_s:,.0f} settled trades/s",
-            f"{t.batched.transactions:,} tx in {t.batched.run_s:.2f} s; "
-            f"{t.batched.settled_per_s / x.web3_per_s:.1f}x web3.py transfers/s",
-        ),
-        (
-            f"{t.scenario}: one transaction per action",
-            f"{t.one_by_one.settled_per_s:,.0f} settled trades/s",
-            f"{t.one_by_one.transactions:,} tx in {t.one_by_one.run_s:.2f} s",
-        ),
-        (
-            f"{t.scenario}: batched / one per action",
-            f"{t.speedup:.1f}x",
-            f"{t.batched.settled_trades:,} settled trades",
-        ),
-        (
-            "ERC20 transfers: web3.py, one at a time",
-            f"{x.web3_per_s:,.0f} tx/s",
-            f"{x.transfers} pre-signed, each sent and its receipt awaited (automine)",
-        ),
-        (
-            "ERC20 transfers: TxSender, batched",
-            f"{x.batched_per_s:,.0f} tx/s",
-            f"{x.batched_per_s / x.web3_per_s:.1f}x web3.py one at a time (signing included)",
-        ),
-    ]
-
-
-def _city_rows(city: CityDay | None) -> list[_Row]:
-    if city is None:
-        return []
-    t = city.timings
-    split = ", ".join(f"{name} {t[name]:.1f}" for name in (*_SENDING_TIMINGS, _BOOKKEEPING) if name in t)
-    name = city.scenario
-    return [
-        (
-            f"{name}: {city.households:,} households, {city.slots} slots",
-            f"{city.total_s:.0f} s wall",
-            f"of which the run {city.run_s:.0f} s (the rest: start anvil, deploy)",
-        ),
-        (f"{name}: transactions sent", f"{city.transactions:,}", f"{city.transactions / city.run_s:,.0f} per second"),
-        (
-            f"{name}: settled trades",
-            f"{city.settled_trades:,}",
-            f"{city.settled_per_s:,.0f} per second; settleLots {city.settle_gas_per_settled_trade or 0:,} gas each",
-        ),
-        (
-            f"{name}: peak memory (RSS)",
-            f"Python {_mib(city.python_peak_rss_bytes)}",
-            f"anvil {_mib(city.anvil_peak_rss_bytes)} (--prune-history)",
-        ),
-        (f"{name}: the run's time, s", "", split),
-    ]
-
-
-def _compile_rows(results: BenchResults) -> list[_Row]:
-    c = results.compile.to_json()
-    return [
-        ("compile, cold (solc-js)", f"{c['cold_median_s']:.2f} s", "3 contracts + OpenZeppelin"),
-        ("compile, cached", f"{c['cached_median_s'] * 1000:.1f} ms", "no source changed: no compiler started"),
-    ]

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
-from web3.contract import Contract
-from web3.types import TxReceipt
 
-from p2p_energy.chain.anvil import ChainOptions, LocalChain, mine_at
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, Call, EventData, KeyAccount, TxSender
+from p2p_energy.chain.abi import EventData
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.backend import Call, ChainBackend
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
 from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL, MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
 from p2p_energy.solidity.compiler import CompilationResult
 
 SLOT_LENGTH = 900
@@ -39,8 +42,13 @@ WH_PER_TRADE = 1_000
 BATCH_SIZES = (1, 10, 100)
 _SELLERS = 3
 _BUYERS = 8
+#: Readings per batched submitReadings: a steady-state batch size, half the registry's MAX_READINGS_PER_CALL,
+#: so that the per-reading figure matches what a run's batches (scenario readings_per_tx, at most 100) pay.
 _READINGS_PER_CALL = 100
-_TAKES_PER_CALL = 100
+_TAKES_PER_CALL = MAX_TAKES_PER_CALL
+#: The meter whose lot is settled alone (settleLot), and the one whose lot is refunded.
+_SETTLE_SINGLE = 1
+_REFUND_METER = 2
 #: Gas limit of a bulk set-up transaction (meter registration, offer): a few times its cost.
 _SETUP_GAS = 300_000
 #: A plain ERC20 transfer transaction, the yardstick for "cheap".
@@ -101,164 +109,185 @@ def _meter_key(meter_id: int) -> MeterKey:
     return MeterKey(keccak(text=f"p2p-energy gas meter {meter_id}"))
 
 
-@dataclass
-class _Bench:
-    """State of one measurement run: measured transactions go through `send`, bulk set-up through `send_all`."""
-
-    client: ContractClient
-    codec: AbiCodec
-    operations: dict[str, int]
-    _keys: dict[str, KeyAccount] = field(default_factory=dict)
-
-    def send(self, label: str | None, function: Any, signer: Signer) -> TxReceipt:
-        receipt = self.client.transact(function, signer)
-        if label is not None and label not in self.operations:
-            self.operations[label] = int(receipt["gasUsed"])
-        return receipt
-
-    def send_all(self, calls: Sequence[tuple[Signer, str, str, tuple[Any, ...]]], gas: int) -> list[EventData]:
-        """(signer, contract, function, args) calls at once in JSON-RPC batches; their events."""
-        sender = TxSender(self.client.w3, self.codec, gas_price=self.client.gas_price(), local_mining=False)
-        outcomes = sender.run([Call(f, self._key(s), to, self.codec.encode(f, *args), gas) for s, to, f, args in calls])
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            raise P2PEnergyError(f"{len(failed)} set-up transactions of the gas run failed: {failed[0].error}")
-        for signer, *_ in calls:
-            signer.next_nonce = None  # the sender counted nonces of its own: read them again
-        return [e for o in outcomes for e in map(self.codec.decode_log, o.logs) if e is not None]
-
-    def _key(self, signer: Signer) -> KeyAccount:
-        if signer.address not in self._keys:
-            assert signer.account is not None
-            self._keys[signer.address] = KeyAccount(bytes(signer.account.key))
-        return self._keys[signer.address]
-
-
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+@dataclass
+class _GasRun:
+    """One measurement run: measured transactions go through `send`, bulk set-up through `send_all`."""
+
+    market: Market
+    admin: Account
+    sellers: list[Account]
+    buyers: list[Account]
+    trades_per_lot: int
+    operations: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> ChainBackend:
+        return self.market.chain
+
+    def send(self, label: str | None, sender: Account, contract: str, function: str, *args: Any) -> int:
+        """One measured transaction (recorded under `label` the first time); its gas used."""
+        gas = self.market.transact(sender, contract, function, *args).gas_used
+        if label is not None and label not in self.operations:
+            self.operations[label] = gas
+        return gas
+
+    def send_all(self, calls: Sequence[tuple[Account, str, str, tuple[Any, ...]]]) -> list[EventData]:
+        """(sender, contract, function, args) calls at once; their events."""
+        market = self.market
+        outcomes = self.chain.send(
+            [Call(f, s, market.address(c), market.codec.encode(f, *args), _SETUP_GAS) for s, c, f, args in calls]
+        )
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            raise P2PEnergyError(f"{len(failed)} set-up transactions of the gas run failed: {failed[0].error}")
+        return [e for o in outcomes for e in map(market.codec.decode_log, o.logs) if e is not None]
+
+
 def measure_gas(
-    chain: LocalChain,
+    chain: ChainBackend,
     compiled: CompilationResult,
+    accounts: Sequence[Account],
     trades_per_lot: int = 4,
     progress: Callable[[str], None] = lambda _: None,
 ) -> GasReport:
-    """Run the measurement on a fresh local chain; see the module docstring."""
-    if not 1 <= trades_per_lot <= 50:
-        raise UsageError(f"trades per lot must be between 1 and 50 (the escrow's lot limit), got {trades_per_lot}")
-    w3 = chain.web3()
-    client = ContractClient(w3)
-    accounts = [Signer.from_key(a.private_key) for a in chain.accounts]
+    """Run the measurement on a fresh chain whose time `chain` can move; see the module docstring."""
+    if not 1 <= trades_per_lot <= MAX_TRADES_PER_LOT:
+        raise UsageError(
+            f"trades per lot must be between 1 and {MAX_TRADES_PER_LOT} (the escrow's lot limit), got {trades_per_lot}"
+        )
     if len(accounts) < 1 + _SELLERS + _BUYERS:
         raise UsageError(f"the gas run needs {1 + _SELLERS + _BUYERS} funded accounts")
-    admin, sellers, buyers = accounts[0], accounts[1 : 1 + _SELLERS], accounts[1 + _SELLERS : 1 + _SELLERS + _BUYERS]
-
-    genesis = int(w3.eth.get_block("latest")["timestamp"])
-    market = deploy_market(client, compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE_PERIOD)
-    token, registry, escrow = market.token, market.registry, market.escrow
-    codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-    bench = _Bench(client, codec, {})
-    for name, receipt in market.receipts.items():
-        bench.operations[f"deploy {name}"] = int(receipt["gasUsed"])
-
+    admin = accounts[0]
+    deployed = deploy_market(
+        chain,
+        compiled,
+        admin,
+        genesis=chain.latest_block().timestamp,
+        slot_length=SLOT_LENGTH,
+        grace_period=GRACE_PERIOD,
+    )
+    market = Market(chain, market_codec(compiled), MarketAddresses.of({n: d.address for n, d in deployed.items()}))
+    run = _GasRun(
+        market,
+        admin,
+        list(accounts[1 : 1 + _SELLERS]),
+        list(accounts[1 + _SELLERS : 1 + _SELLERS + _BUYERS]),
+        trades_per_lot,
+    )
+    run.operations.update({f"deploy {name}": d.gas_used for name, d in deployed.items()})
     progress("funding buyers")
-    funds = 10**6 * 10**8
-    bench.send(None, token.functions.mint(admin.address, funds), admin)
-    bench.send(ERC20_TRANSFER_REFERENCE, token.functions.transfer(buyers[0].address, 10**8), admin)
-    for buyer in buyers:
-        bench.send(None, token.functions.mint(buyer.address, funds), admin)
-        bench.send(None, token.functions.approve(escrow.address, 2**256 - 1), buyer)
+    _fund_buyers(run)
+    largest, bound = _largest_batch(trades_per_lot)
+    meter_ids, batch_meters = _meters(largest)
+    progress(f"registering {len(meter_ids)} meters")
+    _register(run, meter_ids)
+    progress("posting and taking offers")
+    _trade(run, meter_ids)
+    progress("recording readings")
+    reading_gas_per_lot = _readings(run, meter_ids)
+    progress("settling")
+    run.send(SETTLE_ONE, admin, "EnergyEscrow", "settleLot", _SETTLE_SINGLE, 1)
+    batches = []
+    for meters in batch_meters:
+        gas = run.send(
+            f"settle batch of {len(meters)} lots", admin, "EnergyEscrow", "settleLots", [(m, 1) for m in meters]
+        )
+        batches.append(BatchFigure(len(meters), len(meters) * trades_per_lot, gas, reading_gas_per_lot))
+    progress("refunding and withdrawing")
+    chain.advance_to(int(market.view("MeterRegistry", "slotEnd", 1)) + GRACE_PERIOD)
+    run.send(REFUND_ONE, admin, "EnergyEscrow", "refundLot", _REFUND_METER, 1)
+    run.send(WITHDRAW, run.sellers[0], "EnergyEscrow", "withdraw")
+    # A batch over the block gas limit would have failed to send above: the bound is the escrow's.
+    return GasReport(
+        compiled.settings.evm_version, trades_per_lot, run.operations, batches, bound, chain.block_gas_limit
+    )
 
-    # Meters: one per settled lot in each batch, one settled alone, one refunded.
-    largest, bound = _largest_batch(escrow, trades_per_lot)
-    settle_single, refund_meter = 1, 2
+
+def _fund_buyers(run: _GasRun) -> None:
+    funds = 10**6 * 10**8
+    run.send(None, run.admin, "EnergyToken", "mint", run.admin.address, funds)
+    run.send(ERC20_TRANSFER_REFERENCE, run.admin, "EnergyToken", "transfer", run.buyers[0].address, 10**8)
+    for buyer in run.buyers:
+        run.send(None, run.admin, "EnergyToken", "mint", buyer.address, funds)
+        run.send(None, buyer, "EnergyToken", "approve", run.market.addresses.escrow, 2**256 - 1)
+
+
+def _meters(largest: int) -> tuple[list[int], list[list[int]]]:
+    """Meter ids: one settled alone, one refunded, then one per settled lot of each batch."""
     batch_meters: list[list[int]] = []
-    next_id = 3
+    next_id = _REFUND_METER + 1
     for size in sorted({*(size for size in BATCH_SIZES if size < largest), largest}):
         batch_meters.append(list(range(next_id, next_id + size)))
         next_id += size
-    meter_ids = list(range(1, next_id))
-    owner_of = {m: sellers[m % _SELLERS] for m in meter_ids}
+    return list(range(1, next_id)), batch_meters
 
-    progress(f"registering {len(meter_ids)} meters")
-    first, rest = meter_ids[0], meter_ids[1:]
-    register_args = {m: (m, owner_of[m].address, _meter_key(m).address) for m in meter_ids}
-    bench.send("register meter", registry.functions.registerMeter(*register_args[first]), admin)
-    bench.send_all([(admin, registry.address, "registerMeter", register_args[m]) for m in rest], _SETUP_GAS)
 
-    progress("posting offers")
-    offer_args = {m: (m, 1, trades_per_lot * WH_PER_TRADE, PRICE_PER_KWH) for m in meter_ids}
-    offer_of = {first: int(escrow.functions.nextOfferId().call())}
-    bench.send("post offer", escrow.functions.postOffer(*offer_args[first]), owner_of[first])
-    posted = bench.send_all([(owner_of[m], escrow.address, "postOffer", offer_args[m]) for m in rest], _SETUP_GAS)
+def _owner(run: _GasRun, meter: int) -> Account:
+    return run.sellers[meter % _SELLERS]
+
+
+def _register(run: _GasRun, meter_ids: list[int]) -> None:
+    args = {m: (m, _owner(run, m).address, _meter_key(m).address) for m in meter_ids}
+    run.send("register meter", run.admin, "MeterRegistry", "registerMeter", *args[meter_ids[0]])
+    run.send_all([(run.admin, "MeterRegistry", "registerMeter", args[m]) for m in meter_ids[1:]])
+
+
+def _trade(run: _GasRun, meter_ids: list[int]) -> None:
+    first = meter_ids[0]
+    offer_args = {m: (m, 1, run.trades_per_lot * WH_PER_TRADE, PRICE_PER_KWH) for m in meter_ids}
+    offer_of = {first: int(run.market.view("EnergyEscrow", "nextOfferId"))}
+    run.send("post offer", _owner(run, first), "EnergyEscrow", "postOffer", *offer_args[first])
+    posted = run.send_all([(_owner(run, m), "EnergyEscrow", "postOffer", offer_args[m]) for m in meter_ids[1:]])
     offer_of.update({e.args["meterId"]: e.args["offerId"] for e in posted if e.name == "OfferPosted"})
-
-    progress("taking offers")
     # A first part of every offer (so that "10 offers" are 10 different ones), then the other parts.
     parts = [(offer_of[m], WH_PER_TRADE) for m in meter_ids]
-    parts += [(offer_of[m], WH_PER_TRADE) for m in meter_ids for _ in range(trades_per_lot - 1)]
-    bench.send(TAKE_ONE, escrow.functions.takeOffers([parts[0]]), buyers[0])
-    bench.send(TAKE_TEN, escrow.functions.takeOffers(parts[1:11]), buyers[1])
+    parts += [(offer_of[m], WH_PER_TRADE) for m in meter_ids for _ in range(run.trades_per_lot - 1)]
+    run.send(TAKE_ONE, run.buyers[0], "EnergyEscrow", "takeOffers", [parts[0]])
+    run.send(TAKE_TEN, run.buyers[1], "EnergyEscrow", "takeOffers", parts[1:11])
     for index, chunk in enumerate(_chunks(parts[11:], _TAKES_PER_CALL)):
-        bench.send(None, escrow.functions.takeOffers(list(chunk)), buyers[(index + 2) % _BUYERS])
+        run.send(None, run.buyers[(index + 2) % _BUYERS], "EnergyEscrow", "takeOffers", list(chunk))
 
-    progress("recording readings")
-    mine_at(w3, int(registry.functions.slotEnd(1).call()))
-    domain = ReadingDomain(w3.eth.chain_id, registry.address)
-    exported = trades_per_lot * WH_PER_TRADE  # every meter delivers what it sold
+
+def _readings(run: _GasRun, meter_ids: list[int]) -> int:
+    """Submit the readings of slots 0 and 1 (every meter but the refunded one); gas per batched reading."""
+    market = run.market
+    run.chain.advance_to(int(market.view("MeterRegistry", "slotEnd", 1)))
+    domain = ReadingDomain(run.chain.chain_id, market.addresses.registry)
+    exported = run.trades_per_lot * WH_PER_TRADE  # every meter delivers what it sold
     readings = [
         (Reading(m, slot, 0, 10_000 + (exported if slot == 1 else 0)), m)
         for m in meter_ids
-        if m != refund_meter
+        if m != _REFUND_METER
         for slot in (0, 1)
     ]
-    first_reading, first_meter = readings[0]
-    bench.send(
-        "submit 1 reading",
-        registry.functions.submitReading(first_reading.as_tuple(), _meter_key(first_meter).sign(domain, first_reading)),
-        admin,
-    )
-    reading_gas_per_lot = 0
+    reading, meter = readings[0]
+    signature = _meter_key(meter).sign(domain, reading)
+    run.send("submit 1 reading", run.admin, "MeterRegistry", "submitReading", reading.as_tuple(), signature)
+    gas_per_reading = 0
     for chunk in _chunks(readings[1:], _READINGS_PER_CALL):
-        call = registry.functions.submitReadings(
-            [r.as_tuple() for r, _ in chunk], [_meter_key(m).sign(domain, r) for r, m in chunk]
-        )
-        receipt = bench.send(None, call, admin)
+        tuples, signatures = [r.as_tuple() for r, _ in chunk], [_meter_key(m).sign(domain, r) for r, m in chunk]
+        gas = run.send(None, run.admin, "MeterRegistry", "submitReadings", tuples, signatures)
         if len(chunk) == _READINGS_PER_CALL:
-            reading_gas_per_lot = int(receipt["gasUsed"]) // len(chunk)
-            bench.operations[f"submit {_READINGS_PER_CALL} readings, per reading"] = reading_gas_per_lot
-
-    progress("settling")
-    bench.send(SETTLE_ONE, escrow.functions.settleLot(settle_single, 1), admin)
-    batches = []
-    for meters in batch_meters:
-        receipt = bench.send(None, escrow.functions.settleLots([(m, 1) for m in meters]), admin)
-        batches.append(
-            BatchFigure(len(meters), len(meters) * trades_per_lot, int(receipt["gasUsed"]), reading_gas_per_lot)
-        )
-        bench.operations[f"settle batch of {len(meters)} lots"] = int(receipt["gasUsed"])
-
-    progress("refunding and withdrawing")
-    mine_at(w3, int(registry.functions.slotEnd(1).call()) + GRACE_PERIOD)
-    bench.send(REFUND_ONE, escrow.functions.refundLot(refund_meter, 1), admin)
-    bench.send(WITHDRAW, escrow.functions.withdraw(), sellers[0])
-    # A batch over the block gas limit would have failed to send above: the bound is the escrow's.
-    block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
-    return GasReport(chain.options.evm_version, trades_per_lot, bench.operations, batches, bound, block_gas_limit)
+            gas_per_reading = gas // len(chunk)
+            run.operations[f"submit {_READINGS_PER_CALL} readings, per reading"] = gas_per_reading
+    return gas_per_reading
 
 
-def _largest_batch(escrow: Contract, trades_per_lot: int) -> tuple[int, str]:
+def _largest_batch(trades_per_lot: int) -> tuple[int, str]:
     """Lots in the largest settleLots call the escrow accepts, and the bound that sets it."""
-    max_lots = int(escrow.functions.MAX_LOTS_PER_CALL().call())
-    max_trades = int(escrow.functions.MAX_TRADES_PER_CALL().call())
-    if max_lots * trades_per_lot <= max_trades:
-        return max_lots, f"{max_lots} lots per call"
-    return max_trades // trades_per_lot, f"{max_trades} trades per call"
+    if MAX_LOTS_PER_CALL * trades_per_lot <= MAX_TRADES_PER_CALL:
+        return MAX_LOTS_PER_CALL, f"{MAX_LOTS_PER_CALL} lots per call"
+    return MAX_TRADES_PER_CALL // trades_per_lot, f"{MAX_TRADES_PER_CALL} trades per call"
 
 
-def run_gas_report(anvil_path: Any, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any) -> GasReport:
+def run_gas_report(anvil_path: Path, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any) -> GasReport:
     """Measure on a fresh anvil with the hardfork of `compiled`'s EVM target."""
     options = ChainOptions(evm_version=compiled.settings.evm_version, accounts=1 + _SELLERS + _BUYERS)
-    with LocalChain(anvil_path, options) as chain:
-        return measure_gas(chain, compiled, trades_per_lot, **kwargs)
+    with LocalChain(anvil_path, options) as local:
+        chain = EvmBackend(local.web3(), market_codec(compiled), can_mine=True)
+        accounts = [Account.from_hex(a.private_key) for a in local.accounts]
+        return measure_gas(chain, compiled, accounts, trades_per_lot, **kwargs)

@@ -1,6 +1,6 @@
 """The first end-to-end job: compile, start a local chain, deploy and fund the token.
 
-It proves the whole pipeline (solc-js -> artifacts -> anvil -> web3) on a
+It proves the whole pipeline (solc-js -> artifacts -> anvil -> the chain backend) on a
 fresh machine; the simulation grows out of it.
 """
 
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2p_energy.chain.anvil import ChainAccount, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer
+from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.anvil import LocalChain
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.solidity.compiler import CompilationResult
+from p2p_energy.units import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, base_units_to_tokens
 
-TOKEN_NAME = "Energy Token"
-TOKEN_SYMBOL = "NRG"
-TOKEN_DECIMALS = 8
 #: Tokens minted to each funded account by the quickstart.
 GRANT_TOKENS = 1_000
 
@@ -26,8 +27,7 @@ class TokenBalance:
 
     @property
     def tokens(self) -> str:
-        whole, frac = divmod(self.base_units, 10**TOKEN_DECIMALS)
-        return f"{whole}.{frac:0{TOKEN_DECIMALS}d}"
+        return base_units_to_tokens(self.base_units)
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,19 @@ class QuickstartResult:
 
 def run_quickstart(chain: LocalChain, compiled: CompilationResult, holders: int = 3) -> QuickstartResult:
     """Deploy EnergyToken from account 0 and mint to the next `holders` accounts."""
-    w3 = chain.web3()
-    client = ContractClient(w3)
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    token, receipt = client.deploy(compiled["EnergyToken"], admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
-    funded: list[ChainAccount] = chain.accounts[1 : 1 + holders]
-    for account in funded:
-        client.transact(token.functions.mint(account.address, GRANT_TOKENS * 10**TOKEN_DECIMALS), admin)
-    balances = [TokenBalance(a.address, token.functions.balanceOf(a.address).call()) for a in funded]
+    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    admin = Account.from_hex(chain.accounts[0].private_key)
+    deployed = deploy_contract(backend, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
+    token = Market(backend, backend.codec, MarketAddresses(deployed.address, "", ""))
+    funded = [a.address for a in chain.accounts[1 : 1 + holders]]
+    for address in funded:
+        token.transact(admin, "EnergyToken", "mint", address, GRANT_TOKENS * 10**TOKEN_DECIMALS)
+    balances = [TokenBalance(a, int(token.view("EnergyToken", "balanceOf", a))) for a in funded]
     return QuickstartResult(
         chain_url=chain.url,
-        chain_id=w3.eth.chain_id,
-        token_address=token.address,
-        deploy_tx=receipt["transactionHash"].to_0x_hex(),
-        deploy_gas=receipt["gasUsed"],
+        chain_id=backend.chain_id,
+        token_address=deployed.address,
+        deploy_tx=deployed.tx_hash,
+        deploy_gas=deployed.gas_used,
         balances=balances,
     )

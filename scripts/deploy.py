@@ -16,19 +16,21 @@ from pathlib import Path
 from brownie import accounts
 from brownie.network.web3 import web3
 
-from p2p_energy.chain.contracts import ContractClient, Signer
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.market import market_codec
 from p2p_energy.errors import UsageError
-from p2p_energy.run.deployments import (
-    ANVIL_CHAIN_ID,
-    ANVIL_FIRST_DEV_KEY,
+from p2p_energy.networks import DEFAULT_EVM_VERSION
+from p2p_energy.run.deployment_record import (
     DEFAULT_DIRECTORY,
     DEFAULT_GRACE_PERIOD_S,
     DEFAULT_SLOT_LENGTH_S,
-    PRIVATE_KEY_ENV,
-    deploy_or_reuse,
     network_for_chain_id,
 )
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, Compiler, CompilerSettings
+from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
+from p2p_energy.run.target import PRIVATE_KEY_ENV
+from p2p_energy.solidity.compiler import Compiler
 from p2p_energy.solidity.toolchain import find_toolchain
 
 
@@ -46,24 +48,20 @@ def deployer_key(chain_id: int) -> str:
 
 def main() -> None:
     toolchain = find_toolchain(Path.cwd())
-    compiled = Compiler(
-        toolchain,
-        contracts_dir=toolchain.root / "contracts",
-        cache_dir=toolchain.root / "build" / "p2p-energy-cache",
-        settings=CompilerSettings(evm_version=os.environ.get("P2P_EVM", DEFAULT_EVM_VERSION)),
-    ).compile()
-    chain_id = int(web3.eth.chain_id)
-    record, _, reused = deploy_or_reuse(
-        ContractClient(web3),
-        compiled,
-        Signer.from_key(deployer_key(chain_id)),
-        network=network_for_chain_id(chain_id),
-        rpc_url=str(web3.provider.endpoint_uri),
+    compiled = Compiler.for_project(toolchain, os.environ.get("P2P_EVM", DEFAULT_EVM_VERSION)).compile()
+    chain = EvmBackend(web3, market_codec(compiled))
+    request = DeploymentRequest(
+        network=network_for_chain_id(chain.chain_id),
         slot_length_s=DEFAULT_SLOT_LENGTH_S,
         grace_period_s=DEFAULT_GRACE_PERIOD_S,
         directory=toolchain.root / DEFAULT_DIRECTORY,
-        progress=print,
     )
+    try:
+        record, _, reused = deploy_or_reuse(
+            chain, compiled, Account.from_hex(deployer_key(chain.chain_id)), request, progress=print
+        )
+    finally:
+        chain.close()  # brownie's chain automines again
     print(("reused" if reused else "deployed") + f" on chain {record.chain_id}:")
     for name, address in record.addresses.items():
         print(f"{name:<14} {address}  tx {record.tx_hashes[name]}")

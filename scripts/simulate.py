@@ -7,7 +7,7 @@ ones the CLI makes. The scenario is $P2P_SCENARIO (default
 scenarios/demo.toml); the operator is $P2P_ENERGY_PRIVATE_KEY, else anvil's
 first dev account, whose key is public (used only on chain id 31337). The
 runner takes over block production on anvil (automine off, blocks mined at
-the slot times it needs); automine is switched back on at the end, so
+the slot times it needs); automine is switched back on at the end (by the chain backend), so
 brownie can go on using the chain. P2P_EVM picks the EVM target as in
 brownie-config.yaml (default: the scenario's).
 """
@@ -18,14 +18,15 @@ from pathlib import Path
 from brownie.network.web3 import web3
 from rich.console import Console
 from web3 import HTTPProvider
-from web3.types import RPCEndpoint
 
+from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY
 from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.output.report import render_summary, write_report
-from p2p_energy.run.deployments import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY, DEFAULT_DIRECTORY, PRIVATE_KEY_ENV
+from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
 from p2p_energy.run.loop import Progress, RunFailed
-from p2p_energy.run.simulate import SimulateOptions, TargetOptions, simulate_scenario
+from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
+from p2p_energy.run.target import PRIVATE_KEY_ENV, TargetOptions
 from p2p_energy.solidity.toolchain import find_toolchain
 
 SCENARIO_ENV = "P2P_SCENARIO"
@@ -61,9 +62,6 @@ def main() -> None:
     except RunFailed as failed:  # the report shows which check failed
         write_report(failed.result, out)
         raise
-    finally:
-        if web3.client_version.lower().startswith("anvil"):
-            provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
     write_report(result, out)
     render_summary(result, Console(highlight=False))
     print(f"report: {out}")

@@ -1,12 +1,14 @@
 """`brownie run token`: deploy EnergyToken on brownie's network and fund a few accounts.
 
-Thin over p2p_energy: the names and amounts come from p2p_energy.quickstart,
-so `brownie run token` and `p2p-energy demo` do the same job.
+Thin over p2p_energy: the names and amounts come from p2p_energy.units and
+p2p_energy.quickstart, so `brownie run token` and `p2p-energy demo` do the
+same job.
 """
 
 from brownie import EnergyToken, accounts
 
-from p2p_energy.quickstart import GRANT_TOKENS, TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, TokenBalance
+from p2p_energy.quickstart import GRANT_TOKENS, TokenBalance
+from p2p_energy.units import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL
 
 HOLDERS = 3
 

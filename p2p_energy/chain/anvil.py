@@ -1,4 +1,4 @@
-"""Local anvil chains and connections to any EVM RPC endpoint.
+"""Local anvil chains: a real anvil process on a free loopback port.
 
 A :class:`LocalChain` is a real anvil process on a free loopback port, with
 the hardfork that matches the EVM target the contracts were compiled for
@@ -20,22 +20,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlparse
 
-from web3 import HTTPProvider, Web3
+from eth_utils.address import to_checksum_address
+from web3 import Web3
 
-from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.rpc import connect
+from p2p_energy.errors import UsageError
+from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, NetworkPreset, network
 
 #: anvil's --hardfork value for each EVM target; the names coincide, and the
 #: table is here so that a new target must be added on purpose.
 HARDFORK_FOR_EVM = {evm: evm for evm in EVM_VERSIONS}
 _START_TIMEOUT_S = 20.0
+ANVIL_CHAIN_ID = 31337
+#: Account 0 of anvil's (and hardhat's) public default mnemonic "test test ... junk".
+#: Everybody knows it, so it may sign only on a chain with anvil's chain id.
+ANVIL_FIRST_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 _STOP_TIMEOUT_S = 10.0
-
-
-class ChainError(P2PEnergyError):
-    """The chain could not be started, reached or stopped."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class ChainOptions:
 
     evm_version: str = DEFAULT_EVM_VERSION
     port: int = 0
-    chain_id: int = 31337
+    chain_id: int = ANVIL_CHAIN_ID
     accounts: int = 10
     balance_ether: int = 10_000
     block_gas_limit: int | None = None
@@ -87,6 +89,34 @@ class ChainOptions:
     @property
     def hardfork(self) -> str:
         return HARDFORK_FOR_EVM[self.evm_version]
+
+
+def chain_options(
+    preset: str | NetworkPreset,
+    *,
+    port: int = 0,
+    accounts: int = 10,
+    evm_version: str | None = None,
+    chain_id: int | None = None,
+) -> ChainOptions:
+    """Options for a local anvil chain that imitates `preset` (a p2p_energy.networks preset or its name).
+
+    Chain id, block gas limit and gas price follow the preset. The gas price
+    floor becomes anvil's starting base fee (see ChainOptions.base_fee_wei):
+    anvil has no legacy-only mode and no fixed minimum gas price, so it takes
+    typed transactions too; our client sends type-0 transactions anyway.
+    """
+    chosen = network(preset)
+    floor = chosen.min_gas_price_wei or None
+    return ChainOptions(
+        evm_version=evm_version or chosen.evm_version,
+        port=port,
+        chain_id=chain_id if chain_id is not None else chosen.chain_id,
+        accounts=accounts,
+        block_gas_limit=chosen.block_gas_limit,
+        gas_price_wei=floor,
+        base_fee_wei=floor,
+    )
 
 
 def free_port() -> int:
@@ -176,7 +206,7 @@ class LocalChain:
             if config_out.is_file() and _answers(self._port):
                 config = json.loads(config_out.read_text())
                 self.accounts = [
-                    ChainAccount(Web3.to_checksum_address(a), k)
+                    ChainAccount(str(to_checksum_address(a)), k)
                     for a, k in zip(config["available_accounts"], config["private_keys"], strict=True)
                 ]
                 return
@@ -223,33 +253,3 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def mine_at(w3: Web3, timestamp: int) -> None:
-    """Mine the next block at `timestamp` on a local (anvil) chain.
-
-    Moves chain time forward only; later blocks continue from there.
-    """
-    latest = int(w3.eth.get_block("latest")["timestamp"])
-    if timestamp <= latest:
-        raise ChainError(f"cannot move chain time back: latest block is at {latest}, asked for {timestamp}")
-    w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
-    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-
-def connect(rpc_url: str, timeout_s: float = 10.0) -> Web3:
-    """Connect to an EVM JSON-RPC endpoint and check that it answers.
-
-    Raises:
-        UsageError: the URL is not an http(s) URL.
-        ChainError: nothing answers there.
-    """
-    parsed = urlparse(rpc_url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"RPC URL {rpc_url!r} is not valid: give one like http://127.0.0.1:8545")
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
-    try:
-        _ = w3.eth.chain_id
-    except Exception as exc:  # requests and web3 raise many kinds here
-        raise ChainError(f"no EVM node answers at {rpc_url}: {exc.__class__.__name__}") from None
-    return w3

@@ -1,10 +1,10 @@
-"""Sending many transactions at once: encode, sign, send in JSON-RPC batches, mine, collect.
+"""The EVM JSON-RPC chain backend: sign, send in JSON-RPC batches, mine, collect.
 
 A simulated day is tens of thousands of transactions, so the runner never
 sends one and waits for it. It hands a whole phase (every offer of a slot,
-every take, every batch of readings) to :meth:`TxSender.run`, which
+every take, every batch of readings) to :meth:`EvmBackend.send`, which
 
-- encodes calldata from the ABI once per function (:class:`AbiCodec`),
+- takes calldata encoded once per function (:class:`p2p_energy.chain.abi.AbiCodec`),
 - signs legacy (type 0) EIP-155 transactions with coincurve, keeping one
   nonce counter per account (a test checks the bytes against eth-account),
 - sends them in JSON-RPC batches, all transactions of one account in nonce
@@ -16,7 +16,7 @@ every take, every batch of readings) to :meth:`TxSender.run`, which
   replays each reverted transaction as an `eth_call` on its parent block to
   decode the custom error.
 
-Accounts the node holds (:class:`NodeAccount`, e.g. Qtum's Janus) go out
+Accounts the node holds (:meth:`Account.held_by_node`, e.g. through Qtum's Janus) go out
 through `eth_sendTransaction` in the same batches: Janus does not accept
 Ethereum raw transactions.
 
@@ -38,24 +38,33 @@ again: its outcome says why (the node's message, the decoded custom error).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import coincurve
-from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
-from eth_account import Account
-from eth_utils.crypto import keccak
+import requests
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 
-from p2p_energy.chain.contracts import decode_revert
-from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.chain.abi import AbiCodec, hex_data
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.backend import (
+    BlockRef,
+    Call,
+    CallReverted,
+    Deployed,
+    MinedTransaction,
+    Outcome,
+    SendError,
+    SendStats,
+)
+from p2p_energy.chain.legacy_tx import sign_legacy
+from p2p_energy.chain.rpc import is_anvil
 
 _RPC_BATCH = 250
-#: Most transactions in one locally mined block (see TxSender.run).
+#: Most transactions in one locally mined block (see EvmBackend.send).
 _LOCAL_BLOCK_TXS = 500
 _RECEIPT_POLL_S = 0.2
 _WITHDRAWN = "withdrawn: an earlier transaction of the same account was refused"
@@ -63,317 +72,79 @@ _WITHDRAWN = "withdrawn: an earlier transaction of the same account was refused"
 _ALREADY_KNOWN = re.compile(r"already (known|imported)", re.IGNORECASE)
 #: Blocks read per JSON-RPC batch when a resumed run reads its transactions back.
 _SCAN_BLOCKS = 50
+#: Blocks per eth_getLogs request.
+_LOG_BLOCKS = 1_000
+#: Gas of a plain value transfer.
+_TRANSFER_GAS = 21_000
+#: Gas headroom over eth_estimateGas for a deployment; estimates can fall short by a little
+#: when storage refunds or warm/cold access differ at inclusion time.
+GAS_MARGIN_PERCENT = 20
 
 
-class SendError(P2PEnergyError):
-    """The node refused transactions or never included them."""
+class EvmBackend:
+    """A :class:`~p2p_energy.chain.backend.ChainBackend` over Ethereum JSON-RPC; see the module docstring.
 
-
-# ------------------------------------------------------------------ accounts
-
-
-@dataclass
-class KeyAccount:
-    """An account whose key we hold: transactions are signed here."""
-
-    private_key: bytes
-    address: str = ""
-    _key: coincurve.PrivateKey | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if len(self.private_key) != 32:
-            raise UsageError(f"a private key is 32 bytes (64 hex digits), got {len(self.private_key)} bytes")
-        try:
-            self._key = coincurve.PrivateKey(self.private_key)
-        except ValueError as exc:
-            raise UsageError(f"not a valid secp256k1 private key: {exc}") from None
-        self.address = str(Account.from_key(self.private_key).address)
-
-    @classmethod
-    def from_hex(cls, private_key: str) -> KeyAccount:
-        try:
-            return cls(bytes.fromhex(private_key.removeprefix("0x")))
-        except ValueError:
-            raise UsageError("not a valid private key: expected 64 hex digits") from None
-
-    def sign(self, nonce: int, gas_price: int, gas: int, to: str, data: bytes, chain_id: int, value: int = 0) -> bytes:
-        """The raw bytes of a signed legacy EIP-155 transaction."""
-        assert self._key is not None
-        to_bytes = bytes.fromhex(to[2:])
-        unsigned = _rlp_list(nonce, gas_price, gas, to_bytes, value, data, chain_id, 0, 0)
-        signature = self._key.sign_recoverable(keccak(unsigned), hasher=None)
-        v = signature[64] + 35 + 2 * chain_id
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
-        return _rlp_list(nonce, gas_price, gas, to_bytes, value, data, v, r, s)
-
-
-def _rlp_list(*items: int | bytes) -> bytes:
-    """RLP of a flat list of unsigned integers and byte strings, as `rlp.encode` gives it
-    (which infers a serializer per item and costs half of a transaction's signing time)."""
-    payload = b"".join(
-        _rlp_bytes(i.to_bytes((i.bit_length() + 7) // 8, "big") if isinstance(i, int) else i) for i in items
-    )
-    return _rlp_length(len(payload), 0xC0) + payload
-
-
-def _rlp_bytes(data: bytes) -> bytes:
-    if len(data) == 1 and data[0] < 0x80:
-        return data
-    return _rlp_length(len(data), 0x80) + data
-
-
-def _rlp_length(length: int, offset: int) -> bytes:
-    if length < 56:
-        return bytes([offset + length])
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(size)]) + size
-
-
-@dataclass(frozen=True)
-class NodeAccount:
-    """An account the node holds and signs for (`eth_sendTransaction`)."""
-
-    address: str
-
-
-Sender = KeyAccount | NodeAccount
-
-
-# ---------------------------------------------------------------------- ABI
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind = str(item["type"])
-    if not kind.startswith("tuple"):
-        return kind
-    return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple") :]
-
-
-@dataclass(frozen=True)
-class EventData:
-    name: str
-    address: str
-    args: dict[str, Any]
-
-
-class AbiCodec:
-    """Calldata encoding and log decoding for a set of ABIs, prepared once."""
-
-    def __init__(self, *abis: list[dict[str, Any]]):
-        self.abi = [item for abi in abis for item in abi]
-        self._functions: dict[str, tuple[bytes, list[str]]] = {}
-        self._selectors: dict[bytes, str] = {}
-        self._events: dict[bytes, tuple[str, list[dict[str, Any]]]] = {}
-        self._layouts: dict[bytes, _EventLayout] = {}
-        self._checksummed: dict[str, str] = {}
-        for item in self.abi:
-            types = [_abi_type(i) for i in item.get("inputs", [])]
-            signature = f"{item.get('name')}({','.join(types)})"
-            if item["type"] == "function":
-                self._functions[item["name"]] = (keccak(text=signature)[:4], types)
-                self._selectors[keccak(text=signature)[:4]] = item["name"]
-            elif item["type"] == "event":
-                self._events[keccak(text=signature)] = (item["name"], item["inputs"])
-                self._layouts[keccak(text=signature)] = _EventLayout.of(item["inputs"])
-
-    def encode(self, function: str, *args: Any) -> bytes:
-        selector, types = self._functions[function]
-        return selector + abi_encode(types, list(args))
-
-    def function_of(self, data: bytes) -> str | None:
-        """The name of the function `data` calls, None if no ABI here has its selector."""
-        return self._selectors.get(bytes(data[:4]))
-
-    def decode_arguments(self, function: str, data: bytes) -> tuple[Any, ...]:
-        """The arguments of calldata `data` that calls `function`."""
-        return tuple(abi_decode(self._functions[function][1], bytes(data[4:])))
-
-    def decode_log(self, log: dict[str, Any]) -> EventData | None:
-        topics = [bytes.fromhex(_hex(t)[2:]) for t in log["topics"]]
-        if not topics or topics[0] not in self._events:
-            return None
-        name = self._events[topics[0]][0]
-        layout = self._layouts[topics[0]]
-        data = bytes.fromhex(_hex(log["data"])[2:])
-        indexed = _static_values(layout.indexed_types, b"".join(topics[1:]), exact=True)
-        plain = _static_values(layout.plain_types, data)
-        if indexed is None or plain is None:  # beyond the fast path: eth_abi decides (and raises)
-            indexed = [abi_decode([t], topic)[0] for t, topic in zip(layout.indexed_types, topics[1:], strict=True)]
-            plain = list(abi_decode(list(layout.plain_types), data))
-        args = dict(zip(layout.indexed_names, indexed, strict=True))
-        args.update(zip(layout.plain_names, plain, strict=True))
-        for key in layout.address_names:  # checksummed, as web3 gives them and as our accounts spell them
-            args[key] = self._checksum(args[key])
-        return EventData(name, self._checksum(str(log["address"])), args)
-
-    def _checksum(self, address: str) -> str:
-        """Web3.to_checksum_address, remembered: a run sees a few thousand addresses in 100,000s of logs."""
-        known = self._checksummed.get(address)
-        if known is None:
-            known = self._checksummed[address] = Web3.to_checksum_address(address)
-        return known
-
-    def decode_error(self, data: str) -> str:
-        return decode_revert(self.abi, data)
-
-
-@dataclass(frozen=True)
-class _EventLayout:
-    """An event's inputs split into topics and data, with their canonical types."""
-
-    indexed_names: tuple[str, ...]
-    indexed_types: tuple[str, ...]
-    plain_names: tuple[str, ...]
-    plain_types: tuple[str, ...]
-    address_names: tuple[str, ...]
-
-    @classmethod
-    def of(cls, inputs: list[dict[str, Any]]) -> _EventLayout:
-        indexed = [i for i in inputs if i.get("indexed")]
-        plain = [i for i in inputs if not i.get("indexed")]
-        return cls(
-            tuple(i["name"] for i in indexed),
-            tuple(_abi_type(i) for i in indexed),
-            tuple(i["name"] for i in plain),
-            tuple(_abi_type(i) for i in plain),
-            tuple(i["name"] for i in inputs if i["type"] == "address"),
-        )
-
-
-def _static_values(types: Sequence[str], data: bytes, *, exact: bool = False) -> list[Any] | None:
-    """Values of static elementary types read straight from their 32-byte words, as eth_abi
-    decodes them (addresses in lower case, trailing data ignored unless `exact`).
-
-    None for any other type or for a word eth_abi refuses (non-zero padding): eth_abi then
-    decides. It is exact but slow, and a city-scale day decodes over 100,000 logs.
+    `can_mine` (default: the node is anvil) makes this backend mine blocks
+    itself at the times the caller asks for, with the node's automine off.
     """
-    if len(data) < 32 * len(types) or (exact and len(data) != 32 * len(types)):
-        return None
-    values: list[Any] = []
-    for index, kind in enumerate(types):
-        word = data[32 * index : 32 * index + 32]
-        if kind == "address":
-            if any(word[:12]):
-                return None
-            values.append("0x" + word[12:].hex())
-        elif kind == "bool":
-            if any(word[:31]) or word[31] > 1:
-                return None
-            values.append(word[31] == 1)
-        elif kind == "bytes32":
-            values.append(word)
-        elif kind.startswith("uint") and kind[4:].isdigit():
-            value = int.from_bytes(word, "big")
-            if value >> int(kind[4:]):
-                return None
-            values.append(value)
-        else:
-            return None
-    return values
-
-
-def _hex(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    text = str(value)
-    return text if text.startswith("0x") else "0x" + text
-
-
-# ------------------------------------------------------------- transactions
-
-
-@dataclass(frozen=True)
-class Call:
-    """One transaction to send: `label` names the operation for gas accounting."""
-
-    label: str
-    sender: Sender
-    to: str
-    data: bytes
-    gas: int
-    value: int = 0
-    tag: Any = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of a :class:`Call`: included (status 1 or 0) or refused/dropped (status -1)."""
-
-    call: Call
-    tx_hash: str | None
-    status: int
-    gas_used: int = 0
-    block: int = 0
-    logs: tuple[dict[str, Any], ...] = ()
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 1
-
-
-@dataclass(frozen=True)
-class MinedTransaction:
-    """A transaction found in a block, with what its receipt says (see :meth:`TxSender.mined_transactions`)."""
-
-    tx_hash: str
-    sender: str
-    to: str
-    data: bytes
-    gas: int
-    value: int
-    nonce: int
-    status: int
-    gas_used: int
-    block: int
-    logs: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class BlockRef:
-    number: int
-    hash: str
-    timestamp: int
-
-
-@dataclass
-class SendStats:
-    """Where the time of the sending path goes (seconds) and how much was sent."""
-
-    transactions: int = 0
-    blocks: int = 0
-    signing_s: float = 0.0
-    sending_s: float = 0.0
-    mining_s: float = 0.0
-    receipts_s: float = 0.0
-
-
-class TxSender:
-    """Sends phases of transactions to one chain; see the module docstring."""
 
     def __init__(
         self,
         w3: Web3,
         codec: AbiCodec,
         *,
-        gas_price: int,
-        local_mining: bool,
+        gas_price: int | None = None,
+        can_mine: bool | None = None,
         batched: bool = True,
         receipt_timeout_s: float = 300.0,
     ):
         self.w3 = w3
         self.codec = codec
-        self.gas_price = gas_price
-        self.local_mining = local_mining
+        self._gas_price = int(w3.eth.gas_price) if gas_price is None else gas_price
+        self._can_mine = is_anvil(w3) if can_mine is None else can_mine
         self.batched = batched
         self.receipt_timeout_s = receipt_timeout_s
-        self.chain_id = int(w3.eth.chain_id)
-        self.stats = SendStats()
+        self._chain_id = int(w3.eth.chain_id)
+        self._stats = SendStats()
         self._nonces: dict[str, int] = {}
-        self._clock = 0  # the latest block timestamp: read at the start, then the last one this sender asked for
-        if local_mining:
+        self._clock = 0  # the latest block timestamp: read at the start, then the last one this backend asked for
+        self._automine_was_on = False
+        if self._can_mine:
+            self._automine_was_on = bool(self._rpc("anvil_getAutomine", []))
             self._rpc("evm_setAutomine", [False])
             self._clock = self.latest_block().timestamp  # a chain restarted from saved state is ahead of 0
+
+    def close(self) -> None:
+        """Give the node back as it was found: automine on again if it was on (a chain the user shares)."""
+        if self._automine_was_on:
+            self._automine_was_on = False
+            # A node that is gone has nothing to restore; its going is reported by whoever noticed it.
+            with contextlib.suppress(requests.exceptions.RequestException, OSError, SendError):
+                self._rpc("evm_setAutomine", [True])
+
+    @property
+    def url(self) -> str:
+        return str(getattr(self.w3.provider, "endpoint_uri", ""))
+
+    @property
+    def chain_id(self) -> int:
+        return self._chain_id
+
+    @property
+    def gas_price(self) -> int:
+        return self._gas_price
+
+    @property
+    def can_mine(self) -> bool:
+        return self._can_mine
+
+    @property
+    def stats(self) -> SendStats:
+        return self._stats
+
+    @property
+    def block_gas_limit(self) -> int:
+        return int(str(self._rpc("eth_getBlockByNumber", ["latest", False])["gasLimit"]), 16)
 
     # --------------------------------------------------------------- RPC
 
@@ -397,14 +168,14 @@ class TxSender:
     def call(self, to: str, data: bytes, block: str | int = "latest") -> bytes:
         """An eth_call; raises SendError with the decoded error if it reverts."""
         tag = block if isinstance(block, str) else hex(block)
-        result = self._batch([("eth_call", [{"to": to, "data": _hex(data)}, tag])])[0]
+        result = self._batch([("eth_call", [{"to": to, "data": hex_data(data)}, tag])])[0]
         if "error" in result:
             raise SendError(f"call to {to} failed: {self._error_text(result['error'])}")
         return bytes.fromhex(str(result["result"])[2:])
 
     def calls(self, requests: Sequence[tuple[str, bytes]]) -> list[bytes]:
         """Many eth_calls against the latest block in JSON-RPC batches."""
-        answers = self._batch([("eth_call", [{"to": to, "data": _hex(data)}, "latest"]) for to, data in requests])
+        answers = self._batch([("eth_call", [{"to": to, "data": hex_data(data)}, "latest"]) for to, data in requests])
         out = []
         for (to, _), answer in zip(requests, answers, strict=True):
             if "error" in answer:
@@ -475,7 +246,7 @@ class TxSender:
             )
         return mined
 
-    def _load_nonces(self, senders: Iterable[Sender]) -> None:
+    def _load_nonces(self, senders: Iterable[Account]) -> None:
         missing = sorted({s.address for s in senders} - self._nonces.keys())
         answers = self._batch([("eth_getTransactionCount", [a, "pending"]) for a in missing])
         for address, answer in zip(missing, answers, strict=True):
@@ -483,7 +254,7 @@ class TxSender:
                 raise SendError(f"cannot read the nonce of {address}: {self._error_text(answer['error'])}")
             self._nonces[address] = int(str(answer["result"]), 16)
 
-    def run(
+    def send(
         self, calls: Sequence[Call], *, timestamp: int | None = None, on_sent: Callable[[int], None] | None = None
     ) -> list[Outcome]:
         """Send `calls`, get them mined (from `timestamp` on, on a local chain), return their outcomes in order.
@@ -494,7 +265,7 @@ class TxSender:
         """
         if not self.batched:
             return [o for call in calls for o in self._run([call], timestamp, on_sent)]
-        if not self.local_mining:
+        if not self._can_mine:
             return self._run(calls, timestamp, on_sent)
         # anvil builds a block's receipts in time quadratic in its transactions
         # (4,000 take 2.4 s, 250 take 0.01 s): mine a big phase as several blocks.
@@ -528,7 +299,7 @@ class TxSender:
         sent = [h for h in hashes if h is not None]
         if on_sent is not None:
             on_sent(len(sent))
-        self.stats.transactions += len(sent)
+        self._stats.transactions += len(sent)
         receipts = self._mine_and_collect(sent, timestamp)
         dropped: dict[int, str] = {}
         missing = [i for i, tx_hash in enumerate(hashes) if tx_hash is not None and tx_hash not in receipts]
@@ -556,9 +327,9 @@ class TxSender:
             self._nonces[address] = nonces[i] + 1
             requests[i] = self._request(calls[i], nonces[i])
         signed = time.perf_counter()
-        self.stats.signing_s += signed - started
+        self._stats.signing_s += signed - started
         answers = self._batch([requests[i] for i in todo])
-        self.stats.sending_s += time.perf_counter() - signed
+        self._stats.sending_s += time.perf_counter() - signed
         refused: dict[int, str] = {}
         for i, answer in zip(todo, answers, strict=True):
             if "error" in answer:
@@ -581,13 +352,7 @@ class TxSender:
         """Sent but not mined: each goes out once more, the same signed bytes with the same nonce, if the
         chain has not used that nonce; one whose nonce is used (by another transaction) is never sent again.
         Returns the receipts found; `dropped` gets why each of the rest was not mined."""
-        addresses = sorted({calls[i].sender.address for i in missing})
-        answers = self._batch([("eth_getTransactionCount", [a, "latest"]) for a in addresses])
-        used: dict[str, int] = {}
-        for address, answer in zip(addresses, answers, strict=True):
-            if "error" in answer:
-                raise SendError(f"cannot read the nonce of {address}: {self._error_text(answer['error'])}")
-            used[address] = int(str(answer["result"]), 16)
+        used = self._used_nonces(sorted({calls[i].sender.address for i in missing}))
         receipts: dict[str, dict[str, Any]] = {}
         late = [i for i in missing if nonces[i] < used[calls[i].sender.address]]
         answers = self._batch([("eth_getTransactionReceipt", [hashes[i]]) for i in late])
@@ -605,7 +370,7 @@ class TxSender:
         )
         if not again:
             return receipts
-        if self.local_mining:  # clear what is stuck in the pool first, then send it again in nonce order
+        if self._can_mine:  # clear what is stuck in the pool first, then send it again in nonce order
             for address in sorted({calls[i].sender.address for i in again}):
                 self._rpc("anvil_removePoolTransactions", [address])
         resent: list[str] = []
@@ -625,19 +390,29 @@ class TxSender:
                 dropped.setdefault(i, f"not mined, even when sent again once with the same nonce {nonces[i]}")
         return receipts
 
+    def _used_nonces(self, addresses: Sequence[str]) -> dict[str, int]:
+        """How many nonces each account has used in mined blocks."""
+        answers = self._batch([("eth_getTransactionCount", [a, "latest"]) for a in addresses])
+        used: dict[str, int] = {}
+        for address, answer in zip(addresses, answers, strict=True):
+            if "error" in answer:
+                raise SendError(f"cannot read the nonce of {address}: {self._error_text(answer['error'])}")
+            used[address] = int(str(answer["result"]), 16)
+        return used
+
     def _request(self, call: Call, nonce: int) -> tuple[str, list[Any]]:
-        if isinstance(call.sender, NodeAccount):
+        if call.sender.held:
             tx = {
                 "from": call.sender.address,
-                "to": call.to,
-                "data": _hex(call.data),
+                **({"to": call.to} if call.to else {}),
+                "data": hex_data(call.data),
                 "gas": hex(call.gas),
-                "gasPrice": hex(self.gas_price),
+                "gasPrice": hex(self._gas_price),
                 "value": hex(call.value),
                 "nonce": hex(nonce),
             }
             return ("eth_sendTransaction", [tx])
-        raw = call.sender.sign(nonce, self.gas_price, call.gas, call.to, call.data, self.chain_id, call.value)
+        raw = sign_legacy(call.sender, nonce, self._gas_price, call.gas, call.to, call.data, self._chain_id, call.value)
         return ("eth_sendRawTransaction", ["0x" + raw.hex()])
 
     def _withdraw_after_refusal(
@@ -657,7 +432,7 @@ class TxSender:
             address = call.sender.address
             if address not in first_refused or nonces[index] <= first_refused[address] or hashes[index] is None:
                 continue
-            if not self.local_mining:
+            if not self._can_mine:
                 first = min(refused)
                 raise SendError(
                     f"the node refused {calls[first].label} from {calls[first].sender.address} ({refused[first]}); "
@@ -687,7 +462,7 @@ class TxSender:
             return receipts
         wanted = set(hashes)
         started = time.perf_counter()
-        if self.local_mining:
+        if self._can_mine:
             next_time = None if timestamp is None else max(timestamp, self._clock + 1)
             stalled = 0
             while wanted - receipts.keys():
@@ -696,10 +471,10 @@ class TxSender:
                     self._clock = next_time
                     next_time += 1
                 self._rpc("evm_mine", [])
-                self.stats.blocks += 1
+                self._stats.blocks += 1
                 mined = time.perf_counter()
                 block = self._rpc("eth_getBlockReceipts", ["latest"]) or []
-                self.stats.receipts_s += time.perf_counter() - mined
+                self._stats.receipts_s += time.perf_counter() - mined
                 found = {str(r["transactionHash"]): r for r in block if str(r["transactionHash"]) in wanted}
                 receipts.update(found)
                 stalled = 0 if found else stalled + 1
@@ -714,7 +489,7 @@ class TxSender:
                         receipts[tx_hash] = answer["result"]
                 if wanted - receipts.keys():
                     time.sleep(_RECEIPT_POLL_S)
-        self.stats.mining_s += time.perf_counter() - started
+        self._stats.mining_s += time.perf_counter() - started
         return receipts
 
     def _outcome(
@@ -729,7 +504,7 @@ class TxSender:
             return Outcome(call, None, -1, error=f"refused by the node: {refusal}")
         receipt = receipts.get(tx_hash)
         if receipt is None:
-            if self.local_mining:  # out of the pool, so that the account's next transactions are not stuck behind it
+            if self._can_mine:  # out of the pool, so that the account's next transactions are not stuck behind it
                 self._rpc("anvil_removePoolTransactions", [call.sender.address])
             self._nonces.pop(call.sender.address, None)  # re-read from the chain next time
             return Outcome(call, tx_hash, -1, error=dropped or "not mined (dropped)")
@@ -748,7 +523,7 @@ class TxSender:
         output = trace.get("result", {}).get("output") if "result" in trace else None
         if isinstance(output, str) and len(output) >= 10:
             return self.codec.decode_error(output)
-        tx = {"from": call.sender.address, "to": call.to, "data": _hex(call.data), "gas": hex(call.gas)}
+        tx = {"from": call.sender.address, "to": call.to, "data": hex_data(call.data), "gas": hex(call.gas)}
         answer = self._batch([("eth_call", [tx, hex(block - 1)])])[0]
         if "error" in answer:
             data = answer["error"].get("data")
@@ -758,21 +533,68 @@ class TxSender:
             return self._error_text(answer["error"]) + " (replayed on the parent block)"
         return "reverted in its block but not on replay (out of gas, or it depended on an earlier transaction)"
 
-    def fund_locally(self, addresses: Sequence[str], wei: int) -> None:
-        """Give `addresses` native coin for gas on a local anvil (anvil_setBalance)."""
-        answers = self._batch([("anvil_setBalance", [a, hex(wei)]) for a in addresses])
-        errors = [a["error"] for a in answers if "error" in a]
-        if errors:
-            raise SendError(f"anvil_setBalance failed: {self._error_text(errors[0])}")
+    def fund(self, funder: Account, addresses: Sequence[str], amount: int) -> list[Outcome]:
+        """Give `addresses` `amount` wei for gas: anvil_setBalance where this backend mines (no
+        transactions), else one value transfer each from `funder`, labelled "fund"."""
+        if self._can_mine:
+            answers = self._batch([("anvil_setBalance", [a, hex(amount)]) for a in addresses])
+            errors = [a["error"] for a in answers if "error" in a]
+            if errors:
+                raise SendError(f"anvil_setBalance failed: {self._error_text(errors[0])}")
+            return []
+        return self.send([Call("fund", funder, a, b"", _TRANSFER_GAS, amount) for a in addresses])
+
+    def estimate_gas(self, sender: Account, to: str, data: bytes) -> int:
+        """eth_estimateGas with GAS_MARGIN_PERCENT headroom; raises CallReverted with the decoded error."""
+        tx = {"from": sender.address, "data": hex_data(data), **({"to": to} if to else {})}
+        answer = self._batch([("eth_estimateGas", [tx])])[0]
+        if "error" in answer:
+            raise CallReverted(self.codec.function_of(data) or "the transaction", self._error_text(answer["error"]))
+        return int(str(answer["result"]), 16) * (100 + GAS_MARGIN_PERCENT) // 100
+
+    def deploy(self, name: str, bytecode: str, constructor_args: bytes, sender: Account) -> Deployed:
+        """Create contract `name`; its address is read from the receipt (Qtum derives addresses
+        differently from Ethereum, so they are never predicted). Raises CallReverted."""
+        data = bytes.fromhex(bytecode.removeprefix("0x")) + constructor_args
+        try:
+            gas = self.estimate_gas(sender, "", data)
+        except CallReverted as exc:
+            raise CallReverted(f"deploy {name}", exc.reason) from None
+        outcome = self.send([Call(f"deploy {name}", sender, "", data, gas)])[0]
+        if not outcome.ok or outcome.tx_hash is None:
+            raise CallReverted(f"deploy {name}", outcome.error or "reverted on chain", outcome.tx_hash)
+        receipt = self._rpc("eth_getTransactionReceipt", [outcome.tx_hash])
+        address = receipt.get("contractAddress") if receipt else None
+        if not address:
+            raise CallReverted(f"deploy {name}", "the receipt names no contract address", outcome.tx_hash)
+        return Deployed(name, str(to_checksum_address(address)), outcome.tx_hash, outcome.block, outcome.gas_used)
+
+    def code_at(self, address: str) -> bytes:
+        return bytes.fromhex(str(self._rpc("eth_getCode", [address, "latest"]))[2:])
+
+    def logs(self, addresses: Collection[str], first_block: int) -> list[dict[str, Any]]:
+        """Every log of `addresses` from `first_block` on (`eth_getLogs` in windows of blocks)."""
+        last = self.latest_block().number
+        windows = [
+            ("eth_getLogs", [{"address": sorted(addresses), "fromBlock": hex(start), "toBlock": hex(end)}])
+            for start in range(first_block, last + 1, _LOG_BLOCKS)
+            for end in [min(start + _LOG_BLOCKS - 1, last)]
+        ]
+        found: list[dict[str, Any]] = []
+        for answer in self._batch(windows):
+            if "error" in answer:
+                raise SendError(f"cannot read logs: {self._error_text(answer['error'])}")
+            found.extend(answer["result"])
+        return found
 
     def advance_to(self, timestamp: int) -> None:
         """Make chain time reach `timestamp`: mine an empty block locally, else wait for the chain."""
-        if self.local_mining:
+        if self._can_mine:
             if timestamp > self.latest_timestamp():
                 self._clock = timestamp
                 self._rpc("evm_setNextBlockTimestamp", [timestamp])
                 self._rpc("evm_mine", [])
-                self.stats.blocks += 1
+                self._stats.blocks += 1
             return
         while self.latest_timestamp() < timestamp:
             time.sleep(1.0)

@@ -44,9 +44,8 @@ from numpy.typing import NDArray
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.domain.settlement import WH_PER_KWH, trade_cost
+from p2p_energy.limits import MAX_TRADES_PER_LOT as MAX_TRADES_PER_LOT  # re-exported
 
-#: EnergyEscrow.MAX_TRADES_PER_LOT.
-MAX_TRADES_PER_LOT = 50
 _UINT64_MAX = 2**64 - 1
 _UINT96_MAX = 2**96 - 1
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import coincurve
-from eth_account import Account
 from eth_utils.crypto import keccak
 
+from p2p_energy.domain.keys import key_address, meter_label, seed_key
 from p2p_energy.errors import UsageError
 
 DOMAIN_NAME = "P2P Energy Meter Registry"
@@ -101,7 +101,7 @@ class MeterKey:
 
     @property
     def address(self) -> str:
-        return str(Account.from_key(self.private_key).address)
+        return key_address(self.private_key)
 
     def sign(self, domain: ReadingDomain, reading: Reading) -> bytes:
         """65-byte signature r || s || v (v = 27 or 28), low-s as OpenZeppelin's ECDSA requires."""
@@ -109,16 +109,9 @@ class MeterKey:
         return signature[:64] + bytes([signature[64] + 27])
 
 
-_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
 def simulated_meter_key(seed: int, household: str) -> MeterKey:
     """The signing key of `household`'s meter in a simulation run with `seed`: keccak(f"{seed}:{household}").
 
-    For simulations only: anyone who knows the seed knows every key. In the
-    rare case a hash is not a valid secp256k1 key it is hashed again.
+    For simulations only: anyone who knows the seed knows every key (see domain.keys.seed_key).
     """
-    material = keccak(text=f"{seed}:{household}")
-    while not 0 < int.from_bytes(material, "big") < _SECP256K1_N:
-        material = keccak(material)
-    return MeterKey(material)
+    return MeterKey(seed_key(seed, meter_label(household)))

@@ -28,21 +28,20 @@ scenarios/README.md documents every key.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
-from p2p_energy.errors import UsageError
-from p2p_energy.quickstart import TOKEN_DECIMALS
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.domain.scenario_fields import REQUIRED, Limits, Table, show, type_name
+from p2p_energy.domain.scenario_fields import ScenarioError as ScenarioError
+from p2p_energy.domain.scenario_fields import nrg_to_base_units as nrg_to_base_units
+from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL
+from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 MARKET_MODES = ("merit", "uniform")
 CHAIN_PROFILES = ("local", "qtum-regtest")
@@ -52,30 +51,19 @@ MAX_SLOT_LENGTH_S = 86_400
 MAX_HOUSEHOLDS = 20_000
 #: Households x slots of one run (a 10,000-household day of 900 s slots); keeps the energy arrays in memory.
 MAX_HOUSEHOLD_SLOTS = 960_000
-#: EnergyEscrow.MAX_TAKES_PER_CALL; the brief caps readings per call at the same number.
-MAX_TAKES_PER_TX = 100
+#: Largest allowed chain.takes_per_tx: the escrow's own limit.
+MAX_TAKES_PER_TX = MAX_TAKES_PER_CALL
+#: Largest allowed chain.readings_per_tx: deliberately below the registry's MAX_READINGS_PER_CALL (200),
+#: because the brief caps readings per call at the same number as takes per call (100).
 MAX_READINGS_PER_TX = 100
-#: EnergyEscrow.MAX_LOTS_PER_CALL.
-MAX_LOTS_PER_TX = 200
+#: Largest allowed chain.lots_per_tx: the escrow's own limit.
+MAX_LOTS_PER_TX = MAX_LOTS_PER_CALL
 MAX_GRACE_PERIOD_S = 7 * 86_400
 #: NRG per kWh; keeps prices exact in float64 arithmetic (< 2**53 base units) and far inside uint96.
 MAX_PRICE_NRG = 1_000_000
 MAX_FUNDING_NRG = 10**12
 MAX_SEED = 2**64 - 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
-_NAME_ALLOWED = "1-40 letters, digits, '_', '.' or '-', starting with a letter or digit"
-
-
-class ScenarioError(UsageError):
-    """A scenario file that cannot run: says which file, which field, what is wrong and what is allowed."""
-
-    def __init__(self, source: Path, field: str, problem: str, allowed: str) -> None:
-        self.source = source
-        self.field = field
-        self.problem = problem
-        self.allowed = allowed
-        where = f"{source}: {field}: " if field else f"{source}: "
-        super().__init__(f"{where}{problem}; allowed: {allowed}")
 
 
 def random_stream(seed: int, *labels: str | int) -> np.random.Generator:
@@ -83,14 +71,6 @@ def random_stream(seed: int, *labels: str | int) -> np.random.Generator:
     key = "\x1f".join([str(seed), *map(str, labels)]).encode()
     entropy = int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "big")
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
-
-
-def nrg_to_base_units(value: Decimal) -> int:
-    """An exact NRG amount as token base units; ValueError if it has more than 8 decimals."""
-    scaled = value.scaleb(TOKEN_DECIMALS)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than {TOKEN_DECIMALS} decimals")
-    return int(scaled)
 
 
 # ------------------------------------------------------------------ the model
@@ -246,210 +226,6 @@ class Scenario:
 
 # ------------------------------------------------------------------ parsing
 
-_TOML_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "float"),
-    (str, "string"),
-    (list, "array"),
-    (dict, "table"),
-)
-
-
-def _type_name(value: object) -> str:
-    return next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), "date/time")
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str | list | dict):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """Bounds of a number and how to say them."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    unit: str = ""
-
-    def allowed(self, kind: str) -> str:
-        parts = [kind]
-        if self.low is not None:
-            parts.append(f"{'>' if self.low_open else '>='} {_fmt(self.low)}")
-        if self.high is not None:
-            parts.append(f"{'and ' if self.low is not None else ''}{'<' if self.high_open else '<='} {_fmt(self.high)}")
-        text = " ".join(parts)
-        return f"{text} ({self.unit})" if self.unit else text
-
-    def problem(self, value: float, shown: str = "") -> str | None:
-        shown = shown or _show(value)
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            if self.low == 0 and value < 0:
-                return f"{shown} is negative"
-            if self.low == 0:
-                return f"{shown} is zero"
-            return f"{shown} is below {_fmt(self.low)}"
-        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            return f"{shown} is {'not below' if self.high_open else 'above'} {_fmt(self.high)}"
-        return None
-
-
-_REQUIRED: Any = object()
-
-
-@dataclass(frozen=True)
-class _Table:
-    """One TOML table being read, with its dotted path for messages."""
-
-    source: Path
-    path: str
-    data: Mapping[str, Any]
-
-    def field(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, problem: str, allowed: str) -> NoReturn:
-        raise ScenarioError(self.source, self.field(key) if key else self.path, problem, allowed)
-
-    def check_keys(self, allowed: Iterable[str]) -> None:
-        names = list(allowed)
-        for key in self.data:
-            if key not in names:
-                self.fail(key, "unknown key", ", ".join(names))
-
-    def _get(self, key: str, default: Any, allowed: str) -> Any:
-        if key in self.data:
-            return self.data[key]
-        if default is _REQUIRED:
-            self.fail(key, "missing", allowed)
-        return default
-
-    def integer(self, key: str, limits: _Limits, default: int = _REQUIRED) -> int:
-        allowed = limits.allowed("an integer")
-        value = self._get(key, default, allowed)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not an integer", allowed)
-        problem = limits.problem(value)
-        if problem:
-            self.fail(key, problem, allowed)
-        return value
-
-    def _check_number(self, key: str, value: Any, limits: _Limits, allowed: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a number", allowed)
-        if not math.isfinite(value):
-            self.fail(key, f"{_show(value)} is not a finite number", allowed)
-        problem = limits.problem(value)
-        if problem:
-            self.fail(key, problem, allowed)
-        return float(value)
-
-    def number(self, key: str, limits: _Limits, default: float = _REQUIRED) -> float:
-        allowed = limits.allowed("a number")
-        return self._check_number(key, self._get(key, default, allowed), limits, allowed)
-
-    def number_or_range(self, key: str, limits: _Limits, default: Any = _REQUIRED) -> tuple[float, float]:
-        """A number (low == high) or a `[low, high]` range of numbers within `limits`."""
-        allowed = f"{limits.allowed('a number')}, or a range [low, high] of such numbers"
-        value = self._get(key, default, allowed)
-        if isinstance(value, list):
-            if len(value) != 2:
-                self.fail(key, f"{_show(value)} has {len(value)} items, not 2", allowed)
-            low, high = (self._check_number(key, item, limits, allowed) for item in value)
-            if low > high:
-                self.fail(key, f"{_show(value)} is not a range (low > high)", allowed)
-            return low, high
-        number = self._check_number(key, value, limits, allowed)
-        return number, number
-
-    def choice(self, key: str, choices: Sequence[str], default: str = _REQUIRED) -> str:
-        allowed = ", ".join(f'"{c}"' for c in choices)
-        value = self._get(key, default, allowed)
-        if value not in choices:
-            problem = f"{_show(value)} is unknown" if isinstance(value, str) else f"{_show(value)} is not a string"
-            self.fail(key, problem, allowed)
-        return str(value)
-
-    def text(self, key: str, default: str = _REQUIRED, pattern: re.Pattern[str] | None = None) -> str:
-        allowed = _NAME_ALLOWED if pattern else "a string"
-        value = self._get(key, default, allowed)
-        if not isinstance(value, str):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a string", allowed)
-        if pattern and not pattern.fullmatch(value):
-            self.fail(key, f"{_show(value)} is not a valid name", allowed)
-        return value
-
-    def boolean(self, key: str, default: bool = _REQUIRED) -> bool:
-        value = self._get(key, default, "true or false")
-        if not isinstance(value, bool):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a boolean", "true or false")
-        return value
-
-    def nrg(self, key: str, limits: _Limits, default: str = _REQUIRED, what: str = "an amount of NRG") -> int:
-        """An exact NRG amount (number or string, at most 8 decimals) in token base units."""
-        allowed = f"{limits.allowed(what)} with at most {TOKEN_DECIMALS} decimals, as a number or a string"
-        return self._nrg_value(key, self._get(key, default, allowed), limits, allowed)
-
-    def nrg_range(self, key: str, limits: _Limits, default: Any = _REQUIRED) -> tuple[int, int]:
-        allowed = (
-            f"{limits.allowed('a price in NRG per kWh')} with at most {TOKEN_DECIMALS} decimals, "
-            "or a range [low, high] of such prices"
-        )
-        value = self._get(key, default, allowed)
-        if isinstance(value, list):
-            if len(value) != 2:
-                self.fail(key, f"{_show(value)} has {len(value)} items, not 2", allowed)
-            low, high = (self._nrg_value(key, item, limits, allowed) for item in value)
-            if low > high:
-                self.fail(key, f"{_show(value)} is not a range (low > high)", allowed)
-            return low, high
-        price = self._nrg_value(key, value, limits, allowed)
-        return price, price
-
-    def _nrg_value(self, key: str, value: Any, limits: _Limits, allowed: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a number or a numeric string", allowed)
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.fail(key, f"{_show(value)} is not a number", allowed)
-        if not amount.is_finite():
-            self.fail(key, f"{_show(value)} is not a finite number", allowed)
-        problem = limits.problem(float(amount), str(amount))
-        if problem:
-            self.fail(key, problem, allowed)
-        try:
-            units = nrg_to_base_units(amount)
-        except ValueError as exc:
-            self.fail(key, str(exc), allowed)
-        return units
-
-    def table(self, key: str) -> _Table:
-        value = self.data.get(key, {})
-        if not isinstance(value, dict):
-            self.fail(key, f"{_show(value)} is a {_type_name(value)}, not a table", f"a [{self.field(key)}] table")
-        return _Table(self.source, self.field(key), value)
-
-    def tables(self, key: str, required: bool = False) -> list[_Table]:
-        allowed = f"an array of tables ([[{self.field(key)}]])"
-        value = self.data.get(key, _REQUIRED if required else [])
-        if value is _REQUIRED:
-            self.fail(key, "missing", allowed)
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.fail(key, f"{_show(value)} is not an array of tables", allowed)
-        return [_Table(self.source, f"{self.field(key)}[{i}]", item) for i, item in enumerate(value)]
-
-
 _TOP_KEYS = (
     "name",
     "description",
@@ -490,12 +266,12 @@ def load_scenario(path: Path) -> Scenario:
 
 def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
     """Check a scenario given as TOML data (as `tomllib` returns it); `source` names it in messages."""
-    top = _Table(source, "", data)
+    top = Table(source, "", data)
     top.check_keys(_TOP_KEYS)
-    seed = top.integer("seed", _Limits(low=0, high=MAX_SEED))
-    slots = top.integer("slots", _Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
+    seed = top.integer("seed", Limits(low=0, high=MAX_SEED))
+    slots = top.integer("slots", Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
     slot_length_s = top.integer(
-        "slot_length_s", _Limits(low=MIN_SLOT_LENGTH_S, high=MAX_SLOT_LENGTH_S, unit="seconds"), 900
+        "slot_length_s", Limits(low=MIN_SLOT_LENGTH_S, high=MAX_SLOT_LENGTH_S, unit="seconds"), 900
     )
     households = _households(top, seed)
     if len(households) * slots > MAX_HOUSEHOLD_SLOTS:
@@ -510,7 +286,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         seed=seed,
         slots=slots,
         slot_length_s=slot_length_s,
-        start_hour=top.number("start_hour", _Limits(low=0, high=24, high_open=True, unit="hour of day"), 0.0),
+        start_hour=top.number("start_hour", Limits(low=0, high=24, high_open=True, unit="hour of day"), 0.0),
         households=households,
         prices=_prices(top.table("prices")),
         market=_market(top.table("market")),
@@ -529,7 +305,7 @@ def _draw(bounds: tuple[float, float], u: float, decimals: int = 2) -> float:
     return min(max(round(low + (high - low) * float(u), decimals), low), high)
 
 
-def _households(top: _Table, seed: int) -> tuple[HouseholdSpec, ...]:
+def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
     groups = top.tables("households", required=True)
     if not groups:
         top.fail("households", "is empty", "at least one [[households]] table")
@@ -538,9 +314,9 @@ def _households(top: _Table, seed: int) -> tuple[HouseholdSpec, ...]:
     for group in groups:
         group.check_keys(_GROUP_KEYS)
         name = group.text("name", pattern=_NAME)
-        count = group.integer("count", _Limits(low=1, high=MAX_HOUSEHOLDS)) if "count" in group.data else 0
-        pv = group.number_or_range("pv_kwp", _Limits(low=0, high=10_000, unit="kWp"), 0.0)
-        load = group.number_or_range("load_kwh_per_day", _Limits(low=0, low_open=True, high=100_000, unit="kWh"))
+        count = group.integer("count", Limits(low=1, high=MAX_HOUSEHOLDS)) if "count" in group.data else 0
+        pv = group.number_or_range("pv_kwp", Limits(low=0, high=10_000, unit="kWp"), 0.0)
+        load = group.number_or_range("load_kwh_per_day", Limits(low=0, low_open=True, high=100_000, unit="kWh"))
         ev = _ev_group(group.table("ev")) if "ev" in group.data else None
         names = [name] if count == 0 else [f"{name}-{i:0{max(3, len(str(count)))}d}" for i in range(1, count + 1)]
         for household in names:
@@ -572,19 +348,19 @@ def _households(top: _Table, seed: int) -> tuple[HouseholdSpec, ...]:
 _EvBounds = tuple[float, tuple[float, float], tuple[float, float], tuple[float, float]]
 
 
-def _ev_group(ev: _Table) -> _EvBounds:
+def _ev_group(ev: Table) -> _EvBounds:
     ev.check_keys(_EV_KEYS)
     return (
-        ev.number("share", _Limits(low=0, high=1, unit="chance that a household of the group has an EV"), 1.0),
-        ev.number_or_range("kwh_per_session", _Limits(low=0, low_open=True, high=10_000, unit="kWh"), 12.0),
-        ev.number_or_range("charger_kw", _Limits(low=0, low_open=True, high=1_000, unit="kW"), 7.4),
-        ev.number_or_range("arrival_hour", _Limits(low=0, high=24, high_open=True, unit="hour of day"), [17.0, 20.0]),
+        ev.number("share", Limits(low=0, high=1, unit="chance that a household of the group has an EV"), 1.0),
+        ev.number_or_range("kwh_per_session", Limits(low=0, low_open=True, high=10_000, unit="kWh"), 12.0),
+        ev.number_or_range("charger_kw", Limits(low=0, low_open=True, high=1_000, unit="kW"), 7.4),
+        ev.number_or_range("arrival_hour", Limits(low=0, high=24, high_open=True, unit="hour of day"), [17.0, 20.0]),
     )
 
 
-def _prices(prices: _Table) -> PriceSpec:
+def _prices(prices: Table) -> PriceSpec:
     prices.check_keys(_PRICE_KEYS)
-    price = _Limits(low=0, low_open=True, high=MAX_PRICE_NRG)
+    price = Limits(low=0, low_open=True, high=MAX_PRICE_NRG)
     ask_min, ask_max = prices.nrg_range("ask", price, ["0.10", "0.20"])
     grid_tariff = prices.nrg("grid_tariff", price, "0.30", what="a price in NRG per kWh")
     if ask_min > grid_tariff:
@@ -593,51 +369,51 @@ def _prices(prices: _Table) -> PriceSpec:
             "every ask is above grid_tariff, so no buyer would ever take an offer",
             "asks whose low end is at most grid_tariff",
         )
-    funding = prices.nrg("funding", _Limits(low=0, high=MAX_FUNDING_NRG), "100", what="NRG per household")
+    funding = prices.nrg("funding", Limits(low=0, high=MAX_FUNDING_NRG), "100", what="NRG per household")
     return PriceSpec(ask_min, ask_max, grid_tariff, funding)
 
 
-def _market(market: _Table) -> MarketSpec:
+def _market(market: Table) -> MarketSpec:
     market.check_keys(_MARKET_KEYS)
     return MarketSpec(
         mode=market.choice("mode", MARKET_MODES, "merit"),
-        min_trade_wh=market.integer("min_trade_wh", _Limits(low=1, high=1_000_000, unit="Wh"), 10),
+        min_trade_wh=market.integer("min_trade_wh", Limits(low=1, high=1_000_000, unit="Wh"), 10),
         split_offers=market.boolean("split_offers", True),
     )
 
 
-def _chain(chain: _Table) -> ChainSpec:
+def _chain(chain: Table) -> ChainSpec:
     chain.check_keys(_CHAIN_KEYS)
     return ChainSpec(
         evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
         profile=chain.choice("profile", CHAIN_PROFILES, "local"),
-        grace_period_s=chain.integer("grace_period_s", _Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
-        takes_per_tx=chain.integer("takes_per_tx", _Limits(low=1, high=MAX_TAKES_PER_TX), 100),
-        readings_per_tx=chain.integer("readings_per_tx", _Limits(low=1, high=MAX_READINGS_PER_TX), 100),
-        lots_per_tx=chain.integer("lots_per_tx", _Limits(low=1, high=MAX_LOTS_PER_TX), 100),
+        grace_period_s=chain.integer("grace_period_s", Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
+        takes_per_tx=chain.integer("takes_per_tx", Limits(low=1, high=MAX_TAKES_PER_TX), 100),
+        readings_per_tx=chain.integer("readings_per_tx", Limits(low=1, high=MAX_READINGS_PER_TX), 100),
+        lots_per_tx=chain.integer("lots_per_tx", Limits(low=1, high=MAX_LOTS_PER_TX), 100),
     )
 
 
-def _weather(weather: _Table) -> WeatherSpec:
+def _weather(weather: Table) -> WeatherSpec:
     weather.check_keys(("cloudiness",))
-    return WeatherSpec(weather.number("cloudiness", _Limits(low=0, high=1, unit="0 clear .. 1 overcast"), 0.2))
+    return WeatherSpec(weather.number("cloudiness", Limits(low=0, high=1, unit="0 clear .. 1 overcast"), 0.2))
 
 
-def _forecast(forecast: _Table) -> ForecastSpec:
+def _forecast(forecast: Table) -> ForecastSpec:
     forecast.check_keys(("pv_error", "load_error"))
-    limits = _Limits(low=0, high=1, unit="relative standard deviation")
+    limits = Limits(low=0, high=1, unit="relative standard deviation")
     return ForecastSpec(forecast.number("pv_error", limits, 0.1), forecast.number("load_error", limits, 0.1))
 
 
-def _slot_list(faults: _Table, key: str, slots: int) -> tuple[int, ...]:
+def _slot_list(faults: Table, key: str, slots: int) -> tuple[int, ...]:
     allowed = f"an array of slot numbers from 0 to {slots - 1}, each at most once"
     value = faults.data.get(key, [])
     if not isinstance(value, list):
-        faults.fail(key, f"{_show(value)} is a {_type_name(value)}, not an array", allowed)
+        faults.fail(key, f"{show(value)} is a {type_name(value)}, not an array", allowed)
     seen: list[int] = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int):
-            faults.fail(key, f"{_show(item)} is a {_type_name(item)}, not a slot number", allowed)
+            faults.fail(key, f"{show(item)} is a {type_name(item)}, not a slot number", allowed)
         if not 0 <= item < slots:
             faults.fail(key, f"slot {item} does not exist (the scenario has {slots} slots)", allowed)
         if item in seen:
@@ -646,38 +422,38 @@ def _slot_list(faults: _Table, key: str, slots: int) -> tuple[int, ...]:
     return tuple(sorted(seen))
 
 
-def _household_ref(table: _Table, households: Sequence[HouseholdSpec], seller: bool = False) -> str:
+def _household_ref(table: Table, households: Sequence[HouseholdSpec], seller: bool = False) -> str:
     names = [h.name for h in households if h.has_pv or not seller]
     shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
     allowed = f"the name of a household{' with PV' if seller else ''} ({shown})"
-    name = table._get("household", _REQUIRED, allowed)
+    name = table._get("household", REQUIRED, allowed)
     if not isinstance(name, str):
-        table.fail("household", f"{_show(name)} is a {_type_name(name)}, not a string", allowed)
+        table.fail("household", f"{show(name)} is a {type_name(name)}, not a string", allowed)
     if not any(h.name == name for h in households):
-        table.fail("household", f"no household is named {_show(name)}", allowed)
+        table.fail("household", f"no household is named {show(name)}", allowed)
     if name not in names:
-        table.fail("household", f"{_show(name)} has no PV, so it never sells", allowed)
+        table.fail("household", f"{show(name)} has no PV, so it never sells", allowed)
     return name
 
 
-def _slot_range(table: _Table, slots: int) -> tuple[int, int]:
+def _slot_range(table: Table, slots: int) -> tuple[int, int]:
     allowed = f"a slot number or a range [first, last] of slot numbers from 0 to {slots - 1}"
-    value = table._get("slots", _REQUIRED, allowed)
+    value = table._get("slots", REQUIRED, allowed)
     items = value if isinstance(value, list) else [value]
     if len(items) not in (1, 2):
-        table.fail("slots", f"{_show(value)} has {len(items)} items, not 2", allowed)
+        table.fail("slots", f"{show(value)} has {len(items)} items, not 2", allowed)
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int):
-            table.fail("slots", f"{_show(item)} is a {_type_name(item)}, not a slot number", allowed)
+            table.fail("slots", f"{show(item)} is a {type_name(item)}, not a slot number", allowed)
         if not 0 <= item < slots:
             table.fail("slots", f"slot {item} does not exist (the scenario has {slots} slots)", allowed)
     first, last = items[0], items[-1]
     if first > last:
-        table.fail("slots", f"{_show(value)} is not a range (first > last)", allowed)
+        table.fail("slots", f"{show(value)} is not a range (first > last)", allowed)
     return first, last
 
 
-def _faults(faults: _Table, households: Sequence[HouseholdSpec], slots: int) -> FaultSpec:
+def _faults(faults: Table, households: Sequence[HouseholdSpec], slots: int) -> FaultSpec:
     faults.check_keys(_FAULT_KEYS)
     offline: list[OfflineMeter] = []
     for table in faults.tables("offline"):
@@ -688,16 +464,16 @@ def _faults(faults: _Table, households: Sequence[HouseholdSpec], slots: int) -> 
         table.check_keys(("household", "factor"))
         name = _household_ref(table, households, seller=True)
         if any(u.household == name for u in under):
-            table.fail("household", f"{_show(name)} is listed twice", "each household at most once")
-        factor = table.number("factor", _Limits(low=0, high=1, high_open=True, unit="share of forecast export"))
+            table.fail("household", f"{show(name)} is listed twice", "each household at most once")
+        factor = table.number("factor", Limits(low=0, high=1, high_open=True, unit="share of forecast export"))
         under.append(UnderDelivery(name, factor))
     attacker = faults.table("attacker")
     attacker.check_keys(("forged_readings", "replayed_readings"))
-    counts = _Limits(low=0, high=10_000, unit="readings")
+    counts = Limits(low=0, high=10_000, unit="readings")
     return FaultSpec(
         cloudy_slots=_slot_list(faults, "cloudy_slots", slots),
         cloud_factor=faults.number(
-            "cloud_factor", _Limits(low=0, high=1, high_open=True, unit="share of PV left in cloudy slots"), 0.2
+            "cloud_factor", Limits(low=0, high=1, high_open=True, unit="share of PV left in cloudy slots"), 0.2
         ),
         offline=tuple(offline),
         under_delivery=tuple(under),

@@ -24,7 +24,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
-from p2p_energy.qtum import TOKEN_DECIMALS, base_units_to_tokens
+from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
 #: Operations that set the market up once (contracts, meters, tokens), as opposed to trading in it.

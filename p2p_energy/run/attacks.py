@@ -11,11 +11,18 @@ later than the meter's last reading.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from eth_utils.crypto import keccak
 
+from p2p_energy.chain.backend import Call
+from p2p_energy.domain.keys import ATTACKER_LABEL, seed_key
 from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.domain.scenario import Scenario
+from p2p_energy.run.books import Books
+from p2p_energy.run.calls import gas_readings
+from p2p_energy.run.state import RunSetup
 
 FORGED = "forged reading"
 REPLAY_KINDS = (
@@ -35,7 +42,7 @@ class AttackReading:
 
 
 def attacker_key(seed: int) -> MeterKey:
-    return MeterKey(keccak(text=f"{seed}:attacker"))
+    return MeterKey(seed_key(seed, ATTACKER_LABEL))
 
 
 def forged(seed: int, domain: ReadingDomain, genuine: Reading) -> AttackReading:
@@ -67,3 +74,46 @@ def replayed(
         return AttackReading(kind, upcoming, key.sign(other_chain, upcoming))
     other_registry = ReadingDomain(domain.chain_id, "0x" + keccak(bytes.fromhex(domain.registry[2:]))[:20].hex())
     return AttackReading(kind, upcoming, key.sign(other_registry, upcoming))
+
+
+def attack_schedule(scenario: Scenario) -> dict[int, list[str]]:
+    """Tick -> attack kinds, spread over the slots that have a previous reading."""
+    spec = scenario.faults.attacker
+    kinds = [FORGED] * spec.forged_readings + [
+        REPLAY_KINDS[i % len(REPLAY_KINDS)] for i in range(spec.replayed_readings)
+    ]
+    if not kinds:
+        return {}
+    ticks = list(range(3, scenario.slots + 2)) or [2]
+    schedule: dict[int, list[str]] = defaultdict(list)
+    for i, kind in enumerate(kinds):
+        schedule[ticks[i % len(ticks)]].append(kind)
+    return schedule
+
+
+def attack_calls(setup: RunSetup, books: Books, kinds: list[str], slot: int, first: int, done: int) -> list[Call]:
+    """The attacker's readings of `slot`, one transaction each, to go before the meters' own.
+
+    `first` is the schedule's index of kinds[0]; the schedule's first `done`
+    attacks are on chain already (a resumed run) and are not sent again.
+    """
+    households = setup.households
+    victims = [h for h in households if (h.index, slot - 1) in books.readings_ok] or households
+    calls = []
+    for number, kind in enumerate(kinds):
+        if first + number < done:
+            continue
+        victim = victims[number % len(victims)]
+        other = households[(victim.index + 1) % len(households)]
+        imported, exported = setup.plan.registers(victim.index, slot)
+        upcoming = Reading(victim.meter_id, setup.c0 + slot, imported, exported)
+        last_i, last_e = setup.plan.registers(victim.index, slot - 1)
+        accepted = Reading(victim.meter_id, setup.c0 + slot - 1, last_i, last_e)
+        attack = (
+            forged(setup.scenario.seed, setup.domain, upcoming)
+            if kind == FORGED
+            else replayed(REPLAY_KINDS.index(kind), setup.domain, victim.meter_key, accepted, upcoming, other.meter_id)
+        )
+        data = setup.encode("submitReading", attack.reading.as_tuple(), attack.signature)
+        calls.append(Call(kind, setup.attacker, setup.addresses.registry, data, gas_readings(1)))
+    return calls

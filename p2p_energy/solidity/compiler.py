@@ -18,15 +18,15 @@ import solcx
 from solcx.exceptions import SolcError
 
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.networks import DEFAULT_EVM_VERSION as DEFAULT_EVM_VERSION  # re-exported: EVM targets live in networks
+from p2p_energy.networks import EVM_VERSIONS as EVM_VERSIONS
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
 
-#: EVM targets we build for, oldest first. Qtum switched each on at a height:
-#: London, then Shanghai (PUSH0), then Cancun (TSTORE, MCOPY, blob opcodes).
-EVM_VERSIONS = ("london", "shanghai", "cancun")
-DEFAULT_EVM_VERSION = "cancun"
 REMAPPINGS = ("@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/",)
 _OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]
 _CACHE_FORMAT = 1
+#: The compile cache of the project's contracts, under its root.
+PROJECT_CACHE = Path("build") / "p2p-energy-cache"
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,17 @@ class Compiler:
     contracts_dir: Path
     cache_dir: Path
     settings: CompilerSettings = field(default_factory=CompilerSettings)
+
+    @classmethod
+    def for_project(cls, toolchain: Toolchain, evm_version: str, *, cache_dir: Path | None = None) -> Compiler:
+        """The compiler of the project's own contracts/ for `evm_version`, with the shared
+        content-addressed cache under build/ (or `cache_dir`)."""
+        return cls(
+            toolchain,
+            contracts_dir=toolchain.root / "contracts",
+            cache_dir=cache_dir if cache_dir is not None else toolchain.root / PROJECT_CACHE,
+            settings=CompilerSettings(evm_version=evm_version),
+        )
 
     @property
     def base_path(self) -> Path:

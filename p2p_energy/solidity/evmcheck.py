@@ -148,6 +148,18 @@ def _is_cbor_map(data: bytes) -> bool:
     return end == len(data)
 
 
+def _cbor_argument(data: bytes, pos: int, info: int) -> tuple[int, int]:
+    """The argument of a CBOR head whose low 5 bits are `info`, and the position after it."""
+    if info < 24:
+        return info, pos
+    if info in (24, 25, 26, 27):
+        size = 1 << (info - 24)
+        if pos + size > len(data):
+            raise IndexError("truncated")
+        return int.from_bytes(data[pos : pos + size], "big"), pos + size
+    raise ValueError("indefinite length")
+
+
 def _skip_cbor(data: bytes, pos: int, *, want_map: bool = False) -> int:
     """Position after the CBOR item at `pos`; ValueError for anything solc does not write."""
     head = data[pos]
@@ -159,16 +171,7 @@ def _skip_cbor(data: bytes, pos: int, *, want_map: bool = False) -> int:
         if info in (20, 21, 22):
             return pos
         raise ValueError("unsupported simple value")
-    if info < 24:
-        argument = info
-    elif info in (24, 25, 26, 27):
-        size = 1 << (info - 24)
-        if pos + size > len(data):
-            raise IndexError("truncated")
-        argument = int.from_bytes(data[pos : pos + size], "big")
-        pos += size
-    else:
-        raise ValueError("indefinite length")
+    argument, pos = _cbor_argument(data, pos, info)
     if major == 0:
         return pos
     if major in (2, 3):

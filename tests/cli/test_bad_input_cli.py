@@ -11,8 +11,8 @@ import json
 import pytest
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
-from p2p_energy.run.deployments import PRIVATE_KEY_ENV
 from p2p_energy.run.resume import RUN_RECORD_FILE
+from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 
 TINY = """

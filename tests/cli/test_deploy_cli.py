@@ -3,7 +3,7 @@ import json
 import pytest
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
-from p2p_energy.run.deployments import PRIVATE_KEY_ENV
+from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 
 

@@ -25,8 +25,8 @@ from web3 import Web3
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
 from p2p_energy.domain.scenario import load_scenario
-from p2p_energy.run.deployments import PRIVATE_KEY_ENV
 from p2p_energy.run.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
+from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.run.deployments import PRIVATE_KEY_ENV
+from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 

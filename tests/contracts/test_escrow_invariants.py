@@ -24,11 +24,11 @@ from hypothesis.stateful import (
 )
 
 from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.limits import MAX_TRADES_PER_LOT
 from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, SLOT_LENGTH
 
 OFFSETS = (100, 550)  # seconds into a slot where the machine can stand
 GRACE_SLOTS = GRACE // SLOT_LENGTH
-MAX_TRADES_PER_LOT = 50
 OPEN, SETTLED, REFUNDED = 1, 2, 3
 BUYER_FUNDS = 10**9 * 10**8
 # The default target gets the long run; the older targets (make test runs the

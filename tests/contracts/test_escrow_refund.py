@@ -1,6 +1,7 @@
 import brownie
 
 from p2p_energy.domain.settlement import trade_cost
+from p2p_energy.limits import MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
 from tests.contracts.conftest import GRACE, PRICE, SELLER_METER
 
 SETTLED, REFUNDED = 2, 3
@@ -68,11 +69,12 @@ def test_refund_lots_refunds_several_lots_in_one_call(escrow, offer, take, regis
 
 
 def test_refund_lots_rejects_more_trades_than_fit_a_call(escrow, offer, take, registry, mine_at, buyer):
-    # 17 full lots of 50 trades: 850 > MAX_TRADES_PER_CALL (800).
-    slots = range(1, 18)
+    # One full lot more than a call can close: 17 lots of 50 trades, 850 > MAX_TRADES_PER_CALL (800).
+    count = MAX_TRADES_PER_CALL // MAX_TRADES_PER_LOT + 1
+    slots = range(1, count + 1)
     for slot in slots:
-        offer_id = offer(50, slot=slot)
-        take(*[(offer_id, 1)] * 50)
-    mine_at(registry.slotEnd(17) + GRACE)
-    with brownie.reverts("BatchTooLarge: 850, 800"):
+        offer_id = offer(MAX_TRADES_PER_LOT, slot=slot)
+        take(*[(offer_id, 1)] * MAX_TRADES_PER_LOT)
+    mine_at(registry.slotEnd(count) + GRACE)
+    with brownie.reverts(f"BatchTooLarge: {count * MAX_TRADES_PER_LOT}, {MAX_TRADES_PER_CALL}"):
         escrow.refundLots([(SELLER_METER, slot) for slot in slots], {"from": buyer})

@@ -1,6 +1,7 @@
 import brownie
 
 from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.limits import MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
 from tests.contracts.conftest import GRACE, PRICE, SELLER_METER, meter_key
 
 SETTLED = 2
@@ -160,18 +161,18 @@ def test_settle_lots_rejects_too_many_lots(escrow, buyer):
 
 
 def full_lots(count, registry, admin, seller, offer, take, buyers):
-    """`count` lots of 50 one-Wh trades each, one per new meter, all in slot 1."""
+    """`count` full lots (MAX_TRADES_PER_LOT one-Wh trades each), one per new meter, all in slot 1."""
     meters = range(100, 100 + count)
     for meter_id in meters:
         registry.registerMeter(meter_id, seller, meter_key(meter_id).address, {"from": admin})
-        offer_id = offer(50, meter_id=meter_id)
-        take(*[(offer_id, 1)] * 50, by=buyers[meter_id % len(buyers)])
+        offer_id = offer(MAX_TRADES_PER_LOT, meter_id=meter_id)
+        take(*[(offer_id, 1)] * MAX_TRADES_PER_LOT, by=buyers[meter_id % len(buyers)])
     return [(meter_id, 1) for meter_id in meters]
 
 
 def record_slot_one(lots, registry, sign, mine_at, stranger):
     mine_at(registry.slotEnd(1))
-    # 100 Wh exported of 50 sold: sellers are paid in full, buyers get nothing back.
+    # 100 Wh exported of MAX_TRADES_PER_LOT (50) sold: sellers are paid in full, buyers get nothing back.
     signed = [sign(meter_id, slot, 0, 100 * slot) for meter_id, _ in lots for slot in (0, 1)]
     registry.submitReadings([r for r, _ in signed], [s for _, s in signed], {"from": stranger})
 
@@ -179,17 +180,19 @@ def record_slot_one(lots, registry, sign, mine_at, stranger):
 def test_settle_lots_rejects_more_trades_than_fit_a_call(
     escrow, registry, admin, seller, offer, take, sign, mine_at, stranger, buyer
 ):
-    lots = full_lots(17, registry, admin, seller, offer, take, [buyer])  # 850 trades > 800
+    count = MAX_TRADES_PER_CALL // MAX_TRADES_PER_LOT + 1  # 17 lots, 850 trades > 800
+    lots = full_lots(count, registry, admin, seller, offer, take, [buyer])
     record_slot_one(lots, registry, sign, mine_at, stranger)
-    with brownie.reverts("BatchTooLarge: 850, 800"):
+    with brownie.reverts(f"BatchTooLarge: {count * MAX_TRADES_PER_LOT}, {MAX_TRADES_PER_CALL}"):
         escrow.settleLots(lots, {"from": buyer})
 
 
 def test_settling_the_most_trades_a_call_allows_fits_a_block(
     escrow, registry, admin, seller, offer, take, sign, mine_at, stranger, buyer, buyer2
 ):
-    lots = full_lots(16, registry, admin, seller, offer, take, [buyer, buyer2])  # 800 trades
+    count = MAX_TRADES_PER_CALL // MAX_TRADES_PER_LOT  # 16 lots, 800 trades
+    lots = full_lots(count, registry, admin, seller, offer, take, [buyer, buyer2])
     record_slot_one(lots, registry, sign, mine_at, stranger)
     tx = escrow.settleLots(lots, {"from": buyer})
-    assert len(tx.events["TradeClosed"]) == 800
+    assert len(tx.events["TradeClosed"]) == MAX_TRADES_PER_CALL
     assert tx.gas_used < 30_000_000

@@ -1,6 +1,7 @@
 import brownie
 
 from p2p_energy.domain.settlement import trade_cost
+from p2p_energy.limits import MAX_TAKES_PER_CALL, MAX_TRADES_PER_LOT
 from tests.contracts.conftest import BUYER_FUNDS, OTHER_METER, PRICE, SELLER_METER
 
 OPEN = 1
@@ -133,12 +134,12 @@ def test_sold_energy_beyond_64_bits_in_one_lot_reverts(offer, take, token, buyer
 
 def test_a_lot_holds_at_most_fifty_trades(escrow, offer, take):
     offer_id = offer(1_000)
-    take(*[(offer_id, 1)] * 50)
-    with brownie.reverts(f"LotFull: {SELLER_METER}, 1, 50"):
+    take(*[(offer_id, 1)] * MAX_TRADES_PER_LOT)
+    with brownie.reverts(f"LotFull: {SELLER_METER}, 1, {MAX_TRADES_PER_LOT}"):
         take((offer_id, 1))
 
 
 def test_one_call_takes_at_most_one_hundred_parts(escrow, offer, take):
     offer_id = offer(1_000)
-    with brownie.reverts("BatchTooLarge: 101, 100"):
-        take(*[(offer_id, 1)] * 101)
+    with brownie.reverts(f"BatchTooLarge: {MAX_TAKES_PER_CALL + 1}, {MAX_TAKES_PER_CALL}"):
+        take(*[(offer_id, 1)] * (MAX_TAKES_PER_CALL + 1))

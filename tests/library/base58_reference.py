@@ -1,4 +1,4 @@
-"""Base58check written out from its definition, for the tests to check p2p_energy.qtum against."""
+"""Base58check written out from its definition, for the tests to check p2p_energy.chain.qtum_keys against."""
 
 import hashlib
 

@@ -3,9 +3,12 @@ import socket
 import psutil
 import pytest
 
-from p2p_energy.chain.anvil import ChainError, ChainOptions, LocalChain, connect
-from p2p_energy.chain.contracts import ContractClient, Signer, TransactionFailed
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.backend import CallReverted, ChainError
+from p2p_energy.chain.market import deploy_contract
+from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
+from tests.library.conftest import first_account, local_backend
 
 
 def port_is_open(port: int) -> bool:
@@ -13,9 +16,14 @@ def port_is_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def deploy_token(chain, artifact):
-    signer = Signer.from_key(chain.accounts[0].private_key)
-    return ContractClient(chain.web3()).deploy(artifact, signer, "Energy Token", "NRG", signer.address)
+def deploy_token(chain, compiled):
+    """EnergyToken on `chain`, deployed through a backend; returns its address."""
+    backend = local_backend(chain, compiled)
+    try:
+        admin = first_account(chain)
+        return deploy_contract(backend, compiled, "EnergyToken", admin, "Energy Token", "NRG", admin.address).address
+    finally:
+        backend.close()
 
 
 def test_local_chain_answers_with_funded_accounts(toolchain):
@@ -66,7 +74,8 @@ def test_chain_options_reject_an_unknown_evm_target():
 @pytest.mark.parametrize("evm_version", ["london", "shanghai", "cancun"])
 def test_contracts_built_for_a_target_run_on_its_chain(toolchain, compile_for, evm_version):
     with LocalChain(toolchain.anvil, ChainOptions(evm_version=evm_version, accounts=1)) as chain:
-        token, _ = deploy_token(chain, compile_for(evm_version)["EnergyToken"])
+        compiled = compile_for(evm_version)
+        token = chain.web3().eth.contract(address=deploy_token(chain, compiled), abi=compiled["EnergyToken"].abi)
         assert token.functions.decimals().call() == 8
 
 
@@ -76,9 +85,9 @@ def test_a_build_for_a_newer_target_is_rejected_by_an_older_chain(toolchain, com
     # the bytecode proves it really runs the hardfork we asked for.
     with (
         LocalChain(toolchain.anvil, ChainOptions(evm_version=chain_runs, accounts=1)) as chain,
-        pytest.raises(TransactionFailed, match="NotActivated"),
+        pytest.raises(CallReverted, match=r"^deploy EnergyToken reverted: .*NotActivated"),
     ):
-        deploy_token(chain, compile_for(built_for)["EnergyToken"])
+        deploy_token(chain, compile_for(built_for))
 
 
 def test_connect_rejects_a_url_that_is_not_http():

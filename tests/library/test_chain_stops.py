@@ -5,7 +5,7 @@ import socket
 import pytest
 import requests
 
-from p2p_energy.run.loop import ChainStopped, Stage, reporting_chain_stops
+from p2p_energy.run.context import ChainStopped, Stage, reporting_chain_stops
 
 
 @pytest.fixture

@@ -1,10 +1,16 @@
+"""Deploying and calling contracts through the chain backend: receipts, reverts, nonces, keys."""
+
 import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
+from p2p_energy.chain.abi import decode_revert
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, TransactionFailed, decode_revert
+from p2p_energy.chain.backend import Call, CallReverted
+from p2p_energy.chain.market import deploy_contract
 from p2p_energy.errors import UsageError
+from tests.library.conftest import deploy_local_market, first_account
 
 ERROR_ABI = [
     {
@@ -29,12 +35,16 @@ def chain(toolchain):
         yield chain
 
 
-@pytest.fixture
-def deployed(chain, compile_for):
-    client = ContractClient(chain.web3())
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    token, receipt = client.deploy(compile_for("cancun")["EnergyToken"], admin, "Energy Token", "NRG", admin.address)
-    return client, admin, token, receipt
+@pytest.fixture(scope="module")
+def compiled(compile_for):
+    return compile_for("cancun")
+
+
+@pytest.fixture(scope="module")
+def market(chain, compiled):
+    market = deploy_local_market(chain, compiled)
+    yield market
+    market.chain.close()
 
 
 def test_decode_revert_names_a_custom_error_and_its_arguments():
@@ -52,33 +62,74 @@ def test_decode_revert_shows_unknown_selectors():
     assert decode_revert(ERROR_ABI, "0xdeadbeef").startswith("unknown error 0xdeadbeef")
 
 
-def test_deploy_reads_the_address_from_the_receipt(deployed):
-    _, _, token, receipt = deployed
-    assert token.address == receipt["contractAddress"]
+def test_deploy_reads_the_address_from_the_receipt(chain, market, compiled):
+    admin = first_account(chain)
+    deployed = deploy_contract(market.chain, compiled, "EnergyToken", admin, "Energy Token", "NRG", admin.address)
+    receipt = chain.web3().eth.get_transaction_receipt(deployed.tx_hash)
     assert receipt["status"] == 1
+    assert deployed.address == receipt["contractAddress"]
+    assert (deployed.block, deployed.gas_used) == (receipt["blockNumber"], receipt["gasUsed"])
+    assert market.chain.code_at(deployed.address)
 
 
-def test_transact_raises_the_decoded_custom_error(deployed, chain):
-    client, _, token, _ = deployed
-    stranger = Signer.from_key(chain.accounts[1].private_key)
-    with pytest.raises(TransactionFailed, match=r"transfer reverted: ERC20InsufficientBalance\(sender=0x"):
-        client.transact(token.functions.transfer(chain.accounts[2].address, 1), stranger)
+def test_a_node_held_account_deploys_through_eth_send_transaction(chain, market, compiled):
+    held = Account.held_by_node(chain.accounts[1].address)  # no key on our side: anvil signs
+    deployed = deploy_contract(market.chain, compiled, "EnergyToken", held, "Energy Token", "NRG", held.address)
+    assert chain.web3().eth.get_transaction(deployed.tx_hash)["from"] == held.address
+    assert chain.web3().eth.get_transaction_receipt(deployed.tx_hash)["contractAddress"] == deployed.address
 
 
-def test_signer_counts_its_own_nonces(deployed, chain):
-    client, admin, token, _ = deployed
-    first = admin.next_nonce
-    client.transact(token.functions.mint(chain.accounts[1].address, 1), admin)
-    assert admin.next_nonce == first + 1
-    assert chain.web3().eth.get_transaction_count(admin.address) == admin.next_nonce
+def test_transact_raises_call_reverted_naming_the_decoded_custom_error(chain, market):
+    stranger = Account.from_hex(chain.accounts[1].private_key)
+    with pytest.raises(CallReverted, match=r"^transfer reverted: ERC20InsufficientBalance\(sender=0x") as reverted:
+        market.transact(stranger, "EnergyToken", "transfer", chain.accounts[2].address, 1)
+    assert reverted.value.action == "transfer"
+    assert reverted.value.reason == (
+        f"ERC20InsufficientBalance(sender={stranger.address.lower()}, balance=0, needed=1)"
+    )
 
 
-def test_at_refuses_an_address_without_code(deployed, chain, compile_for):
-    client = deployed[0]
-    with pytest.raises(UsageError, match="no contract code"):
-        client.at(compile_for("cancun")["EnergyToken"], chain.accounts[2].address)
+def test_estimate_gas_raises_call_reverted_with_the_decoded_error(chain, market):
+    stranger = Account.from_hex(chain.accounts[1].private_key)
+    data = market.codec.encode("mint", stranger.address, 1)
+    with pytest.raises(CallReverted, match=r"^mint reverted: AccessControlUnauthorizedAccount\(account=0x"):
+        market.chain.estimate_gas(stranger, market.address("EnergyToken"), data)
 
 
-def test_signer_rejects_a_malformed_private_key():
-    with pytest.raises(UsageError, match="not a valid private key"):
-        Signer.from_key("0x1234")
+def test_transact_returns_the_mined_outcome(chain, market):
+    admin = first_account(chain)
+    outcome = market.transact(admin, "EnergyToken", "mint", chain.accounts[1].address, 7)
+    assert outcome.ok
+    assert outcome.call.label == "mint"
+    assert chain.web3().eth.get_transaction_receipt(outcome.tx_hash)["blockNumber"] == outcome.block
+    assert market.view("EnergyToken", "balanceOf", chain.accounts[1].address) >= 7
+
+
+def test_the_backend_counts_an_accounts_nonces_itself(chain, market):
+    admin = first_account(chain)
+    w3 = chain.web3()
+    first = w3.eth.get_transaction_count(admin.address)
+    token = market.address("EnergyToken")
+    mints = [Call("mint", admin, token, market.codec.encode("mint", admin.address, n + 1), 120_000) for n in range(3)]
+    outcomes = market.chain.send(mints)  # all three sent before one is mined
+    assert [o.status for o in outcomes] == [1, 1, 1]
+    assert [w3.eth.get_transaction(o.tx_hash)["nonce"] for o in outcomes] == [first, first + 1, first + 2]
+    assert w3.eth.get_transaction_count(admin.address) == first + 3
+
+
+def test_an_address_without_code_has_none(chain, market):
+    assert market.chain.code_at(chain.accounts[2].address) == b""
+    assert market.chain.code_at(market.address("EnergyToken")) != b""
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("0xzz", "not a valid private key"),
+        ("0x1234", r"not a valid private key: expected 64 hex digits, got 4"),
+        ("0x" + "00" * 32, "not a valid secp256k1 private key"),
+    ],
+)
+def test_a_malformed_private_key_is_a_usage_error(key, message):
+    with pytest.raises(UsageError, match=message):
+        Account.from_hex(key)

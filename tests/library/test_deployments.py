@@ -6,18 +6,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
+from p2p_energy.chain.market import MARKET_CONTRACTS, deploy_market
 from p2p_energy.errors import UsageError
-from p2p_energy.run.deployments import (
-    MARKET_CONTRACTS,
+from p2p_energy.run.deployment_record import (
     CompilerInfo,
     DeploymentRecord,
-    deploy_or_reuse,
     load_record,
     public_rpc_url,
     record_path,
     same_code_except_immutables,
 )
+from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
+from tests.library.conftest import first_account, local_backend
 
 SLOT = 900
 GRACE = 1_800
@@ -41,15 +41,17 @@ def deploy(tmp_path, compiled):
     def deploy(chain, **overrides):
         arguments = {
             "network": "local",
-            "rpc_url": chain.url,
             "slot_length_s": SLOT,
             "grace_period_s": GRACE,
             "directory": tmp_path,
             **overrides,
         }
-        client = ContractClient(chain.web3())
-        admin = Signer.from_key(chain.accounts[0].private_key)
-        return deploy_or_reuse(client, arguments.pop("compiled", compiled), admin, **arguments)
+        chosen = arguments.pop("compiled", compiled)
+        backend = local_backend(chain, chosen)
+        try:
+            return deploy_or_reuse(backend, chosen, first_account(chain), DeploymentRequest(**arguments))
+        finally:
+            backend.close()
 
     return deploy
 
@@ -62,17 +64,20 @@ def test_the_first_call_deploys_and_writes_the_record(chain, deploy, tmp_path):
     record, market, reused = deploy(chain)
     assert not reused
     assert load_record(tmp_path / "local-31337.json") == record
-    assert record.addresses == {
-        "EnergyToken": market.token.address,
-        "MeterRegistry": market.registry.address,
-        "EnergyEscrow": market.escrow.address,
-    }
+    assert record.addresses == market.addresses.as_dict()
+    assert set(record.addresses) == set(MARKET_CONTRACTS)
 
 
-def test_the_record_holds_the_receipts_hashes_and_the_escrow_block(chain, deploy):
-    record, market, _ = deploy(chain)
-    assert record.tx_hashes == {name: market.receipts[name]["transactionHash"].to_0x_hex() for name in MARKET_CONTRACTS}
-    assert record.block == market.receipts["EnergyEscrow"]["blockNumber"]
+def test_the_record_holds_the_deployments_transaction_hashes_and_the_escrow_block(chain, deploy):
+    record, _, _ = deploy(chain)
+    receipts = {name: chain.web3().eth.get_transaction_receipt(record.tx_hashes[name]) for name in MARKET_CONTRACTS}
+    assert {name: receipt["contractAddress"] for name, receipt in receipts.items()} == record.addresses
+    assert record.block == receipts["EnergyEscrow"]["blockNumber"]
+
+
+def test_the_record_holds_the_nodes_url(chain, deploy):
+    record, _, _ = deploy(chain)
+    assert record.rpc_url == chain.url
 
 
 def test_the_second_call_on_the_same_chain_reuses_and_sends_no_transaction(chain, deploy):
@@ -82,13 +87,15 @@ def test_the_second_call_on_the_same_chain_reuses_and_sends_no_transaction(chain
     assert reused
     assert nonce(chain) == before
     assert second == first
-    assert market.escrow.address == first.addresses["EnergyEscrow"]
+    assert market.address("EnergyEscrow") == first.addresses["EnergyEscrow"]
 
 
-def test_a_reused_market_comes_with_its_deployment_receipts(chain, deploy):
+def test_a_reused_market_answers_at_the_recorded_addresses(chain, deploy):
     first, _, _ = deploy(chain)
     _, market, _ = deploy(chain)
-    assert market.receipts["EnergyToken"]["contractAddress"] == first.addresses["EnergyToken"]
+    assert market.addresses.as_dict() == first.addresses
+    assert market.view("MeterRegistry", "slotLength") == SLOT
+    assert market.view("EnergyEscrow", "gracePeriod") == GRACE
 
 
 def test_a_fresh_chain_with_an_old_record_deploys_anew(toolchain, chain, deploy):
@@ -155,9 +162,13 @@ def test_a_zero_slot_length_is_refused(chain, deploy):
 
 
 def test_deploy_market_refuses_a_zero_grace_period(chain, compiled):
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    with pytest.raises(UsageError, match="grace period must be at least 1 s"):
-        deploy_market(ContractClient(chain.web3()), compiled, admin, genesis=0, slot_length=SLOT, grace_period=0)
+    backend = local_backend(chain, compiled)
+    try:
+        with pytest.raises(UsageError, match="grace period must be at least 1 s"):
+            deploy_market(backend, compiled, first_account(chain), genesis=0, slot_length=SLOT, grace_period=0)
+    finally:
+        backend.close()
+    assert nonce(chain) == 0
 
 
 def test_the_default_genesis_is_the_latest_block_time_rounded_down_to_a_minute(chain, deploy):
@@ -165,14 +176,14 @@ def test_the_default_genesis_is_the_latest_block_time_rounded_down_to_a_minute(c
     record, market, _ = deploy(chain)
     assert record.genesis % 60 == 0
     assert latest - 60 < record.genesis <= latest
-    assert market.registry.functions.genesis().call() == record.genesis
+    assert market.view("MeterRegistry", "genesis") == record.genesis
 
 
 def test_the_admin_holds_every_constructor_role_and_the_record_lists_it(chain, deploy):
     record, market, _ = deploy(chain)
     admin = chain.accounts[0].address
-    for contract, role in [(market.token, "MINTER_ROLE"), (market.registry, "OPERATOR_ROLE")]:
-        assert contract.functions.hasRole(contract.functions[role]().call(), admin).call()
+    for contract, role in [("EnergyToken", "MINTER_ROLE"), ("MeterRegistry", "OPERATOR_ROLE")]:
+        assert market.view(contract, "hasRole", market.view(contract, role), admin)
     assert record.roles == {
         "EnergyToken": {"DEFAULT_ADMIN_ROLE": [admin], "MINTER_ROLE": [admin]},
         "MeterRegistry": {"DEFAULT_ADMIN_ROLE": [admin], "OPERATOR_ROLE": [admin]},
@@ -182,8 +193,8 @@ def test_the_admin_holds_every_constructor_role_and_the_record_lists_it(chain, d
 def test_an_operator_is_granted_the_operator_role_by_the_admin(chain, deploy):
     operator = chain.accounts[1].address
     record, market, _ = deploy(chain, operator=operator)
-    role = market.registry.functions.OPERATOR_ROLE().call()
-    assert market.registry.functions.hasRole(role, operator).call()
+    role = market.view("MeterRegistry", "OPERATOR_ROLE")
+    assert market.view("MeterRegistry", "hasRole", role, operator)
     assert operator in record.roles["MeterRegistry"]["OPERATOR_ROLE"]
 
 
@@ -220,7 +231,7 @@ def test_a_record_with_a_missing_field_names_it():
 
 def test_the_deployed_code_is_the_compiled_code_with_only_immutables_filled_in(chain, deploy, compiled):
     _, market, _ = deploy(chain)
-    escrow_code = bytes(chain.web3().eth.get_code(market.escrow.address))
+    escrow_code = bytes(chain.web3().eth.get_code(market.address("EnergyEscrow")))
     assert escrow_code != bytes.fromhex(compiled["EnergyEscrow"].runtime_bytecode)  # immutables patched in
     assert same_code_except_immutables(compiled["EnergyEscrow"].runtime_bytecode, escrow_code)
 

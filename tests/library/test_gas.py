@@ -10,13 +10,11 @@ from p2p_energy.gas import (
     WITHDRAW,
     run_gas_report,
 )
+from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
 
 # Gas is deterministic for given code and inputs, so this is a regression
 # guard for the target, not a timing test.
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
-#: EnergyEscrow.MAX_LOTS_PER_CALL: with one trade per lot, lots (not trades) bound a settleLots call.
-ESCROW_MAX_LOTS_PER_CALL = 200
-ESCROW_MAX_TRADES_PER_CALL = 800
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +28,13 @@ def test_report_covers_every_operation(report):
 
 
 def test_batches_of_1_10_100_lots_and_the_largest_call_are_measured(report):
-    expected = [(1, 1), (10, 10), (100, 100), (ESCROW_MAX_LOTS_PER_CALL, ESCROW_MAX_LOTS_PER_CALL)]
+    # With one trade per lot, lots (not trades) bound a settleLots call.
+    expected = [(1, 1), (10, 10), (100, 100), (MAX_LOTS_PER_CALL, MAX_LOTS_PER_CALL)]
     assert [(b.lots, b.trades) for b in report.batches] == expected
 
 
 def test_the_largest_batch_names_the_escrow_bound_that_limits_it(report):
-    assert report.largest_batch_bound == f"{ESCROW_MAX_LOTS_PER_CALL} lots per call"
+    assert report.largest_batch_bound == f"{MAX_LOTS_PER_CALL} lots per call"
 
 
 def test_the_largest_batch_fits_a_block(report):
@@ -62,10 +61,10 @@ def test_settling_a_trade_in_a_batch_costs_less_than_an_erc20_transfer(report):
 
 def test_big_lots_cap_the_batches_at_the_escrows_trades_per_call(toolchain, compile_for):
     report = run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=20)
-    assert [b.lots for b in report.batches] == [1, 10, ESCROW_MAX_TRADES_PER_CALL // 20]
-    assert report.largest_batch_bound == f"{ESCROW_MAX_TRADES_PER_CALL} trades per call"
+    assert [b.lots for b in report.batches] == [1, 10, MAX_TRADES_PER_CALL // 20]
+    assert report.largest_batch_bound == f"{MAX_TRADES_PER_CALL} trades per call"
 
 
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):
-    with pytest.raises(UsageError, match="between 1 and 50"):
-        run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=51)
+    with pytest.raises(UsageError, match=f"between 1 and {MAX_TRADES_PER_LOT}"):
+        run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=MAX_TRADES_PER_LOT + 1)

@@ -4,7 +4,7 @@
 on a real anvil: per slot every seller posts two offers and submits its
 meter's signed reading, every buyer takes two offers (two transactions) and
 settles one lot; every few slots everyone with a credit withdraws. Each
-phase goes to `TxSender.run` as one batch, many transactions per account, so
+phase goes to `EvmBackend.send` as one batch, many transactions per account, so
 nonces, batching and block building are all under load. Then the chain is
 checked: the escrow's invariants, the token supply, each trade closed
 exactly once by the settlement rule, and each account's nonces consecutive.
@@ -16,11 +16,14 @@ from dataclasses import dataclass
 import pytest
 from eth_utils.crypto import keccak
 
+from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, Outcome, TxSender
+from p2p_energy.chain.backend import Call, Outcome
+from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 from p2p_energy.domain.settlement import settle_lot
+from tests.library.conftest import deploy_local_market, first_account
 
 SELLERS = 25
 BUYERS = 25
@@ -42,32 +45,29 @@ def exported_per_slot(seller: int) -> int:
 class Load:
     outcomes: list[Outcome]
     sent_by: Counter
-    sender: TxSender
+    sender: EvmBackend
     codec: AbiCodec
     escrow: str
     token: str
-    accounts: list[KeyAccount]
+    accounts: list[Account]
     minted: int
     logs: list
     first_block: int
 
 
 def run_load(chain, compiled) -> Load:
-    w3 = chain.web3()
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    genesis = int(w3.eth.get_block("latest")["timestamp"])
-    market = deploy_market(
-        ContractClient(w3), compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=3_600
-    )
-    codec = AbiCodec(*(compiled[n].abi for n in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-    token, registry, escrow = market.token.address, market.registry.address, market.escrow.address
-    sender = TxSender(w3, codec, gas_price=0, local_mining=True)
-    operator = KeyAccount(bytes(admin.account.key))
-    sellers = [KeyAccount(keccak(text=f"load:seller:{i}")) for i in range(SELLERS)]
-    buyers = [KeyAccount(keccak(text=f"load:buyer:{i}")) for i in range(BUYERS)]
+    market = deploy_local_market(chain, compiled, slot_length=SLOT_LENGTH, grace_period=3_600, gas_price=0)
+    genesis = market.view("MeterRegistry", "genesis")
+    codec = market.codec
+    token, registry, escrow = market.addresses.token, market.addresses.registry, market.addresses.escrow
+    sender = market.chain
+    assert isinstance(sender, EvmBackend)
+    operator = first_account(chain)
+    sellers = [Account.from_key(keccak(text=f"load:seller:{i}")) for i in range(SELLERS)]
+    buyers = [Account.from_key(keccak(text=f"load:buyer:{i}")) for i in range(BUYERS)]
     meters = [MeterKey(keccak(text=f"load:meter:{i}")) for i in range(SELLERS)]
     domain = ReadingDomain(sender.chain_id, registry)
-    first_block = w3.eth.block_number + 1
+    first_block = sender.latest_block().number + 1
 
     setup = [Call("mint", operator, token, codec.encode("mint", a.address, FUNDING), GAS) for a in sellers + buyers]
     setup += [
@@ -77,13 +77,13 @@ def run_load(chain, compiled) -> Load:
         for i, s in enumerate(sellers)
     ]
     setup += [Call("approve", a, token, codec.encode("approve", escrow, MAX_UINT256), GAS) for a in sellers + buyers]
-    assert all(o.ok for o in sender.run(setup))
+    assert all(o.ok for o in sender.send(setup))
 
     c0 = (sender.clock - genesis) // SLOT_LENGTH + 2
     outcomes: list[Outcome] = []
 
     def send(calls: list[Call], at: int) -> list[Outcome]:
-        done = sender.run(calls, timestamp=at)
+        done = sender.send(calls, timestamp=at)
         outcomes.extend(done)
         return done
 
@@ -126,7 +126,7 @@ def run_load(chain, compiled) -> Load:
                 if int.from_bytes(credit[:32], "big")
             ]
             send(calls, block_a + 2)
-    logs = w3.eth.get_logs({"fromBlock": first_block, "toBlock": "latest", "address": escrow})
+    logs = sender.logs([escrow], first_block)
     sent_by = Counter(o.call.sender.address for o in outcomes)
     return Load(outcomes, sent_by, sender, codec, escrow, token, sellers + buyers, FUNDING * 50, logs, first_block)
 
@@ -143,8 +143,7 @@ def uint(load: Load, to: str, function: str, *args) -> int:
 
 
 def events(load: Load, name: str) -> list:
-    decoded = (load.codec.decode_log(dict(log, topics=[t.hex() for t in log["topics"]], data=log["data"].hex()))
-               for log in load.logs)  # fmt: skip
+    decoded = (load.codec.decode_log(log) for log in load.logs)
     return [e for e in decoded if e is not None and e.name == name]
 
 

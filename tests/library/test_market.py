@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.domain.market import MAX_TRADES_PER_LOT, clear_all, clear_slot, clearing_price
+from p2p_energy.domain.market import clear_all, clear_slot, clearing_price
 from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.domain.settlement import trade_cost
+from p2p_energy.limits import MAX_TRADES_PER_LOT
 from tests.library.test_profiles import small_scenarios
 
 SOURCE = Path("test.toml")

@@ -1,15 +1,15 @@
 """Qtum base58 addresses <-> the 20-byte hex that contracts see.
 
 Expected values come from Janus' README (the regtest pair) or from a
-base58check written here independently of p2p_energy.qtum.
+base58check written here independently of p2p_energy.chain.qtum_keys.
 """
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.chain.qtum_keys import decode_address, fromhexaddress, gethexaddress
 from p2p_energy.errors import UsageError
-from p2p_energy.qtum import decode_address, fromhexaddress, gethexaddress
 from tests.library.base58_reference import ALPHABET, reference_b58check
 
 JANUS_ADDRESS = "qUbxboqjBRp96j3La8D1RYkyqx5uQbJPoW"

@@ -2,7 +2,7 @@
 
 The WIF vectors are Bitcoin's (same versions 128/239); the address
 definitions are computed here from hashlib, coincurve and eth-account,
-not through p2p_energy.qtum.
+not through p2p_energy.chain.qtum_keys.
 """
 
 import hashlib
@@ -15,8 +15,8 @@ from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.chain.qtum_keys import QtumKey, gethexaddress
 from p2p_energy.errors import UsageError
-from p2p_energy.qtum import QtumKey, gethexaddress
 from tests.library.base58_reference import reference_b58check
 
 # Bitcoin wiki, "Wallet import format": one key, uncompressed and compressed.

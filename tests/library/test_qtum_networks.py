@@ -6,9 +6,9 @@ import pytest
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
-from p2p_energy.chain.anvil import LocalChain
+from p2p_energy.chain.anvil import LocalChain, chain_options
 from p2p_energy.errors import UsageError
-from p2p_energy.qtum import NETWORKS, chain_options, network
+from p2p_energy.networks import NETWORKS, network
 
 QTUM = ["qtum-mainnet", "qtum-testnet", "qtum-regtest"]
 FLOOR_WEI = 40 * 10**10  # 40 sat/gas, 1 sat = 10^10 wei as Janus shows it

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2p_energy.errors import UsageError
-from p2p_energy.qtum import (
+from p2p_energy.units import (
     base_units_to_tokens,
     parse_units,
     qtum_to_satoshi,

@@ -2,8 +2,8 @@
 
 Real anvil chains and the real run loop on a small scenario with an offline
 meter and an attacker. The run is stopped by an exception from its progress
-callback (as a crash or Ctrl-C would stop it) and resumed by a new sender
-from the run record; its totals must equal those of an uninterrupted run on a
+callback (as a crash or Ctrl-C would stop it) and resumed by a new chain
+backend from the run record; its totals must equal those of an uninterrupted run on a
 fresh chain. When the chain's time passed slots while the run was down, their
 offers and takes are skipped and listed, and the books still match the chain.
 """
@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.chain.anvil import ChainOptions, LocalChain, mine_at
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, KeyAccount, TxSender
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.market import Market, MarketAddresses
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.output.records import RunResult
-from p2p_energy.run.loop import MarketAddresses, Progress, RunFailed, run_simulation
+from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
+from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord
+from tests.library.conftest import deploy_local_market, first_account, local_backend, mine_at
 
 SLOT_LENGTH = 900
 GRACE = 1_800
@@ -48,58 +50,51 @@ def scenario():
 
 
 @dataclass
-class Market:
+class Deployment:
+    """A market on a local chain; each run reaches it through a chain backend of its own."""
+
     chain: LocalChain
     compiled: object
     addresses: MarketAddresses
-    admin: KeyAccount
+    admin: Account
     genesis: int
 
     def run(self, scenario, record: Path, *, resume=False, progress=None) -> RunResult:
-        w3 = self.chain.web3()
-        codec = AbiCodec(*(self.compiled[n].abi for n in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-        return run_simulation(
-            scenario,
-            sender=TxSender(w3, codec, gas_price=0, local_mining=True),
-            codec=codec,
-            addresses=self.addresses,
-            admin=self.admin,
-            genesis=self.genesis,
-            slot_length=SLOT_LENGTH,
-            grace_period=GRACE,
-            progress=progress,
-            record_path=record,
-            resume=resume,
-        )
+        backend = local_backend(self.chain, self.compiled, gas_price=0)
+        try:
+            return run_simulation(
+                RunContext(
+                    scenario,
+                    market=Market(backend, backend.codec, self.addresses),
+                    admin=self.admin,
+                    timing=MarketTiming(self.genesis, SLOT_LENGTH, GRACE),
+                    progress=progress or Progress(),
+                    record_path=record,
+                    resume=resume,
+                )
+            )
+        finally:
+            backend.close()
+
+
+def deployment(chain: LocalChain, compiled) -> Deployment:
+    market = deploy_local_market(chain, compiled, slot_length=SLOT_LENGTH, grace_period=GRACE, gas_price=0)
+    market.chain.close()
+    genesis = market.view("MeterRegistry", "genesis")
+    return Deployment(chain, compiled, market.addresses, first_account(chain), genesis)
 
 
 @pytest.fixture
 def market(toolchain, compile_for):
-    compiled = compile_for("cancun")
     options = ChainOptions(accounts=1, base_fee_wei=0, block_gas_limit=1_000_000_000)
     with LocalChain(toolchain.anvil, options) as chain:
-        w3 = chain.web3()
-        admin = Signer.from_key(chain.accounts[0].private_key)
-        genesis = int(w3.eth.get_block("latest")["timestamp"])
-        deployed = deploy_market(
-            ContractClient(w3), compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE
-        )
-        addresses = MarketAddresses(deployed.token.address, deployed.registry.address, deployed.escrow.address)
-        yield Market(chain, compiled, addresses, KeyAccount(bytes(admin.account.key)), genesis)
+        yield deployment(chain, compile_for("cancun"))
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(toolchain, compile_for, scenario, tmp_path_factory) -> RunResult:
     with LocalChain(toolchain.anvil, ChainOptions(accounts=1, base_fee_wei=0)) as chain:
-        w3 = chain.web3()
-        admin = Signer.from_key(chain.accounts[0].private_key)
-        genesis = int(w3.eth.get_block("latest")["timestamp"])
-        compiled = compile_for("cancun")
-        deployed = deploy_market(
-            ContractClient(w3), compiled, admin, genesis=genesis, slot_length=SLOT_LENGTH, grace_period=GRACE
-        )
-        addresses = MarketAddresses(deployed.token.address, deployed.registry.address, deployed.escrow.address)
-        market = Market(chain, compiled, addresses, KeyAccount(bytes(admin.account.key)), genesis)
+        market = deployment(chain, compile_for("cancun"))
         return market.run(scenario, tmp_path_factory.mktemp("uninterrupted") / "run.json")
 
 

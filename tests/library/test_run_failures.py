@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, KeyAccount, TxSender
+from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
-from p2p_energy.run.loop import MarketAddresses, Progress, RunFailed, household_account, run_simulation
+from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
+from p2p_energy.run.loop import run_simulation
+from p2p_energy.run.state import household_account
+from tests.library.conftest import deploy_local_market, first_account
 
 REVOKED_AT = "slot 2/4"
 
@@ -39,22 +42,20 @@ def failed(toolchain, compile_for, scenario, tmp_path_factory) -> RunFailed:
     options = ChainOptions(accounts=1, base_fee_wei=0, block_gas_limit=1_000_000_000)
     with LocalChain(toolchain.anvil, options) as chain:
         w3 = chain.web3()
-        admin = Signer.from_key(chain.accounts[0].private_key)
-        client = ContractClient(w3)
-        genesis = int(w3.eth.get_block("latest")["timestamp"])
-        market = deploy_market(client, compiled, admin, genesis=genesis, slot_length=900, grace_period=1_800)
-        operator = KeyAccount(keccak(text="second operator"))
-        role = market.registry.functions.OPERATOR_ROLE().call()
-        client.transact(market.registry.functions.grantRole(role, operator.address), admin)
-        codec = AbiCodec(*(compiled[n].abi for n in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-        sender = TxSender(w3, codec, gas_price=0, local_mining=True)
+        admin = first_account(chain)
+        market = deploy_local_market(chain, compiled, slot_length=900, grace_period=1_800, gas_price=0)
+        genesis = market.view("MeterRegistry", "genesis")
+        operator = Account.from_key(keccak(text="second operator"))
+        role = market.view("MeterRegistry", "OPERATOR_ROLE")
+        market.transact(admin, "MeterRegistry", "grantRole", role, operator.address)
+        registry = market.address("MeterRegistry")
 
         def revoke_seller_meter(phase: str) -> None:
             if phase != REVOKED_AT:
                 return
             nonce = w3.eth.get_transaction_count(operator.address)
-            data = codec.encode("revokeMeter", 1)  # solar-001's meter: the first id of a fresh registry's block
-            raw = operator.sign(nonce, 0, 200_000, market.registry.address, data, sender.chain_id)
+            data = market.codec.encode("revokeMeter", 1)  # solar-001's meter: the first id of a fresh registry's block
+            raw = sign_legacy(operator, nonce, 0, 200_000, registry, data, market.chain.chain_id)
             w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])
             latest = int(w3.eth.get_block("latest")["timestamp"])
             w3.provider.make_request("evm_setNextBlockTimestamp", [latest + 1])
@@ -62,17 +63,16 @@ def failed(toolchain, compile_for, scenario, tmp_path_factory) -> RunFailed:
 
         with pytest.raises(RunFailed) as caught:
             run_simulation(
-                scenario,
-                sender=sender,
-                codec=codec,
-                addresses=MarketAddresses(market.token.address, market.registry.address, market.escrow.address),
-                admin=KeyAccount(bytes(admin.account.key)),
-                genesis=genesis,
-                slot_length=900,
-                grace_period=1_800,
-                progress=Progress(phase=revoke_seller_meter),
-                record_path=tmp_path_factory.mktemp("run") / "run.json",
+                RunContext(
+                    scenario,
+                    market=market,
+                    admin=admin,
+                    timing=MarketTiming(genesis, 900, 1_800),
+                    progress=Progress(phase=revoke_seller_meter),
+                    record_path=tmp_path_factory.mktemp("run") / "run.json",
+                )
             )
+        market.chain.close()
         return caught.value
 
 

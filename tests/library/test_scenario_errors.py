@@ -4,6 +4,7 @@ import pytest
 
 from p2p_energy.domain.scenario import ScenarioError, load_scenario
 from p2p_energy.errors import UsageError
+from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL
 
 TOP = "seed = 1\nslots = 4\n"
 HOUSEHOLDS = """
@@ -174,7 +175,13 @@ def test_an_unknown_chain_profile_is_rejected(load):
     assert 'chain.profile: "mainnet" is unknown' in error_of(load, tables='\n[chain]\nprofile = "mainnet"\n')
 
 
-@pytest.mark.parametrize(("key", "value", "limit"), [("takes_per_tx", 101, 100), ("lots_per_tx", 201, 200)])
+@pytest.mark.parametrize(
+    ("key", "value", "limit"),
+    [
+        ("takes_per_tx", MAX_TAKES_PER_CALL + 1, MAX_TAKES_PER_CALL),
+        ("lots_per_tx", MAX_LOTS_PER_CALL + 1, MAX_LOTS_PER_CALL),
+    ],
+)
 def test_batch_sizes_above_the_escrow_limits_are_rejected(load, key, value, limit):
     message = error_of(load, tables=f"\n[chain]\n{key} = {value}\n")
     assert f"chain.{key}: {value} is above {limit}" in message

@@ -1,20 +1,25 @@
-"""The batched sending path (p2p_energy.chain.evm) against eth-account, web3 and a real anvil."""
+"""The batched sending path (p2p_energy.chain.evm.EvmBackend) against eth-account, web3 and a real anvil."""
 
 from dataclasses import replace
 
 import pytest
-from eth_account import Account
+from eth_account import Account as EthAccount
 from eth_utils import keccak, to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3.logs import DISCARD
 
+from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, NodeAccount, TxSender
+from p2p_energy.chain.backend import Call
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.legacy_tx import sign_legacy
+from p2p_energy.chain.market import MARKET_CONTRACTS, Market, MarketAddresses, deploy_market
 from p2p_energy.domain.meters import MeterKey
-from p2p_energy.run.deployments import MARKET_CONTRACTS, default_genesis
+from p2p_energy.run.deployments import default_genesis
+from tests.library.conftest import first_account
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BLOCK_GAS_LIMIT = 30_000_000
@@ -28,9 +33,9 @@ uint256 = st.integers(0, 2**256 - 1)
 address = st.binary(min_size=20, max_size=20).map(to_checksum_address)
 
 
-def account(label: str) -> KeyAccount:
+def account(label: str) -> Account:
     """A fresh account of this test module (nonce 0 on a new chain)."""
-    return KeyAccount(keccak(text=f"test_sending:{label}"))
+    return Account.from_key(keccak(text=f"test_sending:{label}"))
 
 
 # ------------------------------------------------------------------ no chain
@@ -47,8 +52,8 @@ def account(label: str) -> KeyAccount:
     chain_id=st.integers(1, 2**32),
     value=st.integers(0, 2**120),
 )
-def test_key_account_signs_the_same_bytes_as_eth_account(key, nonce, gas_price, gas, to, data, chain_id, value):
-    ours = KeyAccount(key).sign(nonce, gas_price, gas, to, data, chain_id, value)
+def test_sign_legacy_signs_the_same_bytes_as_eth_account(key, nonce, gas_price, gas, to, data, chain_id, value):
+    ours = sign_legacy(Account.from_key(key), nonce, gas_price, gas, to, data, chain_id, value)
     tx = {
         "nonce": nonce,
         "gasPrice": gas_price,
@@ -58,7 +63,13 @@ def test_key_account_signs_the_same_bytes_as_eth_account(key, nonce, gas_price, 
         "data": data,
         "chainId": chain_id,
     }
-    assert ours == bytes(Account.sign_transaction(tx, key).raw_transaction)
+    assert ours == bytes(EthAccount.sign_transaction(tx, key).raw_transaction)
+
+
+@settings(database=None, deadline=None, max_examples=30)
+@given(key=st.integers(1, SECP256K1_ORDER - 1).map(lambda k: k.to_bytes(32, "big")))
+def test_an_account_has_the_address_eth_account_gives_its_key(key):
+    assert Account.from_key(key).address == EthAccount.from_key(key).address
 
 
 @pytest.fixture(scope="module")
@@ -118,39 +129,87 @@ def chain(toolchain):
         yield c
 
 
+def automine(w3) -> bool:
+    return bool(w3.provider.make_request("anvil_getAutomine", [])["result"])
+
+
 @pytest.fixture(scope="module")
-def market(chain, compiled):
-    """Deployed with web3 while anvil still automines (a TxSender switches that off)."""
-    w3 = chain.web3()
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    return deploy_market(
-        ContractClient(w3), compiled, admin, genesis=default_genesis(w3), slot_length=SLOT, grace_period=GRACE
-    )
+def market(chain, compiled, codec):
+    """Deployed through a backend of its own, closed afterwards: anvil automines again between tests."""
+    backend = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True)
+    try:
+        deployed = deploy_market(
+            backend,
+            compiled,
+            first_account(chain),
+            genesis=default_genesis(backend),
+            slot_length=SLOT,
+            grace_period=GRACE,
+        )
+    finally:
+        backend.close()
+    return MarketAddresses.of({name: d.address for name, d in deployed.items()})
+
+
+@pytest.fixture(scope="module")
+def token_contract(chain, compiled, market):
+    return chain.web3().eth.contract(address=market.token, abi=compiled["EnergyToken"].abi)
+
+
+@pytest.fixture(scope="module")
+def escrow_contract(chain, compiled, market):
+    return chain.web3().eth.contract(address=market.escrow, abi=compiled["EnergyEscrow"].abi)
 
 
 @pytest.fixture
 def sender(chain, market, codec):
-    w3 = chain.web3()
-    yield TxSender(w3, codec, gas_price=0, local_mining=True)
-    w3.provider.make_request("evm_setAutomine", [True])
+    backend = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True)
+    yield backend
+    backend.close()
 
 
 @pytest.fixture
 def admin(chain):
-    return KeyAccount.from_hex(chain.accounts[0].private_key)
+    return first_account(chain)
 
 
 def later(sender, seconds=10):
     return sender.latest_timestamp() + seconds
 
 
+def test_a_backend_that_mines_switches_automine_off_and_close_switches_it_back_on(chain, codec):
+    w3 = chain.web3()
+    assert automine(w3)
+    backend = EvmBackend(w3, codec, gas_price=0, can_mine=True)
+    assert not automine(w3)
+    backend.close()
+    assert automine(w3)
+
+
+def test_close_leaves_automine_off_when_it_was_off(chain, codec):
+    w3 = chain.web3()
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        EvmBackend(w3, codec, gas_price=0, can_mine=True).close()
+        assert not automine(w3)
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+
+
+def test_a_backend_that_does_not_mine_leaves_automine_alone(chain, codec):
+    w3 = chain.web3()
+    backend = EvmBackend(w3, codec, gas_price=0, can_mine=False)
+    assert automine(w3)
+    backend.close()
+    assert automine(w3)
+
+
 def test_a_batch_from_several_accounts_is_mined_in_one_block_at_the_asked_time(sender, market, codec, admin):
     holders = [account(f"holder-{i}") for i in range(3)]
-    token = market.token.address
-    calls = [Call("mint", admin, token, codec.encode("mint", h.address, NRG), 120_000) for h in holders]
-    calls += [Call("approve", h, token, codec.encode("approve", market.escrow.address, 1), 100_000) for h in holders]
+    calls = [Call("mint", admin, market.token, codec.encode("mint", h.address, NRG), 120_000) for h in holders]
+    calls += [Call("approve", h, market.token, codec.encode("approve", market.escrow, 1), 100_000) for h in holders]
     at = later(sender, 600)
-    outcomes = sender.run(calls, timestamp=at)
+    outcomes = sender.send(calls, timestamp=at)
     assert [o.status for o in outcomes] == [1] * len(calls)
     assert len({o.block for o in outcomes}) == 1
     assert sender.w3.eth.get_block(outcomes[0].block)["timestamp"] == at
@@ -158,7 +217,7 @@ def test_a_batch_from_several_accounts_is_mined_in_one_block_at_the_asked_time(s
 
 def test_a_reverting_call_comes_back_with_status_0_and_the_decoded_custom_error(sender, market, codec):
     nobody = account("no credit")
-    (outcome,) = sender.run([Call("withdraw", nobody, market.escrow.address, codec.encode("withdraw"), 150_000)])
+    (outcome,) = sender.send([Call("withdraw", nobody, market.escrow, codec.encode("withdraw"), 150_000)])
     assert outcome.status == 0
     assert outcome.error is not None
     assert outcome.error.lower() == f"NothingToWithdraw(account={nobody.address})".lower()
@@ -172,15 +231,15 @@ def mined_nonces(w3, outcomes):
     ("why", "gas", "value"),
     [("gas limit above the block gas limit", BLOCK_GAS_LIMIT + 1, 1), ("more value than the balance", 21_000, 10**30)],
 )
-def test_a_refused_transaction_leaves_no_nonce_gap_and_no_nonce_is_used_twice(sender, why, gas, value):
+def test_a_refused_transaction_leaves_no_nonce_gap_and_no_nonce_is_used_twice(sender, admin, why, gas, value):
     payer, payee = account(f"payer {why}"), account("payee").address
-    sender.fund_locally([payer.address], 10**18)
+    sender.fund(admin, [payer.address], 10**18)
     pay = Call("pay", payer, payee, b"", 21_000, 1)
     refused = Call("refused", payer, payee, b"", gas, value)
     # The one behind the gap may be withdrawn or sent again with the freed nonce: either way the outcomes tell.
-    first = sender.run([pay, refused, replace(pay, label="behind the gap")], timestamp=later(sender))
+    first = sender.send([pay, refused, replace(pay, label="behind the gap")], timestamp=later(sender))
     assert [o.status for o in first[:2]] == [1, -1]
-    second = sender.run([pay, pay], timestamp=later(sender))
+    second = sender.send([pay, pay], timestamp=later(sender))
     assert [o.status for o in second] == [1, 1]
     w3 = sender.w3
     ok = [o for o in first + second if o.ok]
@@ -189,27 +248,35 @@ def test_a_refused_transaction_leaves_no_nonce_gap_and_no_nonce_is_used_twice(se
     assert w3.eth.get_balance(payee) - w3.eth.get_balance(payee, first[0].block - 1) == len(ok)
 
 
-def test_unbatched_sending_puts_each_transaction_in_its_own_block(chain, market, codec):
-    w3 = chain.web3()
-    one_by_one = TxSender(w3, codec, gas_price=0, local_mining=True, batched=False)
+def test_where_the_backend_mines_fund_sets_the_balance_without_a_transaction(sender, admin):
+    funded = account("funded")
+    before = sender.w3.eth.get_transaction_count(admin.address)
+    assert sender.fund(admin, [funded.address], 12_345) == []
+    assert sender.w3.eth.get_balance(funded.address) == 12_345
+    assert sender.w3.eth.get_transaction_count(admin.address) == before
+
+
+def test_unbatched_sending_puts_each_transaction_in_its_own_block(chain, admin, codec):
+    one_by_one = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True, batched=False)
     try:
         payer, payee = account("one by one"), account("payee").address
-        one_by_one.fund_locally([payer.address], 10**18)
-        outcomes = one_by_one.run([Call("pay", payer, payee, b"", 21_000, 1)] * 3, timestamp=later(one_by_one))
+        one_by_one.fund(admin, [payer.address], 10**18)
+        outcomes = one_by_one.send([Call("pay", payer, payee, b"", 21_000, 1)] * 3, timestamp=later(one_by_one))
     finally:
-        w3.provider.make_request("evm_setAutomine", [True])
+        one_by_one.close()
     blocks = [o.block for o in outcomes]
     assert [o.status for o in outcomes] == [1, 1, 1]
     assert blocks == [blocks[0], blocks[0] + 1, blocks[0] + 2]
 
 
-def test_a_node_account_sends_through_eth_send_transaction(sender, chain, market, codec):
-    unlocked = NodeAccount(chain.accounts[2].address)  # no key on our side: anvil signs
-    data = codec.encode("approve", market.escrow.address, 5)
-    (outcome,) = sender.run([Call("approve", unlocked, market.token.address, data, 100_000)])
+def test_a_node_account_sends_through_eth_send_transaction(sender, chain, market, codec, token_contract):
+    unlocked = Account.held_by_node(chain.accounts[2].address)  # no key on our side: anvil signs
+    assert unlocked.held and unlocked.private_key is None
+    data = codec.encode("approve", market.escrow, 5)
+    (outcome,) = sender.send([Call("approve", unlocked, market.token, data, 100_000)])
     assert outcome.status == 1
     assert sender.w3.eth.get_transaction(outcome.tx_hash)["from"] == unlocked.address
-    assert market.token.functions.allowance(unlocked.address, market.escrow.address).call() == 5
+    assert token_contract.functions.allowance(unlocked.address, market.escrow).call() == 5
 
 
 # ------------------------------------------------------------- decode_log
@@ -218,39 +285,38 @@ def test_a_node_account_sends_through_eth_send_transaction(sender, chain, market
 @pytest.fixture(scope="module")
 def trade(chain, market, codec):
     """A meter, an offer for the slot after next and a take of part of it: the two outcomes."""
-    w3 = chain.web3()
-    sender = TxSender(w3, codec, gas_price=0, local_mining=True)
-    admin, seller, buyer = KeyAccount.from_hex(chain.accounts[0].private_key), account("seller"), account("buyer")
+    sender = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True)
+    view = Market(sender, codec, market)
+    admin, seller, buyer = first_account(chain), account("seller"), account("buyer")
     meter_id = 77
-    escrow, token, registry = market.escrow.address, market.token.address, market.registry.address
     meter = MeterKey(keccak(text="test_sending:meter"))
     register = codec.encode("registerMeter", meter_id, seller.address, meter.address)
     setup = [
-        Call("registerMeter", admin, registry, register, 200_000),
-        Call("mint", admin, token, codec.encode("mint", buyer.address, NRG), 120_000),
-        Call("approve", buyer, token, codec.encode("approve", escrow, NRG), 100_000),
+        Call("registerMeter", admin, market.registry, register, 200_000),
+        Call("mint", admin, market.token, codec.encode("mint", buyer.address, NRG), 120_000),
+        Call("approve", buyer, market.token, codec.encode("approve", market.escrow, NRG), 100_000),
     ]
     try:
         now = later(sender)
-        assert all(o.ok for o in sender.run(setup, timestamp=now))
-        slot = (now - market.registry.functions.genesis().call()) // SLOT + 2
+        assert all(o.ok for o in sender.send(setup, timestamp=now))
+        slot = (now - view.view("MeterRegistry", "genesis")) // SLOT + 2
         price = 12 * NRG // 100
-        post = Call("postOffer", seller, escrow, codec.encode("postOffer", meter_id, slot, 500, price), 200_000)
-        (posted,) = sender.run([post], timestamp=now + 1)
+        post = Call("postOffer", seller, market.escrow, codec.encode("postOffer", meter_id, slot, 500, price), 200_000)
+        (posted,) = sender.send([post], timestamp=now + 1)
         offer_id = codec.decode_log(posted.logs[0]).args["offerId"]
-        take = Call("take", buyer, escrow, codec.encode("takeOffers", [(offer_id, 200)]), 300_000)
-        (taken,) = sender.run([take], timestamp=now + 2)
+        take = Call("take", buyer, market.escrow, codec.encode("takeOffers", [(offer_id, 200)]), 300_000)
+        (taken,) = sender.send([take], timestamp=now + 2)
     finally:
-        w3.provider.make_request("evm_setAutomine", [True])
+        sender.close()
     assert posted.ok and taken.ok
     return posted, taken
 
 
 @pytest.mark.parametrize(("event", "which"), [("OfferPosted", 0), ("TradeOpened", 1)])
-def test_decode_log_reads_an_event_of_a_real_receipt_as_web3_does(chain, market, codec, trade, event, which):
+def test_decode_log_reads_an_event_of_a_real_receipt_as_web3_does(chain, escrow_contract, codec, trade, event, which):
     outcome = trade[which]
     receipt = chain.web3().eth.get_transaction_receipt(outcome.tx_hash)
-    (expected,) = getattr(market.escrow.events, event)().process_receipt(receipt, errors=DISCARD)
+    (expected,) = getattr(escrow_contract.events, event)().process_receipt(receipt, errors=DISCARD)
     decoded = [codec.decode_log(log) for log in outcome.logs]
     (ours,) = [e for e in decoded if e is not None and e.name == event]
     assert ours.address == expected["address"]

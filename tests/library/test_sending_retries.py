@@ -9,9 +9,12 @@ withdrawing with nothing credited reverts on chain.
 import pytest
 from eth_utils.crypto import keccak
 
+from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.contracts import ContractClient, Signer, deploy_market
-from p2p_energy.chain.evm import AbiCodec, Call, KeyAccount, TxSender
+from p2p_energy.chain.backend import Call
+from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.legacy_tx import sign_legacy
+from tests.library.conftest import deploy_local_market
 
 MAX_UINT256 = 2**256 - 1
 
@@ -24,30 +27,27 @@ def chain(toolchain):
 
 @pytest.fixture(scope="module")
 def market(chain, compile_for):
-    compiled = compile_for("cancun")
-    admin = Signer.from_key(chain.accounts[0].private_key)
-    deployed = deploy_market(
-        ContractClient(chain.web3()), compiled, admin, genesis=0, slot_length=900, grace_period=1800
-    )
-    codec = AbiCodec(*(compiled[name].abi for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")))
-    return deployed, codec
+    market = deploy_local_market(chain, compile_for("cancun"), genesis=0, gas_price=0)
+    yield market
+    market.chain.close()
 
 
 @pytest.fixture
 def sender(chain, market):
-    return TxSender(chain.web3(), market[1], gas_price=0, local_mining=True)
+    backend = EvmBackend(chain.web3(), market.codec, gas_price=0, can_mine=True)
+    yield backend
+    backend.close()
 
 
 @pytest.fixture
 def account(request):
     """An account of this test alone, with no coin (gas is free on this chain)."""
-    return KeyAccount(keccak(text=f"retries:{request.node.name}"))
+    return Account.from_key(keccak(text=f"retries:{request.node.name}"))
 
 
 def approve(market, account, amount=1):
-    deployed, codec = market
-    data = codec.encode("approve", deployed.escrow.address, amount)
-    return Call("approve", account, deployed.token.address, data, 100_000)
+    data = market.codec.encode("approve", market.address("EnergyEscrow"), amount)
+    return Call("approve", account, market.address("EnergyToken"), data, 100_000)
 
 
 def pay(account, to, wei):
@@ -67,7 +67,7 @@ def pool_hashes(chain, account):
 
 
 def test_a_refused_transaction_is_reported_with_the_nodes_reason(chain, market, sender, account):
-    outcomes = sender.run([pay(account, chain.accounts[0].address, 1)])
+    outcomes = sender.send([pay(account, chain.accounts[0].address, 1)])
     assert outcomes[0].status == -1
     assert outcomes[0].error.startswith("refused by the node:")
     assert "insufficient" in outcomes[0].error.lower()
@@ -77,7 +77,7 @@ def test_after_a_refusal_the_accounts_later_transactions_are_mined_with_the_free
     chain, market, sender, account
 ):
     calls = [approve(market, account, 1), pay(account, chain.accounts[0].address, 1), approve(market, account, 2)]
-    outcomes = sender.run(calls)
+    outcomes = sender.send(calls)
     assert [o.status for o in outcomes] == [1, -1, 1]
     assert on_chain_nonce(chain, account) == 2  # nonces 0 and 1: the refused one left no gap
 
@@ -89,7 +89,7 @@ def test_a_transaction_dropped_from_the_pool_is_sent_again_once_with_the_same_by
         sent.update(pool_hashes(chain, account))
         chain.web3().provider.make_request("anvil_removePoolTransactions", [account.address])
 
-    outcomes = sender.run([approve(market, account, 1), approve(market, account, 2)], on_sent=evict)
+    outcomes = sender.send([approve(market, account, 1), approve(market, account, 2)], on_sent=evict)
     assert [o.status for o in outcomes] == [1, 1]
     assert [o.tx_hash for o in outcomes] == [sent[0], sent[1]]
     assert on_chain_nonce(chain, account) == 2
@@ -98,10 +98,10 @@ def test_a_transaction_dropped_from_the_pool_is_sent_again_once_with_the_same_by
 def test_a_dropped_transaction_whose_nonce_another_transaction_used_is_not_sent_again(chain, market, sender, account):
     def replace(_):
         chain.web3().provider.make_request("anvil_removePoolTransactions", [account.address])
-        raw = account.sign(0, 0, 21_000, account.address, b"", sender.chain_id)
+        raw = sign_legacy(account, 0, 0, 21_000, account.address, b"", sender.chain_id)
         chain.web3().provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])
 
-    outcomes = sender.run([approve(market, account, 1)], on_sent=replace)
+    outcomes = sender.send([approve(market, account, 1)], on_sent=replace)
     assert outcomes[0].status == -1
     assert "nonce 0 of" in outcomes[0].error
     assert "was used by another transaction; not sent again" in outcomes[0].error
@@ -109,13 +109,13 @@ def test_a_dropped_transaction_whose_nonce_another_transaction_used_is_not_sent_
 
 
 def test_a_reverted_transaction_is_reported_with_its_decoded_error_and_sent_once(chain, market, sender, account):
-    deployed, codec = market
-    outcomes = sender.run([Call("withdraw", account, deployed.escrow.address, codec.encode("withdraw"), 150_000)])
+    withdraw = Call("withdraw", account, market.address("EnergyEscrow"), market.codec.encode("withdraw"), 150_000)
+    outcomes = sender.send([withdraw])
     assert outcomes[0].status == 0
     assert outcomes[0].error == f"NothingToWithdraw(account={account.address.lower()})"
     assert on_chain_nonce(chain, account) == 1
 
 
-def test_the_sender_reads_its_clock_from_the_chain(chain, market):
+def test_the_backend_reads_its_clock_from_the_chain(chain, sender):
     latest = chain.web3().eth.get_block("latest")["timestamp"]
-    assert TxSender(chain.web3(), market[1], gas_price=0, local_mining=True).clock == latest
+    assert sender.clock == latest

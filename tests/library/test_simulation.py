@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.output.records import RunResult
-from p2p_energy.qtum import chain_options
-from p2p_energy.run.loop import Progress
-from p2p_energy.run.simulate import LOCAL_BLOCK_GAS_LIMIT, SimulateOptions, TargetOptions, simulate_scenario
+from p2p_energy.run.context import Progress
+from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
+from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
 
 QTUM_MIN_GAS_PRICE_WEI = 40 * 10**10  # 40 sat/gas; through Janus 1 satoshi is 10^10 wei
 

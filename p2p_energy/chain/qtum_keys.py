@@ -1,4 +1,4 @@
-"""Qtum addresses, keys, units and network presets, in plain Python.
+"""Qtum addresses and keys, in plain Python: base58check, HASH160, WIF, QtumKey.
 
 Qtum is a UTXO chain with an EVM on top, and the two halves name the same
 things differently; mixing them up loses money or locks people out:
@@ -17,13 +17,11 @@ things differently; mixing them up loses money or locks people out:
 
 * Base58check versions: P2PKH addresses 58 on mainnet, 120 on testnet and
   regtest (the two cannot be told apart from an address); WIF keys 128 and
-  239. qtumd's `gethexaddress`/`fromhexaddress` map base58 to the 40 hex
-  characters contracts see, and back.
+  239 (see p2p_energy.networks). qtumd's `gethexaddress`/`fromhexaddress` map
+  base58 to the 40 hex characters contracts see, and back.
 
-* Amounts are integers in the smallest unit, never floats: 1 QTUM = 10^8
-  satoshi; our token has 8 decimals too. Gas prices are satoshi per gas on
-  Qtum; Janus (Qtum's Ethereum JSON-RPC adapter) shows 1 satoshi as 10^10 wei,
-  so the 40 sat/gas minimum reads 0x5d21dba000 wei.
+Units and their conversions are in p2p_energy.units; network presets in
+p2p_energy.networks.
 
 RIPEMD-160 comes from hashlib when OpenSSL still offers it (OpenSSL 3 moved it
 to the legacy provider) and from pycryptodome otherwise, which eth-account's
@@ -34,33 +32,28 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 import coincurve
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
-from p2p_energy.chain.anvil import ChainOptions
+from p2p_energy.domain.keys import key_address
 from p2p_energy.domain.meters import MeterKey
 from p2p_energy.errors import UsageError
+from p2p_energy.networks import (
+    MAINNET_ADDRESS_VERSION,
+    MAINNET_WIF_VERSION,
+    NETWORKS,
+    TESTNET_ADDRESS_VERSION,
+    TESTNET_WIF_VERSION,
+    NetworkPreset,
+    network,
+)
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}
 
-MAINNET_ADDRESS_VERSION = 58
-TESTNET_ADDRESS_VERSION = 120  # regtest too
-MAINNET_WIF_VERSION = 128
-TESTNET_WIF_VERSION = 239  # regtest too
 _COMPRESSED_FLAG = 0x01
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-QTUM_DECIMALS = 8
-SATOSHI_PER_QTUM = 10**QTUM_DECIMALS
-TOKEN_DECIMALS = 8
-WEI_PER_SATOSHI = 10**10
-MIN_GAS_PRICE_SATOSHI = 40
-QTUM_BLOCK_GAS_LIMIT = 40_000_000
-JANUS_URL = "http://127.0.0.1:23889"
 
 
 # -- hashing and base58check ------------------------------------------------
@@ -127,100 +120,7 @@ def base58check_decode(text: str, what: str = "base58check string") -> bytes:
     return payload
 
 
-# -- network presets ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NetworkPreset:
-    """What tooling must know to talk to one chain.
-
-    `address_version`/`wif_version` are None for chains that are not Qtum
-    (their addresses are keccak-style hex only).
-    """
-
-    name: str
-    chain_id: int
-    evm_version: str
-    rpc_url: str
-    min_gas_price_wei: int
-    block_gas_limit: int | None
-    legacy_transactions_only: bool
-    address_version: int | None
-    wif_version: int | None
-    description: str
-
-    @property
-    def is_qtum(self) -> bool:
-        return self.address_version is not None
-
-    @property
-    def min_gas_price_satoshi(self) -> int:
-        """The gas price floor as Qtum counts it (satoshi per gas)."""
-        return self.min_gas_price_wei // WEI_PER_SATOSHI
-
-
-def _qtum_preset(name: str, chain_id: int, address_version: int, wif_version: int, description: str) -> NetworkPreset:
-    return NetworkPreset(
-        name=name,
-        chain_id=chain_id,
-        evm_version="cancun",
-        rpc_url=JANUS_URL,
-        min_gas_price_wei=MIN_GAS_PRICE_SATOSHI * WEI_PER_SATOSHI,
-        block_gas_limit=QTUM_BLOCK_GAS_LIMIT,
-        legacy_transactions_only=True,
-        address_version=address_version,
-        wif_version=wif_version,
-        description=description,
-    )
-
-
-#: Every preset, by name. Janus listens on 23889 unless told otherwise
-#: (`--port`), whatever the network; run one Janus per node.
-NETWORKS: tuple[NetworkPreset, ...] = (
-    NetworkPreset(
-        name="local",
-        chain_id=31337,
-        evm_version="cancun",
-        rpc_url="http://127.0.0.1:8545",
-        min_gas_price_wei=0,
-        block_gas_limit=None,
-        legacy_transactions_only=False,
-        address_version=None,
-        wif_version=None,
-        description="anvil on this machine: keccak addresses, no gas price floor, anvil's block gas limit",
-    ),
-    _qtum_preset(
-        "qtum-mainnet", 81, MAINNET_ADDRESS_VERSION, MAINNET_WIF_VERSION, "Qtum mainnet through a local Janus"
-    ),
-    _qtum_preset(
-        "qtum-testnet",
-        8889,
-        TESTNET_ADDRESS_VERSION,
-        TESTNET_WIF_VERSION,
-        "Qtum testnet through a local Janus (chain id 81 before the Shanghai height)",
-    ),
-    _qtum_preset(
-        "qtum-regtest",
-        8890,
-        TESTNET_ADDRESS_VERSION,
-        TESTNET_WIF_VERSION,
-        "Qtum regtest (qtumd -regtest) through a local Janus; every fork active from block 0",
-    ),
-)
-
-
-def network_names() -> tuple[str, ...]:
-    return tuple(preset.name for preset in NETWORKS)
-
-
-def network(name: str | NetworkPreset) -> NetworkPreset:
-    """The preset called `name` (a preset is returned as it is)."""
-    if isinstance(name, NetworkPreset):
-        return name
-    for preset in NETWORKS:
-        if preset.name == name:
-            return preset
-    raise UsageError(f"unknown network {name!r}: choose one of {', '.join(network_names())}")
+# -- networks -------------------------------------------------------------------
 
 
 def _qtum_network(name: str | NetworkPreset) -> NetworkPreset:
@@ -236,34 +136,6 @@ def _qtum_network(name: str | NetworkPreset) -> NetworkPreset:
 def _networks_with(attribute: str, version: int) -> str:
     names = [p.name for p in NETWORKS if getattr(p, attribute) == version]
     return " or ".join(names) if names else "no Qtum network"
-
-
-def chain_options(
-    preset: str | NetworkPreset,
-    *,
-    port: int = 0,
-    accounts: int = 10,
-    evm_version: str | None = None,
-    chain_id: int | None = None,
-) -> ChainOptions:
-    """Options for a local anvil chain that imitates `preset`.
-
-    Chain id, block gas limit and gas price follow the preset. The gas price
-    floor becomes anvil's starting base fee (see ChainOptions.base_fee_wei):
-    anvil has no legacy-only mode and no fixed minimum gas price, so it takes
-    typed transactions too; our client sends type-0 transactions anyway.
-    """
-    chosen = network(preset)
-    floor = chosen.min_gas_price_wei or None
-    return ChainOptions(
-        evm_version=evm_version or chosen.evm_version,
-        port=port,
-        chain_id=chain_id if chain_id is not None else chosen.chain_id,
-        accounts=accounts,
-        block_gas_limit=chosen.block_gas_limit,
-        gas_price_wei=floor,
-        base_fee_wei=floor,
-    )
 
 
 # -- addresses ----------------------------------------------------------------
@@ -408,8 +280,7 @@ class QtumKey:
     @property
     def keccak_address(self) -> str:
         """keccak256(pubkey)[12:] checksummed: what `ecrecover` returns (a meter's signer)."""
-        uncompressed = coincurve.PrivateKey(self.private_key).public_key.format(compressed=False)
-        return str(to_checksum_address(keccak(uncompressed[1:])[12:]))
+        return key_address(self.private_key)
 
     def qtum_address(self, network_name: str | NetworkPreset) -> str:
         """The base58 address a Qtum wallet shows for this key."""
@@ -422,79 +293,3 @@ class QtumKey:
     def meter_key(self) -> MeterKey:
         """The same key as a meter signing key (registered by its keccak address)."""
         return MeterKey(self.private_key)
-
-
-# -- units ----------------------------------------------------------------------
-
-
-def parse_units(amount: str | int | Decimal, decimals: int, unit: str = "units") -> int:
-    """An exact decimal amount in whole `unit`s -> integer base units (10^-decimals).
-
-    Floats are refused (0.1 has no exact binary value); so are negative
-    amounts and fractions finer than one base unit.
-    """
-    if isinstance(amount, bool) or not isinstance(amount, str | int | Decimal):
-        raise UsageError(f"give the amount of {unit} as a decimal string or an integer, not {type(amount).__name__}")
-    try:
-        value = Decimal(amount.strip()) if isinstance(amount, str) else Decimal(amount)
-    except InvalidOperation:
-        raise UsageError(f"{amount!r} is not a decimal number of {unit}") from None
-    if not value.is_finite():
-        raise UsageError(f"{amount!r} is not a finite number of {unit}")
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    if sign and any(digits):
-        raise UsageError(f"an amount of {unit} cannot be negative, got {amount}")
-    mantissa = int("".join(map(str, digits)) or "0")
-    shift = exponent + decimals
-    scale: int = 10 ** abs(shift)  # an int either way; mypy cannot tell from 10**shift
-    if shift >= 0:
-        return mantissa * scale
-    base_units, rest = divmod(mantissa, scale)
-    if rest:
-        raise UsageError(
-            f"{amount} {unit} is not a whole number of base units: {unit} have {decimals} decimals, "
-            f"so the smallest amount is {format_units(1, decimals)}"
-        )
-    return base_units
-
-
-def format_units(base_units: int, decimals: int) -> str:
-    """Integer base units -> a decimal string with all `decimals` digits (exact)."""
-    sign = "-" if base_units < 0 else ""
-    whole, fraction = divmod(abs(base_units), 10**decimals)
-    return f"{sign}{whole}.{fraction:0{decimals}d}" if decimals else f"{sign}{whole}"
-
-
-def qtum_to_satoshi(amount: str | int | Decimal) -> int:
-    return parse_units(amount, QTUM_DECIMALS, "QTUM")
-
-
-def satoshi_to_qtum(satoshi: int) -> str:
-    return format_units(satoshi, QTUM_DECIMALS)
-
-
-def tokens_to_base_units(amount: str | int | Decimal, decimals: int = TOKEN_DECIMALS) -> int:
-    """NRG (or any token of `decimals`) -> base units, e.g. '1.5' -> 150000000."""
-    return parse_units(amount, decimals, "tokens")
-
-
-def base_units_to_tokens(base_units: int, decimals: int = TOKEN_DECIMALS) -> str:
-    return format_units(base_units, decimals)
-
-
-def satoshi_per_gas_to_wei(satoshi: int) -> int:
-    """A Qtum gas price as Janus shows it: 40 sat/gas -> 400,000,000,000 wei (0x5d21dba000)."""
-    if type(satoshi) is not int or satoshi < 0:
-        raise UsageError(f"a gas price in satoshi per gas is a whole number >= 0, got {satoshi!r}")
-    return satoshi * WEI_PER_SATOSHI
-
-
-def wei_per_gas_to_satoshi(wei: int) -> int:
-    """The Qtum gas price behind a Janus wei figure; fractions of a satoshi cannot exist on Qtum."""
-    if type(wei) is not int or wei < 0:
-        raise UsageError(f"a gas price in wei is a whole number >= 0, got {wei!r}")
-    satoshi, rest = divmod(wei, WEI_PER_SATOSHI)
-    if rest:
-        raise UsageError(f"{wei} wei is not a whole number of satoshi (1 satoshi = {WEI_PER_SATOSHI:,} wei on Qtum)")
-    return satoshi

@@ -1,0 +1,139 @@
+"""The benchmark's figures as one table for the terminal (`p2p-energy bench`)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from p2p_energy.bench import (
+    BOOKKEEPING,
+    GAS_TRADES_PER_LOT,
+    GIB,
+    SENDING_TIMINGS,
+    BenchResults,
+    CityDay,
+)
+from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE
+
+
+def _mib(n: int | None) -> str:
+    return "n/a" if n is None else f"{n / 2**20:,.0f} MiB"
+
+
+_Row = tuple[str, str, str]
+
+
+def bench_table(results: BenchResults) -> Table:
+    """One table of every figure, each with what it compares with."""
+    m = results.machine
+    memory = f", {m.memory_bytes / GIB:.0f} GiB RAM" if m.memory_bytes else ""
+    runs = f"{results.runs} run{'s' if results.runs > 1 else ''}"
+    title = (
+        f"p2p-energy bench {results.date[:10]}, {m.cpus} cores{memory}, {results.evm_version}; times: medians of {runs}"
+    )
+    table = Table("figure", "value", "compared with", title=title)
+    sections = (
+        _operation_rows(results),
+        _amortized_rows(results),
+        _throughput_rows(results),
+        _city_rows(results.city_day),
+        _compile_rows(results),
+        [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
+    )
+    for rows in sections:
+        for index, row in enumerate(rows):
+            table.add_row(*row, end_section=index == len(rows) - 1)
+    return table
+
+
+def _operation_rows(results: BenchResults) -> list[_Row]:
+    report = results.gas[GAS_TRADES_PER_LOT[0]]
+    erc20 = report.operations[ERC20_TRANSFER_REFERENCE]
+    return [
+        (f"gas: {op}", f"{gas:,}", "the yardstick" if gas == erc20 else f"{gas / erc20:.1f}x an ERC20 transfer")
+        for op, gas in report.operations.items()
+        if not op.startswith("deploy")
+    ]
+
+
+def _amortized_rows(results: BenchResults) -> list[_Row]:
+    rows = []
+    for tpl, report in results.gas.items():
+        single = report.operations[SETTLE_ONE] // tpl
+        rows.append((f"gas per settled trade: settleLot, {tpl} per lot", f"{single:,}", "one lot per transaction"))
+        for batch in report.batches[1:]:
+            largest = f"; largest call ({report.largest_batch_bound})" if batch is report.largest_batch else ""
+            rows.append(
+                (
+                    f"gas per settled trade: {batch.lots} lots, {tpl} per lot",
+                    f"{batch.gas_per_trade:,}",
+                    f"{batch.gas_per_trade_with_readings:,} with its readings{largest}",
+                )
+            )
+    return rows
+
+
+def _throughput_rows(results: BenchResults) -> list[_Row]:
+    t, x = results.throughput, results.transfers
+    return [
+        (
+            f"{t.scenario}: batched",
+            f"{t.batched.settled_per_s:,.0f} settled trades/s",
+            f"{t.batched.transactions:,} tx in {t.batched.run_s:.2f} s; "
+            f"{t.batched.settled_per_s / x.web3_per_s:.1f}x web3.py transfers/s",
+        ),
+        (
+            f"{t.scenario}: one transaction per action",
+            f"{t.one_by_one.settled_per_s:,.0f} settled trades/s",
+            f"{t.one_by_one.transactions:,} tx in {t.one_by_one.run_s:.2f} s",
+        ),
+        (
+            f"{t.scenario}: batched / one per action",
+            f"{t.speedup:.1f}x",
+            f"{t.batched.settled_trades:,} settled trades",
+        ),
+        (
+            "ERC20 transfers: web3.py, one at a time",
+            f"{x.web3_per_s:,.0f} tx/s",
+            f"{x.transfers} pre-signed, each sent and its receipt awaited (automine)",
+        ),
+        (
+            "ERC20 transfers: TxSender, batched",
+            f"{x.batched_per_s:,.0f} tx/s",
+            f"{x.batched_per_s / x.web3_per_s:.1f}x web3.py one at a time (signing included)",
+        ),
+    ]
+
+
+def _city_rows(city: CityDay | None) -> list[_Row]:
+    if city is None:
+        return []
+    t = city.timings
+    split = ", ".join(f"{name} {t[name]:.1f}" for name in (*SENDING_TIMINGS, BOOKKEEPING) if name in t)
+    name = city.scenario
+    return [
+        (
+            f"{name}: {city.households:,} households, {city.slots} slots",
+            f"{city.total_s:.0f} s wall",
+            f"of which the run {city.run_s:.0f} s (the rest: start anvil, deploy)",
+        ),
+        (f"{name}: transactions sent", f"{city.transactions:,}", f"{city.transactions / city.run_s:,.0f} per second"),
+        (
+            f"{name}: settled trades",
+            f"{city.settled_trades:,}",
+            f"{city.settled_per_s:,.0f} per second; settleLots {city.settle_gas_per_settled_trade or 0:,} gas each",
+        ),
+        (
+            f"{name}: peak memory (RSS)",
+            f"Python {_mib(city.python_peak_rss_bytes)}",
+            f"anvil {_mib(city.anvil_peak_rss_bytes)} (--prune-history)",
+        ),
+        (f"{name}: the run's time, s", "", split),
+    ]
+
+
+def _compile_rows(results: BenchResults) -> list[_Row]:
+    c = results.compile.to_json()
+    return [
+        ("compile, cold (solc-js)", f"{c['cold_median_s']:.2f} s", "3 contracts + OpenZeppelin"),
+        ("compile, cached", f"{c['cached_median_s'] * 1000:.1f} ms", "no source changed: no compiler started"),
+    ]

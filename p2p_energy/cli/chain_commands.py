@@ -1,0 +1,137 @@
+"""The chain commands: chain, deploy, networks, check-qtum."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
+from p2p_energy.chain.market import market_codec
+from p2p_energy.cli.common import compile_contracts, say_to, target_options
+from p2p_energy.networks import NETWORKS
+from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DeploymentRecord, check_timing, record_path
+from p2p_energy.run.simulate import deploy_on
+from p2p_energy.run.target import open_target
+from p2p_energy.solidity.evmcheck import check_all
+from p2p_energy.solidity.toolchain import Toolchain
+
+
+def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    if args.profile is None:
+        chain_id = 31337 if args.chain_id is None else args.chain_id
+        options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
+    else:
+        options = chain_options(
+            args.profile, port=args.port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
+        )
+    if args.state is not None:
+        options = dataclasses.replace(options, state_path=args.state)
+    stop = threading.Event()
+    # SIGTERM ends the chain as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalChain(toolchain.anvil, options) as chain:
+        console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
+        if args.profile is not None:
+            gas_limit = f"{options.block_gas_limit:,}" if options.block_gas_limit else "anvil's default"
+            gas_price = f"{options.gas_price_wei:,} wei" if options.gas_price_wei else "anvil's default"
+            console.print(f"profile {args.profile}: block gas limit {gas_limit}, gas price {gas_price}")
+        # Plain lines, not a table: 66-character keys must survive a narrow
+        # terminal or a pipe unwrapped, so they can be copied.
+        for index, account in enumerate(chain.accounts):
+            console.print(f"account {index}: {account.address} key {account.private_key}", soft_wrap=True)
+        console.print("Ctrl-C stops the chain.")
+        console.file.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    console.print("chain stopped")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    check_timing(args.slot_length, args.grace_period)
+    directory = args.deployments if args.deployments is not None else toolchain.root / DEFAULT_DIRECTORY
+    say = say_to(console)
+    options = target_options(args, args.evm, node_accounts=args.node_accounts)
+    compiled = compile_contracts(toolchain, args.evm, console)
+    with open_target(toolchain.anvil, options, market_codec(compiled), say) as target:
+        if target.local_chain is not None:
+            say("a throwaway chain: a smoke test of the deployment, stopped afterwards")
+        deployed = deploy_on(
+            target,
+            compiled,
+            slot_length_s=args.slot_length,
+            grace_period_s=args.grace_period,
+            directory=directory,
+            say=say,
+        )
+        _print_deployment(console, *deployed, record_path(directory, target.network, target.chain_id))
+    if options.rpc_url is None:
+        say("local chain stopped; its record is throwaway (git ignores deployments/local-*)")
+    return 0
+
+
+def _print_deployment(console: Console, record: DeploymentRecord, _: object, reused: bool, path: Path) -> None:
+    how = "reused the recorded market" if reused else "deployed a new market"
+    console.print(
+        f"{how} on {record.network} (chain id {record.chain_id}); record {path}", markup=False, soft_wrap=True
+    )
+    # Plain aligned lines, not a table: 42-character addresses and 66-character
+    # hashes must survive a narrow terminal or a pipe unwrapped, to be copied.
+    for name, address in record.addresses.items():
+        console.print(f"{name:<14} {address}  tx {record.tx_hashes[name]}", soft_wrap=True)
+    console.print(
+        f"genesis {record.genesis}, slot length {record.slot_length_s} s, grace period {record.grace_period_s} s, "
+        f"deployed by {record.deployer} up to block {record.block}",
+        soft_wrap=True,
+    )
+
+
+def cmd_networks(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    # Two narrow tables rather than one wide one: they must fit 80 columns.
+    gas = Table("network", "chain id", "min gas price", "in wei per gas", "block gas limit")
+    talk = Table("network", "EVM", "tx types", "base58 / WIF", "RPC URL (default)")
+    for preset in NETWORKS:
+        floor = f"{preset.min_gas_price_satoshi} sat/gas" if preset.is_qtum else "none"
+        gas_limit = f"{preset.block_gas_limit:,}" if preset.block_gas_limit else "node's own"
+        gas.add_row(preset.name, str(preset.chain_id), floor, f"{preset.min_gas_price_wei:,}", gas_limit)
+        txs = "legacy" if preset.legacy_transactions_only else "any"
+        versions = f"{preset.address_version} / {preset.wif_version}" if preset.is_qtum else "keccak hex"
+        talk.add_row(preset.name, preset.evm_version, txs, versions, preset.rpc_url)
+    console.print(gas)
+    console.print(talk)
+    return 0
+
+
+def cmd_check_qtum(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    compiled_for = args.compiled_for or args.evm
+    checks = check_all(compile_contracts(toolchain, compiled_for, console), args.evm)
+    title = f"built for {compiled_for}, checked for {args.evm}"
+    table = Table("contract", "runtime bytes", "opcodes of note", "findings", title=title)
+    for check in checks:
+        opcodes = ", ".join(f"{name} x{count}" for name, count in check.notable_opcodes.items()) or "-"
+        table.add_row(check.contract, f"{check.runtime_size:,}", opcodes, str(len(check.findings)))
+    console.print(table)
+    findings = [finding for check in checks for finding in check.findings]
+    shown: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        key = (finding.contract, finding.what)
+        shown[key] = shown.get(key, 0) + 1
+        if shown[key] <= 3:  # the first few places of each kind; the count tells the rest
+            console.print(str(finding), markup=False, soft_wrap=True)
+    for (contract, what), count in shown.items():
+        if count > 3:
+            console.print(f"{contract}: {count - 3} more {what} not shown", markup=False)
+    if findings:
+        console.print(f"{len(findings)} findings: not ready for a Qtum node with {args.evm} rules")
+        return 1
+    console.print(f"no findings: every contract fits a Qtum node with {args.evm} rules")
+    return 0

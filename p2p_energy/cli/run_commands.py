@@ -1,0 +1,71 @@
+"""The run commands: simulate a scenario, show a report again."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.progress import Progress, TextColumn
+
+from p2p_energy.cli.common import say_to
+from p2p_energy.domain.scenario import load_scenario
+from p2p_energy.errors import P2PEnergyError
+from p2p_energy.output.report import load_report, render_summary, write_report
+from p2p_energy.run.context import Progress as RunProgress
+from p2p_energy.run.context import RunFailed
+from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
+from p2p_energy.run.resume import RUN_RECORD_FILE
+from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
+from p2p_energy.run.target import TargetOptions
+from p2p_energy.solidity.toolchain import Toolchain
+
+
+def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    scenario = load_scenario(args.scenario)  # a bad file stops here, before any chain is touched
+    evm = args.evm or scenario.chain.evm
+    profile = args.profile or (None if args.rpc_url else scenario.chain.profile)
+    households = len(scenario.households)
+    target = TargetOptions(
+        rpc_url=args.rpc_url,
+        network=args.network,
+        profile=profile,
+        evm_version=evm,
+        private_key=args.private_key,
+        accounts=households + 2 if args.node_accounts else 2,
+        simulation=True,
+        node_accounts=args.node_accounts,
+        batched=not args.one_by_one,
+    )
+    out = args.out or toolchain.root / "reports" / scenario.name
+    options = SimulateOptions(
+        target=target,
+        deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
+        node_accounts=args.node_accounts,
+        run_record=out / RUN_RECORD_FILE,
+        resume=args.resume,
+    )
+    say = say_to(console)
+    say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
+    columns = (*Progress.get_default_columns(), TextColumn("{task.fields[trades]:,} trades"))
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None, trades=0)
+        progress = RunProgress(
+            phase=lambda text: bar.update(task, description=text),
+            tick=lambda done, total, trades: bar.update(task, completed=done, total=total, trades=trades),
+            note=say,
+        )
+        try:
+            result = simulate_scenario(toolchain, scenario, options, progress, say)
+        except RunFailed as failed:
+            write_report(failed.result, out)
+            render_summary(failed.result, console)
+            raise P2PEnergyError(f"{failed}; the report is in {out}") from None
+    files = write_report(result, out)
+    render_summary(result, console)
+    say(f"report: {out} ({len(files.paths)} files); `p2p-energy report {out}` shows this summary again")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    render_summary(load_report(args.dir), console)
+    return 0

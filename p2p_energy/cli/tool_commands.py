@@ -1,0 +1,102 @@
+"""The toolchain commands: compile, demo, gas, bench, toolchain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from p2p_energy.bench import DEFAULT_OUT, BenchOptions, run_bench
+from p2p_energy.bench_table import bench_table
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.cli.common import compile_contracts
+from p2p_energy.errors import UsageError
+from p2p_energy.gas import run_gas_report
+from p2p_energy.quickstart import run_quickstart
+from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, install_solc_wrapper
+
+
+def cmd_compile(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    result = compile_contracts(toolchain, args.evm, console, use_cache=not args.force)
+    table = Table("contract", "source", "runtime bytes", "init bytes")
+    for name, artifact in sorted(result.contracts.items()):
+        table.add_row(name, artifact.source, f"{artifact.runtime_size:,}", f"{len(artifact.bytecode) // 2:,}")
+    console.print(table)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    if args.holders < 1:
+        raise UsageError(f"--holders must be 1 or more, got {args.holders}")
+    compiled = compile_contracts(toolchain, args.evm, console)
+    with LocalChain(toolchain.anvil, ChainOptions(evm_version=args.evm, accounts=args.holders + 1)) as chain:
+        result = run_quickstart(chain, compiled, holders=args.holders)
+    console.print(f"chain {result.chain_url} (id {result.chain_id}), stopped after the run")
+    console.print(
+        f"EnergyToken at {result.token_address} (tx {result.deploy_tx}, {result.deploy_gas:,} gas)", soft_wrap=True
+    )
+    table = Table("holder", "NRG")
+    for balance in result.balances:
+        table.add_row(balance.address, balance.tokens)
+    console.print(table)
+    return 0
+
+
+def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    compiled = compile_contracts(toolchain, args.evm, console)
+    with console.status("measuring gas") as status:
+        report = run_gas_report(
+            toolchain.anvil, compiled, args.trades_per_lot, progress=lambda step: status.update(f"gas: {step}")
+        )
+    table = Table("operation (one transaction)", "gas", title=f"gas per operation, {report.evm_version}")
+    for operation, gas in report.operations.items():
+        table.add_row(operation, f"{gas:,}")
+    console.print(table)
+    batches = Table(
+        "lots settled",
+        "trades",
+        "settle gas",
+        "gas per settled trade",
+        "with 1 reading per lot",
+        title=f"amortized settlement, {report.trades_per_lot} trades per lot",
+    )
+    for batch in report.batches:
+        batches.add_row(
+            str(batch.lots),
+            str(batch.trades),
+            f"{batch.gas:,}",
+            f"{batch.gas_per_trade:,}",
+            f"{batch.gas_per_trade_with_readings:,}",
+        )
+    console.print(batches)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        console.print(f"figures written to {args.json}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    options = BenchOptions(quick=args.quick, runs=args.runs, evm_version=args.evm)
+    out = args.out if args.out is not None else toolchain.root / DEFAULT_OUT
+    with console.status("bench") as status:
+        results = run_bench(toolchain, options, progress=lambda step: status.update(f"bench: {step}"))
+    console.print(bench_table(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results.to_json(), indent=2) + "\n")
+    console.print(f"figures written to {out}", markup=False, soft_wrap=True)
+    return 0
+
+
+def cmd_toolchain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    table = Table("tool", "version / path")
+    table.add_row("project", str(toolchain.root))
+    table.add_row("solc-js", f"{SOLC_VERSION} via {toolchain.solc}")
+    table.add_row("anvil", str(toolchain.anvil))
+    table.add_row("OpenZeppelin Contracts", toolchain.openzeppelin_version)
+    if args.install_solc:
+        table.add_row("py-solc-x wrapper", str(install_solc_wrapper(toolchain)))
+    console.print(table)
+    return 0

@@ -1,0 +1,41 @@
+"""The contracts' batch limits and trade-id layout, the one Python copy of each.
+
+The planner and the runner must keep to these or a planned transaction
+reverts on chain; they live here, importing nothing, so every module reads
+the same numbers. tests/contracts/test_limits.py checks each one against the
+deployed contracts, so a contract change cannot silently desynchronise them.
+"""
+
+#: EnergyEscrow.MAX_TAKES_PER_CALL: most offers one takeOffers call takes.
+MAX_TAKES_PER_CALL = 100
+#: EnergyEscrow.MAX_TRADES_PER_LOT: most trades in one (meter, slot) lot.
+MAX_TRADES_PER_LOT = 50
+#: EnergyEscrow.MAX_LOTS_PER_CALL: most lots one settleLots or refundLots call handles.
+MAX_LOTS_PER_CALL = 200
+#: EnergyEscrow.MAX_TRADES_PER_CALL: most trades one settleLots or refundLots call closes.
+MAX_TRADES_PER_CALL = 800
+#: MeterRegistry.MAX_READINGS_PER_CALL: most readings one submitReadings call accepts.
+MAX_READINGS_PER_CALL = 200
+
+_METER_BITS = 32
+_SLOT_BITS = 64
+_INDEX_BITS = 32
+
+
+def trade_id(meter_id: int, slot: int, index: int) -> int:
+    """EnergyEscrow.tradeIdOf: lotKey(meterId, slot) = meterId << 64 | slot, above a 32-bit index."""
+    if not (0 <= meter_id < 1 << _METER_BITS and 0 <= slot < 1 << _SLOT_BITS and 0 <= index < 1 << _INDEX_BITS):
+        raise ValueError(
+            f"trade id out of range: meter {meter_id} (uint32), slot {slot} (uint64), index {index} (uint32)"
+        )
+    return (((meter_id << _SLOT_BITS) | slot) << _INDEX_BITS) | index
+
+
+def meter_of_trade(trade_id: int) -> int:
+    """Meter id of an EnergyEscrow trade id (tradeIdOf): its bits above the 64-bit slot and 32-bit index."""
+    return trade_id >> (_SLOT_BITS + _INDEX_BITS)
+
+
+def slot_of_trade(trade_id: int) -> int:
+    """Slot of an EnergyEscrow trade id (tradeIdOf): the 64 bits above the 32-bit index."""
+    return (trade_id >> _INDEX_BITS) & ((1 << _SLOT_BITS) - 1)

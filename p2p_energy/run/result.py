@@ -1,0 +1,120 @@
+"""The result of a run: its records (trades, households, slots, gas, attacks) from the books and the plan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.run.books import Books
+from p2p_energy.run.checks import ChainState, Verdict
+from p2p_energy.run.resume import RunRecord
+from p2p_energy.run.state import RunSetup
+
+
+def build_result(
+    setup: RunSetup, books: Books, record: RunRecord, after: ChainState, verdict: Verdict, started_at: str
+) -> RunResult:
+    """The run's records and checks (wall time and timings are the caller's to fill in)."""
+    a = setup.addresses
+    result = RunResult(
+        scenario=setup.scenario.name,
+        seed=setup.scenario.seed,
+        chain_id=setup.chain.chain_id,
+        evm_version="",
+        rpc_url=setup.chain.url,
+        deployment={"EnergyToken": a.token, "MeterRegistry": a.registry, "EnergyEscrow": a.escrow},
+        started_at=started_at,
+        wall_time_s=0.0,
+        slots=slot_records(setup, books),
+        households=household_records(setup, books, record, after),
+        trades=trade_records(setup, books),
+        gas=[GasRecord(label, count, used) for label, (count, used) in sorted(books.gas.items())],
+        attacks=[
+            AttackRecord(kind, len(seen), sum(1 for o in seen if o != "accepted"), tuple(sorted(set(seen))))
+            for kind, seen in sorted(books.attacks.items())
+        ],
+        checks=dict(verdict.checks),
+        failures=[*books.tx_failures, *books.skipped],
+    )
+    result.checks.update(result.consistency_checks())
+    return result
+
+
+def trade_records(setup: RunSetup, books: Books) -> list[TradeRecord]:
+    names = [h.name for h in setup.households]
+    return [
+        TradeRecord(
+            trade_id=t.trade_id,
+            slot=t.slot,
+            chain_slot=setup.c0 + t.slot,
+            meter_id=t.meter_id,
+            seller=names[t.seller],
+            buyer=names[t.buyer],
+            wh=t.wh,
+            price_per_kwh=t.price_per_kwh,
+            cost=t.cost,
+            paid=t.closes[0][0] if t.closes else 0,
+            refunded=t.closes[0][1] if t.closes else t.cost,
+            outcome=t.outcome if t.outcome in ("settled", "refunded") else "refunded",
+        )
+        for t in sorted(books.ledger.trades.values(), key=lambda t: t.trade_id)
+    ]
+
+
+def household_records(setup: RunSetup, books: Books, record: RunRecord, after: ChainState) -> list[HouseholdRecord]:
+    scenario, plan, ledger = setup.scenario, setup.plan, books.ledger
+    delivered: dict[int, int] = defaultdict(int)
+    for lot in ledger.lots.values():
+        delivered[lot.seller] += lot.delivered_wh
+    sold: dict[int, int] = defaultdict(int)
+    bought: dict[int, int] = defaultdict(int)
+    for t in ledger.trades.values():
+        sold[t.seller] += t.wh
+        bought[t.buyer] += t.wh
+    return [
+        HouseholdRecord(
+            name=h.name,
+            address=h.account.address,
+            meter_id=h.meter_id,
+            pv_kwp=scenario.households[h.index].pv_kwp,
+            generated_wh=int(plan.generated_wh[h.index].sum()),
+            load_wh=int(plan.load_wh[h.index].sum()),
+            exported_wh=int(plan.export_wh[h.index].sum()),
+            imported_wh=int(plan.import_wh[h.index].sum()),
+            offered_wh=sum(wh for (seller, _), wh in ledger.offered_wh.items() if seller == h.index),
+            sold_wh=sold[h.index],
+            bought_wh=bought[h.index],
+            delivered_wh=delivered[h.index],
+            tokens_start=record.balances_before[h.index] + scenario.prices.funding,  # after funding
+            tokens_end=after.balances[h.index],
+        )
+        for h in setup.households
+    ]
+
+
+def slot_records(setup: RunSetup, books: Books) -> list[SlotRecord]:
+    scenario, plan, ledger = setup.scenario, setup.plan, books.ledger
+    slots = []
+    for s in range(scenario.slots):
+        slot_trades = [t for t in ledger.trades.values() if t.slot == s]
+        traded = sum(t.wh for t in slot_trades)
+        value = sum(t.wh * t.price_per_kwh for t in slot_trades)
+        start_hour = scenario.slot_start_hour(s) % 24
+        slots.append(
+            SlotRecord(
+                slot=s,
+                chain_slot=setup.c0 + s,
+                start_time=f"{int(start_hour):02d}:{round((start_hour % 1) * 60) % 60:02d}",
+                generated_wh=int(plan.generated_wh[:, s].sum()),
+                load_wh=int(plan.load_wh[:, s].sum()),
+                offered_wh=sum(wh for (_, slot), wh in ledger.offered_wh.items() if slot == s),
+                traded_wh=traded,
+                delivered_wh=sum(lot.delivered_wh for lot in ledger.lots.values() if lot.slot == s),
+                trades=len(slot_trades),
+                settled_trades=sum(1 for t in slot_trades if t.outcome == "settled"),
+                refunded_trades=sum(1 for t in slot_trades if t.outcome == "refunded"),
+                clearing_price=setup.markets[s].clearing_price,
+                mean_price=value // traded if traded else None,
+            )
+        )
+    return slots
