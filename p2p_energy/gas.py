@@ -30,10 +30,14 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, ChainBackend
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
+from p2p_energy.chain.qtum import QtumBackend
+from p2p_energy.chain.qtumd import RAISED_MEMPOOL_LIMIT, QtumNode
 from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL, MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
+from p2p_energy.networks import network
 from p2p_energy.solidity.compiler import CompilationResult
+from p2p_energy.units import SATOSHI_PER_QTUM
 
 SLOT_LENGTH = 900
 GRACE_PERIOD = 3_600
@@ -48,6 +52,8 @@ _READINGS_PER_CALL = 100
 _TAKES_PER_CALL = MAX_TAKES_PER_CALL
 #: The meter whose lot is settled alone (settleLot), and the one whose lot is refunded.
 _SETTLE_SINGLE = 1
+#: QTUM for fees given to each account of the gas run on Qtum (every transaction locks gas limit x price).
+_QTUM_PER_ACCOUNT = 1_000
 _REFUND_METER = 2
 #: Gas limit of a bulk set-up transaction (meter registration, offer): a few times its cost.
 _SETUP_GAS = 300_000
@@ -291,3 +297,20 @@ def run_gas_report(anvil_path: Path, compiled: CompilationResult, trades_per_lot
         chain = EvmBackend(local.web3(), market_codec(compiled), can_mine=True)
         accounts = [Account.from_hex(a.private_key) for a in local.accounts]
         return measure_gas(chain, compiled, accounts, trades_per_lot, **kwargs)
+
+
+def run_gas_report_on_qtum(
+    qtumd: Path, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any
+) -> GasReport:
+    """Measure on a fresh qtumd regtest node: the same operations, through qtumd's own contract RPC."""
+    with QtumNode(qtumd) as node:
+        chain = QtumBackend(
+            node.rpc(), market_codec(compiled), network("qtum-regtest"), miner=node.miner,
+            max_unconfirmed=RAISED_MEMPOOL_LIMIT,
+        )  # fmt: skip
+        admin = chain.wallet_account(node.miner)
+        others = [chain.account(keccak(text=f"p2p-energy gas account {i}")) for i in range(_SELLERS + _BUYERS)]
+        funded = chain.fund(admin, [a.address for a in others], _QTUM_PER_ACCOUNT * SATOSHI_PER_QTUM)
+        if not all(o.ok for o in funded):
+            raise P2PEnergyError(f"funding the gas run's accounts failed: {funded[0].error}")
+        return measure_gas(chain, compiled, [admin, *others], trades_per_lot, **kwargs)

@@ -155,6 +155,15 @@ class ChainBackend(Protocol):
     @property
     def stats(self) -> SendStats: ...
 
+    def account(self, private_key: bytes) -> Account:
+        """The account of a key we hold, with the address this chain gives it as `msg.sender`
+        (keccak on Ethereum-style chains, HASH160 on Qtum)."""
+        ...
+
+    def close(self) -> None:
+        """Give the node back as it was found (e.g. anvil's automine)."""
+        ...
+
     def deploy(self, name: str, bytecode: str, constructor_args: bytes, sender: Account) -> Deployed:
         """Create a contract from `bytecode` + ABI-encoded `constructor_args`; raises CallReverted on failure."""
         ...

@@ -114,6 +114,10 @@ class EvmBackend:
             self._rpc("evm_setAutomine", [False])
             self._clock = self.latest_block().timestamp  # a chain restarted from saved state is ahead of 0
 
+    def account(self, private_key: bytes) -> Account:
+        """The account of a key we hold: its keccak address, signed for here."""
+        return Account.from_key(private_key)
+
     def close(self) -> None:
         """Give the node back as it was found: automine on again if it was on (a chain the user shares)."""
         if self._automine_was_on:

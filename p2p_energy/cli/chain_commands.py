@@ -13,7 +13,9 @@ from rich.table import Table
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
 from p2p_energy.chain.market import market_codec
+from p2p_energy.chain.qtumd import WALLET, QtumNode, QtumNodeOptions, find_qtumd
 from p2p_energy.cli.common import compile_contracts, say_to, target_options
+from p2p_energy.errors import UsageError
 from p2p_energy.networks import NETWORKS
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DeploymentRecord, check_timing, record_path
 from p2p_energy.run.simulate import deploy_on
@@ -22,7 +24,40 @@ from p2p_energy.solidity.evmcheck import check_all
 from p2p_energy.solidity.toolchain import Toolchain
 
 
+def _wait_for_stop(console: Console) -> None:
+    """Until Ctrl-C or SIGTERM (which ends the chain as cleanly as Ctrl-C does)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print("Ctrl-C stops the chain.")
+    console.file.flush()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
+    """`chain --backend qtum`: a regtest qtumd with a funded wallet, in the foreground."""
+    if args.profile is not None or args.state is not None or args.chain_id is not None:
+        raise UsageError("--profile, --state and --chain-id shape an anvil chain; with --backend qtum use --datadir")
+    options = QtumNodeOptions(rpc_port=args.port, datadir=args.datadir)
+    with QtumNode(find_qtumd(args.qtumd), options) as node:
+        console.print(f"local qtumd regtest node (chain id 8890) at {node.url.public}", soft_wrap=True)
+        console.print(f"RPC URL with credentials: {node.url.with_credentials}", soft_wrap=True)
+        console.print(f"wallet {WALLET}, funded address {node.miner}", soft_wrap=True)
+        if args.datadir is not None:
+            console.print(f"chain kept in {args.datadir}: start again with the same --datadir to continue it")
+        _wait_for_stop(console)
+    console.print("chain stopped")
+    return 0
+
+
 def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    if args.backend == "qtum":
+        return _qtum_chain(args, console)
+    if args.qtumd is not None or args.datadir is not None:
+        raise UsageError("--qtumd and --datadir go with --backend qtum")
     if args.profile is None:
         chain_id = 31337 if args.chain_id is None else args.chain_id
         options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
@@ -32,9 +67,6 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
         )
     if args.state is not None:
         options = dataclasses.replace(options, state_path=args.state)
-    stop = threading.Event()
-    # SIGTERM ends the chain as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalChain(toolchain.anvil, options) as chain:
         console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
         if args.profile is not None:
@@ -45,13 +77,7 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
         # terminal or a pipe unwrapped, so they can be copied.
         for index, account in enumerate(chain.accounts):
             console.print(f"account {index}: {account.address} key {account.private_key}", soft_wrap=True)
-        console.print("Ctrl-C stops the chain.")
-        console.file.flush()
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+        _wait_for_stop(console)
     console.print("chain stopped")
     return 0
 
@@ -63,7 +89,7 @@ def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console)
     options = target_options(args, args.evm, node_accounts=args.node_accounts)
     compiled = compile_contracts(toolchain, args.evm, console)
     with open_target(toolchain.anvil, options, market_codec(compiled), say) as target:
-        if target.local_chain is not None:
+        if target.started_here:
             say("a throwaway chain: a smoke test of the deployment, stopped afterwards")
         deployed = deploy_on(
             target,

@@ -10,17 +10,12 @@ from typing import Any
 from rich.console import Console
 
 from p2p_energy.run.target import TargetOptions
-from p2p_energy.solidity.compiler import CompilationResult, Compiler, CompilerSettings
+from p2p_energy.solidity.compiler import CompilationResult, Compiler
 from p2p_energy.solidity.toolchain import Toolchain
 
 
 def compile_contracts(toolchain: Toolchain, evm: str, console: Console, *, use_cache: bool = True) -> CompilationResult:
-    compiler = Compiler(
-        toolchain,
-        contracts_dir=toolchain.root / "contracts",
-        cache_dir=toolchain.root / "build" / "p2p-energy-cache",
-        settings=CompilerSettings(evm_version=evm),
-    )
+    compiler = Compiler.for_project(toolchain, evm)
     started = time.perf_counter()
     result = compiler.compile(use_cache=use_cache)
     elapsed = time.perf_counter() - started
@@ -47,5 +42,7 @@ def target_options(args: argparse.Namespace, evm: str, **extra: Any) -> TargetOp
         profile=args.profile,
         evm_version=evm,
         private_key=args.private_key,
+        backend=args.backend,
+        qtumd=args.qtumd,
         **extra,
     )

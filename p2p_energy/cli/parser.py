@@ -9,11 +9,12 @@ from typing import NoReturn
 from p2p_energy import __version__
 from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS
 from p2p_energy.chain.anvil import ANVIL_CHAIN_ID
+from p2p_energy.chain.qtumd import QTUMD_ENV
 from p2p_energy.limits import MAX_TRADES_PER_LOT
 from p2p_energy.networks import network_names
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DEFAULT_GRACE_PERIOD_S, DEFAULT_SLOT_LENGTH_S
 from p2p_energy.run.resume import RUN_RECORD_FILE
-from p2p_energy.run.target import PRIVATE_KEY_ENV
+from p2p_energy.run.target import BACKENDS, PRIVATE_KEY_ENV
 from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
 from p2p_energy.solidity.toolchain import SOLC_VERSION
 
@@ -34,6 +35,21 @@ def _add_evm(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="evm",
+        help=f"evm: any Ethereum JSON-RPC node (default); qtum: qtumd's own RPC ({what})",
+    )
+    parser.add_argument(
+        "--qtumd",
+        default=None,
+        metavar="PATH",
+        help=f"with --backend qtum: the qtumd to start (default ${QTUMD_ENV}, then PATH)",
+    )
+
+
 def _add_compile(commands: argparse._SubParsersAction[_Parser]) -> None:
     compile_cmd = commands.add_parser("compile", help="compile the contracts (cached by source hash)")
     _add_evm(compile_cmd)
@@ -41,8 +57,11 @@ def _add_compile(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
-    chain_cmd = commands.add_parser("chain", help="run a local anvil chain in the foreground (Ctrl-C stops it)")
+    chain_cmd = commands.add_parser(
+        "chain", help="run a local anvil chain (or a qtumd regtest node) in the foreground (Ctrl-C stops it)"
+    )
     _add_evm(chain_cmd)
+    _add_backend(chain_cmd, "a regtest node with a funded wallet; prints its RPC URL with credentials")
     chain_cmd.add_argument("--port", type=int, default=8545, help="loopback port (default 8545, 0 = any free)")
     chain_cmd.add_argument("--accounts", type=int, default=10, help="funded accounts (default 10)")
     chain_cmd.add_argument("--chain-id", type=int, default=None, help="chain id (default 31337, or the profile's)")
@@ -59,6 +78,13 @@ def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
         choices=network_names(),
         default=None,
         help="imitate a network preset: its chain id, block gas limit and gas price (see `p2p-energy networks`)",
+    )
+    chain_cmd.add_argument(
+        "--datadir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --backend qtum: keep the chain in DIR (default: a temporary folder, removed on exit)",
     )
 
 
@@ -90,6 +116,7 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _add_gas(commands: argparse._SubParsersAction[_Parser]) -> None:
     gas_cmd = commands.add_parser("gas", help="measure gas per operation and per settled trade on a fresh local chain")
     _add_evm(gas_cmd)
+    _add_backend(gas_cmd, "on a regtest node started for the measurement")
     gas_cmd.add_argument(
         "--trades-per-lot",
         type=int,
@@ -122,8 +149,12 @@ def _add_bench(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _add_deploy_target(deploy_cmd: argparse.ArgumentParser) -> None:
     """deploy's chain options: where to deploy and as whom."""
     deploy_cmd.add_argument(
-        "--rpc-url", default=None, help="the chain to deploy to (default: a throwaway local anvil, as a smoke test)"
+        "--rpc-url",
+        default=None,
+        help="the chain to deploy to (default: a throwaway local anvil or qtumd regtest node, as a smoke test); "
+        "for qtum: http://USER:PASS@HOST:PORT",
     )
+    _add_backend(deploy_cmd, "without --rpc-url: a regtest node started for the command")
     _add_evm(deploy_cmd)
     deploy_cmd.add_argument(
         "--network",
@@ -182,8 +213,12 @@ def _add_deploy(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _add_simulate_target(sim_cmd: argparse.ArgumentParser) -> None:
     """simulate's chain options: where to run and as whom."""
     sim_cmd.add_argument(
-        "--rpc-url", default=None, help="the chain to run on (default: a local anvil started for the run)"
+        "--rpc-url",
+        default=None,
+        help="the chain to run on (default: a local anvil, or a qtumd regtest node, started for the run); "
+        "for qtum: http://USER:PASS@HOST:PORT",
     )
+    _add_backend(sim_cmd, "without --rpc-url: a regtest node started for the run")
     sim_cmd.add_argument(
         "--evm", choices=EVM_VERSIONS, default=None, help="EVM target (default: the scenario's [chain] evm)"
     )

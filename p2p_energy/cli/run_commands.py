@@ -23,7 +23,8 @@ from p2p_energy.solidity.toolchain import Toolchain
 def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     scenario = load_scenario(args.scenario)  # a bad file stops here, before any chain is touched
     evm = args.evm or scenario.chain.evm
-    profile = args.profile or (None if args.rpc_url else scenario.chain.profile)
+    # The scenario's [chain] profile shapes the local anvil; a Qtum node is not shaped, only an --profile given says so.
+    profile = args.profile or (None if args.rpc_url or args.backend == "qtum" else scenario.chain.profile)
     households = len(scenario.households)
     target = TargetOptions(
         rpc_url=args.rpc_url,
@@ -35,6 +36,8 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         simulation=True,
         node_accounts=args.node_accounts,
         batched=not args.one_by_one,
+        backend=args.backend,
+        qtumd=args.qtumd,
     )
     out = args.out or toolchain.root / "reports" / scenario.name
     options = SimulateOptions(

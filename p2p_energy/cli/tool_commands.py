@@ -11,9 +11,10 @@ from rich.table import Table
 from p2p_energy.bench import DEFAULT_OUT, BenchOptions, run_bench
 from p2p_energy.bench_table import bench_table
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.cli.common import compile_contracts
 from p2p_energy.errors import UsageError
-from p2p_energy.gas import run_gas_report
+from p2p_energy.gas import run_gas_report, run_gas_report_on_qtum
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, install_solc_wrapper
 
@@ -46,11 +47,20 @@ def cmd_demo(args: argparse.Namespace, toolchain: Toolchain, console: Console) -
 
 def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     compiled = compile_contracts(toolchain, args.evm, console)
+    if args.backend == "evm" and args.qtumd is not None:
+        raise UsageError("--qtumd goes with --backend qtum")
+    qtumd = find_qtumd(args.qtumd) if args.backend == "qtum" else None
     with console.status("measuring gas") as status:
-        report = run_gas_report(
-            toolchain.anvil, compiled, args.trades_per_lot, progress=lambda step: status.update(f"gas: {step}")
-        )
-    table = Table("operation (one transaction)", "gas", title=f"gas per operation, {report.evm_version}")
+
+        def step(text: str) -> None:
+            status.update(f"gas: {text}")
+
+        if qtumd is not None:
+            report = run_gas_report_on_qtum(qtumd, compiled, args.trades_per_lot, progress=step)
+        else:
+            report = run_gas_report(toolchain.anvil, compiled, args.trades_per_lot, progress=step)
+    where = "qtumd regtest" if qtumd is not None else "anvil"
+    table = Table("operation (one transaction)", "gas", title=f"gas per operation, {report.evm_version}, {where}")
     for operation, gas in report.operations.items():
         table.add_row(operation, f"{gas:,}")
     console.print(table)

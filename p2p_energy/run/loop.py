@@ -181,7 +181,7 @@ def _start(context: RunContext, stage: Stage) -> tuple[_Run, RunRecord]:
     markets = clear_all(scenario, plan)
     planning_s = time.perf_counter() - started
     accounts = [Account.held_by_node(a) for a in node_accounts] or [
-        household_account(scenario.seed, n) for n in [*names, "attacker"]
+        household_account(context.chain, scenario.seed, n) for n in [*names, "attacker"]
     ]
     record, resumed = _record(context, accounts, node_accounts)
     households = [

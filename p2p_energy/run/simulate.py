@@ -80,7 +80,7 @@ def simulate_scenario(
 
 def _stopped(target: Target, stopped: ChainStopped) -> ChainStopped:
     """`stopped`, with the advice fitted to the chain: a local chain of this run cannot be resumed."""
-    if target.local_chain is None:
+    if not target.started_here:
         return stopped
     return stopped.with_advice(
         "a local chain ends with the run that started it, so run again; to be able to resume, run on a chain "

@@ -30,9 +30,9 @@ class Household:
     meter_key: MeterKey
 
 
-def household_account(seed: int, name: str) -> Account:
-    """The trading account of `name` in a run with `seed` (simulation only: the seed gives the key)."""
-    return Account.from_key(seed_key(seed, account_label(name)))
+def household_account(chain: ChainBackend, seed: int, name: str) -> Account:
+    """The trading account of `name` in a run with `seed` on `chain` (simulation only: the seed gives the key)."""
+    return chain.account(seed_key(seed, account_label(name)))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ from web3 import Web3
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY, ChainOptions, LocalChain, chain_options
-from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.backend import ChainBackend, ChainError
 from p2p_energy.chain.evm import EvmBackend
+from p2p_energy.chain.qtum import QtumBackend
+from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc
+from p2p_energy.chain.qtumd import RAISED_MEMPOOL_LIMIT, QtumNode, find_qtumd
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, network, network_names
@@ -30,6 +33,8 @@ from p2p_energy.run.deployment_record import network_for_chain_id
 
 #: Where the CLI and `brownie run deploy` read the deployer's key when no option gives it.
 PRIVATE_KEY_ENV = "P2P_ENERGY_PRIVATE_KEY"
+#: The kinds of chain backend: any Ethereum JSON-RPC node (anvil, geth, Janus), or qtumd's own RPC.
+BACKENDS = ("evm", "qtum")
 #: Block gas limit of the local chains `simulate` starts with the `local`
 #: profile: a whole phase of a city-scale day fits one block.
 LOCAL_BLOCK_GAS_LIMIT = 1_000_000_000
@@ -51,8 +56,31 @@ class TargetOptions:
     node_accounts: bool = False
     #: False: one transaction per action, each waited for (the benchmark's baseline).
     batched: bool = True
+    #: "evm" (any Ethereum JSON-RPC node) or "qtum" (qtumd's own RPC).
+    backend: str = "evm"
+    #: Where qtumd is (--qtumd); None: $QTUMD, then PATH.
+    qtumd: str | None = None
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise UsageError(f"unknown backend {self.backend!r}: choose one of {', '.join(BACKENDS)}")
+        if self.backend == "qtum":
+            evm_only = [
+                name
+                for name, given in (
+                    ("--profile", self.profile is not None),
+                    ("--private-key", self.private_key is not None),
+                    ("--node-accounts", self.node_accounts),
+                )
+                if given
+            ]
+            if evm_only:
+                raise UsageError(
+                    f"{', '.join(evm_only)} shape an EVM chain and do not go with --backend qtum "
+                    "(on Qtum the operator is the node wallet's funded address)"
+                )
+        elif self.qtumd is not None:
+            raise UsageError("--qtumd goes with --backend qtum")
         if self.rpc_url is None and (self.network is not None or self.private_key is not None):
             raise UsageError("--network and --private-key go with --rpc-url; a local chain takes --profile")
         if self.rpc_url is not None and self.profile is not None:
@@ -63,13 +91,15 @@ class TargetOptions:
 class Target:
     """A chain ready for transactions."""
 
-    chain: EvmBackend
+    chain: ChainBackend
     url: str
     network: str
     admin: Account
     #: accounts the node holds and unlocks (anvil's dev accounts, a Qtum wallet behind Janus).
     node_accounts: tuple[str, ...]
+    #: A chain this command started, which ends with it.
     local_chain: LocalChain | None = None
+    started_here: bool = False
 
     @property
     def chain_id(self) -> int:
@@ -79,6 +109,10 @@ class Target:
 @contextmanager
 def open_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Callable[[str], None]) -> Iterator[Target]:
     """The chain of `options`, started (and stopped afterwards) if no RPC URL is given."""
+    if options.backend == "qtum":
+        with open_qtum_target(options.rpc_url, options.network, options.qtumd, codec, say) as target:
+            yield target
+        return
     if options.rpc_url is None:
         with _local_target(anvil, options, codec, say) as target:
             yield target
@@ -126,6 +160,7 @@ def _local_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Cal
             ),
             node_accounts=tuple(a.address for a in local.accounts[1:]),
             local_chain=local,
+            started_here=True,
         )
 
 
@@ -160,3 +195,62 @@ def _gas_price(w3: Web3, network_name: str | None) -> int:
     """The node's price, never below the network's floor (Qtum: 40 sat/gas)."""
     floor = network(network_name).min_gas_price_wei if network_name in network_names() else 0
     return max(int(w3.eth.gas_price), floor)
+
+
+#: qtumd's `getblockchaininfo` chain name -> our network preset.
+_QTUM_CHAINS = {"main": "qtum-mainnet", "test": "qtum-testnet", "regtest": "qtum-regtest"}
+
+
+@contextmanager
+def open_qtum_target(
+    rpc_url: str | None, network_name: str | None, qtumd: str | None, codec: AbiCodec, say: Callable[[str], None]
+) -> Iterator[Target]:
+    """A Qtum node: a regtest qtumd started here (and stopped afterwards), or the node at `rpc_url`."""
+    if rpc_url is None:
+        if network_name not in (None, "qtum-regtest"):
+            raise UsageError(f"--network {network_name}: a qtumd started here is a regtest node; give --rpc-url")
+        with QtumNode(find_qtumd(qtumd)) as node:
+            say(f"local qtumd regtest node (chain id 8890) at {node.url.public}, coins mature at height 2,100")
+            chain = QtumBackend(node.rpc(), codec, network("qtum-regtest"), miner=node.miner,
+                                max_unconfirmed=RAISED_MEMPOOL_LIMIT)  # fmt: skip
+            yield Target(
+                chain, node.url.public, "qtum-regtest", chain.wallet_account(node.miner), (), started_here=True
+            )
+        return
+    url = NodeUrl.parse(rpc_url)
+    node_rpc = QtumRpc(url)
+    try:
+        chain_name = str(node_rpc.call("getblockchaininfo")["chain"])
+    except ChainError as exc:
+        raise UsageError(f"no qtumd answers at {url.public}: {exc}; check the URL and that the node runs") from None
+    except OSError as exc:
+        raise UsageError(f"no qtumd answers at {url.public} ({exc.__class__.__name__}); check the URL") from None
+    preset = _QTUM_CHAINS.get(chain_name)
+    if preset is None:
+        raise UsageError(f"the qtumd at {url.public} runs chain {chain_name!r}, which no preset describes")
+    if network_name is not None and network_name != preset:
+        raise UsageError(f"the qtumd at {url.public} runs {chain_name}, not {network_name}; nothing was sent")
+    wallets = node_rpc.call("listwallets")
+    if not wallets:
+        raise UsageError(
+            f"the qtumd at {url.public} has no wallet loaded: `qtum-cli createwallet NAME` (or loadwallet)"
+        )
+    wallet = node_rpc.for_wallet(str(wallets[0]))
+    operator = _funded_address(wallet)
+    miner = operator if chain_name == "regtest" else None
+    chain = QtumBackend(wallet, codec, network(preset), miner=miner)
+    say(f"qtumd {chain_name} node at {url.public}, wallet {wallets[0]}, operator {operator}")
+    yield Target(chain, url.public, preset, chain.wallet_account(operator), ())
+
+
+def _funded_address(wallet: QtumRpc) -> str:
+    """The wallet's address with the most spendable QTUM (the operator pays every fee of the market's set-up)."""
+    totals: dict[str, float] = {}
+    for coin in wallet.call("listunspent", 1):
+        if coin.get("spendable"):
+            totals[coin["address"]] = totals.get(coin["address"], 0.0) + float(coin["amount"])
+    if not totals:
+        raise UsageError(
+            "the node's wallet has no spendable QTUM: fund it (on regtest: generatetoaddress 2100 ADDRESS)"
+        )
+    return max(totals, key=lambda a: totals[a])

@@ -16,12 +16,12 @@ from eth_utils.crypto import keccak
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.legacy_tx import sign_legacy
+from p2p_energy.domain.keys import account_label, seed_key
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
 from p2p_energy.run.loop import run_simulation
-from p2p_energy.run.state import household_account
 from tests.library.conftest import deploy_local_market, first_account
 
 REVOKED_AT = "slot 2/4"
@@ -86,7 +86,7 @@ def test_the_run_fails_its_check_that_every_honest_transaction_succeeded(failed)
 
 
 def test_each_reverted_offer_is_listed_with_sender_transaction_and_decoded_error(failed, scenario):
-    seller = household_account(scenario.seed, "solar-001").address
+    seller = Account.from_key(seed_key(scenario.seed, account_label("solar-001"))).address
     pattern = re.compile(rf"postOffer from {seller} reverted \(tx 0x[0-9a-f]{{64}}\): MeterNotActive\(meterId=1\)")
     listed = [line for line in failed.result.failures if pattern.fullmatch(line)]
     assert offers_after_the_revocation(scenario) > 0

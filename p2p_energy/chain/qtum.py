@@ -1,0 +1,393 @@
+"""The Qtum chain backend: qtumd's own contract RPC, no Ethereum adapter in between.
+
+Qtum is a UTXO chain with an EVM on top. A contract call is a transaction
+output (`OP_CALL`) paid from the sender's coins; `msg.sender` is the HASH160
+of the sender's public key, not the keccak address. So this backend
+
+- makes each account's address the HASH160 of its key
+  (:meth:`QtumBackend.account`) and imports the key into the node's wallet
+  (`importdescriptors`, one call for many keys), so the wallet can sign for it;
+- sends with `sendtocontract ... SENDER` (base58 sender), deploys with
+  `createcontract` (the address comes from the node's answer, never
+  predicted), reads with `callcontract`, receipts with
+  `gettransactionreceipt` (`excepted` for a revert), logs with `searchlogs`;
+- decodes a revert by replaying the call with `callcontract` (a receipt
+  carries no revert data): the replay runs on the current state, not on the
+  block's;
+- funds accounts with one `sendmany` (fees are paid in QTUM from each
+  sender's own coins; Qtum refunds unused gas in the block's coinbase, which
+  matures only 2,000 blocks later, so every transaction locks its whole gas
+  limit x gas price);
+- on a regtest node it controls (`can_mine`), moves time with `setmocktime`
+  and mines with `generatetoaddress`, as anvil's mining does; elsewhere it
+  waits for the network's blocks.
+
+The mempool takes at most `max_unconfirmed` transactions per sender (25 by
+default on Qtum): a phase is sent in rounds that keep to it, each round
+mined (or waited for) before the next. The regtest node this project starts
+raises the limit (see :mod:`p2p_energy.chain.qtumd`), so a phase is one round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.accounts import Account
+from p2p_energy.chain.backend import (
+    BlockRef,
+    Call,
+    CallReverted,
+    Deployed,
+    MinedTransaction,
+    Outcome,
+    SendError,
+    SendStats,
+)
+from p2p_energy.chain.qtum_keys import QtumKey, fromhexaddress
+from p2p_energy.chain.qtum_rpc import QtumRpc, QtumRpcError
+from p2p_energy.chain.qtum_scan import mined_contract_calls
+from p2p_energy.networks import QTUM_BLOCK_GAS_LIMIT, NetworkPreset
+from p2p_energy.units import SATOSHI_PER_QTUM
+
+#: Qtum's default mempool limit of unconfirmed transactions per sender (ancestors).
+DEFAULT_MAX_UNCONFIRMED = 25
+#: Gas limit of a contract creation: enough for the escrow (2.2M), well inside a block.
+DEPLOY_GAS = 6_000_000
+#: Headroom over callcontract's gasUsed for a transaction's gas limit, and the least limit a node relays.
+GAS_MARGIN_PERCENT = 20
+MIN_GAS_LIMIT = 30_000
+#: Blocks with nothing new of ours after which the rest of a phase counts as dropped (where we mine).
+_STALLED_BLOCKS = 3
+_RECEIPT_POLL_S = 1.0
+
+
+def _hex(address: str) -> str:
+    """A 20-byte address as qtumd spells it: 40 lowercase hex digits, no 0x."""
+    return address.removeprefix("0x").lower()
+
+
+def _qtum(satoshi: int) -> str:
+    """An amount in satoshi as a QTUM decimal string (exact)."""
+    return str(Decimal(satoshi) / SATOSHI_PER_QTUM)
+
+
+def _evm_log(log: dict[str, Any]) -> dict[str, Any]:
+    """A qtumd log entry in the shape of an Ethereum log (0x hex), for the ABI codec."""
+    return {
+        "address": "0x" + str(log["address"]),
+        "topics": ["0x" + str(t) for t in log["topics"]],
+        "data": "0x" + str(log.get("data", "")),
+    }
+
+
+class QtumBackend:
+    """A :class:`~p2p_energy.chain.backend.ChainBackend` over qtumd's wallet RPC; see the module docstring."""
+
+    def __init__(
+        self,
+        rpc: QtumRpc,
+        codec: AbiCodec,
+        network: NetworkPreset,
+        *,
+        miner: str | None = None,
+        gas_price_satoshi: int | None = None,
+        max_unconfirmed: int = DEFAULT_MAX_UNCONFIRMED,
+        receipt_timeout_s: float = 600.0,
+    ):
+        self.rpc = rpc
+        self.codec = codec
+        self.network = network
+        #: The base58 address mined blocks pay to, where this backend mines (regtest it controls); else None.
+        self.miner = miner
+        self._gas_price = gas_price_satoshi if gas_price_satoshi is not None else network.min_gas_price_satoshi
+        self.max_unconfirmed = max_unconfirmed
+        self.receipt_timeout_s = receipt_timeout_s
+        self._stats = SendStats()
+        self._base58: dict[str, str] = {}  # lowercase hex -> base58
+        self._pending_keys: list[QtumKey] = []
+        self._clock = self.latest_block().timestamp
+
+    # ------------------------------------------------------------- properties
+
+    @property
+    def url(self) -> str:
+        return self.rpc.url.public
+
+    @property
+    def chain_id(self) -> int:
+        return self.network.chain_id
+
+    @property
+    def gas_price(self) -> int:
+        """Satoshi per gas (40 is Qtum's minimum)."""
+        return self._gas_price
+
+    @property
+    def block_gas_limit(self) -> int:
+        return QTUM_BLOCK_GAS_LIMIT
+
+    @property
+    def can_mine(self) -> bool:
+        return self.miner is not None
+
+    @property
+    def clock(self) -> int:
+        return self._clock
+
+    @property
+    def stats(self) -> SendStats:
+        return self._stats
+
+    # --------------------------------------------------------------- accounts
+
+    def account(self, private_key: bytes) -> Account:
+        """The account of a key we hold: its address is the key's HASH160 (what `msg.sender` is on Qtum).
+        The key goes into the node's wallet before this account's first transaction."""
+        key = QtumKey(private_key)
+        address = str(to_checksum_address(key.hash160_address))
+        if _hex(address) not in self._base58:
+            self._base58[_hex(address)] = key.qtum_address(self.network)
+            self._pending_keys.append(key)
+        return Account(address, private_key)
+
+    def wallet_account(self, base58: str) -> Account:
+        """An account of the node's wallet, by its base58 address."""
+        address = "0x" + str(self.rpc.call("gethexaddress", base58))
+        self._base58[_hex(address)] = base58
+        return Account.held_by_node(address)
+
+    def sender(self, account: Account) -> str:
+        """The base58 address qtumd sends from for `account`."""
+        found = self._base58.get(_hex(account.address))
+        return found if found is not None else fromhexaddress(_hex(account.address), self.network)
+
+    def _import_keys(self) -> None:
+        """Put the keys of new accounts into the wallet: one importdescriptors call (one rescan) for all."""
+        if not self._pending_keys:
+            return
+        keys, self._pending_keys = self._pending_keys, []
+        wifs = [k.to_wif(self.network) for k in keys]
+        infos = self.rpc.batch([("getdescriptorinfo", [f"pkh({w})"]) for w in wifs])
+        requests = [
+            {"desc": f"pkh({w})#{info['result']['checksum']}", "timestamp": "now"}
+            for w, info in zip(wifs, infos, strict=True)
+        ]
+        results = self.rpc.call("importdescriptors", requests)
+        failed = [r for r in results if not r.get("success")]
+        if failed:
+            raise SendError(f"the node's wallet refused {len(failed)} keys: {failed[0].get('error')}")
+
+    # ------------------------------------------------------------------ reads
+
+    def call(self, to: str, data: bytes, block: str | int = "latest") -> bytes:
+        result = self.rpc.call("callcontract", _hex(to), data.hex())["executionResult"]
+        if result["excepted"] != "None":
+            raise SendError(f"call to {to} failed: {self._why(result)}")
+        return bytes.fromhex(result["output"])
+
+    def calls(self, requests: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        answers = self.rpc.batch([("callcontract", [_hex(to), data.hex()]) for to, data in requests])
+        out = []
+        for (to, _), answer in zip(requests, answers, strict=True):
+            if answer.get("error"):
+                raise SendError(f"call to {to} failed: {answer['error'].get('message')}")
+            result = answer["result"]["executionResult"]
+            if result["excepted"] != "None":
+                raise SendError(f"call to {to} failed: {self._why(result)}")
+            out.append(bytes.fromhex(result["output"]))
+        return out
+
+    def _why(self, execution: dict[str, Any]) -> str:
+        output = str(execution.get("output", ""))
+        if len(output) >= 8:
+            return self.codec.decode_error("0x" + output)
+        return f"{execution['excepted']} {execution.get('exceptedMessage', '')}".strip()
+
+    def estimate_gas(self, sender: Account, to: str, data: bytes) -> int:
+        result = self.rpc.call("callcontract", _hex(to), data.hex(), self.sender(sender))["executionResult"]
+        if result["excepted"] != "None":
+            raise CallReverted(self.codec.function_of(data) or "the transaction", self._why(result))
+        return max(MIN_GAS_LIMIT, int(result["gasUsed"]) * (100 + GAS_MARGIN_PERCENT) // 100)
+
+    def code_at(self, address: str) -> bytes:
+        try:
+            info = self.rpc.call("getaccountinfo", _hex(address))
+        except QtumRpcError:
+            return b""  # "Address does not exist"
+        return bytes.fromhex(str(info.get("code", "")))
+
+    def latest_block(self) -> BlockRef:
+        header = self.rpc.call("getblockheader", self.rpc.call("getbestblockhash"))
+        return BlockRef(int(header["height"]), "0x" + str(header["hash"]), int(header["time"]))
+
+    def block_hash(self, number: int) -> str | None:
+        try:
+            return "0x" + str(self.rpc.call("getblockhash", number))
+        except QtumRpcError:
+            return None
+
+    def logs(self, addresses: Collection[str], first_block: int) -> list[dict[str, Any]]:
+        receipts = self.rpc.call("searchlogs", first_block, -1, {"addresses": sorted(_hex(a) for a in addresses)})
+        return [_evm_log(log) for receipt in receipts for log in receipt.get("log", [])]
+
+    def mined_transactions(self, senders: Collection[str], first_block: int) -> list[MinedTransaction]:
+        """Every contract call from `senders` in blocks `first_block`..latest, in chain order."""
+        return mined_contract_calls(self.rpc, {_hex(s) for s in senders}, first_block, _evm_log)
+
+    def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
+        """The decoded custom error of a reverted call, from replaying it with callcontract on the current state."""
+        result = self.rpc.call("callcontract", _hex(call.to), call.data.hex(), self.sender(call.sender), call.gas)
+        execution = result["executionResult"]
+        if execution["excepted"] == "None":
+            return "reverted in its block but not on replay (it depended on the state of its block)"
+        return self._why(execution) + " (replayed on the current state)"
+
+    # ---------------------------------------------------------------- writing
+
+    def deploy(self, name: str, bytecode: str, constructor_args: bytes, sender: Account) -> Deployed:
+        self._import_keys()
+        data = bytecode.removeprefix("0x") + constructor_args.hex()
+        try:
+            sent = self.rpc.call("createcontract", data, DEPLOY_GAS, _qtum(self._gas_price), self.sender(sender))
+        except QtumRpcError as exc:
+            raise CallReverted(f"deploy {name}", exc.message) from None
+        receipts = self._collect({sent["txid"]}, None)
+        receipt = receipts.get(sent["txid"])
+        if receipt is None:
+            raise CallReverted(f"deploy {name}", "not mined", "0x" + sent["txid"])
+        if receipt["excepted"] != "None":
+            raise CallReverted(f"deploy {name}", str(receipt["excepted"]), "0x" + sent["txid"])
+        address = str(to_checksum_address("0x" + sent["address"]))
+        return Deployed(name, address, "0x" + sent["txid"], int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+
+    def send(self, calls: Sequence[Call], *, timestamp: int | None = None) -> list[Outcome]:
+        """Send `calls` in rounds of at most `max_unconfirmed` per sender, each round mined; outcomes in order."""
+        self._import_keys()
+        outcomes: list[Outcome | None] = [None] * len(calls)
+        for round_ in self._rounds(calls):
+            txids = self._submit(calls, round_, outcomes)
+            receipts = self._collect(set(txids.values()), timestamp)
+            for i, txid in txids.items():
+                outcomes[i] = self._outcome(calls[i], txid, receipts.get(txid))
+        return [o for o in outcomes if o is not None]
+
+    def _rounds(self, calls: Sequence[Call]) -> list[list[int]]:
+        """Indices of `calls` split so that no sender has more than max_unconfirmed in one round."""
+        rounds: list[list[int]] = []
+        seen: Counter[str] = Counter()
+        for i, call in enumerate(calls):
+            n = seen[call.sender.address]
+            seen[call.sender.address] += 1
+            place = n // self.max_unconfirmed
+            while len(rounds) <= place:
+                rounds.append([])
+            rounds[place].append(i)
+        return rounds
+
+    def _submit(self, calls: Sequence[Call], indices: list[int], outcomes: list[Outcome | None]) -> dict[int, str]:
+        """sendtocontract for calls[indices] in JSON-RPC batches; refusals become outcomes at once."""
+        started = time.perf_counter()
+        price = _qtum(self._gas_price)
+        requests = [
+            (
+                "sendtocontract",
+                [_hex(calls[i].to), calls[i].data.hex(), _qtum(calls[i].value), calls[i].gas, price,
+                 self.sender(calls[i].sender)],
+            )
+            for i in indices
+        ]  # fmt: skip
+        answers = self.rpc.batch(requests)
+        self._stats.sending_s += time.perf_counter() - started
+        txids: dict[int, str] = {}
+        for i, answer in zip(indices, answers, strict=True):
+            error = answer.get("error")
+            if error:
+                message = str(error.get("message", error))
+                outcomes[i] = Outcome(calls[i], None, -1, error=f"refused by the node: {message}")
+            else:
+                txids[i] = str(answer["result"]["txid"])
+        self._stats.transactions += len(txids)
+        return txids
+
+    def _collect(self, txids: set[str], timestamp: int | None) -> dict[str, dict[str, Any]]:
+        """Receipts of `txids`: mined here (at `timestamp`) where this backend mines, else waited for."""
+        receipts: dict[str, dict[str, Any]] = {}
+        started = time.perf_counter()
+        stalled = 0
+        deadline = time.monotonic() + self.receipt_timeout_s
+        while txids - receipts.keys():
+            if self.can_mine:
+                self._mine(timestamp)
+            elif time.monotonic() > deadline:
+                break
+            else:
+                time.sleep(_RECEIPT_POLL_S)
+            found = self._receipts(sorted(txids - receipts.keys()))
+            receipts.update(found)
+            stalled = 0 if found else stalled + 1
+            if self.can_mine and stalled >= _STALLED_BLOCKS:
+                break
+        self._stats.mining_s += time.perf_counter() - started
+        return receipts
+
+    def _receipts(self, txids: list[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for txid, answer in zip(txids, self.rpc.batch([("gettransactionreceipt", [t]) for t in txids]), strict=True):
+            result = answer.get("result")
+            if result:
+                found[txid] = result[0]
+        return found
+
+    def _mine(self, timestamp: int | None) -> None:
+        """One block, at `timestamp` (or just after the last one) on the node's mock clock."""
+        assert self.miner is not None
+        at = max(timestamp if timestamp is not None else 0, self._clock)
+        self.rpc.call("setmocktime", at)
+        self.rpc.call("generatetoaddress", 1, self.miner)
+        self._clock = self.latest_block().timestamp
+        self._stats.blocks += 1
+
+    def _outcome(self, call: Call, txid: str, receipt: dict[str, Any] | None) -> Outcome:
+        if receipt is None:
+            return Outcome(call, "0x" + txid, -1, error="not mined (dropped)")
+        block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        if receipt["excepted"] == "None":
+            logs = tuple(_evm_log(log) for log in receipt.get("log", []))
+            return Outcome(call, "0x" + txid, 1, gas_used, block, logs)
+        return Outcome(call, "0x" + txid, 0, gas_used, block, (), self.explain_revert(call, block, txid))
+
+    def advance_to(self, timestamp: int) -> None:
+        """Make chain time reach `timestamp`: mine a block at it where this backend mines, else wait."""
+        if self.can_mine:
+            if timestamp > self._clock:
+                self._mine(timestamp)
+            return
+        while self.latest_block().timestamp < timestamp:
+            time.sleep(_RECEIPT_POLL_S)
+
+    def fund(self, funder: Account, addresses: Sequence[str], amount: int) -> list[Outcome]:
+        """Give each of `addresses` `amount` satoshi for fees, in one sendmany from the wallet; one outcome."""
+        self._import_keys()
+        if not addresses:
+            return []
+        payments = {
+            self._base58.get(_hex(a)) or fromhexaddress(_hex(a), self.network): _qtum(amount) for a in addresses
+        }
+        call = Call("fund", funder, "", b"", 0, amount * len(addresses))
+        try:
+            txid = str(self.rpc.call("sendmany", "", payments))
+        except QtumRpcError as exc:
+            return [Outcome(call, None, -1, error=f"refused by the node: {exc.message}")]
+        if self.can_mine:
+            self._mine(None)
+        return [Outcome(call, "0x" + txid, 1)]
+
+    def close(self) -> None:
+        """Nothing to give back: the node's clock stays where the run left it."""
