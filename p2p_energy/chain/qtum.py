@@ -214,7 +214,9 @@ class QtumBackend:
         result = self.rpc.call("callcontract", _hex(to), data.hex(), self.sender(sender))["executionResult"]
         if result["excepted"] != "None":
             raise CallReverted(self.codec.function_of(data) or "the transaction", self._why(result))
-        return max(MIN_GAS_LIMIT, int(result["gasUsed"]) * (100 + GAS_MARGIN_PERCENT) // 100)
+        # gasUsed is after refunds (freed storage); the execution needs the refunded gas too until its end.
+        needed = int(result["gasUsed"]) + int(result.get("gasRefunded", 0))
+        return max(MIN_GAS_LIMIT, needed * (100 + GAS_MARGIN_PERCENT) // 100)
 
     def code_at(self, address: str) -> bytes:
         try:
