@@ -310,7 +310,7 @@ def run_gas_report_on_qtum(
         )  # fmt: skip
         admin = chain.wallet_account(node.miner)
         others = [chain.account(keccak(text=f"p2p-energy gas account {i}")) for i in range(_SELLERS + _BUYERS)]
-        funded = chain.fund(admin, [a.address for a in others], _QTUM_PER_ACCOUNT * SATOSHI_PER_QTUM)
+        funded = chain.fund(admin, {a.address: _QTUM_PER_ACCOUNT * SATOSHI_PER_QTUM for a in others})
         if not all(o.ok for o in funded):
             raise P2PEnergyError(f"funding the gas run's accounts failed: {funded[0].error}")
         return measure_gas(chain, compiled, [admin, *others], trades_per_lot, **kwargs)

@@ -19,7 +19,7 @@ and implements the same protocol.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -208,7 +208,7 @@ class ChainBackend(Protocol):
         """Make chain time reach `timestamp`: mine where this backend can, else wait for the chain."""
         ...
 
-    def fund(self, funder: Account, addresses: Sequence[str], amount: int) -> list[Outcome]:
-        """Give each of `addresses` `amount` of native coin for fees: minted where the chain allows it
-        (no transactions, no outcomes), else sent from `funder` (one outcome per address, label "fund")."""
+    def fund(self, funder: Account, amounts: Mapping[str, int]) -> list[Outcome]:
+        """Give each address its amount of native coin for fees (the chain's smallest unit): minted where
+        the chain allows it (no transactions, no outcomes), else sent from `funder` (label "fund")."""
         ...

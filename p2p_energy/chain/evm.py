@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -537,16 +537,16 @@ class EvmBackend:
             return self._error_text(answer["error"]) + " (replayed on the parent block)"
         return "reverted in its block but not on replay (out of gas, or it depended on an earlier transaction)"
 
-    def fund(self, funder: Account, addresses: Sequence[str], amount: int) -> list[Outcome]:
-        """Give `addresses` `amount` wei for gas: anvil_setBalance where this backend mines (no
+    def fund(self, funder: Account, amounts: Mapping[str, int]) -> list[Outcome]:
+        """Give each address its amount of wei for gas: anvil_setBalance where this backend mines (no
         transactions), else one value transfer each from `funder`, labelled "fund"."""
         if self._can_mine:
-            answers = self._batch([("anvil_setBalance", [a, hex(amount)]) for a in addresses])
+            answers = self._batch([("anvil_setBalance", [a, hex(wei)]) for a, wei in amounts.items()])
             errors = [a["error"] for a in answers if "error" in a]
             if errors:
                 raise SendError(f"anvil_setBalance failed: {self._error_text(errors[0])}")
             return []
-        return self.send([Call("fund", funder, a, b"", _TRANSFER_GAS, amount) for a in addresses])
+        return self.send([Call("fund", funder, a, b"", _TRANSFER_GAS, wei) for a, wei in amounts.items()])
 
     def estimate_gas(self, sender: Account, to: str, data: bytes) -> int:
         """eth_estimateGas with GAS_MARGIN_PERCENT headroom; raises CallReverted with the decoded error."""

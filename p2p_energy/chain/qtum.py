@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,12 @@ MIN_GAS_LIMIT = 30_000
 #: Blocks with nothing new of ours after which the rest of a phase counts as dropped (where we mine).
 _STALLED_BLOCKS = 3
 _RECEIPT_POLL_S = 1.0
+#: Outputs per funding transaction, and its fee (satoshi): generous for ~35 bytes an output.
+_FUND_OUTPUTS = 500
+#: What one transaction's fee beyond its gas may cost (satoshi): ~300 bytes at qtumd's fallback fee, x10.
+_TX_FEE = 300_000
+_FUND_FEE_BASE = 1_000_000
+_FUND_FEE_PER_OUTPUT = 20_000
 
 
 def _hex(address: str) -> str:
@@ -272,6 +278,7 @@ class QtumBackend:
     def send(self, calls: Sequence[Call], *, timestamp: int | None = None) -> list[Outcome]:
         """Send `calls` in rounds of at most `max_unconfirmed` per sender, each round mined; outcomes in order."""
         self._import_keys()
+        self._check_coins(calls)
         outcomes: list[Outcome | None] = [None] * len(calls)
         for round_ in self._rounds(calls):
             txids = self._submit(calls, round_, outcomes)
@@ -279,6 +286,32 @@ class QtumBackend:
             for i, txid in txids.items():
                 outcomes[i] = self._outcome(calls[i], txid, receipts.get(txid))
         return [o for o in outcomes if o is not None]
+
+    def _check_coins(self, calls: Sequence[Call]) -> None:
+        """Refuse (SendError, nothing sent) a phase whose senders lack the QTUM its gas limits lock."""
+        needed: Counter[str] = Counter()
+        for call in calls:
+            needed[self.sender(call.sender)] += call.gas * self._gas_price + _TX_FEE
+        coins = self.rpc.call("listunspent", 0, 9_999_999, sorted(needed))
+        have: Counter[str] = Counter()
+        for coin in coins:
+            if coin.get("spendable"):
+                have[coin["address"]] += int(Decimal(str(coin["amount"])) * SATOSHI_PER_QTUM)
+        short = sorted((address, need - have[address]) for address, need in needed.items() if have[address] < need)
+        if short:
+            address, lacking = short[0]
+            raise SendError(
+                f"{address} (0x{_hex(self._hex_of(address))}) lacks {_qtum(lacking)} QTUM for the fees of its next "
+                f"{sum(1 for c in calls if self.sender(c.sender) == address)} transactions"
+                + (f", and {len(short) - 1} more senders lack coins too" if len(short) > 1 else "")
+                + "; nothing of this phase was sent: fund it and run again with --resume"
+            )
+
+    def _hex_of(self, base58: str) -> str:
+        for hex_address, known in self._base58.items():
+            if known == base58:
+                return hex_address
+        return str(self.rpc.call("gethexaddress", base58))
 
     def _rounds(self, calls: Sequence[Call]) -> list[list[int]]:
         """Indices of `calls` split so that no sender has more than max_unconfirmed in one round."""
@@ -374,22 +407,56 @@ class QtumBackend:
         while self.latest_block().timestamp < timestamp:
             time.sleep(_RECEIPT_POLL_S)
 
-    def fund(self, funder: Account, addresses: Sequence[str], amount: int) -> list[Outcome]:
-        """Give each of `addresses` `amount` satoshi for fees, in one sendmany from the wallet; one outcome."""
+    def fund(self, funder: Account, amounts: Mapping[str, int]) -> list[Outcome]:
+        """Give each address its amount of satoshi for fees, from `funder`'s coins; one outcome per transaction.
+
+        Built as raw transactions from coins we choose (createrawtransaction, signrawtransactionwithwallet,
+        sendrawtransaction): after a run, qtumd's own coin selection (`sendmany`, `sendtoaddress`) answers
+        `map::at` and may still broadcast, which would leave us not knowing whether coins were sent.
+        """
         self._import_keys()
-        if not addresses:
-            return []
-        payments = {
-            self._base58.get(_hex(a)) or fromhexaddress(_hex(a), self.network): _qtum(amount) for a in addresses
-        }
-        call = Call("fund", funder, "", b"", 0, amount * len(addresses))
-        try:
-            txid = str(self.rpc.call("sendmany", "", payments))
-        except QtumRpcError as exc:
-            return [Outcome(call, None, -1, error=f"refused by the node: {exc.message}")]
-        if self.can_mine:
+        outcomes = []
+        pending = list(amounts.items())
+        for start in range(0, len(pending), _FUND_OUTPUTS):
+            chunk = pending[start : start + _FUND_OUTPUTS]
+            call = Call("fund", funder, "", b"", 0, sum(value for _, value in chunk))
+            try:
+                txid = self._pay(funder, {self._base58_of(a): value for a, value in chunk})
+            except (QtumRpcError, SendError) as exc:
+                outcomes.append(Outcome(call, None, -1, error=f"refused by the node: {exc}"))
+                continue
+            outcomes.append(Outcome(call, "0x" + txid, 1))
+        if self.can_mine and any(o.ok for o in outcomes):
             self._mine(None)
-        return [Outcome(call, "0x" + txid, 1)]
+        return outcomes
+
+    def _base58_of(self, address: str) -> str:
+        return self._base58.get(_hex(address)) or fromhexaddress(_hex(address), self.network)
+
+    def _pay(self, funder: Account, payments: dict[str, int]) -> str:
+        """One transaction paying `payments` (base58 -> satoshi) from `funder`'s confirmed coins; its txid."""
+        source = self.sender(funder)
+        total = sum(payments.values())
+        fee = _FUND_FEE_BASE + _FUND_FEE_PER_OUTPUT * len(payments)
+        coins = sorted(
+            (c for c in self.rpc.call("listunspent", 1, 9_999_999, [source]) if c.get("spendable")),
+            key=lambda c: -Decimal(str(c["amount"])),
+        )
+        inputs, have = [], 0
+        for coin in coins:
+            if have >= total + fee:
+                break
+            inputs.append({"txid": coin["txid"], "vout": coin["vout"]})
+            have += int(Decimal(str(coin["amount"])) * SATOSHI_PER_QTUM)
+        if have < total + fee:
+            raise SendError(f"{source} has {_qtum(have)} QTUM spendable, {_qtum(total + fee)} needed to fund accounts")
+        outputs = [{address: _qtum(value)} for address, value in payments.items()]
+        if have - total - fee > 0:
+            outputs.append({source: _qtum(have - total - fee)})
+        signed = self.rpc.call("signrawtransactionwithwallet", self.rpc.call("createrawtransaction", inputs, outputs))
+        if not signed.get("complete"):
+            raise SendError(f"the wallet could not sign the funding transaction from {source}")
+        return str(self.rpc.call("sendrawtransaction", signed["hex"]))
 
     def close(self) -> None:
         """Nothing to give back: the node's clock stays where the run left it."""

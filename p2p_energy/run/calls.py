@@ -162,3 +162,30 @@ def withdraw_calls(setup: RunSetup, credits: list[int]) -> list[Call]:
         for h, credit in zip(setup.households, credits, strict=True)
         if credit > 0
     ]
+
+
+#: Gas added to each account's planned gas for the coin it is funded with: room for fees beyond gas (a
+#: Qtum transaction pays its size too) and for the slowest path of every call.
+FUNDING_MARGIN_GAS = 2_000_000
+#: Gas one transaction's fee beyond its gas may cost, counted per planned transaction.
+TX_FEE_GAS = 100_000
+
+
+def planned_gas(setup: RunSetup, attacks: int) -> dict[str, int]:
+    """The gas limits of every transaction each household (and the attacker, with `attacks` readings)
+    will send in the run, plus a margin: what its coin for fees must cover (on Qtum a transaction
+    locks its whole gas limit x price until the refund matures 2,000 blocks later)."""
+    gas = {h.account.address: GAS["approve"] + GAS["withdraw"] + 2 * TX_FEE_GAS for h in setup.households}
+    size = setup.scenario.chain.takes_per_tx
+    for market in setup.markets:
+        for offer in market.offers:
+            gas[setup.households[offer.seller].account.address] += GAS["postOffer"] + TX_FEE_GAS
+        takes: dict[int, int] = defaultdict(int)
+        for take in market.takes:
+            takes[take.buyer] += 1
+        for buyer, count in takes.items():
+            full, rest = divmod(count, size)
+            calls = [size] * full + ([rest] if rest else [])
+            gas[setup.households[buyer].account.address] += sum(gas_take(n) + TX_FEE_GAS for n in calls)
+    gas[setup.attacker.address] = attacks * (gas_readings(1) + TX_FEE_GAS)
+    return {address: used + FUNDING_MARGIN_GAS for address, used in gas.items()}

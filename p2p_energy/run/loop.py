@@ -59,6 +59,7 @@ from p2p_energy.run.attacks import attack_calls, attack_schedule
 from p2p_energy.run.books import Books
 from p2p_energy.run.calls import (
     offer_calls,
+    planned_gas,
     reading_calls,
     refund_calls,
     settle_calls,
@@ -72,9 +73,6 @@ from p2p_energy.run.replay import Resumption, call_key, new_record, read_back, r
 from p2p_energy.run.result import build_result
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import Household, RunSetup, household_account
-
-#: Gas each household (and the attacker) gets coin for on a chain that charges gas.
-FUNDED_GAS = 30_000_000
 
 _T = TypeVar("_T")
 
@@ -251,12 +249,13 @@ def _setup(run: _Run) -> None:
     setup = run.setup
     chain, admin = setup.chain, setup.admin
     if chain.gas_price > 0:
-        value = chain.gas_price * FUNDED_GAS
-        senders = [h.account for h in setup.households] + [setup.attacker]
-        unfunded = [
-            s.address for s in senders if not run.resumption.mined(call_key(admin.address, s.address, b"", value))
-        ]
-        outcomes = chain.fund(admin, unfunded, value)
+        attacks = sum(len(kinds) for kinds in attack_schedule(setup.scenario).values())
+        amounts = {
+            address: chain.gas_price * gas
+            for address, gas in planned_gas(setup, attacks).items()
+            if not run.resumption.mined(call_key(admin.address, address, b"", chain.gas_price * gas))
+        }
+        outcomes = chain.fund(admin, amounts)
         run.books.record(setup, outcomes)
         _require_ok(outcomes, "gas funding")
     _require_ok(run.send(run.resumption.unsent(setup_calls(setup)), None), "set-up")

@@ -233,7 +233,7 @@ def mined_nonces(w3, outcomes):
 )
 def test_a_refused_transaction_leaves_no_nonce_gap_and_no_nonce_is_used_twice(sender, admin, why, gas, value):
     payer, payee = account(f"payer {why}"), account("payee").address
-    sender.fund(admin, [payer.address], 10**18)
+    sender.fund(admin, {payer.address: 10**18})
     pay = Call("pay", payer, payee, b"", 21_000, 1)
     refused = Call("refused", payer, payee, b"", gas, value)
     # The one behind the gap may be withdrawn or sent again with the freed nonce: either way the outcomes tell.
@@ -251,7 +251,7 @@ def test_a_refused_transaction_leaves_no_nonce_gap_and_no_nonce_is_used_twice(se
 def test_where_the_backend_mines_fund_sets_the_balance_without_a_transaction(sender, admin):
     funded = account("funded")
     before = sender.w3.eth.get_transaction_count(admin.address)
-    assert sender.fund(admin, [funded.address], 12_345) == []
+    assert sender.fund(admin, {funded.address: 12_345}) == []
     assert sender.w3.eth.get_balance(funded.address) == 12_345
     assert sender.w3.eth.get_transaction_count(admin.address) == before
 
@@ -260,7 +260,7 @@ def test_unbatched_sending_puts_each_transaction_in_its_own_block(chain, admin, 
     one_by_one = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True, batched=False)
     try:
         payer, payee = account("one by one"), account("payee").address
-        one_by_one.fund(admin, [payer.address], 10**18)
+        one_by_one.fund(admin, {payer.address: 10**18})
         outcomes = one_by_one.send([Call("pay", payer, payee, b"", 21_000, 1)] * 3, timestamp=later(one_by_one))
     finally:
         one_by_one.close()

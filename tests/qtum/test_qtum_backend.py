@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain.backend import Call, CallReverted
+from p2p_energy.chain.backend import Call, CallReverted, SendError
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.chain.qtum_keys import QtumKey
 from p2p_energy.units import SATOSHI_PER_QTUM
@@ -25,7 +25,7 @@ def token(backend, compiled, operator) -> Market:
 def funded(backend, operator):
     """A household account with 10 QTUM for fees."""
     account = backend.account(key("funded"))
-    assert all(o.ok for o in backend.fund(operator, [account.address], 10 * SATOSHI_PER_QTUM))
+    assert all(o.ok for o in backend.fund(operator, {account.address: 10 * SATOSHI_PER_QTUM}))
     return account
 
 
@@ -110,3 +110,13 @@ def test_logs_of_a_contract_come_back_in_ethereum_shape(backend, token, operator
     token.transact(operator, "EnergyToken", "mint", funded.address, 9)
     events = [backend.codec.decode_log(log) for log in backend.logs([token.addresses.token], first)]
     assert [(e.name, e.args["value"]) for e in events if e is not None] == [("Transfer", 9)]
+
+
+def test_a_sender_without_enough_qtum_is_named_with_what_it_lacks_before_anything_is_sent(backend, token, operator):
+    poor = backend.account(key("poor"))
+    assert all(o.ok for o in backend.fund(operator, {poor.address: SATOSHI_PER_QTUM // 100}))  # 0.01 QTUM
+    pool = len(backend.rpc.call("getrawmempool"))
+    data = backend.codec.encode("transfer", operator.address, 0)
+    with pytest.raises(SendError, match=rf"{backend.sender(poor)} \(0x[0-9a-f]{{40}}\) lacks 0\.\d+ QTUM"):
+        backend.send([Call("transfer", poor, token.addresses.token, data, 100_000)])
+    assert len(backend.rpc.call("getrawmempool")) == pool
