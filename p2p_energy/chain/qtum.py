@@ -410,9 +410,11 @@ class QtumBackend:
     def fund(self, funder: Account, amounts: Mapping[str, int]) -> list[Outcome]:
         """Give each address its amount of satoshi for fees, from `funder`'s coins; one outcome per transaction.
 
-        Built as raw transactions from coins we choose (createrawtransaction, signrawtransactionwithwallet,
-        sendrawtransaction): after a run, qtumd's own coin selection (`sendmany`, `sendtoaddress`) answers
-        `map::at` and may still broadcast, which would leave us not knowing whether coins were sent.
+        Built as raw transactions from `funder`'s own coins (createrawtransaction, signrawtransactionwithwallet,
+        sendrawtransaction), so the coins come from the account named and from nowhere else in the wallet;
+        and because qtumd v27.1's wallet coin selection (`sendmany`, `sendtoaddress`) was seen answering
+        `map::at` after a run (on a staking node) while still broadcasting, which would leave us unsure
+        whether coins went out.
         """
         self._import_keys()
         outcomes = []

@@ -33,6 +33,10 @@ class QtumRpcError(ChainError):
         super().__init__(f"{method} failed: {message} (code {code})")
 
 
+class NodeUnavailable(ConnectionError):
+    """qtumd answers but takes no calls now (HTTP 503: warming up, or shutting down)."""
+
+
 @dataclass(frozen=True)
 class NodeUrl:
     """A qtumd RPC URL split into its parts; `public` has no credentials (for messages and records)."""
@@ -114,6 +118,8 @@ class QtumRpc:
 
     def _post(self, body: Any) -> Any:
         response = self._session.post(self.endpoint, json=body, timeout=self.timeout_s)
+        if response.status_code == 503:  # warming up or shutting down: as good as gone for a run
+            raise NodeUnavailable(f"qtumd at {self.url.public} is starting or stopping (HTTP 503)")
         if response.status_code == 401:
             raise UsageError(
                 f"qtumd at {self.url.public} refused the RPC user and password (HTTP 401): check the URL's credentials"

@@ -12,6 +12,10 @@ The node runs in a session of its own (so a Ctrl-C to our process group
 does not reach it mid-write) and is stopped, when the `with` block ends, by
 the `stop` RPC, then SIGKILL if it does not exit.
 
+Staking is off (`-staking=0`): a Qtum wallet with mature coins otherwise
+mints proof-of-stake blocks by itself, at whatever time its clock says, and
+takes the run's pending transactions into them.
+
 The mempool limits of unconfirmed transactions per sender (25 ancestors and
 descendants by default) are raised on this node, so a phase of a run (the
 operator alone sends hundreds of transactions per phase in a city-scale
@@ -38,7 +42,7 @@ import requests
 
 from p2p_energy.chain.anvil import free_port
 from p2p_energy.chain.backend import ChainError
-from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
+from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.errors import UsageError
 
 QTUMD_ENV = "QTUMD"
@@ -53,6 +57,8 @@ MATURE_HEIGHT = 2_100
 RAISED_MEMPOOL_LIMIT = 100_000
 #: Size limit (kvB) of one sender's chain of unconfirmed transactions; qtumd wants -maxmempool >= 40x it (MB).
 _CHAIN_KVB = 10_000
+#: How far ahead of the wall clock a restarted node's clock starts (ten years).
+_FAR_AHEAD_S = 10 * 365 * 86_400
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
 _USER = "p2p-energy"
@@ -89,6 +95,7 @@ class QtumNode:
         self._datadir: Path | None = None
         self._password = os.urandom(12).hex()
         self._rpc_port = 0
+        self._restarted = False
         self.miner = ""
 
     @property
@@ -107,11 +114,15 @@ class QtumNode:
 
     def command(self, datadir: Path) -> list[str]:
         limit = str(RAISED_MEMPOOL_LIMIT)
+        # A chain whose time a run moved ahead of the wall clock holds blocks "from the future", which qtumd
+        # refuses at start; a mock clock far ahead lets it load them, and _prepare_wallet pins it to the tip.
+        self._restarted = (datadir / "regtest" / "blocks").is_dir()
+        restart = [f"-mocktime={int(time.time()) + _FAR_AHEAD_S}"] if self._restarted else []
         return [
-            str(self.qtumd), "-regtest", f"-datadir={datadir}",
+            str(self.qtumd), "-regtest", f"-datadir={datadir}", *restart,
             f"-rpcport={self._rpc_port}", f"-port={free_port()}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
             f"-rpcuser={_USER}", f"-rpcpassword={self._password}",
-            "-server", "-listen=0", "-logevents", "-fallbackfee=0.001", "-printtoconsole=0",
+            "-server", "-listen=0", "-logevents", "-fallbackfee=0.001", "-printtoconsole=0", "-staking=0",
             f"-limitancestorcount={limit}", f"-limitdescendantcount={limit}",
             f"-limitancestorsize={_CHAIN_KVB}", f"-limitdescendantsize={_CHAIN_KVB}", "-maxmempool=1000",
             "-rpcworkqueue=64", "-rpcthreads=8",
@@ -150,9 +161,11 @@ class QtumNode:
             if self._process.poll() is not None:
                 log = (self._datadir / "p2p-energy-qtumd.log").read_text(errors="replace").strip()
                 raise ChainError(f"qtumd exited with code {self._process.returncode}: {log[-500:]}")
-            with contextlib.suppress(requests.exceptions.ConnectionError, QtumRpcError):
-                node.call("getblockcount")
-                return
+            with contextlib.suppress(requests.exceptions.ConnectionError, NodeUnavailable, QtumRpcError):
+                info = node.call("getblockchaininfo")
+                # A restarted node answers before it has connected every stored block: wait for them.
+                if info["blocks"] == info["headers"]:
+                    return
             time.sleep(0.1)
         raise ChainError(f"qtumd did not answer on port {self._rpc_port} within {_START_TIMEOUT_S:.0f} s")
 
@@ -167,11 +180,14 @@ class QtumNode:
         wallet = self.rpc()
         labelled = wallet.call("getaddressesbylabel", "miner") if _has_label(wallet, "miner") else {}
         self.miner = next(iter(labelled), None) or str(wallet.call("getnewaddress", "miner"))
+        if self._restarted:
+            # The clock first: a restarted node's clock starts far ahead (see command), and a block mined
+            # before it is pinned to the tip would be stamped ten years on.
+            node.call("setmocktime", int(node.call("getblockheader", node.call("getbestblockhash"))["time"]))
         height = int(node.call("getblockcount"))
         if height < MATURE_HEIGHT:
             wallet.call("generatetoaddress", MATURE_HEIGHT - height, self.miner)
-        tip = node.call("getblockheader", node.call("getbestblockhash"))
-        node.call("setmocktime", int(tip["time"]))
+        node.call("setmocktime", int(node.call("getblockheader", node.call("getbestblockhash"))["time"]))
 
     def stop(self) -> None:
         """Stop qtumd and wait for it to exit; the temporary data folder goes too. Safe to call twice."""
