@@ -10,7 +10,7 @@ SLITHER_VENV := .venv-slither
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint slither format gas bench clean
+.PHONY: setup run run-qtum test lint slither format gas bench clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -45,6 +45,11 @@ $(BIN)/anvil: node_modules/.installed $(VENV)/.installed
 
 run: setup
 	$(BIN)/p2p-energy simulate scenarios/demo.toml
+
+# The demo on a real Qtum node: a qtumd regtest node started for the run
+# (qtumd from $$QTUMD or PATH; about 25 s with node start and coin maturity).
+run-qtum: setup
+	$(BIN)/p2p-energy simulate scenarios/demo.toml --backend qtum --out reports/demo-qtum
 
 gas: setup
 	$(BIN)/p2p-energy gas --json build/gas.json

@@ -37,6 +37,7 @@ from typing import Any
 from eth_account import Account as EthAccount
 from web3 import Web3
 
+from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
@@ -60,6 +61,7 @@ DEFAULT_OUT = Path("bench") / "results.json"
 #: The scenario both sending paths run (small enough for one transaction per block).
 THROUGHPUT_SCENARIO = Path("scenarios") / "street.toml"
 CITY_SCENARIO = Path("scenarios") / "city-day.toml"
+QTUM_SCENARIO = Path("scenarios") / "demo.toml"
 #: Trades per lot of the gas figures: `p2p-energy gas`'s default, and the worst case.
 GAS_TRADES_PER_LOT = (4, 1)
 TRANSFERS = 500
@@ -84,6 +86,7 @@ TARGET_GAS_PER_SETTLED_TRADE = 25_000
 TARGET_SPEEDUP = 10.0
 TARGET_CITY_WALL_S = 300.0
 TARGET_PEAK_MEMORY_BYTES = 2 * GIB
+TARGET_QTUM_DEMO_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,8 @@ class BenchResults:
     transfers: Transfers
     compile: CompileTimes
     city_day: CityDay | None = None
+    #: demo.toml on anvil and on a qtumd regtest node; None without qtumd or with --quick.
+    qtum: QtumComparison | None = None
     targets: list[TargetCheck] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -286,6 +291,7 @@ class BenchResults:
             "anvil_transfers": self.transfers.to_json(),
             "compile": self.compile.to_json(),
             "city_day": None if self.city_day is None else self.city_day.to_json(),
+            "qtum": None if self.qtum is None else self.qtum.to_json(),
             "targets": [asdict(t) for t in self.targets],
         }
 
@@ -327,6 +333,10 @@ def run_bench(
     if not options.quick:
         progress(f"{CITY_SCENARIO.stem} (half a minute or more)")
         city = measure_city_day(toolchain, load_scenario(toolchain.root / CITY_SCENARIO), evm)
+    qtum = None
+    if not options.quick:
+        progress(f"{QTUM_SCENARIO.stem} on anvil and on a qtumd regtest node (if one is found)")
+        qtum = compare_on_qtum(toolchain, load_scenario(toolchain.root / QTUM_SCENARIO), evm)
 
     results = BenchResults(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -339,6 +349,7 @@ def run_bench(
         transfers=transfers,
         compile=compile_times,
         city_day=city,
+        qtum=qtum,
     )
     results.targets = check_targets(results)
     return results
@@ -568,6 +579,16 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
                 f"< {TARGET_PEAK_MEMORY_BYTES / GIB:.0f} GiB",
                 f"{peak / GIB:.2f} GiB",
                 peak < TARGET_PEAK_MEMORY_BYTES and city.anvil_peak_rss_bytes is not None,
+            )
+        )
+    if results.qtum is not None:
+        qtum = results.qtum.qtum
+        checks.append(
+            TargetCheck(
+                f"{results.qtum.scenario} on a qtumd regtest node, node start included",
+                f"<= {TARGET_QTUM_DEMO_S:.0f} s",
+                f"{qtum.total_s:.0f} s",
+                qtum.total_s <= TARGET_QTUM_DEMO_S and qtum.checks_passed,
             )
         )
     return checks

@@ -12,6 +12,7 @@ from p2p_energy.bench import (
     BenchResults,
     CityDay,
 )
+from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE
 
 
@@ -36,6 +37,7 @@ def bench_table(results: BenchResults) -> Table:
         _amortized_rows(results),
         _throughput_rows(results),
         _city_rows(results.city_day),
+        _qtum_rows(results.qtum),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
     )
@@ -129,6 +131,32 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
         ),
         (f"{name}: the run's time, s", "", split),
     ]
+
+
+def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
+    """The scenario on anvil and on qtumd, side by side."""
+    if comparison is None:
+        return []
+    name, rows = comparison.scenario, []
+    for run in (comparison.anvil, comparison.qtum):
+        rows.append(
+            (
+                f"{name} on {run.chain}",
+                f"{run.total_s:.0f} s wall",
+                f"{run.transactions:,} transactions, {run.settled_trades:,} settled trades "
+                f"({run.settled_trades_per_s:,.1f} per second), {run.all_gas_per_settled_trade or 0:,} gas each; "
+                f"checks {'passed' if run.checks_passed else 'FAILED'}",
+            )
+        )
+    per_trade, per_kwh = comparison.fee_per_settled_trade_qtum, comparison.fee_per_kwh_qtum
+    rows.append(
+        (
+            f"{name} on Qtum: fee at {comparison.satoshi_per_gas} sat/gas",
+            f"{per_trade:.6f} QTUM per settled trade" if per_trade is not None else "-",
+            f"{per_kwh:.6f} QTUM per kWh traded" if per_kwh is not None else "-",
+        )
+    )
+    return rows
 
 
 def _compile_rows(results: BenchResults) -> list[_Row]:
