@@ -164,6 +164,10 @@ class ChainBackend(Protocol):
         """Give the node back as it was found (e.g. anvil's automine)."""
         ...
 
+    def native_address(self, account: Account) -> str:
+        """How the chain's own tools name `account` (base58 on Qtum; the hex address elsewhere)."""
+        ...
+
     def deploy(self, name: str, bytecode: str, constructor_args: bytes, sender: Account) -> Deployed:
         """Create a contract from `bytecode` + ABI-encoded `constructor_args`; raises CallReverted on failure."""
         ...

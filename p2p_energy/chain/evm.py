@@ -118,6 +118,9 @@ class EvmBackend:
         """The account of a key we hold: its keccak address, signed for here."""
         return Account.from_key(private_key)
 
+    def native_address(self, account: Account) -> str:
+        return account.address
+
     def close(self) -> None:
         """Give the node back as it was found: automine on again if it was on (a chain the user shares)."""
         if self._automine_was_on:

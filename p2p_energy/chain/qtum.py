@@ -169,6 +169,9 @@ class QtumBackend:
         self._base58[_hex(address)] = base58
         return Account.held_by_node(address)
 
+    def native_address(self, account: Account) -> str:
+        return self.sender(account)
+
     def sender(self, account: Account) -> str:
         """The base58 address qtumd sends from for `account`."""
         found = self._base58.get(_hex(account.address))

@@ -86,8 +86,11 @@ class DeploymentRecord:
     compiled_code_hashes: dict[str, str]
     roles: dict[str, dict[str, list[str]]]
     created_at: str
+    #: On Qtum: the deployer's base58 address (`deployer` is its hex form, what contracts see).
+    deployer_base58: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        base58 = {"deployer_base58": self.deployer_base58} if self.deployer_base58 else {}
         return {
             "format": RECORD_FORMAT,
             "chain_id": self.chain_id,
@@ -109,6 +112,7 @@ class DeploymentRecord:
             "compiled_code_hashes": dict(self.compiled_code_hashes),
             "roles": {contract: {role: list(h) for role, h in roles.items()} for contract, roles in self.roles.items()},
             "created_at": self.created_at,
+            **base58,
         }
 
     @classmethod
@@ -161,6 +165,7 @@ class DeploymentRecord:
             },
             roles=read.roles(read.get(top, "roles")),
             created_at=created_at,
+            deployer_base58=read.text(top, "deployer_base58") if "deployer_base58" in top else "",
         )
 
 

@@ -179,8 +179,15 @@ def _deploy(
         compiled_code_hashes={name: code_hash(compiled[name].runtime_bytecode) for name in MARKET_CONTRACTS},
         roles=_verified_roles(market, admin.address),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        deployer_base58=_base58(chain, admin),
     )
     return record, market
+
+
+def _base58(chain: ChainBackend, account: Account) -> str:
+    """How the chain's own tools name `account`, where that is not its hex address (Qtum's base58)."""
+    native = chain.native_address(account)
+    return "" if native.lower() == account.address.lower() else native
 
 
 def _checked_address(value: str, what: str) -> str:

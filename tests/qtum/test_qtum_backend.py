@@ -8,6 +8,7 @@ from eth_utils.crypto import keccak
 from p2p_energy.chain.backend import Call, CallReverted, SendError
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.chain.qtum_keys import QtumKey
+from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
 from p2p_energy.units import SATOSHI_PER_QTUM
 
 
@@ -120,3 +121,14 @@ def test_a_sender_without_enough_qtum_is_named_with_what_it_lacks_before_anythin
     with pytest.raises(SendError, match=rf"{backend.sender(poor)} \(0x[0-9a-f]{{40}}\) lacks 0\.\d+ QTUM"):
         backend.send([Call("transfer", poor, token.addresses.token, data, 100_000)])
     assert len(backend.rpc.call("getrawmempool")) == pool
+
+
+def test_a_deployment_record_on_qtum_keeps_the_deployers_base58_and_hex_addresses(
+    backend, compiled, operator, tmp_path
+):
+
+    request = DeploymentRequest("qtum-regtest", 900, 1_800, tmp_path)
+    record, _, _ = deploy_or_reuse(backend, compiled, operator, request)
+    assert record.deployer_base58 == backend.sender(operator)
+    assert "0x" + backend.rpc.call("gethexaddress", record.deployer_base58) == record.deployer.lower()
+    assert all(len(backend.code_at(address)) > 0 for address in record.addresses.values())
