@@ -60,6 +60,7 @@ from p2p_energy.chain.backend import (
     SendError,
     SendStats,
 )
+from p2p_energy.chain.evm_scan import mined_transactions
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.rpc import is_anvil
 
@@ -70,8 +71,6 @@ _RECEIPT_POLL_S = 0.2
 _WITHDRAWN = "withdrawn: an earlier transaction of the same account was refused"
 #: A node's answer to a transaction it holds already (geth: "already known"; anvil: "already imported").
 _ALREADY_KNOWN = re.compile(r"already (known|imported)", re.IGNORECASE)
-#: Blocks read per JSON-RPC batch when a resumed run reads its transactions back.
-_SCAN_BLOCKS = 50
 #: Blocks per eth_getLogs request.
 _LOG_BLOCKS = 1_000
 #: Gas of a plain value transfer.
@@ -216,42 +215,8 @@ class EvmBackend:
         return None if block is None else str(block["hash"])
 
     def mined_transactions(self, senders: Collection[str], first_block: int) -> list[MinedTransaction]:
-        """Every transaction from `senders` in blocks `first_block`..latest, in chain order, with its receipt.
-
-        Plain `eth_getBlockByNumber` and `eth_getTransactionReceipt` in batches,
-        so any node serves it; the cost grows with the blocks scanned.
-        """
-        wanted = {s.lower() for s in senders}
-        last = self.latest_block().number
-        found: list[dict[str, Any]] = []
-        for start in range(first_block, last + 1, _SCAN_BLOCKS):
-            numbers = range(start, min(start + _SCAN_BLOCKS, last + 1))
-            for answer in self._batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers]):
-                if "error" in answer or not answer.get("result"):
-                    raise SendError(f"cannot read a block of the run: {answer.get('error', 'no such block')}")
-                found.extend(tx for tx in answer["result"]["transactions"] if str(tx["from"]).lower() in wanted)
-        receipts = self._batch([("eth_getTransactionReceipt", [tx["hash"]]) for tx in found])
-        mined = []
-        for tx, answer in zip(found, receipts, strict=True):
-            receipt = answer.get("result")
-            if not receipt:
-                raise SendError(f"the node has transaction {tx['hash']} in a block but no receipt for it")
-            mined.append(
-                MinedTransaction(
-                    tx_hash=str(tx["hash"]),
-                    sender=str(tx["from"]),
-                    to=str(tx.get("to") or ""),
-                    data=bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:]),
-                    gas=int(str(tx["gas"]), 16),
-                    value=int(str(tx["value"]), 16),
-                    nonce=int(str(tx["nonce"]), 16),
-                    status=int(str(receipt["status"]), 16),
-                    gas_used=int(str(receipt["gasUsed"]), 16),
-                    block=int(str(receipt["blockNumber"]), 16),
-                    logs=tuple(receipt["logs"]),
-                )
-            )
-        return mined
+        """Every transaction from `senders` in blocks `first_block`..latest, in chain order, with its receipt."""
+        return mined_transactions(self._batch, {s.lower() for s in senders}, first_block, self.latest_block().number)
 
     def _load_nonces(self, senders: Iterable[Account]) -> None:
         missing = sorted({s.address for s in senders} - self._nonces.keys())

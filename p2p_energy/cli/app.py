@@ -9,7 +9,7 @@ from rich.console import Console
 
 from p2p_energy.cli.chain_commands import cmd_chain, cmd_check_qtum, cmd_deploy, cmd_networks
 from p2p_energy.cli.parser import build_parser
-from p2p_energy.cli.run_commands import cmd_report, cmd_simulate
+from p2p_energy.cli.run_commands import cmd_compare, cmd_report, cmd_simulate
 from p2p_energy.cli.tool_commands import cmd_bench, cmd_compile, cmd_demo, cmd_gas, cmd_toolchain
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
@@ -26,6 +26,7 @@ COMMANDS: dict[str, Command] = {
     "gas": cmd_gas,
     "bench": cmd_bench,
     "report": cmd_report,
+    "compare": cmd_compare,
     "simulate": cmd_simulate,
     "toolchain": cmd_toolchain,
 }

@@ -269,8 +269,22 @@ def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _add_report(commands: argparse._SubParsersAction[_Parser]) -> None:
-    report_cmd = commands.add_parser("report", help="print the summary of a report folder again (no chain needed)")
+    report_cmd = commands.add_parser(
+        "report", help="print the summary of a report folder again and where its page is (no chain needed)"
+    )
     report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
+    report_cmd.add_argument("--open", action="store_true", help="also open report.html in a web browser")
+
+
+def _add_compare(commands: argparse._SubParsersAction[_Parser]) -> None:
+    compare_cmd = commands.add_parser(
+        "compare", help="put two or more runs side by side: a table here and one page (no chain needed)"
+    )
+    compare_cmd.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="report folders that simulate wrote")
+    compare_cmd.add_argument(
+        "--out", type=Path, default=None, metavar="PATH", help="the page to write (default reports/compare.html)"
+    )
+    compare_cmd.add_argument("--open", action="store_true", help="also open the page in a web browser")
 
 
 def _add_toolchain(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -294,6 +308,7 @@ _COMMANDS = (
     _add_deploy,
     _add_simulate,
     _add_report,
+    _add_compare,
     _add_toolchain,
 )
 

@@ -1,8 +1,10 @@
-"""The run commands: simulate a scenario, show a report again."""
+"""The run commands: simulate a scenario, show a report again, compare reports."""
 
 from __future__ import annotations
 
 import argparse
+import webbrowser
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, TextColumn
@@ -10,7 +12,15 @@ from rich.progress import Progress, TextColumn
 from p2p_energy.cli.common import say_to
 from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.output.report import load_report, render_summary, write_report
+from p2p_energy.output.compare import COMPARE_FILE, load_runs, render_comparison, write_comparison
+from p2p_energy.output.report import (
+    PAGE_FILE,
+    check_report_folder,
+    load_report,
+    render_summary,
+    write_page,
+    write_report,
+)
 from p2p_energy.run.context import Progress as RunProgress
 from p2p_energy.run.context import RunFailed
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
@@ -40,6 +50,7 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         qtumd=args.qtumd,
     )
     out = args.out or toolchain.root / "reports" / scenario.name
+    check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now
     options = SimulateOptions(
         target=target,
         deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
@@ -66,9 +77,32 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     files = write_report(result, out)
     render_summary(result, console)
     say(f"report: {out} ({len(files.paths)} files); `p2p-energy report {out}` shows this summary again")
+    say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
     return 0
 
 
 def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
-    render_summary(load_report(args.dir), console)
+    result = load_report(args.dir)
+    render_summary(result, console)
+    page, note = Path(args.dir) / PAGE_FILE, ""
+    if not page.is_file():  # a report written before report.html existed
+        page, note = write_page(result, args.dir), " (written now from summary.json)"
+    console.print(f"page: {page}{note}", markup=False, highlight=False, soft_wrap=True)
+    if args.open:
+        _open_page(page, console)
     return 0
+
+
+def cmd_compare(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    runs = load_runs(args.dirs)
+    render_comparison(runs, console)
+    page = write_comparison(runs, args.out or toolchain.root / "reports" / COMPARE_FILE)
+    console.print(f"page: {page}", markup=False, highlight=False, soft_wrap=True)
+    if args.open:
+        _open_page(page, console)
+    return 0
+
+
+def _open_page(page: Path, console: Console) -> None:
+    if not webbrowser.open(page.resolve().as_uri()):
+        console.print(f"no web browser found here: open {page} in one yourself", markup=False, soft_wrap=True)

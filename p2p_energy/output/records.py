@@ -34,8 +34,30 @@ READINGS_OPERATION = "submitReadings"
 #: RunResult's lists of records, which its JSON gives after the run's fields and totals.
 RECORD_LISTS = ("slots", "households", "trades", "gas", "attacks")
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+#: Field metadata of a field added after report format 1 was first written: a summary.json
+#: without it still loads, with the field's default (see `decode_record`).
+ADDED_LATER = types.MappingProxyType({"optional_on_load": True})
 
 _T = TypeVar("_T")
+
+
+class RecordError(ValueError):
+    """A record that cannot be rebuilt from JSON data: `where` it is (e.g. "RunResult.trades[3]"),
+    the `field` of that place that is missing (if one is), and what is wrong.
+    """
+
+    def __init__(self, where: str, problem: str, missing: str | None = None) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where, self.problem, self.missing = where, problem, missing
+
+    @property
+    def place(self) -> str:
+        """The field's path below the outermost record, e.g. "households[2].pv_kwp" ("" for the record itself)."""
+        cut = min((i for i in (self.where.find("."), self.where.find("[")) if i >= 0), default=len(self.where))
+        path = self.where[cut:].removeprefix(".")
+        if self.missing:
+            path = f"{path}.{self.missing}" if path else self.missing
+        return path
 
 
 def nrg_value(base_units: int) -> Decimal:
@@ -123,8 +145,13 @@ class HouseholdRecord:
     delivered_wh: int
     tokens_start: int
     tokens_end: int
+    #: Generation and load per slot (Wh; empty when not recorded): the household's day.
+    generated_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    load_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens")
+    #: Per-slot lists: in summary.json, not in the CSV file.
+    SERIES_FIELDS: ClassVar[tuple[str, ...]] = ("generated_wh_per_slot", "load_wh_per_slot")
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.pv_kwp) and self.pv_kwp >= 0):
@@ -134,6 +161,11 @@ class HouseholdRecord:
             ("meter_id", "generated_wh", "load_wh", "exported_wh", "imported_wh", "offered_wh", "sold_wh"),
         )
         _check_non_negative(self, ("bought_wh", "delivered_wh", "tokens_start", "tokens_end"))
+        for series, total in ((self.generated_wh_per_slot, "generated_wh"), (self.load_wh_per_slot, "load_wh")):
+            if series and (min(series) < 0 or sum(series) != getattr(self, total)):
+                raise ValueError(
+                    f"household {self.name!r}: {total} per slot must be >= 0 and add up to {getattr(self, total)}"
+                )
 
     @property
     def net_tokens(self) -> int:
@@ -211,6 +243,55 @@ class AttackRecord:
 
 
 @dataclass(frozen=True)
+class OfflineMeterRecord:
+    """A meter the scenario took offline: it sent no readings in slots first_slot..last_slot."""
+
+    household: str
+    first_slot: int
+    last_slot: int
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+
+@dataclass(frozen=True)
+class UnderDeliveryRecord:
+    """A seller the scenario made export at most `factor` x what it forecast and offered."""
+
+    household: str
+    factor: float
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+
+@dataclass(frozen=True)
+class ScenarioFacts:
+    """What the scenario set that the records do not show: market rules, prices, faults.
+
+    Prices in token base units per kWh, `funding` in base units per household; `cloudy_slots`
+    are the run's slot numbers (from 0) whose PV the scenario cut to `cloud_factor`.
+    """
+
+    description: str
+    market_mode: str
+    slot_length_s: int
+    grid_tariff: int
+    ask_min: int
+    ask_max: int
+    funding: int
+    cloudy_slots: tuple[int, ...] = ()
+    cloud_factor: float = 1.0
+    offline_meters: tuple[OfflineMeterRecord, ...] = ()
+    under_delivery: tuple[UnderDeliveryRecord, ...] = ()
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("grid_tariff", "ask_min", "ask_max", "funding")
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, ("slot_length_s", "grid_tariff", "ask_min", "ask_max", "funding"))
+        if any(slot < 0 for slot in self.cloudy_slots):
+            raise ValueError(f"ScenarioFacts.cloudy_slots must not be negative, got {self.cloudy_slots}")
+
+
+@dataclass(frozen=True)
 class RunTotals:
     """Figures computed from a run's records (see `RunResult.totals`); never stored on their own.
 
@@ -280,6 +361,8 @@ class RunResult:
     #: Honest transactions that failed (what, from whom, which transaction, the decoded reason)
     #: and planned actions the chain could no longer take; one line each.
     failures: list[str] = field(default_factory=list)
+    #: The scenario's prices, market mode and faults (None in reports written before they were kept).
+    scenario_facts: ScenarioFacts | None = field(default=None, metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
 
@@ -390,20 +473,26 @@ def _encode_value(value: Any) -> Any:
 
 
 def decode_record(cls: type[_T], data: Any, where: str = "") -> _T:
-    """Build dataclass `cls` from JSON data, checking every field's type; extra keys are ignored."""
+    """Build dataclass `cls` from JSON data, checking every field's type; extra keys are ignored.
+
+    A missing field is an error (RecordError) unless its metadata is ADDED_LATER: then it gets its default.
+    """
     where = where or cls.__name__
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected an object, got {_json_type(data)}")
+        raise RecordError(where, f"expected an object, got {_json_type(data)}")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            raise ValueError(f"{where}: missing field {f.name!r}")
-        values[f.name] = _decode_value(data[f.name], hints[f.name], f"{where}.{f.name}")
+        if f.name in data:
+            values[f.name] = _decode_value(data[f.name], hints[f.name], f"{where}.{f.name}")
+        elif not f.metadata.get("optional_on_load"):
+            raise RecordError(where, f"missing field {f.name!r}", missing=f.name)
     try:
         return cls(**values)
+    except RecordError:
+        raise
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from exc
+        raise RecordError(where, str(exc)) from exc
 
 
 def _decode_value(value: Any, hint: Any, where: str) -> Any:
@@ -427,7 +516,7 @@ def _decode_value(value: Any, hint: Any, where: str) -> Any:
     if isinstance(hint, type) and is_dataclass(hint):
         return decode_record(hint, value, where)
     expected = getattr(hint, "__name__", str(hint))
-    raise ValueError(f"{where}: expected {expected}, got {_json_type(value)} {value!r:.40}")
+    raise RecordError(where, f"expected {expected}, got {_json_type(value)} {value!r:.40}")
 
 
 def _json_type(value: Any) -> str:

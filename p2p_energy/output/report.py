@@ -1,14 +1,13 @@
 """The report folder of a run: the last step of the one-way flow, and the only one people read.
 
 A folder holds `summary.json` (totals plus every record, so `p2p-energy report`
-can show the run again without a chain), CSV files for spreadsheets, and PNG
-plots. Each file is written to a temporary name and renamed into place, and
-summary.json comes last, so a crash never leaves a half file and a folder with
-a summary.json is a complete report.
-
-Plots use matplotlib's object API with the Agg canvas (no pyplot, no global
-state, no display needed); matplotlib is imported only when plots are drawn,
-so the CLI starts fast.
+can show the run again without a chain), `report.html` (one self-contained page:
+summary, checks, interactive charts, the trades), CSV files for spreadsheets and
+PNG plots. The whole folder is written under a temporary name beside its place
+and renamed into place, so a report folder is whole or absent: an interrupted
+write leaves the previous report (or none), and a new report replaces an old one
+whole, except that the run record `run.json` (written by the run, read by
+`simulate --resume`) is carried over into the new folder.
 """
 
 from __future__ import annotations
@@ -17,25 +16,26 @@ import contextlib
 import csv
 import io
 import json
-import math
 import os
+import shutil
 import tempfile
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.output import plots
 from p2p_energy.output.records import (
     RECORD_LISTS,
     SETTLE_OPERATION,
     HouseholdRecord,
+    RecordError,
     RunResult,
     RunTotals,
     SlotRecord,
@@ -45,21 +45,17 @@ from p2p_energy.output.records import (
     per_count,
 )
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
 REPORT_FORMAT = "p2p-energy report"
 REPORT_VERSION = 1
 SUMMARY_FILE = "summary.json"
-#: The design's target for amortized settleLots gas per settled trade in batch mode.
-GAS_TARGET_PER_SETTLED_TRADE = 25_000
-#: Households drawn as one labelled bar each; more are drawn as a ranked curve.
-_LABELLED_HOUSEHOLDS = 40
+PAGE_FILE = "report.html"
 _TOP_HOUSEHOLDS = 5
 #: Failed transactions listed on screen; summary.json holds them all.
 _SHOWN_FAILURES = 20
-_DPI = 110
+_HINT = "pass a folder that `p2p-energy simulate` wrote"
+#: Files of an older report folder that a new report keeps: the run record that `simulate --resume`
+#: reads (p2p_energy.run.resume.RUN_RECORD_FILE; written by the run, not by the report).
+CARRIED_OVER = ("run.json",)
 
 
 class ReportError(P2PEnergyError):
@@ -72,6 +68,7 @@ class ReportFiles:
 
     out_dir: Path
     summary: Path
+    page: Path
     trades_csv: Path
     households_csv: Path
     slots_csv: Path
@@ -84,53 +81,114 @@ class ReportFiles:
     def paths(self) -> tuple[Path, ...]:
         return tuple(getattr(self, f.name) for f in fields(self) if f.name != "out_dir")
 
+    @classmethod
+    def of(cls, out_dir: Path) -> ReportFiles:
+        return cls(
+            out_dir=out_dir,
+            summary=out_dir / SUMMARY_FILE,
+            page=out_dir / PAGE_FILE,
+            trades_csv=out_dir / "trades.csv",
+            households_csv=out_dir / "households.csv",
+            slots_csv=out_dir / "slots.csv",
+            energy_plot=out_dir / "energy_per_slot.png",
+            price_plot=out_dir / "price_per_slot.png",
+            balance_plot=out_dir / "household_balance.png",
+            gas_plot=out_dir / "gas_per_trade.png",
+        )
+
 
 def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
-    """Write the report folder of `result` (created if missing; files of an older report are replaced)."""
+    """Write the report folder of `result`: built beside it, then renamed into place (replacing an older one)."""
+    from p2p_energy.output.page import render_page
+
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"report folder {out_dir} is a file: name a folder (it is created if missing)")
+    check_report_folder(out_dir)
+    place = out_dir.resolve()  # the real folder (behind a link; never "."), beside which it is built
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        place.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create report folder {out_dir}: {exc.strerror}; choose a writable place") from exc
-    files = ReportFiles(
-        out_dir=out_dir,
-        summary=out_dir / SUMMARY_FILE,
-        trades_csv=out_dir / "trades.csv",
-        households_csv=out_dir / "households.csv",
-        slots_csv=out_dir / "slots.csv",
-        energy_plot=out_dir / "energy_per_slot.png",
-        price_plot=out_dir / "price_per_slot.png",
-        balance_plot=out_dir / "household_balance.png",
-        gas_plot=out_dir / "gas_per_trade.png",
-    )
     # Encoded first: a run that cannot be written (a NaN, say) fails before any file is touched.
     summary = {"format": REPORT_FORMAT, "format_version": REPORT_VERSION, **result.to_json()}
     try:
         summary_text = _summary_json(summary)
     except ValueError as exc:
         raise ReportError(f"the run's records cannot be written as JSON ({exc}); no file was written") from exc
-    _write_atomic(files.trades_csv, _csv(TradeRecord, result.trades))
-    _write_atomic(files.households_csv, _csv(HouseholdRecord, result.households))
-    _write_atomic(files.slots_csv, _csv(SlotRecord, result.slots))
-    _write_atomic(files.energy_plot, _png(_energy_figure(result)))
-    _write_atomic(files.price_plot, _png(_price_figure(result)))
-    _write_atomic(files.balance_plot, _png(_balance_figure(result)))
-    _write_atomic(files.gas_plot, _png(_gas_figure(result)))
-    _write_atomic(files.summary, summary_text.encode())
-    return files
+    contents: list[tuple[str, Any]] = [
+        ("summary", lambda: summary_text.encode()),
+        ("page", lambda: render_page(result).encode()),
+        ("trades_csv", lambda: _csv(TradeRecord, result.trades)),
+        ("households_csv", lambda: _csv(HouseholdRecord, result.households)),
+        ("slots_csv", lambda: _csv(SlotRecord, result.slots)),
+        ("energy_plot", lambda: plots.png(plots.energy_figure(result))),
+        ("price_plot", lambda: plots.png(plots.price_figure(result))),
+        ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
+        ("gas_plot", lambda: plots.png(plots.gas_figure(result))),
+    ]
+    try:
+        building = Path(tempfile.mkdtemp(dir=place.parent, prefix=f".{place.name}.writing-"))
+        os.chmod(building, 0o755)  # mkdtemp makes it private; a report folder is for reading
+    except OSError as exc:
+        raise ReportError(f"cannot write the report beside {out_dir}: {exc.strerror or exc}") from exc
+    try:
+        staged = ReportFiles.of(building)
+        for name, content in contents:
+            _write_file(getattr(staged, name), content())
+        _carry_over(place, building)
+        _swap_into_place(building, place)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return ReportFiles.of(out_dir)
+
+
+def check_report_folder(out_dir: Path) -> None:
+    """Refuse a report folder that a new report must not replace: a file, or a folder of other things.
+
+    A report replaces its folder whole, so the folder must be missing, empty, or hold a report (its
+    summary.json says so, or it holds nothing but report files and the run record).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"report folder {out_dir} is a file: name a folder (it is created if missing)")
+    if not out_dir.is_dir():
+        return
+    ours = {p.name for p in ReportFiles.of(out_dir).paths} | set(CARRIED_OVER)
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in ours and not p.name.startswith("."))
+    if others and not _is_report(out_dir / SUMMARY_FILE):
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise UsageError(
+            f"{out_dir} holds other files ({shown}) and no report, and a report replaces its folder whole: "
+            "name a new or empty folder"
+        )
+
+
+def _is_report(summary: Path) -> bool:
+    try:
+        with summary.open(encoding="utf-8") as handle:
+            return f'"format": "{REPORT_FORMAT}"' in handle.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def write_page(result: RunResult, out_dir: Path) -> Path:
+    """(Re)write only report.html of an existing report folder (for reports written before pages existed)."""
+    from p2p_energy.output.page import render_page
+
+    path = Path(out_dir) / PAGE_FILE
+    write_file_atomic(path, render_page(result).encode())
+    return path
 
 
 def load_report(out_dir: Path) -> RunResult:
     """Read a run back from the summary.json of a report folder."""
     out_dir = Path(out_dir)
     path = out_dir / SUMMARY_FILE
-    hint = "pass a folder that `p2p-energy simulate` wrote"
+    if out_dir.is_file():
+        raise UsageError(f"{out_dir} is a file: pass the report folder that holds it ({out_dir.parent})")
     if not out_dir.is_dir():
-        raise UsageError(f"report folder {out_dir} does not exist: {hint}")
+        raise UsageError(f"report folder {out_dir} does not exist: {_HINT}")
     if not path.is_file():
-        raise UsageError(f"{out_dir} holds no {SUMMARY_FILE}, so it is no report folder: {hint}")
+        raise UsageError(f"{out_dir} holds no {SUMMARY_FILE}, so it is no report folder: {_HINT}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -138,7 +196,7 @@ def load_report(out_dir: Path) -> RunResult:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
-        raise UsageError(f'{path} is not a p2p-energy report (no "format": "{REPORT_FORMAT}"): {hint}')
+        raise UsageError(f'{path} is not a p2p-energy report (no "format": "{REPORT_FORMAT}"): {_HINT}')
     if data.get("format_version") != REPORT_VERSION:
         raise UsageError(
             f"{path} is report format version {data.get('format_version')!r}; this p2p-energy reads version "
@@ -146,6 +204,12 @@ def load_report(out_dir: Path) -> RunResult:
         )
     try:
         return RunResult.from_json(data)
+    except RecordError as exc:
+        if exc.missing:
+            problem = f"the field {exc.place!r} is missing"
+        else:
+            problem = f"{exc.place}: {exc.problem}" if exc.place else exc.problem
+        raise UsageError(f"{path}: {problem}; run the simulation again to rewrite it") from exc
     except ValueError as exc:
         raise UsageError(f"{path} is not a valid report: {exc}") from exc
 
@@ -153,7 +217,18 @@ def load_report(out_dir: Path) -> RunResult:
 # -- files ------------------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes) -> None:
+    try:
+        with path.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(path, 0o644)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path.name} of the report: {exc.strerror or exc}") from exc
+
+
+def write_file_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it over `path`."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -171,9 +246,45 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def _carry_over(old: Path, new: Path) -> None:
+    """Link (or copy) into `new` the files of `old` that outlive a report (CARRIED_OVER)."""
+    for name in CARRIED_OVER:
+        path = old / name
+        if not path.is_file():
+            continue
+        try:
+            os.link(path, new / name)
+        except OSError:
+            try:
+                shutil.copy2(path, new / name)
+            except OSError as exc:
+                raise ReportError(f"cannot keep {path} in the new report: {exc.strerror or exc}") from exc
+
+
+def _swap_into_place(building: Path, out_dir: Path) -> None:
+    """Rename the finished folder to `out_dir`; an older folder there is moved aside first, then deleted."""
+    old = None
+    try:
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+            os.replace(out_dir, old)  # onto the empty folder just made: the name is ours alone
+        os.replace(building, out_dir)
+    except BaseException as exc:
+        if old is not None and not out_dir.exists():
+            os.replace(old, out_dir)  # the previous report comes back whole
+            old = None
+        if isinstance(exc, OSError):
+            raise ReportError(f"cannot put the report in place at {out_dir}: {exc.strerror or exc}") from exc
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _columns(record_type: type[Any]) -> list[str]:
     """CSV columns in the order `encode_record` produces its keys."""
-    names = [f.name for f in fields(record_type)]
+    series = getattr(record_type, "SERIES_FIELDS", ())
+    names = [f.name for f in fields(record_type) if f.name not in series]
     for name in record_type.NRG_FIELDS:
         if name not in names:
             names.append(name)
@@ -183,7 +294,7 @@ def _columns(record_type: type[Any]) -> list[str]:
 
 def _csv(record_type: type[Any], records: Sequence[Any]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_columns(record_type), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=_columns(record_type), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(encode_record(record) for record in records)
     return buffer.getvalue().encode()
@@ -200,236 +311,6 @@ def _summary_json(data: dict[str, Any]) -> str:
             text = json.dumps(value, indent=2, allow_nan=False).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(parts) + "\n}\n"
-
-
-# -- plots ------------------------------------------------------------------------------------------
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    return buffer.getvalue()
-
-
-def _nrg(base_units: int) -> float:
-    return float(nrg_value(base_units))
-
-
-def _title(figure: Figure, ax: Axes, title: str, result: RunResult, subtitle: str) -> None:
-    figure.suptitle(f"{title} — scenario {result.scenario!r}, seed {result.seed}", fontweight="bold")
-    ax.set_title(subtitle, fontsize="medium", color="#444444")
-
-
-def _per_slot_axes(ax: Axes, slots: Sequence[SlotRecord], ylabel: str, legend: Literal["upper left", "best"]) -> None:
-    """Delivery slots along x (at most 12 labels), a quantity from zero up along y."""
-    step = max(1, math.ceil(len(slots) / 12))
-    ticks = list(range(0, len(slots), step))
-    ax.set_xticks(ticks, [slots[i].start_time for i in ticks])
-    ax.set_xlim(-0.6, len(slots) - 0.4)
-    ax.set_xlabel("delivery slot (start time)")
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc=legend, fontsize="small")
-
-
-def _no_data(ax: Axes, message: str) -> None:
-    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="#888888", fontsize="large")
-
-
-def _energy_figure(result: RunResult) -> Figure:
-    slots, totals = result.slots, result.totals()
-    figure = _figure(11, 5.5)
-    ax = figure.add_subplot()
-    delivered_share = f"{totals.delivered_wh / totals.traded_wh:.1%}" if totals.traded_wh else "n/a"
-    _title(
-        figure,
-        ax,
-        "Energy per delivery slot",
-        result,
-        f"traded {totals.traded_wh / 1000:,.1f} kWh of {totals.offered_wh / 1000:,.1f} kWh offered; "
-        f"meters proved {totals.delivered_wh / 1000:,.1f} kWh delivered ({delivered_share} of traded)",
-    )
-    if not slots:
-        _no_data(ax, "no slots in this run")
-        return figure
-    x = list(range(len(slots)))
-    ax.fill_between(
-        x, [s.generated_wh / 1000 for s in slots], step="mid", color="#f2c94c", alpha=0.45, label="generated (PV)"
-    )
-    ax.step(x, [s.load_wh / 1000 for s in slots], where="mid", color="#555555", ls="--", lw=1.2, label="load")
-    ax.step(x, [s.offered_wh / 1000 for s in slots], where="mid", color="#e67e22", lw=1.6, label="offered")
-    ax.bar(x, [s.traded_wh / 1000 for s in slots], width=0.8, color="#9ecae1", label="traded (taken by buyers)")
-    ax.bar(x, [s.delivered_wh / 1000 for s in slots], width=0.45, color="#08519c", label="delivered (meter-proven)")
-    _per_slot_axes(ax, slots, "energy per slot (kWh)", legend="upper left")
-    return figure
-
-
-def _price_figure(result: RunResult) -> Figure:
-    slots, totals = result.slots, result.totals()
-    figure = _figure(11, 5)
-    ax = figure.add_subplot()
-    mean = "n/a" if totals.mean_price_per_kwh is None else f"{_nrg(totals.mean_price_per_kwh):.4f} NRG/kWh"
-    _title(figure, ax, "Price per delivery slot", result, f"volume-weighted mean over the run: {mean}")
-    if not result.trades or not slots:
-        _no_data(ax, "no trades in this run")
-        return figure
-    position = {s.slot: i for i, s in enumerate(slots)}
-    prices: dict[int, list[int]] = defaultdict(list)
-    for trade in result.trades:
-        if trade.slot in position:
-            prices[position[trade.slot]].append(trade.price_per_kwh)
-    ranged = sorted(prices)
-    low = [_nrg(min(prices[i])) for i in ranged]
-    ax.bar(
-        ranged,
-        [_nrg(max(prices[i])) - lo for i, lo in zip(ranged, low, strict=True)],
-        bottom=low,
-        width=0.6,
-        color="#9ecae1",
-        alpha=0.8,
-        label="range of trade prices (lowest to highest)",
-    )
-    nan = float("nan")
-    x = list(range(len(slots)))
-    if any(s.clearing_price is not None for s in slots):  # uniform-price mode only
-        clearing = [nan if s.clearing_price is None else _nrg(s.clearing_price) for s in slots]
-        ax.step(x, clearing, where="mid", color="#e67e22", ls="--", lw=1.5, label="clearing price")
-    mean_prices = [nan if s.mean_price is None else _nrg(s.mean_price) for s in slots]
-    marker = "o" if len(slots) <= 48 else None
-    ax.plot(x, mean_prices, color="#08519c", marker=marker, ms=4, lw=1.5, label="mean price (volume-weighted)")
-    _per_slot_axes(ax, slots, "price (NRG per kWh)", legend="best")
-    return figure
-
-
-def _balance_figure(result: RunResult) -> Figure:
-    ranked = sorted(result.households, key=lambda h: (-h.net_tokens, h.name))
-    labelled = len(ranked) <= _LABELLED_HOUSEHOLDS
-    figure = _figure(10, max(4.0, 1.8 + 0.26 * len(ranked)) if labelled else 5.5)
-    ax = figure.add_subplot()
-    gained = sum(1 for h in ranked if h.net_tokens > 0)
-    spent = sum(1 for h in ranked if h.net_tokens < 0)
-    _title(
-        figure,
-        ax,
-        "Net token balance per household",
-        result,
-        f"tokens at the end minus at the start: {gained} households gained, {spent} paid, "
-        f"{len(ranked) - gained - spent} unchanged",
-    )
-    if not ranked:
-        _no_data(ax, "no households in this run")
-        return figure
-    values = [_nrg(h.net_tokens) for h in ranked]
-    colors = ["#2e7d32" if v > 0 else "#c62828" for v in values]
-    if labelled:
-        y = list(range(len(ranked)))
-        ax.barh(y, values, color=colors)
-        ax.set_yticks(y, [h.name for h in ranked], fontsize="small")
-        ax.invert_yaxis()
-        ax.axvline(0, color="#333333", lw=0.8)
-        ax.set_xlabel("net balance change over the run (NRG)")
-        ax.grid(axis="x", alpha=0.3)
-    else:
-        x = list(range(1, len(ranked) + 1))
-        ax.fill_between(x, values, where=[v > 0 for v in values], color="#2e7d32", alpha=0.8, label="gained (sellers)")
-        ax.fill_between(x, values, where=[v < 0 for v in values], color="#c62828", alpha=0.8, label="paid (buyers)")
-        ax.axhline(0, color="#333333", lw=0.8)
-        for household, at, align in ((ranked[0], 1, "left"), (ranked[-1], len(ranked), "right")):
-            ax.annotate(
-                f"{household.name}: {_nrg(household.net_tokens):+,.2f}",
-                (at, _nrg(household.net_tokens)),
-                textcoords="offset points",
-                xytext=(6 if align == "left" else -6, 0),
-                ha=align,
-                va="center",
-                fontsize="small",
-            )
-        ax.set_xlim(1, len(ranked))
-        ax.set_xlabel(f"households ranked by net balance (1 = largest gain, {len(ranked):,} households)")
-        ax.set_ylabel("net balance change over the run (NRG)")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="upper right", fontsize="small")
-    return figure
-
-
-def _gas_figure(result: RunResult) -> Figure:
-    totals = result.totals()
-    operations = sorted(totals.gas_per_operation, key=lambda op: totals.gas_per_operation[op])
-    figure = _figure(12, max(4.0, 2.2 + 0.4 * len(operations)))
-    left, right = figure.subplots(1, 2, sharey=True)
-    figure.suptitle(f"Gas — scenario {result.scenario!r}, seed {result.seed}", fontweight="bold")
-    if not operations:
-        _no_data(left, "no gas recorded")
-        return figure
-    settled = totals.settled_trades
-    y = list(range(len(operations)))
-    colors = ["#08519c" if op == SETTLE_OPERATION else "#9ecae1" for op in operations]
-    if settled:
-        per_trade = [totals.gas_per_operation[op] // settled for op in operations]
-        left.barh(y, per_trade, color=colors)
-        left.xaxis.set_major_formatter("{x:,.0f}")
-        for i, value in enumerate(per_trade):
-            left.annotate(
-                f"{value:,}",
-                (value, i),
-                textcoords="offset points",
-                xytext=(3, 0),
-                va="center",
-                fontsize="small",
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.8},
-            )
-        left.axvline(GAS_TARGET_PER_SETTLED_TRADE, color="#c62828", ls="--", lw=1.2)
-        left.annotate(
-            f"target for {SETTLE_OPERATION}: {GAS_TARGET_PER_SETTLED_TRADE:,}",
-            (GAS_TARGET_PER_SETTLED_TRADE, 1.0),
-            xycoords=("data", "axes fraction"),
-            textcoords="offset points",
-            xytext=(3, -12),
-            color="#c62828",
-            fontsize="small",
-        )
-        left.set_xlim(right=max(*per_trade, GAS_TARGET_PER_SETTLED_TRADE) * 1.25)
-        left.set_title(
-            f"per settled trade ({settled:,} settled): {SETTLE_OPERATION} {totals.settle_gas_per_settled_trade:,}, "
-            f"all gas {totals.all_gas_per_settled_trade:,}",
-            fontsize="medium",
-            color="#444444",
-        )
-    else:
-        _no_data(left, "no settled trades")
-    left.set_yticks(y, operations)
-    left.set_xlabel("gas per settled trade (operation's total gas / settled trades)")
-    left.grid(axis="x", alpha=0.3)
-    per_transaction = [
-        totals.gas_per_operation[op] // max(1, totals.transactions_per_operation[op]) for op in operations
-    ]
-    right.barh(y, per_transaction, color=colors)
-    for i, op in enumerate(operations):
-        count = totals.transactions_per_operation[op]
-        right.annotate(
-            f"{per_transaction[i]:,.0f} gas x {count:,} tx",
-            (per_transaction[i], i),
-            textcoords="offset points",
-            xytext=(3, 0),
-            va="center",
-            fontsize="small",
-        )
-    right.set_xscale("log")
-    right.set_xlim(right=max(per_transaction) * 8)
-    right.set_xlabel("gas per transaction (log scale)")
-    right.set_title(f"{totals.transactions:,} transactions, {totals.gas:,} gas in all", fontsize="medium")
-    right.grid(axis="x", alpha=0.3)
-    return figure
 
 
 # -- console ----------------------------------------------------------------------------------------

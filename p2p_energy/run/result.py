@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.output.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
 from p2p_energy.run.checks import ChainState, Verdict
 from p2p_energy.run.resume import RunRecord
@@ -35,6 +36,7 @@ def build_result(
         ],
         checks=dict(verdict.checks),
         failures=[*books.tx_failures, *books.skipped],
+        scenario_facts=scenario_facts(setup.scenario),
     )
     result.checks.update(result.consistency_checks())
     return result
@@ -87,6 +89,8 @@ def household_records(setup: RunSetup, books: Books, record: RunRecord, after: C
             delivered_wh=delivered[h.index],
             tokens_start=record.balances_before[h.index] + scenario.prices.funding,  # after funding
             tokens_end=after.balances[h.index],
+            generated_wh_per_slot=tuple(int(wh) for wh in plan.generated_wh[h.index]),
+            load_wh_per_slot=tuple(int(wh) for wh in plan.load_wh[h.index]),
         )
         for h in setup.households
     ]

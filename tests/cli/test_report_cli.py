@@ -1,4 +1,10 @@
+import json
+import os
+import subprocess
+
 from p2p_energy.output.report import write_report
+from tests.cli.conftest import CLI
+from tests.output.fake_runs import write_summary
 from tests.run_factory import make_run
 
 
@@ -15,6 +21,7 @@ def test_report_prints_the_totals_of_a_report_folder(cli, tmp_path):
     settled = sum(t.outcome == "settled" for t in result.trades)
     assert f"{len(result.trades):,} ({settled:,} settled" in completed.stdout
     assert "settleLots only" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == f"page: {tmp_path / 'report.html'}"
 
 
 def test_report_of_a_missing_folder_exits_2(cli, tmp_path):
@@ -33,3 +40,77 @@ def test_report_help_names_the_folder_argument(cli):
     completed = cli("report", "--help")
     assert completed.returncode == 0
     assert "usage: p2p-energy report" in completed.stdout and "DIR" in completed.stdout
+
+
+def test_report_open_opens_the_page_in_a_browser(cli, tmp_path):
+    write_summary(make_run(), tmp_path / "demo")
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    completed = subprocess.run(
+        [str(CLI), "report", str(tmp_path / "demo"), "--open"],
+        env={**os.environ, "BROWSER": f"{browser} %s"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert opened.read_text().strip() == (tmp_path / "demo" / "report.html").as_uri()
+
+
+def test_report_of_an_older_folder_writes_its_missing_page(cli, tmp_path):
+    write_summary(make_run(), tmp_path)  # as written before report.html existed
+    completed = cli("report", str(tmp_path))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == f"page: {tmp_path / 'report.html'} (written now from summary.json)"
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_of_a_summary_file_says_to_pass_its_folder(cli, tmp_path):
+    summary = write_summary(make_run(), tmp_path) / "summary.json"
+    completed = cli("report", str(summary))
+    assert completed.returncode == 2
+    assert (
+        one_line(completed.stderr) == f"error: {summary} is a file: pass the report folder that holds it ({tmp_path})"
+    )
+
+
+def test_report_of_a_summary_missing_a_field_names_file_and_field(cli, tmp_path):
+    summary = write_summary(make_run(), tmp_path) / "summary.json"
+    data = json.loads(summary.read_text())
+    del data["trades"]
+    summary.write_text(json.dumps(data))
+    completed = cli("report", str(tmp_path))
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1
+    assert f"{summary}: the field 'trades' is missing" in completed.stderr
+
+
+def test_compare_puts_runs_side_by_side_in_a_table_and_a_page(cli, tmp_path):
+    write_summary(make_run(seed=1), tmp_path / "merit")
+    write_summary(make_run(seed=2), tmp_path / "uniform")
+    out = tmp_path / "side-by-side.html"
+    completed = cli("compare", str(tmp_path / "merit"), str(tmp_path / "uniform"), "--out", str(out))
+    assert completed.returncode == 0, completed.stderr
+    assert (
+        "merit" in completed.stdout and "uniform" in completed.stdout and "settleLots gas / trade" in completed.stdout
+    )
+    assert completed.stdout.splitlines()[-1] == f"page: {out}"
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_compare_of_one_report_exits_2(cli, tmp_path):
+    write_summary(make_run(), tmp_path / "one")
+    completed = cli("compare", str(tmp_path / "one"))
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "two or more report folders" in completed.stderr
+
+
+def test_compare_of_a_folder_that_is_no_report_exits_2(cli, tmp_path):
+    write_summary(make_run(), tmp_path / "one")
+    (tmp_path / "empty").mkdir()
+    completed = cli("compare", str(tmp_path / "one"), str(tmp_path / "empty"))
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "holds no summary.json" in completed.stderr

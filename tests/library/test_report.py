@@ -9,7 +9,8 @@ import pytest
 from rich.console import Console
 
 from p2p_energy.errors import UsageError
-from p2p_energy.output.report import ReportError, _price_figure, load_report, render_summary, write_report
+from p2p_energy.output.plots import price_figure
+from p2p_energy.output.report import ReportError, load_report, render_summary, write_report
 from tests.run_factory import make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -49,6 +50,7 @@ def test_report_writes_every_file_into_the_folder(written):
     assert names == sorted(
         [
             "summary.json",
+            "report.html",
             "trades.csv",
             "households.csv",
             "slots.csv",
@@ -153,7 +155,7 @@ def test_a_thousand_households_fit_one_balance_plot(tmp_path):
 
 
 def price_plot_labels(result):
-    (ax,) = _price_figure(result).axes
+    ax = price_figure(result).axes[0]
     return ax.get_legend_handles_labels()[1]
 
 
@@ -214,7 +216,7 @@ def test_loading_a_report_with_a_broken_record_names_the_record(tmp_path):
     data = json.loads((tmp_path / "summary.json").read_text())
     data["households"][2]["pv_kwp"] = -3
     (tmp_path / "summary.json").write_text(json.dumps(data))
-    with pytest.raises(UsageError, match=r"RunResult\.households\[2\].*pv_kwp"):
+    with pytest.raises(UsageError, match=r"summary\.json: households\[2\]: .*pv_kwp"):
         load_report(tmp_path)
 
 

@@ -1,0 +1,138 @@
+// Helpers shared by the report and the comparison page: number formats, the slot axis, drawing.
+(function () {
+  "use strict";
+  var pending = [];
+  var formats = {};
+
+  function number(value, places) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    var key = String(places || 0);
+    if (!formats[key]) {
+      formats[key] = new Intl.NumberFormat("en-US", {
+        minimumFractionDigits: places || 0,
+        maximumFractionDigits: places || 0,
+      });
+    }
+    return formats[key].format(value);
+  }
+
+  function hhmm(minute) {
+    var m = ((Math.round(minute) % 1440) + 1440) % 1440;
+    var h = Math.floor(m / 60);
+    return (h < 10 ? "0" : "") + h + ":" + (m % 60 < 10 ? "0" : "") + (m % 60);
+  }
+
+  // x is minutes from midnight of the run's first day; slot i spans [start[i], start[i] + minutes).
+  function slotAxis(slots) {
+    var n = slots.start.length;
+    var ends = slots.start.map(function (s) { return s + slots.minutes; });
+    var centres = slots.start.map(function (s) { return s + slots.minutes / 2; });
+    var step = Math.max(1, Math.ceil(n / 12));
+    var tickvals = [];
+    for (var i = 0; i < n; i += step) tickvals.push(slots.start[i]);
+    if (n) tickvals.push(ends[n - 1]);
+    return {
+      n: n,
+      starts: slots.start,
+      ends: ends,
+      centres: centres,
+      minutes: slots.minutes,
+      span: function (i) { return hhmm(slots.start[i]) + "–" + hhmm(ends[i]); },
+      xaxis: {
+        tickvals: tickvals,
+        ticktext: tickvals.map(hhmm),
+        range: n ? [slots.start[0], ends[n - 1]] : [0, 1],
+        title: { text: "delivery slot" },
+        showgrid: false,
+        zeroline: false,
+      },
+    };
+  }
+
+  // A step line over whole slots: one point at each slot's start and one at the last slot's end.
+  function steps(axis, values) {
+    if (!axis.n) return { x: [], y: [] };
+    return { x: axis.starts.concat([axis.ends[axis.n - 1]]), y: values.concat([values[values.length - 1]]) };
+  }
+
+  // y limits that fit the prices (not from 0); the grid tariff is drawn only where the prices keep about
+  // half the height, else it is named at the top as out of range.
+  function priceRange(prices, tariff) {
+    var low = Math.min.apply(null, prices);
+    var high = Math.max.apply(null, prices);
+    var pad = Math.max((high - low) * 0.15, high * 0.03, 1e-8);
+    if (tariff !== null && tariff - high <= high - low + 2 * pad) {
+      return { range: [Math.min(low, tariff) - pad, Math.max(high, tariff) + pad], tariffFits: true };
+    }
+    return { range: [low - pad, high + pad], tariffFits: false };
+  }
+
+  function layout(extra) {
+    var base = {
+      font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#222" },
+      height: 420,
+      margin: { l: 64, r: 24, t: 36, b: 48 },
+      paper_bgcolor: "#ffffff",
+      plot_bgcolor: "#ffffff",
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+      hoverlabel: { align: "left" },
+    };
+    return Object.assign(base, extra || {});
+  }
+
+  var config = {
+    displaylogo: false,
+    responsive: true,
+    modeBarButtonsToRemove: ["lasso2d", "select2d"],
+    toImageButtonOptions: { format: "png", scale: 2 },
+  };
+
+  function empty(element, message) {
+    element.classList.add("chart-empty");
+    element.textContent = message;
+  }
+
+  function draw(element, traces, chartLayout) {
+    element.classList.remove("chart-empty");
+    var done = Plotly.react(element, traces, chartLayout, config);
+    pending.push(done);
+    return done;
+  }
+
+  // Once every chart has been drawn: a marker on <html> that tests (and people) can read.
+  function ready(extra) {
+    Promise.all(pending)
+      .then(function () {
+        var root = document.documentElement;
+        root.setAttribute("data-charts", String(document.querySelectorAll(".chart.js-plotly-plot").length));
+        root.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+        if (extra) extra();
+        root.setAttribute("data-ready", "yes");
+      })
+      .catch(function (error) { window.keepPageError("drawing failed: " + (error && error.message ? error.message : error)); });
+  }
+
+  function data() {
+    return JSON.parse(document.getElementById("report-data").textContent);
+  }
+
+  window.P2P = {
+    number: number,
+    kwh: function (wh) { return number(wh / 1000, 2); },
+    nrg: function (base, places) { return base === null || base === undefined ? "–" : number(base / 1e8, places === undefined ? 4 : places); },
+    hhmm: hhmm,
+    slotAxis: slotAxis,
+    priceRange: priceRange,
+    steps: steps,
+    layout: layout,
+    empty: empty,
+    draw: draw,
+    ready: ready,
+    data: data,
+    colors: {
+      pv: "#f2c94c", load: "#555555", offered: "#e67e22", traded: "#9ecae1", delivered: "#08519c",
+      gain: "#2e7d32", loss: "#c62828", cloud: "rgba(127,140,141,0.22)", offline: "rgba(198,40,40,0.55)",
+      runs: ["#08519c", "#e67e22", "#2e7d32", "#8e44ad", "#c62828", "#16a085", "#7f8c8d", "#d35400"],
+    },
+  };
+})();

@@ -1,0 +1,199 @@
+"""Runs side by side: `p2p-energy compare DIR DIR...` (e.g. merit order vs uniform price, anvil vs Qtum).
+
+One terminal table and one self-contained page (compare.html) from the report folders' summary.json
+files; like the report, it never needs a chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from p2p_energy.errors import UsageError
+from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
+from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
+from p2p_energy.output.records import RunResult, RunTotals
+from p2p_energy.output.report import load_report, write_file_atomic
+
+COMPARE_FILE = "compare.html"
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    """One report folder in a comparison, with the short label its column gets."""
+
+    label: str
+    folder: Path
+    result: RunResult
+
+    @property
+    def totals(self) -> RunTotals:
+        return self.result.totals()
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the comparison: its name, the figure of a run as shown, and as a number (or None)."""
+
+    name: str
+    shown: Callable[[RunResult, RunTotals], str]
+    value: Callable[[RunResult, RunTotals], int | float | None] = lambda r, t: None
+
+
+def _share(part: int, whole: int) -> str:
+    return f" ({part / whole:.1%})" if whole else ""
+
+
+def _per_second(r: RunResult, t: RunTotals) -> float | None:
+    return round(t.transactions / r.wall_time_s, 1) if r.wall_time_s else None
+
+
+#: Short names of the four gas-per-settled-trade figures (plots.PER_SETTLED_TRADE_LABELS), for the table.
+_PER_TRADE_NAMES = ("settleLots gas / trade", "+ readings gas / trade", "trading gas / trade", "all gas / trade")
+
+
+def _per_settled_metric(index: int) -> Metric:
+    def value(r: RunResult, t: RunTotals) -> int | None:
+        return per_settled_trade(t)[index][1]
+
+    return Metric(_PER_TRADE_NAMES[index], lambda r, t: count(value(r, t)), value)
+
+
+METRICS = (
+    Metric("scenario", lambda r, t: f"{r.scenario} (seed {r.seed})"),
+    Metric("market", lambda r, t: r.scenario_facts.market_mode if r.scenario_facts else "?"),
+    Metric("chain id, EVM", lambda r, t: f"{r.chain_id}, {r.evm_version or '?'}"),
+    Metric("households / slots", lambda r, t: f"{t.households:,} / {t.slots:,}", lambda r, t: t.households),
+    Metric("trades", lambda r, t: f"{t.trades:,} ({t.refunded_trades:,} refunded)", lambda r, t: t.trades),
+    Metric("traded kWh", lambda r, t: kwh(t.traded_wh), lambda r, t: t.traded_wh),
+    Metric(
+        "delivered kWh",
+        lambda r, t: kwh(t.delivered_wh) + _share(t.delivered_wh, t.traded_wh),
+        lambda r, t: t.delivered_wh,
+    ),
+    Metric("mean NRG/kWh", lambda r, t: nrg(t.mean_price_per_kwh), lambda r, t: t.mean_price_per_kwh),
+    Metric("paid NRG", lambda r, t: nrg(t.tokens_paid), lambda r, t: t.tokens_paid),
+    Metric("refunded NRG", lambda r, t: nrg(t.tokens_refunded), lambda r, t: t.tokens_refunded),
+    Metric("transactions", lambda r, t: count(t.transactions), lambda r, t: t.transactions),
+    Metric("gas", lambda r, t: count(t.gas), lambda r, t: t.gas),
+    *(_per_settled_metric(i) for i in range(len(PER_SETTLED_TRADE_LABELS))),
+    Metric(
+        "attacks rejected",
+        lambda r, t: f"{t.attacks_rejected:,} of {t.attacks_submitted:,}",
+        lambda r, t: t.attacks_rejected,
+    ),
+    Metric("checks passed", lambda r, t: f"{t.checks_passed} of {len(r.checks)}", lambda r, t: t.checks_passed),
+    Metric("wall time s", lambda r, t: f"{r.wall_time_s:,.2f}", lambda r, t: r.wall_time_s),
+    Metric("tx per second", lambda r, t: f"{_per_second(r, t) or 0:,.1f}", _per_second),
+)
+
+
+def load_runs(folders: Sequence[Path]) -> list[ComparedRun]:
+    """The report folders to compare (at least two, each once); a folder that is no report is a UsageError."""
+    if len(folders) < 2:
+        raise UsageError(f"compare needs two or more report folders, got {len(folders)}: name the runs to compare")
+    seen: dict[Path, Path] = {}
+    for folder in folders:
+        resolved = Path(folder).resolve()
+        if resolved in seen:
+            raise UsageError(f"{folder} is named twice: compare each report folder once")
+        seen[resolved] = Path(folder)
+    results = [load_report(Path(folder)) for folder in folders]
+    return [
+        ComparedRun(label, Path(folder), result)
+        for label, folder, result in zip(_labels([Path(f) for f in folders]), folders, results, strict=True)
+    ]
+
+
+def _labels(folders: Sequence[Path]) -> list[str]:
+    """Each folder's name, or its last two parts where names repeat."""
+    names = [f.resolve().name or str(f) for f in folders]
+    if len(set(names)) == len(names):
+        return names
+    return [f"{f.resolve().parent.name}/{f.resolve().name}" for f in folders]
+
+
+def render_comparison(runs: Sequence[ComparedRun], console: Console) -> None:
+    table = Table(title=f"{len(runs)} runs side by side")
+    table.add_column("", no_wrap=True)
+    for run in runs:
+        table.add_column(escape(run.label))
+    for metric in METRICS:
+        table.add_row(escape(metric.name), *(escape(metric.shown(run.result, run.totals)) for run in runs))
+    console.print(table)
+
+
+def write_comparison(runs: Sequence[ComparedRun], path: Path) -> Path:
+    """Write the comparison page to `path` (a file; its folder is created if missing)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / COMPARE_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path.parent}: {exc.strerror}; choose a writable place") from exc
+    write_file_atomic(path, render_compare_page(runs).encode())
+    return path
+
+
+def compare_data(runs: Sequence[ComparedRun]) -> dict[str, Any]:
+    return {
+        "runs": [
+            {
+                "label": run.label,
+                "slots": slot_data(run.result),
+                "grid_tariff": run.result.scenario_facts.grid_tariff if run.result.scenario_facts else None,
+                "gas": dict(run.totals.gas_per_operation),
+                "tx": dict(run.totals.transactions_per_operation),
+                "per_settled": [[label, value] for label, value in per_settled_trade(run.totals)],
+            }
+            for run in runs
+        ]
+    }
+
+
+def render_compare_page(runs: Sequence[ComparedRun]) -> str:
+    head = "".join(f"<th>{esc(run.label)}</th>" for run in runs)
+    rows = []
+    for metric in METRICS:
+        cells = "".join(
+            f'<td data-run="{i}" data-value="{esc(_raw(metric.value(run.result, run.totals)))}">'
+            f"{esc(metric.shown(run.result, run.totals))}</td>"
+            for i, run in enumerate(runs)
+        )
+        rows.append(f'<tr data-metric="{esc(metric.name)}"><th>{esc(metric.name)}</th>{cells}</tr>')
+    folders = "".join(f"<li><b>{esc(run.label)}</b>: <code>{esc(run.folder)}</code></li>" for run in runs)
+    charts = "".join(
+        f'<section id="{key}"><h2>{esc(title)}</h2><div class="chart" id="chart-{key}"></div></section>'
+        for key, title in (
+            ("traded", "Energy traded per slot"),
+            ("price", "Mean price per slot (dotted: each run's grid tariff, where it fits the scale)"),
+            ("gas-trade", "Gas per settled trade"),
+            ("gas-ops", "Gas per transaction, by operation"),
+        )
+    )
+    body = (
+        '<header><div class="wrap"><h1>Comparison <small>'
+        + esc(" vs ".join(run.label for run in runs))
+        + "</small></h1></div></header>"
+        '<main class="wrap"><section id="runs"><h2>The runs</h2><ul>'
+        + folders
+        + '</ul><div class="scroll"><table id="compare-table"><thead><tr><th></th>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div></section>"
+        + charts
+        + "</main>"
+    )
+    return document("Comparison — p2p-energy", body, compare_data(runs), ["compare.js"])
+
+
+def _raw(value: int | float | None) -> str:
+    return "" if value is None else str(value)
