@@ -143,6 +143,11 @@ class ChainBackend(Protocol):
     def block_gas_limit(self) -> int: ...
 
     @property
+    def fee_currency(self) -> tuple[str, int]:
+        """The coin fees are paid in and its decimals (gas_price counts its smallest unit)."""
+        ...
+
+    @property
     def can_mine(self) -> bool:
         """True when this backend mines blocks itself at the times it chooses (a local anvil)."""
         ...

@@ -141,6 +141,10 @@ class EvmBackend:
         return self._gas_price
 
     @property
+    def fee_currency(self) -> tuple[str, int]:
+        return ("ETH", 18)
+
+    @property
     def can_mine(self) -> bool:
         return self._can_mine
 

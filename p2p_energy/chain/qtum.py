@@ -140,6 +140,10 @@ class QtumBackend:
         return QTUM_BLOCK_GAS_LIMIT
 
     @property
+    def fee_currency(self) -> tuple[str, int]:
+        return ("QTUM", 8)
+
+    @property
     def can_mine(self) -> bool:
         return self.miner is not None
 

@@ -363,6 +363,15 @@ class RunResult:
     failures: list[str] = field(default_factory=list)
     #: The scenario's prices, market mode and faults (None in reports written before they were kept).
     scenario_facts: ScenarioFacts | None = field(default=None, metadata=ADDED_LATER)
+    #: What gas cost on the chain: its price in the native coin's smallest unit, that coin and its decimals
+    #: (QTUM and 8 on Qtum, 40 sat/gas); 0 where gas is free (simulate's own anvil).
+    gas_price: int = field(default=0, metadata=ADDED_LATER)
+    fee_currency: str = field(default="", metadata=ADDED_LATER)
+    fee_decimals: int = field(default=0, metadata=ADDED_LATER)
+
+    def fee(self, gas: int) -> Decimal:
+        """What `gas` cost on this run's chain, in its native coin."""
+        return Decimal(gas * self.gas_price).scaleb(-self.fee_decimals)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
 

@@ -336,6 +336,9 @@ def render_summary(result: RunResult, console: Console) -> None:
     console.print(_run_table(result))
     console.print(_totals_table(totals))
     console.print(_gas_table(totals))
+    fees = fee_line(result, totals)
+    if fees is not None:
+        console.print(escape(fees), soft_wrap=True)
     if result.attacks:
         attacks = Table("attack", "submitted", "rejected", "reasons", title="attacks (all must be rejected)")
         for attack in result.attacks:
@@ -412,6 +415,19 @@ def _gas_table(totals: RunTotals) -> Table:
     table.add_row("settlement incl. readings", "", "", "", _count(totals.settlement_gas_per_settled_trade))
     table.add_row("trading (no set-up)", "", "", "", _count(totals.trading_gas_per_settled_trade))
     return table
+
+
+def fee_line(result: RunResult, totals: RunTotals) -> str | None:
+    """What the run's gas cost in the chain's coin, in all, per settled trade and per kWh traded."""
+    if not result.gas_price or not result.fee_currency:
+        return None
+    coin, fees = result.fee_currency, result.fee(totals.gas)
+    parts = [f"fees at {result.gas_price:,} per gas: {fees:.8f} {coin} in all"]
+    if totals.settled_trades:
+        parts.append(f"{fees / totals.settled_trades:.8f} {coin} per settled trade")
+    if totals.traded_wh:
+        parts.append(f"{fees * 1000 / totals.traded_wh:.8f} {coin} per kWh traded")
+    return ", ".join(parts)
 
 
 def _households_table(households: Sequence[HouseholdRecord]) -> Table:

@@ -37,6 +37,9 @@ def build_result(
         checks=dict(verdict.checks),
         failures=[*books.tx_failures, *books.skipped],
         scenario_facts=scenario_facts(setup.scenario),
+        gas_price=setup.chain.gas_price,
+        fee_currency=setup.chain.fee_currency[0],
+        fee_decimals=setup.chain.fee_currency[1],
     )
     result.checks.update(result.consistency_checks())
     return result

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from p2p_energy.errors import UsageError
 from p2p_energy.output.plots import price_figure
-from p2p_energy.output.report import ReportError, load_report, render_summary, write_report
+from p2p_energy.output.report import ReportError, fee_line, load_report, render_summary, write_report
 from tests.run_factory import make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -251,3 +251,16 @@ def test_summary_lists_top_and_bottom_households_of_a_large_run():
     out = summarise(result)
     assert ranked[0].name in out and ranked[-1].name in out
     assert "top 5 gains and top 5 payments of 30" in out
+
+
+def test_a_run_that_paid_gas_reports_its_fees_in_the_chains_coin():
+    result = make_run(households=4, slots=4)
+    result.gas_price, result.fee_currency, result.fee_decimals = 40, "QTUM", 8
+    totals = result.totals()
+    line = fee_line(result, totals)
+    expected = Decimal(totals.gas * 40) / 10**8
+    assert line is not None and line.startswith(f"fees at 40 per gas: {expected:.8f} QTUM in all")
+
+
+def test_a_run_on_free_gas_reports_no_fees():
+    assert fee_line(make_run(households=4, slots=4), make_run(households=4, slots=4).totals()) is None

@@ -57,3 +57,7 @@ def test_qtum_leaves_every_household_the_same_tokens_as_anvil(on_qtum, on_anvil)
 
 def test_households_on_qtum_trade_from_hash160_addresses(on_qtum, on_anvil):
     assert {h.address for h in on_qtum.households}.isdisjoint({h.address for h in on_anvil.households})
+
+
+def test_a_run_on_qtum_reports_its_gas_price_in_satoshi_and_fees_in_qtum(on_qtum):
+    assert (on_qtum.gas_price, on_qtum.fee_currency, on_qtum.fee_decimals) == (40, "QTUM", 8)
