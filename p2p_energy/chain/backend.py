@@ -209,6 +209,13 @@ class ChainBackend(Protocol):
         """Every transaction from `senders` in blocks `first_block`..latest, in chain order, with its receipt."""
         ...
 
+    def settle_pending(self, senders: Collection[str]) -> str:
+        """Bring the node's pool of transactions from `senders` to rest before a resume reads the chain
+        (an interrupted run may have left some unmined); says what became of them ("" if none). Where this
+        backend mines, they are dropped (EVM: their nonces are free again and the run sends them
+        anew) or mined (Qtum: a transaction cannot be taken back); elsewhere it waits for them."""
+        ...
+
     def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
         """Why a mined `call` reverted: its custom error, decoded."""
         ...

@@ -39,7 +39,6 @@ again: its outcome says why (the node's message, the decoded custom error).
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
@@ -60,6 +59,7 @@ from p2p_energy.chain.backend import (
     SendError,
     SendStats,
 )
+from p2p_energy.chain.evm_pool import WITHDRAWN, PoolRepair
 from p2p_energy.chain.evm_scan import mined_transactions
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.rpc import is_anvil
@@ -68,9 +68,6 @@ _RPC_BATCH = 250
 #: Most transactions in one locally mined block (see EvmBackend.send).
 _LOCAL_BLOCK_TXS = 500
 _RECEIPT_POLL_S = 0.2
-_WITHDRAWN = "withdrawn: an earlier transaction of the same account was refused"
-#: A node's answer to a transaction it holds already (geth: "already known"; anvil: "already imported").
-_ALREADY_KNOWN = re.compile(r"already (known|imported)", re.IGNORECASE)
 #: Blocks per eth_getLogs request.
 _LOG_BLOCKS = 1_000
 #: Gas of a plain value transfer.
@@ -80,7 +77,7 @@ _TRANSFER_GAS = 21_000
 GAS_MARGIN_PERCENT = 20
 
 
-class EvmBackend:
+class EvmBackend(PoolRepair):
     """A :class:`~p2p_energy.chain.backend.ChainBackend` over Ethereum JSON-RPC; see the module docstring.
 
     `can_mine` (default: the node is anvil) makes this backend mine blocks
@@ -108,10 +105,16 @@ class EvmBackend:
         self._nonces: dict[str, int] = {}
         self._clock = 0  # the latest block timestamp: read at the start, then the last one this backend asked for
         self._automine_was_on = False
+        latest = self._rpc("eth_getBlockByNumber", ["latest", False])
+        self._block_gas_limit = int(str(latest["gasLimit"]), 16)
+        #: Where we mine a chain with a base fee, every block keeps the base fee the chain started with:
+        #: full blocks would raise it above the price our transactions were signed with (a Qtum-like floor).
+        self._base_fee = int(str(latest["baseFeePerGas"]), 16) if self._can_mine and "baseFeePerGas" in latest else 0
         if self._can_mine:
             self._automine_was_on = bool(self._rpc("anvil_getAutomine", []))
             self._rpc("evm_setAutomine", [False])
             self._clock = self.latest_block().timestamp  # a chain restarted from saved state is ahead of 0
+            self._pin_base_fee()
 
     def account(self, private_key: bytes) -> Account:
         """The account of a key we hold: its keccak address, signed for here."""
@@ -154,7 +157,7 @@ class EvmBackend:
 
     @property
     def block_gas_limit(self) -> int:
-        return int(str(self._rpc("eth_getBlockByNumber", ["latest", False])["gasLimit"]), 16)
+        return self._block_gas_limit
 
     # --------------------------------------------------------------- RPC
 
@@ -243,11 +246,22 @@ class EvmBackend:
             return [o for call in calls for o in self._run([call], timestamp, on_sent)]
         if not self._can_mine:
             return self._run(calls, timestamp, on_sent)
-        # anvil builds a block's receipts in time quadratic in its transactions
-        # (4,000 take 2.4 s, 250 take 0.01 s): mine a big phase as several blocks.
-        size = _LOCAL_BLOCK_TXS
-        chunks = [calls[start : start + size] for start in range(0, len(calls), size)]
-        return [o for chunk in chunks for o in self._run(chunk, timestamp, on_sent)]
+        return [o for chunk in self._blocks(calls) for o in self._run(chunk, timestamp, on_sent)]
+
+    def _blocks(self, calls: Sequence[Call]) -> list[Sequence[Call]]:
+        """`calls` split into the blocks we mine: each within the block gas limit (by gas limits, so that
+        every transaction of a block is included) and at most _LOCAL_BLOCK_TXS transactions, since anvil
+        builds a block's receipts in time quadratic in its transactions (4,000 take 2.4 s, 250 take 0.01 s)."""
+        blocks: list[Sequence[Call]] = []
+        start, gas = 0, 0
+        for index, call in enumerate(calls):
+            if index > start and (index - start >= _LOCAL_BLOCK_TXS or gas + call.gas > self._block_gas_limit):
+                blocks.append(calls[start:index])
+                start, gas = index, 0
+            gas += call.gas
+        if start < len(calls):
+            blocks.append(calls[start:])
+        return blocks
 
     def _run(
         self, calls: Sequence[Call], timestamp: int | None, on_sent: Callable[[int], None] | None
@@ -267,7 +281,7 @@ class EvmBackend:
             if refused_now:
                 self._withdraw_after_refusal(calls, nonces, requests, hashes, refused_now)
             refused.update(refused_now)
-            todo = [i for i, why in refused_now.items() if why == _WITHDRAWN]
+            todo = [i for i, why in refused_now.items() if why == WITHDRAWN]
             if not todo or attempt == 1:
                 break
             for i in todo:
@@ -315,67 +329,6 @@ class EvmBackend:
                 hashes[i] = str(answer["result"])
         return refused
 
-    def _send_dropped_again(
-        self,
-        calls: Sequence[Call],
-        missing: Sequence[int],
-        requests: Sequence[tuple[str, list[Any]]],
-        nonces: Sequence[int],
-        hashes: list[str | None],
-        dropped: dict[int, str],
-        timestamp: int | None,
-    ) -> dict[str, dict[str, Any]]:
-        """Sent but not mined: each goes out once more, the same signed bytes with the same nonce, if the
-        chain has not used that nonce; one whose nonce is used (by another transaction) is never sent again.
-        Returns the receipts found; `dropped` gets why each of the rest was not mined."""
-        used = self._used_nonces(sorted({calls[i].sender.address for i in missing}))
-        receipts: dict[str, dict[str, Any]] = {}
-        late = [i for i in missing if nonces[i] < used[calls[i].sender.address]]
-        answers = self._batch([("eth_getTransactionReceipt", [hashes[i]]) for i in late])
-        for i, answer in zip(late, answers, strict=True):
-            if answer.get("result"):
-                receipts[str(hashes[i])] = answer["result"]  # mined after all
-            else:
-                dropped[i] = (
-                    f"not mined: nonce {nonces[i]} of {calls[i].sender.address} was used by another transaction; "
-                    "not sent again"
-                )
-        again = sorted(
-            (i for i in missing if nonces[i] >= used[calls[i].sender.address]),
-            key=lambda i: (calls[i].sender.address, nonces[i]),
-        )
-        if not again:
-            return receipts
-        if self._can_mine:  # clear what is stuck in the pool first, then send it again in nonce order
-            for address in sorted({calls[i].sender.address for i in again}):
-                self._rpc("anvil_removePoolTransactions", [address])
-        resent: list[str] = []
-        for i, answer in zip(again, self._batch([requests[i] for i in again]), strict=True):
-            if "error" not in answer:
-                hashes[i] = str(answer["result"])
-            elif not _ALREADY_KNOWN.search(str(answer["error"].get("message", ""))):
-                dropped[i] = (
-                    f"not mined, and refused when sent again with the same nonce {nonces[i]}: "
-                    f"{self._error_text(answer['error'])}"
-                )
-                continue
-            resent.append(str(hashes[i]))
-        receipts.update(self._mine_and_collect(resent, timestamp))
-        for i in again:
-            if hashes[i] not in receipts:
-                dropped.setdefault(i, f"not mined, even when sent again once with the same nonce {nonces[i]}")
-        return receipts
-
-    def _used_nonces(self, addresses: Sequence[str]) -> dict[str, int]:
-        """How many nonces each account has used in mined blocks."""
-        answers = self._batch([("eth_getTransactionCount", [a, "latest"]) for a in addresses])
-        used: dict[str, int] = {}
-        for address, answer in zip(addresses, answers, strict=True):
-            if "error" in answer:
-                raise SendError(f"cannot read the nonce of {address}: {self._error_text(answer['error'])}")
-            used[address] = int(str(answer["result"]), 16)
-        return used
-
     def _request(self, call: Call, nonce: int) -> tuple[str, list[Any]]:
         if call.sender.held:
             tx = {
@@ -391,47 +344,6 @@ class EvmBackend:
         raw = sign_legacy(call.sender, nonce, self._gas_price, call.gas, call.to, call.data, self._chain_id, call.value)
         return ("eth_sendRawTransaction", ["0x" + raw.hex()])
 
-    def _withdraw_after_refusal(
-        self,
-        calls: Sequence[Call],
-        nonces: list[int],
-        requests: Sequence[tuple[str, list[Any]]],
-        hashes: list[str | None],
-        refused: dict[int, str],
-    ) -> None:
-        """A refused transaction leaves a nonce gap: take back its account's later ones."""
-        first_refused: dict[str, int] = {}
-        for index in sorted(refused):
-            first_refused.setdefault(calls[index].sender.address, nonces[index])
-        gapped: set[str] = set()
-        for index, call in enumerate(calls):
-            address = call.sender.address
-            if address not in first_refused or nonces[index] <= first_refused[address] or hashes[index] is None:
-                continue
-            if not self._can_mine:
-                first = min(refused)
-                raise SendError(
-                    f"the node refused {calls[first].label} from {calls[first].sender.address} ({refused[first]}); "
-                    f"later transactions of {address} are pending with a nonce gap: restart with --resume"
-                )
-            gapped.add(address)
-            refused[index] = _WITHDRAWN
-            hashes[index] = None
-        for address in sorted(gapped):
-            # Behind the gap they are queued, out of anvil_dropTransaction's reach: clear the
-            # account's pool, then send its transactions before the gap again.
-            self._rpc("anvil_removePoolTransactions", [address])
-            before_gap = [i for i, call in enumerate(calls) if call.sender.address == address and hashes[i] is not None]
-            again = self._batch([requests[i] for i in before_gap])
-            for index, answer in zip(before_gap, again, strict=True):
-                if "error" in answer or str(answer["result"]) != hashes[index]:
-                    raise SendError(
-                        f"{calls[index].label} from {address} could not be sent again after clearing the pool: "
-                        f"{self._error_text(answer['error']) if 'error' in answer else 'another hash'}"
-                    )
-        for address, nonce in first_refused.items():
-            self._nonces[address] = nonce
-
     def _mine_and_collect(self, hashes: list[str], timestamp: int | None) -> dict[str, dict[str, Any]]:
         receipts: dict[str, dict[str, Any]] = {}
         if not hashes:
@@ -446,7 +358,7 @@ class EvmBackend:
                     self._rpc("evm_setNextBlockTimestamp", [next_time])
                     self._clock = next_time
                     next_time += 1
-                self._rpc("evm_mine", [])
+                self._mine_one()
                 self._stats.blocks += 1
                 mined = time.perf_counter()
                 block = self._rpc("eth_getBlockReceipts", ["latest"]) or []
@@ -490,6 +402,16 @@ class EvmBackend:
         if status == 1:
             return outcome
         return Outcome(call, tx_hash, status, outcome.gas_used, block, (), self.explain_revert(call, block, tx_hash))
+
+    def _mine_one(self) -> None:
+        self._rpc("evm_mine", [])
+        self._pin_base_fee()
+
+    def _pin_base_fee(self) -> None:
+        """The next block's base fee back to the chain's first one: the pool checks a transaction's
+        price against it as soon as it arrives, so it is set again after every block."""
+        if self._base_fee:
+            self._rpc("anvil_setNextBlockBaseFeePerGas", [hex(self._base_fee)])
 
     def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
         """Why `call` reverted: the revert data from a call trace where the node has one
@@ -569,7 +491,7 @@ class EvmBackend:
             if timestamp > self.latest_timestamp():
                 self._clock = timestamp
                 self._rpc("evm_setNextBlockTimestamp", [timestamp])
-                self._rpc("evm_mine", [])
+                self._mine_one()
                 self._stats.blocks += 1
             return
         while self.latest_timestamp() < timestamp:

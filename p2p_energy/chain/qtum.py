@@ -256,6 +256,20 @@ class QtumBackend:
         """Every contract call from `senders` in blocks `first_block`..latest, in chain order."""
         return mined_contract_calls(self.rpc, {_hex(s) for s in senders}, first_block, _evm_log)
 
+    def settle_pending(self, senders: Collection[str]) -> str:
+        """qtumd keeps its pool across a restart and a wallet transaction cannot be taken back: where we
+        mine, the pool is mined now (the read-back then sees those calls); elsewhere we wait for it."""
+        pending = len(self.rpc.call("getrawmempool"))
+        if not pending:
+            return ""
+        if self.can_mine:
+            self._mine(None)
+            return f"{pending} transactions were pending in qtumd's pool: mined now, and read back with the rest"
+        deadline = time.monotonic() + self.receipt_timeout_s
+        while self.rpc.call("getrawmempool") and time.monotonic() < deadline:
+            time.sleep(_RECEIPT_POLL_S)
+        return f"{pending} transactions were pending: waited until the network mined them"
+
     def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
         """The decoded custom error of a reverted call, from replaying it with callcontract on the current state."""
         result = self.rpc.call("callcontract", _hex(call.to), call.data.hex(), self.sender(call.sender), call.gas)

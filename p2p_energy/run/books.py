@@ -37,6 +37,8 @@ class Books:
     tx_failures: list[str] = field(default_factory=list)
     #: Planned actions not sent because the chain could no longer take them (after an interruption).
     skipped: list[str] = field(default_factory=list)
+    #: Lots still open when the run ended, one line each: which, and why.
+    unclosed: list[str] = field(default_factory=list)
     #: (scenario slot, offer index) -> offer id on chain.
     offer_ids: dict[tuple[int, int], int] = field(default_factory=dict)
 

@@ -9,6 +9,7 @@ and the scenario's batch sizes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from p2p_energy.chain.backend import Call
 from p2p_energy.domain.meters import Reading
@@ -39,6 +40,13 @@ def gas_readings(n: int) -> int:
 
 def gas_lots(lots: int, trades: int) -> int:
     return 100_000 + 80_000 * lots + 40_000 * trades
+
+
+def _fitting(size: int, gas: Callable[[int], int], block_gas: int) -> int:
+    """The most items (at most `size`) one call may carry so that its gas limit fits a block."""
+    while size > 1 and gas(size) > block_gas:
+        size -= 1
+    return size
 
 
 def setup_calls(setup: RunSetup) -> list[Call]:
@@ -72,7 +80,7 @@ def reading_calls(setup: RunSetup, books: Books, slot: int) -> list[Call]:
         imported, exported = setup.plan.registers(h.index, slot)
         reading = Reading(h.meter_id, setup.c0 + slot, imported, exported)
         readings.append((reading.as_tuple(), h.meter_key.sign(setup.domain, reading)))
-    size = setup.scenario.chain.readings_per_tx
+    size = _fitting(setup.scenario.chain.readings_per_tx, gas_readings, setup.chain.block_gas_limit)
     calls = []
     for start in range(0, len(readings), size):
         chunk = readings[start : start + size]
@@ -101,7 +109,7 @@ def take_calls(setup: RunSetup, books: Books, slot: int) -> list[Call]:
         offer_id = books.offer_ids.get((slot, take.offer_index))
         if offer_id is not None:
             by_buyer[take.buyer].append((offer_id, take.wh))
-    size = setup.scenario.chain.takes_per_tx
+    size = _fitting(setup.scenario.chain.takes_per_tx, gas_take, setup.chain.block_gas_limit)
     calls = []
     for buyer, takes in sorted(by_buyer.items()):
         account = setup.households[buyer].account
@@ -122,8 +130,11 @@ def _lot_calls(setup: RunSetup, label: str, lots: list[tuple[int, int, int]]) ->
         data = setup.encode(label, chunk)
         calls.append(Call(label, setup.admin, setup.addresses.escrow, data, gas_lots(len(chunk), trades)))
 
+    # A call's gas limit must fit a block, whatever the node's block gas limit (anvil's default 30M, Qtum's 40M).
+    block_gas = setup.chain.block_gas_limit
     for meter, chain_slot, n in lots:
-        if chunk and (len(chunk) >= setup.scenario.chain.lots_per_tx or trades + n > MAX_TRADES_PER_CALL):
+        full = len(chunk) >= setup.scenario.chain.lots_per_tx or trades + n > MAX_TRADES_PER_CALL
+        if chunk and (full or gas_lots(len(chunk) + 1, trades + n) > block_gas):
             close_chunk()
             chunk, trades = [], 0
         chunk.append((meter, chain_slot))
@@ -176,7 +187,7 @@ def planned_gas(setup: RunSetup, attacks: int) -> dict[str, int]:
     will send in the run, plus a margin: what its coin for fees must cover (on Qtum a transaction
     locks its whole gas limit x price until the refund matures 2,000 blocks later)."""
     gas = {h.account.address: GAS["approve"] + GAS["withdraw"] + 2 * TX_FEE_GAS for h in setup.households}
-    size = setup.scenario.chain.takes_per_tx
+    size = _fitting(setup.scenario.chain.takes_per_tx, gas_take, setup.chain.block_gas_limit)
     for market in setup.markets:
         for offer in market.offers:
             gas[setup.households[offer.seller].account.address] += GAS["postOffer"] + TX_FEE_GAS

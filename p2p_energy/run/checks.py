@@ -89,5 +89,6 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "every attack was rejected": not books.attacks_accepted,
         "every honest transaction succeeded": not books.tx_failures,
         "every planned offer and take was sent": not books.skipped,
+        "every lot closed by the end of its grace period": not books.unclosed,
     }
     return verdict

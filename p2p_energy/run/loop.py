@@ -192,6 +192,10 @@ def _start(context: RunContext, stage: Stage) -> tuple[_Run, RunRecord]:
     run = _Run(setup, stage=stage, timings={"planning": planning_s})
     if resumed:
         stage.name = "the read-back of the run from the chain"
+        senders = [h.account.address for h in households] + [setup.admin.address, setup.attacker.address]
+        pending = context.chain.settle_pending(senders)
+        if pending:
+            progress.note(f"the interrupted run left transactions on the node: {pending}")
         progress.phase("reading the run back from the chain")
         with run.timed("reading back"):
             run.resumption, found = read_back(setup, run.books, record.first_block)
@@ -276,9 +280,24 @@ def _trade(run: _Run, phase: Callable[[str], None], tick: Callable[[int, int, in
         tick(t + 1, last_tick + 1, len(run.books.ledger.trades))
         if t >= slots + 1 and not run.books.ledger.open_lots():
             break
-    left = run.books.ledger.open_lots()
-    if left:
-        raise P2PEnergyError(f"{len(left)} lots are still open after the last slot's grace period")
+    for lot in run.books.ledger.open_lots():
+        run.books.unclosed.append(_why_open(run, lot.meter_id, lot.slot, lot.seller, len(lot.trades)))
+
+
+def _why_open(run: _Run, meter_id: int, slot: int, seller: int, trades: int) -> str:
+    """One line on a lot still open when the run ends: which, and the likeliest cause."""
+    name = run.setup.households[seller].name
+    if not run.books.delivery_known(seller, slot):
+        cause = (
+            f"its meter's readings of slots {slot - 1} and {slot} are not both on chain, and its refund "
+            "(after the grace period) did not close it either"
+        )
+    else:
+        cause = "its readings are on chain but neither its settlement nor its refund closed it"
+    return (
+        f"lot of {name} (meter {meter_id}), slot {slot}: {trades} trades still open after the grace period; "
+        f"{cause} (see the failed transactions listed)"
+    )
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""The runner fits whatever node it is given: small blocks, a base fee, transactions left pending."""
+
+from pathlib import Path
+
+import pytest
+
+from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.legacy_tx import sign_legacy
+from p2p_energy.domain.scenario import load_scenario
+from p2p_energy.run.context import Progress
+from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
+from p2p_energy.run.target import TargetOptions
+from tests.library.conftest import first_account, local_backend
+
+#: Far below what a phase of demo.toml needs, so that each phase spans several full blocks: on a
+#: chain with a base fee, full blocks raise it above the gas price the run's transactions carry.
+SMALL_BLOCK_GAS = 3_000_000
+
+
+@pytest.fixture(scope="module")
+def small_blocks(toolchain, tmp_path_factory):
+    options = ChainOptions(accounts=2, block_gas_limit=SMALL_BLOCK_GAS, base_fee_wei=10**9)
+    with LocalChain(toolchain.anvil, options) as chain:
+        scenario = load_scenario(toolchain.root / "scenarios" / "demo.toml")
+        target = TargetOptions(rpc_url=chain.url, private_key=chain.accounts[0].private_key)
+        folder = tmp_path_factory.mktemp("small-blocks")
+        result = simulate_scenario(toolchain, scenario, SimulateOptions(target, folder), Progress(), lambda _: None)
+        yield chain, result
+
+
+def test_a_run_on_small_blocks_with_a_base_fee_passes_every_check(small_blocks):
+    _, result = small_blocks
+    assert [name for name, ok in result.checks.items() if not ok] == []
+
+
+def test_no_block_of_the_run_is_over_the_block_gas_limit(small_blocks):
+    chain, _ = small_blocks
+    w3 = chain.web3()
+    latest = w3.eth.block_number
+    assert all(w3.eth.get_block(n)["gasUsed"] <= SMALL_BLOCK_GAS for n in range(1, latest + 1))
+
+
+def test_the_base_fee_stays_where_the_chain_started_while_the_run_mines(small_blocks):
+    chain, _ = small_blocks
+    w3 = chain.web3()
+    assert {w3.eth.get_block(n)["baseFeePerGas"] for n in range(2, w3.eth.block_number + 1)} == {10**9}
+
+
+def test_settle_pending_drops_what_an_interrupted_run_left_in_the_pool(toolchain, compile_for, tmp_path: Path):
+    with LocalChain(toolchain.anvil, ChainOptions(accounts=2, base_fee_wei=0)) as chain:
+        backend = local_backend(chain, compile_for("cancun"))  # automine off: a sent transaction stays pending
+        sender = first_account(chain)
+        w3 = chain.web3()
+        raw = sign_legacy(sender, 0, 0, 21_000, chain.accounts[1].address, b"", backend.chain_id, 1)
+        w3.eth.send_raw_transaction(raw)
+        said = backend.settle_pending([sender.address])
+        assert said.startswith("1 transactions were pending, never mined: dropped")
+        assert w3.eth.get_transaction_count(sender.address, "pending") == 0
