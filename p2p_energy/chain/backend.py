@@ -35,6 +35,16 @@ class SendError(P2PEnergyError):
     """The node refused transactions or never included them."""
 
 
+class InsufficientFunds(SendError):
+    """A sender lacks the coin for the fees of a phase; nothing of the phase was sent."""
+
+    def __init__(self, message: str, address: str, lacking: str):
+        super().__init__(message)
+        #: The sender's hex address (what the contracts see) and the amount it lacks, in the chain's coin.
+        self.address = address
+        self.lacking = lacking
+
+
 class CallReverted(P2PEnergyError):
     """A view call or a deployment reverted; `reason` is the decoded custom error."""
 

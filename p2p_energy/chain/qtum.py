@@ -45,6 +45,7 @@ from p2p_energy.chain.backend import (
     Call,
     CallReverted,
     Deployed,
+    InsufficientFunds,
     MinedTransaction,
     Outcome,
     SendError,
@@ -321,11 +322,14 @@ class QtumBackend:
         short = sorted((address, need - have[address]) for address, need in needed.items() if have[address] < need)
         if short:
             address, lacking = short[0]
-            raise SendError(
-                f"{address} (0x{_hex(self._hex_of(address))}) lacks {_qtum(lacking)} QTUM for the fees of its next "
+            hex_address = "0x" + _hex(self._hex_of(address))
+            raise InsufficientFunds(
+                f"{address} ({hex_address}) lacks {_qtum(lacking)} QTUM for the fees of its next "
                 f"{sum(1 for c in calls if self.sender(c.sender) == address)} transactions"
                 + (f", and {len(short) - 1} more senders lack coins too" if len(short) > 1 else "")
-                + "; nothing of this phase was sent: fund it and run again with --resume"
+                + "; nothing of this phase was sent: fund it and run again with --resume",
+                hex_address,
+                _qtum(lacking),
             )
 
     def _hex_of(self, base58: str) -> str:

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from eth_utils.crypto import keccak
 
-from p2p_energy.chain.backend import Call, CallReverted, SendError
+from p2p_energy.chain.backend import Call, CallReverted, InsufficientFunds
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.chain.qtum_keys import QtumKey
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
@@ -118,8 +118,11 @@ def test_a_sender_without_enough_qtum_is_named_with_what_it_lacks_before_anythin
     assert all(o.ok for o in backend.fund(operator, {poor.address: SATOSHI_PER_QTUM // 100}))  # 0.01 QTUM
     pool = len(backend.rpc.call("getrawmempool"))
     data = backend.codec.encode("transfer", operator.address, 0)
-    with pytest.raises(SendError, match=rf"{backend.sender(poor)} \(0x[0-9a-f]{{40}}\) lacks 0\.\d+ QTUM"):
+    with pytest.raises(
+        InsufficientFunds, match=rf"{backend.sender(poor)} \(0x[0-9a-f]{{40}}\) lacks 0\.\d+ QTUM"
+    ) as short:
         backend.send([Call("transfer", poor, token.addresses.token, data, 100_000)])
+    assert short.value.address == poor.address.lower()
     assert len(backend.rpc.call("getrawmempool")) == pool
 
 
