@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 SLITHER_VENV := .venv-slither
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# npm's "new version of npm available" notice is no news about this project:
+# every npm this Makefile runs keeps quiet about it.
+export npm_config_update_notifier := false
 
 .PHONY: setup run run-qtum test lint slither format gas bench clean
 

@@ -48,6 +48,7 @@ from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.gas import BatchFigure, GasReport, run_gas_report
 from p2p_energy.output.records import RunResult
+from p2p_energy.output.timings import RECEIPTS, by_kind_of_work, phases
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
@@ -55,7 +56,8 @@ from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult,
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
 from p2p_energy.units import TOKEN_NAME, TOKEN_SYMBOL
 
-RESULTS_FORMAT = 1
+#: 2: city_day gives its time as `phases` and `work` (each adding up to run_s) and `receipts_s`, not `timings`.
+RESULTS_FORMAT = 2
 DEFAULT_RUNS = 3
 DEFAULT_OUT = Path("bench") / "results.json"
 #: The scenario both sending paths run (small enough for one transaction per block).
@@ -77,9 +79,6 @@ _TRANSFER_ABI = [
     }
 ]
 GIB = 2**30
-#: The sending path's share of a run's time (RunResult.timings); the rest is Python bookkeeping.
-SENDING_TIMINGS = ("signing", "sending", "mining and waiting")
-BOOKKEEPING = "python bookkeeping and reads"
 
 # The targets.
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
@@ -229,8 +228,13 @@ class CityDay:
     anvil_peak_rss_bytes: int | None
     settle_gas_per_settled_trade: int | None
     settlement_gas_per_settled_trade: int | None
-    #: The run's own split (simulation timings); "python bookkeeping" is what is left of the run.
-    timings: dict[str, float]
+    #: Where the run's time went, two ways that each add up to run_s: by phase of the run
+    #: (planning, setup, trading, withdrawing, checking, other) and by kind of work (signing,
+    #: sending, mining and waiting, python bookkeeping and reads; see output/timings.py).
+    phases: dict[str, float]
+    work: dict[str, float]
+    #: Fetching receipts: a part of "mining and waiting".
+    receipts_s: float
     prune_history: bool = True
 
     @property
@@ -411,9 +415,6 @@ def _path_run(result: RunResult, total_s: float) -> PathRun:
 def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> CityDay:
     result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=True)
     totals = result.totals()
-    timings = dict(result.timings)
-    sending = sum(timings.get(k, 0.0) for k in SENDING_TIMINGS)
-    timings[BOOKKEEPING] = max(0.0, result.wall_time_s - sending)
     return CityDay(
         scenario=scenario.name,
         households=totals.households,
@@ -426,7 +427,9 @@ def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> City
         anvil_peak_rss_bytes=anvil_peak,
         settle_gas_per_settled_trade=totals.settle_gas_per_settled_trade,
         settlement_gas_per_settled_trade=totals.settlement_gas_per_settled_trade,
-        timings=timings,
+        phases=phases(result.wall_time_s, result.timings),
+        work=by_kind_of_work(result.wall_time_s, result.timings),
+        receipts_s=result.timings.get(RECEIPTS, 0.0),
     )
 
 

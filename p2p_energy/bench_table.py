@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from p2p_energy.bench import (
-    BOOKKEEPING,
-    GAS_TRADES_PER_LOT,
-    GIB,
-    SENDING_TIMINGS,
-    BenchResults,
-    CityDay,
-)
+from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults, CityDay
 from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE
 
@@ -109,8 +102,11 @@ def _throughput_rows(results: BenchResults) -> list[_Row]:
 def _city_rows(city: CityDay | None) -> list[_Row]:
     if city is None:
         return []
-    t = city.timings
-    split = ", ".join(f"{name} {t[name]:.1f}" for name in (*SENDING_TIMINGS, BOOKKEEPING) if name in t)
+    by_phase = ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in city.phases.items())
+    receipts = f" (of which receipts {city.receipts_s:.1f})"
+    by_work = ", ".join(
+        f"{kind} {seconds:.1f}{receipts if kind == 'mining and waiting' else ''}" for kind, seconds in city.work.items()
+    )
     name = city.scenario
     return [
         (
@@ -129,7 +125,8 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
             f"Python {_mib(city.python_peak_rss_bytes)}",
             f"anvil {_mib(city.anvil_peak_rss_bytes)} (--prune-history)",
         ),
-        (f"{name}: the run's time, s", "", split),
+        (f"{name}: the run's time by phase, s", f"{city.run_s:.1f} s", by_phase),
+        (f"{name}: the same time by kind of work, s", f"{city.run_s:.1f} s", by_work),
     ]
 
 

@@ -4,7 +4,9 @@ A :class:`LocalChain` is a real anvil process on a free loopback port, with
 the hardfork that matches the EVM target the contracts were compiled for
 (a contract built for shanghai uses PUSH0, which a london chain rejects).
 It is a context manager: leaving the block stops the process, and
-:meth:`LocalChain.stop` waits until it is gone.
+:meth:`LocalChain.stop` waits until it is gone. If we die first, SIGKILL
+included, the kernel kills anvil too, and a later chain removes the
+temporary folder left behind (see :mod:`p2p_energy.chain.processes`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, NetworkPreset, network
@@ -38,6 +41,10 @@ ANVIL_CHAIN_ID = 31337
 #: Everybody knows it, so it may sign only on a chain with anvil's chain id.
 ANVIL_FIRST_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 _STOP_TIMEOUT_S = 10.0
+#: Block gas limit of the chains `simulate` starts for itself (and `chain --simulation`).
+SIMULATION_BLOCK_GAS_LIMIT = 1_000_000_000
+#: The temporary folders of local chains (a killed run's are removed by a later run: see chain.processes).
+WORKDIR_PREFIX = "p2p-energy-anvil-"
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,29 @@ def chain_options(
     )
 
 
+def simulation_options(
+    evm_version: str = DEFAULT_EVM_VERSION, *, port: int = 0, accounts: int = 10, chain_id: int = ANVIL_CHAIN_ID
+) -> ChainOptions:
+    """The chain `simulate` starts for itself: a roomy block gas limit (a whole phase of a city-scale day fits
+    one block) and no base fee (gas costs nothing, so simulated households need no coin)."""
+    return ChainOptions(
+        evm_version, port=port, chain_id=chain_id, accounts=accounts,
+        block_gas_limit=SIMULATION_BLOCK_GAS_LIMIT, base_fee_wei=0,
+    )  # fmt: skip
+
+
+def check_port_free(port: int) -> None:
+    """UsageError if something listens on loopback `port` (a chosen port; 0 picks a free one later)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener makes the port taken
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise UsageError(f"port {port} is in use; choose another --port") from None
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -175,21 +205,24 @@ class LocalChain:
         """Start anvil and wait until it answers RPC calls."""
         if self._process is not None:
             raise ChainError("the local chain is already running")
-        self._workdir = tempfile.TemporaryDirectory(prefix="p2p-energy-anvil-")
-        config_out = Path(self._workdir.name) / "config.json"
-        log_path = Path(self._workdir.name) / "anvil.log"
+        check_port_free(self.options.port)
+        self._workdir = scratch_folder(WORKDIR_PREFIX)
+        config_out = self.workdir / "config.json"
+        log_path = self.workdir / "anvil.log"
         self._port = self.options.port or free_port()
-        with log_path.open("wb") as log:
-            # A session of its own, so that stop() can signal anvil and
-            # anything it spawned without touching our own process group.
-            self._process = subprocess.Popen(
-                self.command(self._port, config_out),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
         try:
+            with deferred_signals(), log_path.open("wb") as log:
+                # A session of its own, so that stop() can signal anvil and anything it spawned without
+                # touching our own process group; SIGKILLed by the kernel if we die first.
+                self._process = subprocess.Popen(
+                    self.command(self._port, config_out),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=die_with_us(signal.SIGKILL),
+                )
+                claim(self.workdir, self._process.pid)
             self._wait_ready(config_out, log_path)
         except BaseException:
             self.stop()
@@ -202,6 +235,8 @@ class LocalChain:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 log = log_path.read_text(errors="replace").strip()
+                if self.options.port and "Address already in use" in log:
+                    raise UsageError(f"port {self.options.port} is in use; choose another --port")
                 raise ChainError(f"anvil exited with code {self._process.returncode}: {log[-500:]}")
             if config_out.is_file() and _answers(self._port):
                 config = json.loads(config_out.read_text())
@@ -213,19 +248,31 @@ class LocalChain:
             time.sleep(0.05)
         raise ChainError(f"anvil did not answer on port {self._port} within {_START_TIMEOUT_S:.0f} s")
 
+    @property
+    def workdir(self) -> Path:
+        """This chain's temporary folder (anvil's config and log), removed when it stops."""
+        if self._workdir is None:
+            raise ChainError("the local chain is not running")
+        return Path(self._workdir.name)
+
+    def exit_code(self) -> int | None:
+        """anvil's exit code if it has ended by itself, None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
     def stop(self) -> None:
-        """Stop anvil and wait for it to exit; safe to call twice."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
+        """Stop anvil and wait for it to exit, its folder removed; safe to call twice, never cut short by a signal."""
+        with deferred_signals():
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=_STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process.pid, signal.SIGKILL)
+                    process.wait()
+            if self._workdir is not None:
+                self._workdir.cleanup()
+                self._workdir = None
 
     def web3(self) -> Web3:
         return connect(self.url)

@@ -10,7 +10,10 @@ backend moves it (see :mod:`p2p_energy.chain.qtum`).
 
 The node runs in a session of its own (so a Ctrl-C to our process group
 does not reach it mid-write) and is stopped, when the `with` block ends, by
-the `stop` RPC, then SIGKILL if it does not exit.
+the `stop` RPC, then SIGKILL if it does not exit. If we die first (even by
+SIGKILL) the kernel sends it SIGTERM, on which qtumd flushes and exits; a
+temporary data folder left so is removed by a later run (see
+:mod:`p2p_energy.chain.processes`).
 
 Staking is off (`-staking=0`): a Qtum wallet with mature coins otherwise
 mints proof-of-stake blocks by itself, at whatever time its clock says, and
@@ -40,8 +43,9 @@ from types import TracebackType
 
 import requests
 
-from p2p_energy.chain.anvil import free_port
+from p2p_energy.chain.anvil import check_port_free, free_port
 from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder
 from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.errors import UsageError
 
@@ -62,6 +66,8 @@ _FAR_AHEAD_S = 10 * 365 * 86_400
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
 _USER = "p2p-energy"
+#: The temporary data folders of regtest nodes (a killed run's are removed by a later run: see chain.processes).
+DATADIR_PREFIX = "p2p-energy-qtumd-"
 
 
 def find_qtumd(explicit: str | Path | None = None) -> Path:
@@ -132,20 +138,23 @@ class QtumNode:
         """Start qtumd, wait for RPC, then make sure a wallet with mature coins exists."""
         if self._process is not None:
             raise ChainError("the Qtum node is already running")
+        check_port_free(self.options.rpc_port)
         if self.options.datadir is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="p2p-energy-qtumd-")
+            self._tempdir = scratch_folder(DATADIR_PREFIX)
             self._datadir = Path(self._tempdir.name)
         else:
             self._datadir = self.options.datadir
             self._datadir.mkdir(parents=True, exist_ok=True)
         self._rpc_port = self.options.rpc_port or free_port()
-        log = (self._datadir / "p2p-energy-qtumd.log").open("wb")
-        with log:
-            self._process = subprocess.Popen(
-                self.command(self._datadir), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
         try:
+            with deferred_signals(), (self._datadir / "p2p-energy-qtumd.log").open("wb") as log:
+                # SIGTERM from the kernel if we die first: qtumd then shuts down as on `stop`, flushing its chain.
+                self._process = subprocess.Popen(
+                    self.command(self._datadir), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True, preexec_fn=die_with_us(signal.SIGTERM),
+                )  # fmt: skip
+                if self._tempdir is not None:
+                    claim(self._datadir, self._process.pid)
             self._wait_ready()
             self._prepare_wallet()
         except BaseException:
@@ -189,20 +198,36 @@ class QtumNode:
             wallet.call("generatetoaddress", MATURE_HEIGHT - height, self.miner)
         node.call("setmocktime", int(node.call("getblockheader", node.call("getbestblockhash"))["time"]))
 
+    @property
+    def datadir(self) -> Path:
+        """The node's data folder: --datadir, or a temporary one removed when it stops."""
+        if self._datadir is None:
+            raise ChainError("the Qtum node is not running")
+        return self._datadir
+
+    def exit_code(self) -> int | None:
+        """qtumd's exit code if it has ended by itself, None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
     def stop(self) -> None:
-        """Stop qtumd and wait for it to exit; the temporary data folder goes too. Safe to call twice."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(Exception):  # the RPC may be gone already; signals follow
-                QtumRpc(NodeUrl("http", "127.0.0.1", self._rpc_port, _USER, self._password), timeout_s=5).call("stop")
-            try:
-                process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+        """Stop qtumd and wait for it to exit; the temporary data folder goes too.
+
+        Safe to call twice; SIGINT, SIGTERM and SIGHUP wait until it is done.
+        """
+        with deferred_signals():
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(Exception):  # the RPC may be gone already; signals follow
+                    url = NodeUrl("http", "127.0.0.1", self._rpc_port, _USER, self._password)
+                    QtumRpc(url, timeout_s=5).call("stop")
+                try:
+                    process.wait(timeout=_STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process.pid, signal.SIGKILL)
+                    process.wait()
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+                self._tempdir = None
 
     def __enter__(self) -> QtumNode:
         return self.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+import requests
 from web3 import HTTPProvider, Web3
 
 from p2p_energy.chain.backend import ChainError
@@ -20,7 +21,7 @@ def connect(rpc_url: str, timeout_s: float = 10.0) -> Web3:
 
     Raises:
         UsageError: the URL is not an http(s) URL.
-        ChainError: nothing answers there.
+        ChainError: nothing answers there, or something that is not a JSON-RPC node (an HTTP error).
     """
     parsed = urlparse(rpc_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -28,6 +29,12 @@ def connect(rpc_url: str, timeout_s: float = 10.0) -> Web3:
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
     try:
         _ = w3.eth.chain_id
+    except requests.exceptions.HTTPError as exc:  # an HTTP server, but it refuses JSON-RPC (a web server: 501)
+        status = exc.response.status_code if exc.response is not None else "?"
+        reason = exc.response.reason if exc.response is not None else ""
+        raise ChainError(
+            f"something answers at {rpc_url} but it is not a JSON-RPC node (HTTP {status} {reason})"
+        ) from None
     except Exception as exc:  # requests and web3 raise many kinds here
         raise ChainError(f"no EVM node answers at {rpc_url}: {exc.__class__.__name__}") from None
     return w3

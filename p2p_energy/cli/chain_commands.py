@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import signal
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
+from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ChainOptions, LocalChain, chain_options, simulation_options
 from p2p_energy.chain.market import market_codec
 from p2p_energy.chain.qtumd import WALLET, QtumNode, QtumNodeOptions, find_qtumd
 from p2p_energy.cli.common import compile_contracts, say_to, target_options
-from p2p_energy.errors import UsageError
+from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.networks import NETWORKS
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DeploymentRecord, check_timing, record_path
 from p2p_energy.run.simulate import deploy_on
@@ -24,23 +25,25 @@ from p2p_energy.solidity.evmcheck import check_all
 from p2p_energy.solidity.toolchain import Toolchain
 
 
-def _wait_for_stop(console: Console) -> None:
-    """Until Ctrl-C or SIGTERM (which ends the chain as cleanly as Ctrl-C does)."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def _wait_for_stop(console: Console, node: str, exit_code: Callable[[], int | None]) -> None:
+    """Until Ctrl-C, SIGTERM or SIGHUP (which end the chain as cleanly); a node that dies is an error."""
     console.print("Ctrl-C stops the chain.")
     console.file.flush()
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        while (code := exit_code()) is None:
+            time.sleep(0.2)
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM or SIGHUP (see cli.app)
+        return
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"code {code}"
+    raise P2PEnergyError(f"{node} exited ({how}); the chain is gone")
 
 
 def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
     """`chain --backend qtum`: a regtest qtumd with a funded wallet, in the foreground."""
-    if args.profile is not None or args.state is not None or args.chain_id is not None:
-        raise UsageError("--profile, --state and --chain-id shape an anvil chain; with --backend qtum use --datadir")
+    if args.profile is not None or args.state is not None or args.chain_id is not None or args.simulation:
+        raise UsageError(
+            "--profile, --simulation, --state and --chain-id shape an anvil chain; with --backend qtum use --datadir"
+        )
     options = QtumNodeOptions(rpc_port=args.port, datadir=args.datadir)
     with QtumNode(find_qtumd(args.qtumd), options) as node:
         console.print(f"local qtumd regtest node (chain id 8890) at {node.url.public}", soft_wrap=True)
@@ -48,7 +51,7 @@ def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
         console.print(f"wallet {WALLET}, funded address {node.miner}", soft_wrap=True)
         if args.datadir is not None:
             console.print(f"chain kept in {args.datadir}: start again with the same --datadir to continue it")
-        _wait_for_stop(console)
+        _wait_for_stop(console, f"qtumd at {node.url.public}", node.exit_code)
     console.print("chain stopped")
     return 0
 
@@ -56,10 +59,34 @@ def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
 def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     if args.backend == "qtum":
         return _qtum_chain(args, console)
+    options = _anvil_options(args)
+    with LocalChain(toolchain.anvil, options) as chain:
+        console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
+        if args.profile is not None:
+            gas_limit = f"{options.block_gas_limit:,}" if options.block_gas_limit else "anvil's default"
+            gas_price = f"{options.gas_price_wei:,} wei" if options.gas_price_wei else "anvil's default"
+            console.print(f"profile {args.profile}: block gas limit {gas_limit}, gas price {gas_price}")
+        if args.simulation:
+            console.print(f"as simulate's own chain: block gas limit {options.block_gas_limit:,}, base fee 0")
+        # Plain lines, not a table: 66-character keys must survive a narrow
+        # terminal or a pipe unwrapped, so they can be copied.
+        for index, account in enumerate(chain.accounts):
+            console.print(f"account {index}: {account.address} key {account.private_key}", soft_wrap=True)
+        _wait_for_stop(console, f"anvil at {chain.url}", chain.exit_code)
+    console.print("chain stopped")
+    return 0
+
+
+def _anvil_options(args: argparse.Namespace) -> ChainOptions:
+    """`chain`'s anvil: plain, imitating a --profile, or shaped like simulate's own chain (--simulation)."""
     if args.qtumd is not None or args.datadir is not None:
         raise UsageError("--qtumd and --datadir go with --backend qtum")
-    if args.profile is None:
-        chain_id = 31337 if args.chain_id is None else args.chain_id
+    chain_id = ANVIL_CHAIN_ID if args.chain_id is None else args.chain_id
+    if args.simulation and args.profile is not None:
+        raise UsageError("--simulation shapes the chain as simulate's own, --profile as a network's: choose one")
+    if args.simulation:
+        options = simulation_options(args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
+    elif args.profile is None:
         options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
     else:
         options = chain_options(
@@ -67,19 +94,7 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
         )
     if args.state is not None:
         options = dataclasses.replace(options, state_path=args.state)
-    with LocalChain(toolchain.anvil, options) as chain:
-        console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
-        if args.profile is not None:
-            gas_limit = f"{options.block_gas_limit:,}" if options.block_gas_limit else "anvil's default"
-            gas_price = f"{options.gas_price_wei:,} wei" if options.gas_price_wei else "anvil's default"
-            console.print(f"profile {args.profile}: block gas limit {gas_limit}, gas price {gas_price}")
-        # Plain lines, not a table: 66-character keys must survive a narrow
-        # terminal or a pipe unwrapped, so they can be copied.
-        for index, account in enumerate(chain.accounts):
-            console.print(f"account {index}: {account.address} key {account.private_key}", soft_wrap=True)
-        _wait_for_stop(console)
-    console.print("chain stopped")
-    return 0
+    return options
 
 
 def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
@@ -99,9 +114,10 @@ def cmd_deploy(args: argparse.Namespace, toolchain: Toolchain, console: Console)
             directory=directory,
             say=say,
         )
-        _print_deployment(console, *deployed, record_path(directory, target.network, target.chain_id))
-    if options.rpc_url is None:
-        say("local chain stopped; its record is throwaway (git ignores deployments/local-*)")
+        folder = target.record_folder or directory
+        _print_deployment(console, *deployed, record_path(folder, target.network, target.chain_id))
+    if target.started_here:
+        say(f"local chain stopped, and its record with it ({directory} keeps records of chains that outlive us)")
     return 0
 
 

@@ -80,6 +80,12 @@ def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="imitate a network preset: its chain id, block gas limit and gas price (see `p2p-energy networks`)",
     )
     chain_cmd.add_argument(
+        "--simulation",
+        action="store_true",
+        help="the settings of the chain simulate starts for itself: block gas limit 1,000,000,000 and no base fee "
+        "(gas costs nothing), for `simulate --rpc-url` runs like its own",
+    )
+    chain_cmd.add_argument(
         "--datadir",
         type=Path,
         default=None,

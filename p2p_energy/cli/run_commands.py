@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 import webbrowser
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from rich.progress import Progress, TextColumn
 
 from p2p_energy.cli.common import say_to
 from p2p_energy.domain.scenario import load_scenario
-from p2p_energy.errors import P2PEnergyError
+from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.output.compare import COMPARE_FILE, load_runs, render_comparison, write_comparison
 from p2p_energy.output.report import (
     PAGE_FILE,
@@ -51,6 +52,7 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     )
     out = args.out or toolchain.root / "reports" / scenario.name
     check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now
+    _check_writable(out)  # and one where it (or the run record, written first) cannot be written
     options = SimulateOptions(
         target=target,
         deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
@@ -79,6 +81,22 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     say(f"report: {out} ({len(files.paths)} files); `p2p-energy report {out}` shows this summary again")
     say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse, before anything is sent, an --out under a file or where no folder or file can be made."""
+    place = Path(out).resolve()
+    existing = next(folder for folder in (place, *place.parents) if folder.exists())
+    if not existing.is_dir():
+        raise UsageError(f"report folder {out}: {existing} is a file; name a folder (it is created if missing)")
+    # The run record goes into the folder; the report is built beside it and renamed into place.
+    for folder in dict.fromkeys((existing, place.parent if existing == place else existing)):
+        try:
+            tempfile.TemporaryDirectory(dir=folder, prefix=".p2p-energy-probe-").cleanup()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the report folder {out} in {folder}: {exc.strerror or exc}; choose another --out"
+            ) from None
 
 
 def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:

@@ -369,7 +369,8 @@ def _prices(prices: Table) -> PriceSpec:
             "every ask is above grid_tariff, so no buyer would ever take an offer",
             "asks whose low end is at most grid_tariff",
         )
-    funding = prices.nrg("funding", Limits(low=0, high=MAX_FUNDING_NRG), "100", what="NRG per household")
+    # Zero funding would run an empty market: nobody could pay for a take.
+    funding = prices.nrg("funding", Limits(low=0, low_open=True, high=MAX_FUNDING_NRG), "100", what="NRG per household")
     return PriceSpec(ask_min, ask_max, grid_tariff, funding)
 
 

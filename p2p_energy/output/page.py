@@ -28,6 +28,7 @@ from p2p_energy.output.records import (
     SlotRecord,
     nrg_value,
 )
+from p2p_energy.output.timings import time_lines
 
 #: Trades embedded in the page; a larger run's table says that trades.csv holds the rest.
 MAX_PAGE_TRADES = 40_000
@@ -529,8 +530,10 @@ def _chain_section(result: RunResult) -> str:
         ["RPC URL", f"<code>{esc(result.rpc_url)}</code>"],
         *([esc(contract), f"<code>{esc(address)}</code>"] for contract, address in result.deployment.items()),
         ["started", esc(result.started_at)],
-        ["wall time", f"{result.wall_time_s:,.2f} s"],
-        *([f"&nbsp;&nbsp;{esc(phase)}", f"{seconds:,.2f} s"] for phase, seconds in result.timings.items()),
+        *(
+            ["&nbsp;&nbsp;" * line.depth + esc(line.label), f"{line.seconds:,.2f} s"]
+            for line in time_lines(result.wall_time_s, result.timings)
+        ),
     ]
     facts = result.scenario_facts
     if facts is not None:

@@ -44,6 +44,7 @@ from p2p_energy.output.records import (
     nrg_value,
     per_count,
 )
+from p2p_energy.output.timings import time_lines
 
 REPORT_FORMAT = "p2p-energy report"
 REPORT_VERSION = 1
@@ -374,9 +375,8 @@ def _run_table(result: RunResult) -> Table:
     for contract, address in result.deployment.items():
         table.add_row(escape(contract), escape(address))
     table.add_row("started", escape(result.started_at))
-    table.add_row("wall time", f"{result.wall_time_s:,.2f} s")
-    for phase, seconds in result.timings.items():
-        table.add_row(f"  {escape(phase)}", f"{seconds:,.2f} s")
+    for line in time_lines(result.wall_time_s, result.timings):
+        table.add_row("  " * line.depth + escape(line.label), f"{line.seconds:,.2f} s")
     return table
 
 

@@ -44,12 +44,12 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.backend import Call, Outcome
+from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.meters import simulated_meter_key
 from p2p_energy.domain.profiles import simulate_energy
@@ -95,9 +95,20 @@ class _Run:
 
     def send(self, calls: list[Call], timestamp: int | None) -> list[Outcome]:
         """Send honest `calls` and book their outcomes."""
-        outcomes = self.setup.chain.send(calls, timestamp=timestamp)
+        try:
+            outcomes = self.setup.chain.send(calls, timestamp=timestamp)
+        except InsufficientFunds as short:
+            raise P2PEnergyError(f"{self.who(short.address)}: {short}") from None
         self.books.record(self.setup, outcomes)
         return outcomes
+
+    def who(self, address: str) -> str:
+        """The household (or the operator, or the attacker) an address belongs to."""
+        setup = self.setup
+        row = setup.row_by_address.get(address.lower())
+        if row is not None:
+            return f"household {setup.households[row].name}"
+        return "the operator" if address.lower() == setup.admin.address.lower() else "the attacker"
 
 
 def run_simulation(context: RunContext) -> RunResult:
@@ -114,6 +125,7 @@ def run_simulation(context: RunContext) -> RunResult:
     with reporting_chain_stops(context.chain.url, stage):
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         wall = time.perf_counter()
+        before = replace(context.chain.stats)  # the backend may have deployed the market just before
         run, record = _start(context, stage)
         progress = context.progress
         stage.name = "the set-up"
@@ -133,10 +145,10 @@ def run_simulation(context: RunContext) -> RunResult:
         stats = context.chain.stats
         run.timings.update(
             {
-                "signing": stats.signing_s,
-                "sending": stats.sending_s,
-                "mining and waiting": stats.mining_s,
-                "receipts": stats.receipts_s,
+                "signing": stats.signing_s - before.signing_s,
+                "sending": stats.sending_s - before.sending_s,
+                "mining and waiting": stats.mining_s - before.mining_s,
+                "receipts": stats.receipts_s - before.receipts_s,
             }
         )
         result.timings = run.timings

@@ -34,9 +34,16 @@ def deploy_on(
     directory: Path,
     say: Callable[[str], None],
 ) -> tuple[DeploymentRecord, Market, bool]:
-    """The market on `target`: the recorded one if it fits, else a new one (see deployments.deploy_or_reuse)."""
+    """The market on `target`: the recorded one if it fits, else a new one (see deployments.deploy_or_reuse).
+
+    The record goes to `directory`, except for a chain started here, whose record ends with it
+    (`Target.record_folder`): it must not overwrite the record of a chain with the same name and id.
+    """
     request = DeploymentRequest(
-        network=target.network, slot_length_s=slot_length_s, grace_period_s=grace_period_s, directory=directory
+        network=target.network,
+        slot_length_s=slot_length_s,
+        grace_period_s=grace_period_s,
+        directory=target.record_folder or directory,
     )
     return deploy_or_reuse(target.chain, compiled, target.admin, request, say)
 

@@ -20,7 +20,15 @@ from web3 import Web3
 
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY, ChainOptions, LocalChain, chain_options
+from p2p_energy.chain.anvil import (
+    ANVIL_CHAIN_ID,
+    ANVIL_FIRST_DEV_KEY,
+    SIMULATION_BLOCK_GAS_LIMIT,
+    ChainOptions,
+    LocalChain,
+    chain_options,
+    simulation_options,
+)
 from p2p_energy.chain.backend import ChainBackend, ChainError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.qtum import QtumBackend
@@ -37,7 +45,7 @@ PRIVATE_KEY_ENV = "P2P_ENERGY_PRIVATE_KEY"
 BACKENDS = ("evm", "qtum")
 #: Block gas limit of the local chains `simulate` starts with the `local`
 #: profile: a whole phase of a city-scale day fits one block.
-LOCAL_BLOCK_GAS_LIMIT = 1_000_000_000
+LOCAL_BLOCK_GAS_LIMIT = SIMULATION_BLOCK_GAS_LIMIT
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ class Target:
     #: A chain this command started, which ends with it.
     local_chain: LocalChain | None = None
     started_here: bool = False
+    #: Where the deployment record of a chain started here goes: a temporary folder that ends with the chain,
+    #: so that it never overwrites, in deployments/, the record of a chain that outlives the command
+    #: (one `p2p-energy chain` runs, with the same network name and chain id). None: the --deployments folder.
+    record_folder: Path | None = None
 
     @property
     def chain_id(self) -> int:
@@ -161,6 +173,7 @@ def _local_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Cal
             node_accounts=tuple(a.address for a in local.accounts[1:]),
             local_chain=local,
             started_here=True,
+            record_folder=local.workdir,
         )
 
 
@@ -184,10 +197,7 @@ def _local_options(options: TargetOptions) -> ChainOptions:
     if options.profile not in (None, "local"):
         return chain_options(options.profile, evm_version=options.evm_version, accounts=options.accounts)
     if options.simulation:
-        # No base fee: gas costs nothing, so simulated households need no coin.
-        return ChainOptions(
-            options.evm_version, accounts=options.accounts, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0
-        )
+        return simulation_options(options.evm_version, accounts=options.accounts)
     return ChainOptions(options.evm_version, accounts=options.accounts)
 
 
@@ -214,8 +224,9 @@ def open_qtum_target(
             chain = QtumBackend(node.rpc(), codec, network("qtum-regtest"), miner=node.miner,
                                 max_unconfirmed=RAISED_MEMPOOL_LIMIT)  # fmt: skip
             yield Target(
-                chain, node.url.public, "qtum-regtest", chain.wallet_account(node.miner), (), started_here=True
-            )
+                chain, node.url.public, "qtum-regtest", chain.wallet_account(node.miner), (), started_here=True,
+                record_folder=node.datadir,
+            )  # fmt: skip
         return
     url = NodeUrl.parse(rpc_url)
     node_rpc = QtumRpc(url)

@@ -7,6 +7,10 @@ market is deployed and the output says why.
 """
 
 import json
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -172,3 +176,66 @@ def test_a_deployment_record_whose_addresses_hold_no_code_deploys_a_new_market_a
     assert "the chain has no code at the recorded addresses (a fresh chain); deploying a new market" in said
     record = json.loads((tmp_path / "deployments" / "local-31337.json").read_text())
     assert record["addresses"] != empty
+
+
+def test_an_out_folder_under_a_file_exits_2_saying_it_is_a_file_and_sends_nothing(simulate, chain, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    before = block(chain)
+    completed = simulate("--rpc-url", chain.url, "--out", str(a_file / "report"))
+    assert completed.returncode == 2
+    assert f"{a_file} is a file" in one_error_line(completed)
+    assert_nothing_sent(chain, before, tmp_path)
+
+
+def test_an_out_folder_where_nothing_can_be_written_exits_2_and_sends_nothing(simulate, chain, tmp_path):
+    before = block(chain)
+    completed = simulate("--rpc-url", chain.url, "--out", "/sys/p2p-energy/report")
+    assert completed.returncode == 2
+    assert "cannot write the report folder /sys/p2p-energy/report in /sys" in one_error_line(completed)
+    assert_nothing_sent(chain, before, tmp_path)
+
+
+def test_a_project_folder_that_does_not_exist_exits_2_with_one_line(cli, scenario, chain, tmp_path):
+    before = block(chain)
+    nowhere = tmp_path / "nowhere"
+    out = ["--out", str(tmp_path / "out"), "--deployments", str(tmp_path / "deployments")]
+    completed = cli("--project", str(nowhere), "simulate", str(scenario), "--rpc-url", chain.url, *out)
+    assert completed.returncode == 2
+    assert f"--project {nowhere}: no such folder" in one_error_line(completed)
+    assert_nothing_sent(chain, before, tmp_path)
+
+
+def test_a_project_folder_that_holds_no_project_exits_2_with_one_line(cli, tmp_path):
+    completed = cli("--project", str(tmp_path), "networks")
+    assert completed.returncode == 2
+    assert f"--project {tmp_path}: no p2p-energy project" in one_error_line(completed)
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    """`python -m http.server` on a free loopback port: something answers HTTP there, but not JSON-RPC."""
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "http.server did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_rpc_url_answered_by_a_web_server_exits_2_saying_it_is_no_json_rpc_node(simulate, web_server, tmp_path):
+    completed = simulate("--rpc-url", web_server)
+    assert completed.returncode == 2
+    line = one_error_line(completed)
+    assert f"something answers at {web_server} but it is not a JSON-RPC node (HTTP 501" in line
+    assert not (tmp_path / "out" / RUN_RECORD_FILE).exists()

@@ -1,10 +1,12 @@
 import signal
+import socket
 import subprocess
 
 import psutil
 import pytest
 from web3 import HTTPProvider, Web3
 
+from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
 
@@ -65,10 +67,9 @@ def test_demo_rejects_zero_holders_with_exit_2(cli):
 
 def test_chain_runs_until_ctrl_c_and_leaves_no_process():
     process = subprocess.Popen([str(CLI), "chain", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    output = ChildOutput(process)
     try:
-        lines = []
-        while not (lines and lines[-1].startswith("Ctrl-C")):
-            lines.append(process.stdout.readline().strip())
+        lines = output.lines_until(lambda line: line.startswith("Ctrl-C"), timeout=60)
         url = lines[0].rsplit(" at ", 1)[1]
         w3 = Web3(HTTPProvider(url))
         assert w3.eth.chain_id == 31337
@@ -78,15 +79,13 @@ def test_chain_runs_until_ctrl_c_and_leaves_no_process():
         assert process.wait(timeout=20) == 0
     finally:
         process.kill()
-    assert "chain stopped" in process.stdout.read()
+    assert "chain stopped" in "\n".join(output.rest(timeout=20))
     assert children and not any(child.is_running() for child in children)
 
 
 def _start_chain(*args):
     process = subprocess.Popen([str(CLI), "chain", "--port", "0", *args], stdout=subprocess.PIPE, text=True)
-    lines = []
-    while not (lines and lines[-1].startswith("Ctrl-C")):
-        lines.append(process.stdout.readline().strip())
+    lines = ChildOutput(process).lines_until(lambda line: line.startswith("Ctrl-C"), timeout=60)
     return process, Web3(HTTPProvider(lines[0].rsplit(" at ", 1)[1]))
 
 
@@ -104,6 +103,44 @@ def test_chain_with_a_state_file_comes_back_with_its_blocks(tmp_path):
     process, w3 = _start_chain("--state", str(state))
     try:
         assert w3.eth.block_number == mined >= 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_chain_exits_1_with_one_line_when_its_anvil_dies():
+    process = subprocess.Popen(
+        [str(CLI), "chain", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        ChildOutput(process).lines_until(lambda line: line.startswith("Ctrl-C"), timeout=60)
+        (anvil,) = psutil.Process(process.pid).children(recursive=True)
+        anvil.kill()
+        assert process.wait(timeout=20) == 1
+    finally:
+        process.kill()
+        process.wait()
+    lines = process.stderr.read().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: anvil at http://127.0.0.1:"), lines
+    assert "exited (killed by SIGKILL); the chain is gone" in lines[0]
+
+
+def test_chain_on_a_port_in_use_exits_2_saying_so(cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = cli("chain", "--port", str(port))
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == f"error: port {port} is in use; choose another --port"
+
+
+def test_chain_with_simulation_has_the_block_gas_limit_and_the_zero_base_fee_of_simulates_own_chain():
+    process, w3 = _start_chain("--simulation")
+    try:
+        latest = w3.eth.get_block("latest")
+        assert latest["gasLimit"] == 1_000_000_000
+        assert latest["baseFeePerGas"] == 0
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)

@@ -97,8 +97,21 @@ def test_a_zero_grace_period_exits_2(cli, tmp_path):
     assert "no lot could ever be settled" in said(completed.stderr)
 
 
-def test_without_an_rpc_url_it_deploys_on_a_throwaway_local_chain(cli, tmp_path):
+def test_without_an_rpc_url_it_deploys_on_a_throwaway_local_chain_whose_record_goes_with_it(cli, tmp_path):
     completed = cli("deploy", "--deployments", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
-    assert "local chain stopped" in completed.stdout
-    assert (tmp_path / "local-31337.json").is_file()
+    assert "local chain stopped, and its record with it" in said(completed.stdout)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_record_of_a_persistent_chain_survives_a_simulate_on_simulates_own_chain(cli, chain, tmp_path):
+    deployed = cli("deploy", "--rpc-url", chain.url, "--deployments", str(tmp_path))
+    assert deployed.returncode == 0, deployed.stderr
+    record = (tmp_path / "local-31337.json").read_text()
+    demo = find_toolchain().root / "scenarios" / "demo.toml"
+    simulated = cli("simulate", str(demo), "--out", str(tmp_path / "report"), "--deployments", str(tmp_path))
+    assert simulated.returncode == 0, simulated.stderr
+    assert "overwriting the record" not in said(simulated.stdout)
+    assert (tmp_path / "local-31337.json").read_text() == record
+    again = cli("deploy", "--rpc-url", chain.url, "--deployments", str(tmp_path))
+    assert "reused the recorded market" in said(again.stdout)

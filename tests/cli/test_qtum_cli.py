@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from web3 import HTTPProvider, Web3
 
+from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
 
@@ -66,11 +67,7 @@ def test_chain_with_the_regtest_profile_runs_anvil_like_qtum_regtest():
         text=True,
     )
     try:
-        lines = []
-        while not (lines and lines[-1].startswith("Ctrl-C")):
-            line = process.stdout.readline()
-            assert line, "the chain command ended early"
-            lines.append(line.strip())
+        lines = ChildOutput(process).lines_until(lambda line: line.startswith("Ctrl-C"), timeout=60)
         w3 = Web3(HTTPProvider(lines[0].rsplit(" at ", 1)[1]))
         assert w3.eth.chain_id == 8890
         assert w3.eth.get_block("latest")["gasLimit"] == 40_000_000

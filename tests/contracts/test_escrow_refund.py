@@ -1,8 +1,7 @@
 import brownie
 
-from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.limits import MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
-from tests.contracts.conftest import GRACE, PRICE, SELLER_METER
+from tests.contracts.conftest import GRACE, SELLER_METER
 
 SETTLED, REFUNDED = 2, 3
 
@@ -13,16 +12,17 @@ def test_after_the_grace_period_buyers_are_refunded_in_full(escrow, offer, take,
     take((offer_id, 400), by=buyer2)
     mine_at(registry.slotEnd(1) + GRACE)
     escrow.refundLot(SELLER_METER, 1, {"from": buyer})
-    assert escrow.creditOf(buyer) == trade_cost(600, PRICE)
-    assert escrow.creditOf(buyer2) == trade_cost(400, PRICE)
+    # at 23,456,789 per kWh: ceil(14,074,073.4) = 14,074,074 for 600 Wh, ceil(9,382,715.6) = 9,382,716 for 400 Wh
+    assert (escrow.creditOf(buyer), escrow.creditOf(buyer2)) == (14_074_074, 9_382_716)
 
 
 def test_refund_emits_lot_refunded_and_closes_each_trade(escrow, offer, take, registry, mine_at, buyer):
     take((offer(1_000), 1_000))
     mine_at(registry.slotEnd(1) + GRACE)
     tx = escrow.refundLot(SELLER_METER, 1, {"from": buyer})
-    assert tx.events["LotRefunded"]["refunded"] == trade_cost(1_000, PRICE)
-    assert (tx.events["TradeClosed"]["paid"], tx.events["TradeClosed"]["refunded"]) == (0, trade_cost(1_000, PRICE))
+    # 1 kWh at 23,456,789 per kWh
+    assert tx.events["LotRefunded"]["refunded"] == 23_456_789
+    assert (tx.events["TradeClosed"]["paid"], tx.events["TradeClosed"]["refunded"]) == (0, 23_456_789)
     assert escrow.lotOf(SELLER_METER, 1)[3] == REFUNDED
 
 
@@ -65,7 +65,7 @@ def test_refund_lots_refunds_several_lots_in_one_call(escrow, offer, take, regis
     mine_at(registry.slotEnd(2) + GRACE)
     tx = escrow.refundLots([(SELLER_METER, 1), (SELLER_METER, 2)], {"from": buyer})
     assert len(tx.events["LotRefunded"]) == 2
-    assert escrow.creditOf(buyer) == 2 * trade_cost(1_000, PRICE)
+    assert escrow.creditOf(buyer) == 46_913_578  # 2 x 23,456,789
 
 
 def test_refund_lots_rejects_more_trades_than_fit_a_call(escrow, offer, take, registry, mine_at, buyer):

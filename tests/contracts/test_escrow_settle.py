@@ -1,27 +1,31 @@
 import brownie
 
-from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.limits import MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
-from tests.contracts.conftest import GRACE, PRICE, SELLER_METER, meter_key
+from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, meter_key
 
 SETTLED = 2
 
+# Expected amounts are worked out by hand from the rule (README, "The settlement rule"), at
+# conftest's PRICE of 23,456,789 base units per kWh: cost = ceil(wh x price / 1,000) when taken,
+# paid = floor(cost x delivered / sold), refunded = cost - paid. The amounts are chosen so that
+# no division is exact: rounding the wrong way changes the last digit.
+
 
 def test_full_delivery_pays_the_seller_everything(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 1_000)
+    take((offer(1_234), 1_234))
+    deliver(SELLER_METER, 1, 1_234)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    assert escrow.creditOf(seller) == trade_cost(1_000, PRICE)
-    assert escrow.creditOf(buyer) == 0
+    # cost = ceil(1,234 x 23,456,789 / 1,000) = ceil(28,945,677.626) = 28,945,678, all of it paid
+    assert (escrow.creditOf(seller), escrow.creditOf(buyer)) == (28_945_678, 0)
 
 
-def test_half_delivery_splits_each_trade_pro_rata(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_000), 1_000))
+def test_partial_delivery_pays_the_seller_pro_rata_rounded_down(escrow, offer, take, deliver, seller, buyer):
+    take((offer(1_234), 1_234))
     deliver(SELLER_METER, 1, 500)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    cost = trade_cost(1_000, PRICE)
-    assert escrow.creditOf(seller) == cost // 2
-    assert escrow.creditOf(buyer) == cost - cost // 2
+    # cost 28,945,678 (as above); paid = floor(28,945,678 x 500 / 1,234) = floor(11,728,394.65) = 11,728,394;
+    # refunded = 28,945,678 - 11,728,394 = 17,217,284
+    assert (escrow.creditOf(seller), escrow.creditOf(buyer)) == (11_728_394, 17_217_284)
 
 
 def test_zero_export_refunds_every_buyer_in_full(escrow, offer, take, deliver, seller, buyer, buyer2):
@@ -30,16 +34,17 @@ def test_zero_export_refunds_every_buyer_in_full(escrow, offer, take, deliver, s
     take((offer_id, 400), by=buyer2)
     deliver(SELLER_METER, 1, 0)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    assert escrow.creditOf(seller) == 0
-    assert escrow.creditOf(buyer) == trade_cost(600, PRICE)
-    assert escrow.creditOf(buyer2) == trade_cost(400, PRICE)
+    # costs, refunded whole: ceil(600 x 23,456.789) = ceil(14,074,073.4) = 14,074,074;
+    # ceil(400 x 23,456.789) = ceil(9,382,715.6) = 9,382,716
+    assert (escrow.creditOf(seller), escrow.creditOf(buyer), escrow.creditOf(buyer2)) == (0, 14_074_074, 9_382_716)
 
 
 def test_over_delivery_pays_no_more_than_the_price(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_000), 1_000))
+    take((offer(1_234), 1_234))
     deliver(SELLER_METER, 1, 5_000)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    assert escrow.creditOf(seller) == trade_cost(1_000, PRICE)
+    # delivered = min(5,000, 1,234) = 1,234: the cost, 28,945,678, and no more
+    assert escrow.creditOf(seller) == 28_945_678
 
 
 def test_several_buyers_of_one_offer_share_the_shortfall(escrow, offer, take, deliver, seller, buyer, buyer2):
@@ -48,18 +53,35 @@ def test_several_buyers_of_one_offer_share_the_shortfall(escrow, offer, take, de
     take((offer_id, 700), by=buyer2)
     deliver(SELLER_METER, 1, 333)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    expected = settle_lot([trade_cost(300, PRICE), trade_cost(700, PRICE)], 1_000, 333)
-    assert escrow.creditOf(seller) == expected.seller_payout
-    assert [escrow.creditOf(buyer), escrow.creditOf(buyer2)] == list(expected.refunded)
+    # 300 Wh: cost ceil(7,037,036.7) = 7,037,037; paid floor(7,037,037 x 333 / 1,000) = floor(2,343,333.321)
+    #   = 2,343,333; refunded 7,037,037 - 2,343,333 = 4,693,704
+    # 700 Wh: cost ceil(16,419,752.3) = 16,419,753; paid floor(16,419,753 x 333 / 1,000) = floor(5,467,777.749)
+    #   = 5,467,777; refunded 16,419,753 - 5,467,777 = 10,951,976
+    # seller: 2,343,333 + 5,467,777 = 7,811,110
+    assert (escrow.creditOf(seller), escrow.creditOf(buyer), escrow.creditOf(buyer2)) == (
+        7_811_110,
+        4_693_704,
+        10_951_976,
+    )
 
 
 def test_several_offers_of_one_seller_in_one_slot_settle_as_one_lot(escrow, offer, take, deliver, seller, buyer):
-    cheap, dear = offer(400, price=PRICE), offer(600, price=2 * PRICE)
+    cheap, dear = offer(400), offer(600, price=31_415_927)
     take((cheap, 400), (dear, 600))
-    deliver(SELLER_METER, 1, 500)
+    deliver(SELLER_METER, 1, 777)
     tx = escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    expected = settle_lot([trade_cost(400, PRICE), trade_cost(600, 2 * PRICE)], 1_000, 500)
-    assert tx.events["LotSettled"]["paid"] == expected.seller_payout
+    # one lot of 1,000 Wh sold, 777 delivered:
+    # 400 Wh: cost ceil(9,382,715.6) = 9,382,716; paid floor(9,382,716 x 777 / 1,000) = floor(7,290,370.332) = 7,290,370
+    # 600 Wh at 31,415,927: cost ceil(18,849,556.2) = 18,849,557;
+    #   paid floor(18,849,557 x 777 / 1,000) = floor(14,646,105.789) = 14,646,105
+    # paid 7,290,370 + 14,646,105 = 21,936,475; refunded 9,382,716 + 18,849,557 - 21,936,475 = 6,295,798
+    settled = tx.events["LotSettled"]
+    assert (settled["soldWh"], settled["deliveredWh"], settled["paid"], settled["refunded"]) == (
+        1_000,
+        777,
+        21_936_475,
+        6_295_798,
+    )
     assert len(tx.events["TradeClosed"]) == 2
 
 
@@ -68,16 +90,18 @@ def test_settlement_closes_each_trade_with_an_event(escrow, offer, take, deliver
     deliver(SELLER_METER, 1, 250)
     tx = escrow.settleLot(SELLER_METER, 1, {"from": buyer})
     closed = tx.events["TradeClosed"]
-    cost = trade_cost(1_000, PRICE)
     assert (closed["tradeId"], closed["buyer"]) == (escrow.tradeIdOf(SELLER_METER, 1, 0), buyer)
-    assert (closed["paid"], closed["refunded"]) == (cost // 4, cost - cost // 4)
+    # cost 23,456,789 (1 kWh); paid floor(23,456,789 x 250 / 1,000) = floor(5,864,197.25) = 5,864,197;
+    # refunded 23,456,789 - 5,864,197 = 17,592,592
+    assert (closed["paid"], closed["refunded"]) == (5_864_197, 17_592_592)
 
 
 def test_settlement_moves_the_lot_from_locked_to_credited(escrow, offer, take, deliver, buyer):
-    take((offer(1_000), 1_000))
+    take((offer(1_234), 1_234))
     deliver(SELLER_METER, 1, 700)
     escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    assert (escrow.totalLocked(), escrow.totalCredited()) == (0, trade_cost(1_000, PRICE))
+    # the whole cost, 28,945,678, moves: paid to the seller or refunded to the buyer, both credited
+    assert (escrow.totalLocked(), escrow.totalCredited()) == (0, 28_945_678)
 
 
 def test_settle_before_the_slot_is_over_reverts(escrow, offer, take, goto, buyer, registry):
@@ -134,19 +158,18 @@ def test_settle_of_a_revoked_meter_reverts(escrow, offer, take, deliver, registr
 
 
 def test_settle_lots_settles_every_lot_in_one_call(escrow, offer, take, deliver, seller, seller2, buyer):
-    from tests.contracts.conftest import OTHER_METER
-
-    take((offer(1_000), 1_000), (offer(2_000, meter_id=OTHER_METER, by=seller2), 2_000))
+    take((offer(1_000), 1_000), (offer(1_999, meter_id=OTHER_METER, by=seller2), 1_999))
     deliver(SELLER_METER, 1, 1_000)
     deliver(OTHER_METER, 1, 1_000)
     tx = escrow.settleLots([(SELLER_METER, 1), (OTHER_METER, 1)], {"from": buyer})
     assert len(tx.events["LotSettled"]) == 2
-    assert escrow.creditOf(seller2) == trade_cost(2_000, PRICE) // 2
+    # seller: the cost of 1 kWh, 23,456,789, in full
+    # seller2: cost ceil(1,999 x 23,456.789) = ceil(46,890,121.211) = 46,890,122;
+    #   paid floor(46,890,122 x 1,000 / 1,999) = floor(23,456,789.39) = 23,456,789
+    assert (escrow.creditOf(seller), escrow.creditOf(seller2)) == (23_456_789, 23_456_789)
 
 
 def test_settle_lots_is_all_or_nothing(escrow, offer, take, deliver, buyer):
-    from tests.contracts.conftest import OTHER_METER
-
     take((offer(1_000), 1_000))
     deliver(SELLER_METER, 1, 1_000)
     with brownie.reverts(f"LotNotOpen: {OTHER_METER}, 1, 0"):

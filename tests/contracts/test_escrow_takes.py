@@ -1,20 +1,21 @@
 import brownie
 
-from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.limits import MAX_TAKES_PER_CALL, MAX_TRADES_PER_LOT
-from tests.contracts.conftest import BUYER_FUNDS, OTHER_METER, PRICE, SELLER_METER
+from tests.contracts.conftest import BUYER_FUNDS, OTHER_METER, SELLER_METER
 
 OPEN = 1
 UINT64_MAX = 2**64 - 1
 UINT96_MAX = 2**96 - 1
 
+# Costs worked out by hand at conftest's PRICE, 23,456,789 base units per kWh (23,456.789 per Wh),
+# rounded up: 400 Wh ceil(9,382,715.6) = 9,382,716; 500 Wh ceil(11,728,394.5) = 11,728,395;
+# 600 Wh ceil(14,074,073.4) = 14,074,074; 1,000 Wh 23,456,789; 1,234 Wh ceil(28,945,677.626) = 28,945,678.
+
 
 def test_taking_a_whole_offer_locks_its_cost_in_escrow(escrow, token, offer, take, buyer):
-    take((offer(1_000), 1_000))
-    cost = trade_cost(1_000, PRICE)
-    assert token.balanceOf(escrow) == cost
-    assert token.balanceOf(buyer) == BUYER_FUNDS - cost
-    assert escrow.totalLocked() == cost
+    take((offer(1_234), 1_234))
+    assert (token.balanceOf(escrow), escrow.totalLocked()) == (28_945_678, 28_945_678)
+    assert token.balanceOf(buyer) == BUYER_FUNDS - 28_945_678
 
 
 def test_taking_part_of_an_offer_leaves_the_rest(escrow, offer, take):
@@ -29,8 +30,8 @@ def test_taking_opens_a_trade_with_an_event(escrow, offer, take, buyer):
     event = tx.events["TradeOpened"]
     trade_id = escrow.tradeIdOf(SELLER_METER, 1, 0)
     assert (event["tradeId"], event["offerId"], event["buyer"]) == (trade_id, offer_id, buyer)
-    assert (event["wh"], event["cost"]) == (400, trade_cost(400, PRICE))
-    assert (escrow.tradeOf(trade_id)[0], escrow.tradeOf(trade_id)[1]) == (buyer, trade_cost(400, PRICE))
+    assert (event["wh"], event["cost"]) == (400, 9_382_716)
+    assert (escrow.tradeOf(trade_id)[0], escrow.tradeOf(trade_id)[1]) == (buyer, 9_382_716)
 
 
 def test_several_buyers_can_take_one_offer(escrow, offer, take, buyer2):
@@ -38,7 +39,8 @@ def test_several_buyers_can_take_one_offer(escrow, offer, take, buyer2):
     take((offer_id, 400))
     take((offer_id, 600), by=buyer2)
     lot = [int(v) for v in escrow.lotOf(SELLER_METER, 1)]
-    assert lot == [1_000, trade_cost(400, PRICE) + trade_cost(600, PRICE), 2, OPEN]
+    # each take rounds up on its own: 9,382,716 + 14,074,074 = 23,456,790, one unit more than 1 kWh's cost
+    assert lot == [1_000, 23_456_790, 2, OPEN]
 
 
 def test_one_call_takes_several_offers_and_pulls_once(escrow, token, offer, take, seller2, buyer):
@@ -46,7 +48,7 @@ def test_one_call_takes_several_offers_and_pulls_once(escrow, token, offer, take
     tx = take((first, 1_000), (second, 500))
     assert len(tx.events["TradeOpened"]) == 2
     assert len(tx.events["Transfer"]) == 1
-    assert tx.return_value == trade_cost(1_000, PRICE) + trade_cost(500, PRICE)
+    assert tx.return_value == 35_185_184  # 23,456,789 + 11,728,395
 
 
 def test_cost_is_rounded_up_so_no_take_is_free(escrow, offer, take):

@@ -1,7 +1,11 @@
 import brownie
 
-from p2p_energy.domain.settlement import trade_cost
-from tests.contracts.conftest import BUYER_FUNDS, PRICE, SELLER_METER
+from tests.contracts.conftest import SELLER_METER
+
+# settle_half at conftest's PRICE (23,456,789 base units per kWh): 1,000 Wh cost 23,456,789;
+# half delivered pays the seller floor(23,456,789 / 2) = floor(11,728,394.5) = 11,728,394 and
+# refunds the buyer 23,456,789 - 11,728,394 = 11,728,395.
+SELLER_CREDIT, BUYER_CREDIT = 11_728_394, 11_728_395
 
 
 def settle_half(escrow, offer, take, deliver, buyer):
@@ -12,24 +16,21 @@ def settle_half(escrow, offer, take, deliver, buyer):
 
 def test_withdraw_pays_the_seller_its_credit(escrow, token, offer, take, deliver, seller, buyer):
     settle_half(escrow, offer, take, deliver, buyer)
-    credit = escrow.creditOf(seller)
     escrow.withdraw({"from": seller})
-    assert token.balanceOf(seller) == credit
-    assert escrow.creditOf(seller) == 0
+    assert (token.balanceOf(seller), escrow.creditOf(seller)) == (SELLER_CREDIT, 0)
 
 
 def test_withdraw_returns_the_buyers_refund(escrow, token, offer, take, deliver, buyer):
     settle_half(escrow, offer, take, deliver, buyer)
     escrow.withdraw({"from": buyer})
-    cost = trade_cost(1_000, PRICE)
-    assert token.balanceOf(buyer) == BUYER_FUNDS - cost + (cost - cost // 2)
+    # BUYER_FUNDS - cost + refund: 10,000,000,000 - 23,456,789 + 11,728,395 = 9,988,271,606
+    assert token.balanceOf(buyer) == 9_988_271_606
 
 
 def test_withdraw_emits_withdrawn(escrow, offer, take, deliver, seller, buyer):
     settle_half(escrow, offer, take, deliver, buyer)
-    credit = escrow.creditOf(seller)
     tx = escrow.withdraw({"from": seller})
-    assert (tx.events["Withdrawn"]["account"], tx.events["Withdrawn"]["amount"]) == (seller, credit)
+    assert (tx.events["Withdrawn"]["account"], tx.events["Withdrawn"]["amount"]) == (seller, SELLER_CREDIT)
 
 
 def test_withdrawing_everything_empties_the_escrow(escrow, token, offer, take, deliver, seller, buyer):

@@ -1,11 +1,14 @@
+import os
 import socket
+import subprocess
 
 import psutil
 import pytest
 
-from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.anvil import WORKDIR_PREFIX, ChainOptions, LocalChain
 from p2p_energy.chain.backend import CallReverted, ChainError
 from p2p_energy.chain.market import deploy_contract
+from p2p_energy.chain.processes import PID_FILE, sweep_stale
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from tests.library.conftest import first_account, local_backend
@@ -55,13 +58,13 @@ def test_leaving_the_block_on_an_error_stops_the_chain(toolchain):
     assert not psutil.pid_exists(pid)
 
 
-def test_start_on_a_busy_port_fails_with_anvil_message_and_no_process(toolchain):
+def test_start_on_a_busy_port_fails_saying_the_port_is_in_use_and_starts_no_process(toolchain):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         chain = LocalChain(toolchain.anvil, ChainOptions(port=port, accounts=1))
-        with pytest.raises(ChainError, match="anvil exited"):
+        with pytest.raises(UsageError, match=f"^port {port} is in use; choose another --port$"):
             chain.start()
     assert chain.pid is None
 
@@ -101,3 +104,15 @@ def test_connect_reports_a_node_that_does_not_answer():
         port = sock.getsockname()[1]
     with pytest.raises(ChainError, match=f"no EVM node answers at http://127.0.0.1:{port}"):
         connect(f"http://127.0.0.1:{port}", timeout_s=1)
+
+
+def test_only_temp_folders_whose_run_and_node_are_both_dead_are_swept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folders = {name: tmp_path / f"{WORKDIR_PREFIX}{name}" for name in ("dead", "running", "unclaimed")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["dead"] / PID_FILE).write_text(f"{dead.pid} {dead.pid}\n")
+    (folders["running"] / PID_FILE).write_text(f"{os.getpid()} {dead.pid}\n")
+    assert sweep_stale(WORKDIR_PREFIX, tmp_path) == [folders["dead"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{WORKDIR_PREFIX}running", f"{WORKDIR_PREFIX}unclaimed"]

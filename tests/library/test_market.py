@@ -1,5 +1,8 @@
 """Matching per slot: merit order, uniform price, the escrow's limits, budgets and determinism."""
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -161,8 +164,8 @@ def test_a_buyer_never_locks_more_than_its_funding_over_the_run():
 
 
 def test_a_buyer_without_funding_buys_nothing():
-    made = street(sellers=1, buyers=1, prices={"funding": 0})
-    assert not clear_slot(made, plan_of(made, [5000, 0], [0, 400]), 0).takes
+    made = street(sellers=1, buyers=1)
+    assert not clear_slot(made, plan_of(made, [5000, 0], [0, 400]), 0, budgets=[0, 0]).takes
 
 
 def test_uniform_mode_trades_every_offer_at_the_clearing_price():
@@ -230,10 +233,37 @@ def test_clear_slot_matches_clear_all_when_funding_does_not_bind():
     assert clear_all(made, plan) == [clear_slot(made, plan, slot) for slot in range(3)]
 
 
-def test_the_same_scenario_clears_the_same_way():
-    made = street(sellers=4, buyers=4)
-    plan = plan_of(made, [800] * 4 + [0] * 4, [0] * 4 + [500] * 4)
-    assert clear_all(made, plan) == clear_all(made, plan)
+# A fresh interpreter loads a scenario file, plans its energy and clears its market, and prints a
+# digest of the households, the plan's meter flows and every slot's offers and takes.
+CLEAR_A_FILE = """
+import hashlib, sys
+from pathlib import Path
+from p2p_energy.domain.market import clear_all
+from p2p_energy.domain.profiles import simulate_energy
+from p2p_energy.domain.scenario import load_scenario
+made = load_scenario(Path(sys.argv[1]))
+plan = simulate_energy(made)
+seen = (made.households, plan.export_wh.tolist(), plan.import_wh.tolist(), clear_all(made, plan))
+print(hashlib.sha256(repr(seen).encode()).hexdigest())
+"""
+
+
+def test_a_scenario_file_gives_the_same_households_energy_and_market_in_any_interpreter():
+    # Two interpreters that differ in their string hashes (so in the order they iterate sets) and
+    # share no random state: any draw not made from the seed, or made in hash order, differs.
+    faults = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", CLEAR_A_FILE, str(faults)],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout.strip()
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1 and len(digests.pop()) == 64
 
 
 def test_another_seed_draws_other_asks():
@@ -259,7 +289,9 @@ def test_a_plan_from_another_scenario_is_refused():
         clear_slot(street(sellers=2), plan_of(made, [1] * 5, [0] * 5), 0)
 
 
-@settings(database=None, deadline=None, max_examples=40)
+# 100 examples: only merit-mode scenarios with funding, where demand outruns the offers asking at
+# most the tariff, can show a take above the tariff (about one example in seven).
+@settings(database=None, deadline=None, max_examples=100)
 @given(made=small_scenarios())
 def test_every_slot_of_every_scenario_keeps_the_escrows_limits(made):
     plan = simulate_energy(made)

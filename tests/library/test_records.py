@@ -315,4 +315,9 @@ def test_any_run_survives_a_json_round_trip(result):
 def test_paid_and_refunded_totals_add_up_to_the_escrowed_tokens(result):
     totals = result.totals()
     assert totals.tokens_paid + totals.tokens_refunded == totals.tokens_escrowed
-    assert totals.settled_trades + totals.refunded_trades == totals.trades
+
+
+@settings(database=None, deadline=None, max_examples=60)
+@given(result=runs)
+def test_the_refunded_trades_total_counts_the_trades_refunded_in_full(result):
+    assert result.totals().refunded_trades == sum(1 for trade in result.trades if trade.outcome == "refunded")

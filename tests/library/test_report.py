@@ -2,6 +2,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import struct
 from decimal import Decimal
 
@@ -264,3 +265,51 @@ def test_a_run_that_paid_gas_reports_its_fees_in_the_chains_coin():
 
 def test_a_run_on_free_gas_reports_no_fees():
     assert fee_line(make_run(households=4, slots=4), make_run(households=4, slots=4).totals()) is None
+
+
+# A run's timings as loop.run_simulation records them (city-day's, rounded): phases that follow one
+# another, then the sending path, spent inside set-up, trading and withdrawing (receipts inside mining).
+CITY_TIMINGS = {
+    "planning": 0.14,
+    "setup": 1.20,
+    "trading": 23.83,
+    "withdrawing": 0.53,
+    "checking": 0.95,
+    "signing": 1.67,
+    "sending": 7.20,
+    "mining and waiting": 13.10,
+    "receipts": 5.38,
+}
+TIMED_ROW = re.compile(r"│( *)(\S[^│]*?) *│ ([\d,.]+) s *│")
+
+
+def run_table_times(result):
+    """(indent, label, seconds) of each row of the summary's run table that gives a time."""
+    rows = [TIMED_ROW.match(line) for line in summarise(result).splitlines()]
+    return [(len(m.group(1)), m.group(2), float(m.group(3).replace(",", ""))) for m in rows if m]
+
+
+def city_run():
+    result = make_run(households=2, slots=2)
+    result.wall_time_s, result.timings = 26.85, dict(CITY_TIMINGS)
+    return result
+
+
+def test_the_lines_under_the_wall_time_add_up_to_it():
+    rows = run_table_times(city_run())
+    start = next(i for i, (_, label, _) in enumerate(rows) if label == "wall time")
+    indent = rows[start][0]
+    under = []
+    for row_indent, _, seconds in rows[start + 1 :]:
+        if row_indent <= indent:
+            break
+        under.append(seconds)
+    assert sum(under) == pytest.approx(26.85, abs=0.02)
+
+
+def test_the_sending_path_is_shown_as_a_part_of_the_phases_with_receipts_inside_mining():
+    rows = run_table_times(city_run())
+    labels = [label for _, label, _ in rows]
+    heading = labels.index("sending path (inside phases)")
+    assert labels[heading + 1 :] == ["signing", "sending", "mining and waiting", "of which receipts"]
+    assert rows[heading][2] == pytest.approx(1.67 + 7.20 + 13.10)

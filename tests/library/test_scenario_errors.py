@@ -261,3 +261,9 @@ def test_a_missing_file_is_reported_with_an_example(tmp_path):
 def test_a_price_beyond_a_million_nrg_per_kwh_is_rejected(load):
     message = error_of(load, tables="\n[prices]\ngrid_tariff = 2000000\n")
     assert "prices.grid_tariff: 2000000 is above 1000000" in message
+
+
+def test_zero_funding_is_rejected_since_nobody_could_buy(load):
+    assert "prices.funding: 0 is zero; allowed: NRG per household > 0" in error_of(
+        load, tables="\n[prices]\nfunding = 0\n"
+    )

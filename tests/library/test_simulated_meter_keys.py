@@ -7,10 +7,6 @@ def test_a_households_meter_key_is_keccak_of_seed_and_name():
     assert simulated_meter_key(7, "home-001") == MeterKey(keccak(text="7:home-001"))
 
 
-def test_the_same_seed_and_name_give_the_same_meter_address():
-    assert simulated_meter_key(7, "home-001").address == simulated_meter_key(7, "home-001").address
-
-
 def test_every_household_and_seed_gets_its_own_meter_key():
     keys = {simulated_meter_key(seed, name).private_key for seed in (1, 2) for name in ("home-001", "home-002")}
     assert len(keys) == 4

@@ -117,3 +117,24 @@ def test_without_chromium_a_browser_test_skips_but_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must install it"):
         chromium.find_chromium()
+
+
+def test_the_pages_times_under_the_wall_time_add_up_to_it_and_the_sending_path_stands_apart():
+    timings = {"planning": 0.1, "setup": 1.0, "trading": 20.0, "checking": 0.9}
+    timings |= {"signing": 1.5, "sending": 7.0, "mining and waiting": 9.0, "receipts": 4.0}
+    run = dataclasses.replace(make_run(), wall_time_s=22.5, timings=timings)
+    rows = re.findall(r"<tr><td>((?:&nbsp;)*)([^<]+)</td><td>([\d,.]+) s</td></tr>", render_page(run))
+    times = [(len(indent) // len("&nbsp;"), label, float(seconds)) for indent, label, seconds in rows]
+    assert times == [
+        (0, "wall time", 22.5),
+        (2, "planning", 0.1),
+        (2, "setup", 1.0),
+        (2, "trading", 20.0),
+        (2, "checking", 0.9),
+        (2, "other", 0.5),
+        (0, "sending path (inside phases)", 17.5),
+        (2, "signing", 1.5),
+        (2, "sending", 7.0),
+        (2, "mining and waiting", 9.0),
+        (4, "of which receipts", 4.0),
+    ]
