@@ -11,9 +11,7 @@ temporary folder left behind (see :mod:`p2p_energy.chain.processes`).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -27,7 +25,7 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from p2p_energy.chain.backend import ChainError
-from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder
+from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, signal_group, wait_or_kill
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, NetworkPreset, network
@@ -264,12 +262,8 @@ class LocalChain:
         with deferred_signals():
             process, self._process = self._process, None
             if process is not None and process.poll() is None:
-                _signal_group(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    _signal_group(process.pid, signal.SIGKILL)
-                    process.wait()
+                signal_group(process.pid, signal.SIGTERM)
+                wait_or_kill(process, _STOP_TIMEOUT_S)
             if self._workdir is not None:
                 self._workdir.cleanup()
                 self._workdir = None
@@ -287,11 +281,6 @@ class LocalChain:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
-        os.killpg(pid, sig)
 
 
 def _answers(port: int) -> bool:

@@ -45,7 +45,7 @@ import requests
 
 from p2p_energy.chain.anvil import check_port_free, free_port
 from p2p_energy.chain.backend import ChainError
-from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder
+from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, wait_or_kill
 from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.errors import UsageError
 
@@ -220,11 +220,7 @@ class QtumNode:
                 with contextlib.suppress(Exception):  # the RPC may be gone already; signals follow
                     url = NodeUrl("http", "127.0.0.1", self._rpc_port, _USER, self._password)
                     QtumRpc(url, timeout_s=5).call("stop")
-                try:
-                    process.wait(timeout=_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    _signal_group(process.pid, signal.SIGKILL)
-                    process.wait()
+                wait_or_kill(process, _STOP_TIMEOUT_S)
             if self._tempdir is not None:
                 self._tempdir.cleanup()
                 self._tempdir = None
@@ -240,8 +236,3 @@ class QtumNode:
 
 def _has_label(wallet: QtumRpc, label: str) -> bool:
     return label in wallet.call("listlabels")
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
