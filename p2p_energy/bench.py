@@ -42,7 +42,6 @@ from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call
-from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
@@ -453,7 +452,7 @@ def measure_transfers(
 
 def _funded_token(chain: LocalChain, compiled: CompilationResult, admin: Account) -> str:
     """Deploy EnergyToken and mint to `admin`; the node is left automining, as it was found."""
-    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    backend = chain.backend(AbiCodec(compiled["EnergyToken"].abi))
     try:
         deployed = deploy_contract(backend, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
         token = Market(backend, backend.codec, MarketAddresses(deployed.address, "", ""))
@@ -481,7 +480,7 @@ def _batched_transfers(
     chain: LocalChain, compiled: CompilationResult, admin: Account, token: str, to: str, count: int
 ) -> float:
     """The same transfers through the EVM backend (signing, JSON-RPC batches, local mining): seconds."""
-    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    backend = chain.backend(AbiCodec(compiled["EnergyToken"].abi))
     call = Call("transfer", admin, token, backend.codec.encode("transfer", to, 1), _TRANSFER_GAS)
     outcomes, seconds = _timed(partial(backend.send, [call] * count))
     failed = [o for o in outcomes if not o.ok]

@@ -19,13 +19,11 @@ from typing import Any
 from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.networks import network
-from p2p_energy.output.records import RunResult
+from p2p_energy.output.records import RunFees, RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions
 from p2p_energy.solidity.toolchain import Toolchain
-from p2p_energy.units import SATOSHI_PER_QTUM
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,12 @@ class ChainRun:
     gas: int
     all_gas_per_settled_trade: int | None
     checks_passed: bool
+    #: What the gas cost in the chain's coin (None where gas is free: simulate's own anvil).
+    fees: RunFees | None
 
     @property
     def settled_trades_per_s(self) -> float:
         return self.settled_trades / self.total_s if self.total_s else 0.0
-
-    def fee_qtum(self, satoshi_per_gas: int) -> Decimal:
-        """What the run's gas costs on Qtum at `satoshi_per_gas`, in QTUM."""
-        return Decimal(self.gas * satoshi_per_gas) / Decimal(SATOSHI_PER_QTUM)
 
 
 @dataclass(frozen=True)
@@ -56,21 +52,23 @@ class QtumComparison:
     scenario: str
     anvil: ChainRun
     qtum: ChainRun
-    satoshi_per_gas: int
+
+    @property
+    def satoshi_per_gas(self) -> int:
+        return self.qtum.fees.gas_price if self.qtum.fees else 0
 
     @property
     def fee_per_settled_trade_qtum(self) -> Decimal | None:
-        trades = self.qtum.settled_trades
-        return self.qtum.fee_qtum(self.satoshi_per_gas) / trades if trades else None
+        return self.qtum.fees.per_settled_trade if self.qtum.fees else None
 
     @property
     def fee_per_kwh_qtum(self) -> Decimal | None:
-        kwh = Decimal(self.qtum.traded_wh) / 1000
-        return self.qtum.fee_qtum(self.satoshi_per_gas) / kwh if kwh else None
+        return self.qtum.fees.per_kwh_traded if self.qtum.fees else None
 
     def to_json(self) -> dict[str, Any]:
         def run(r: ChainRun) -> dict[str, Any]:
-            return {**asdict(r), "settled_trades_per_s": r.settled_trades_per_s}
+            data = {k: v for k, v in asdict(r).items() if k != "fees"}
+            return {**data, "settled_trades_per_s": r.settled_trades_per_s}
 
         per_trade, per_kwh = self.fee_per_settled_trade_qtum, self.fee_per_kwh_qtum
         return {
@@ -101,6 +99,7 @@ def _run(toolchain: Toolchain, scenario: Scenario, target: TargetOptions, chain:
         gas=totals.gas,
         all_gas_per_settled_trade=totals.all_gas_per_settled_trade,
         checks_passed=all(result.checks.values()),
+        fees=result.fees(totals),
     )
 
 
@@ -112,4 +111,4 @@ def compare_on_qtum(toolchain: Toolchain, scenario: Scenario, evm: str) -> QtumC
         return None
     anvil = _run(toolchain, scenario, TargetOptions(evm_version=evm, simulation=True), "anvil")
     qtum = _run(toolchain, scenario, TargetOptions(evm_version=evm, backend="qtum", qtumd=str(qtumd)), "qtumd regtest")
-    return QtumComparison(scenario.name, anvil, qtum, network("qtum-regtest").min_gas_price_satoshi)
+    return QtumComparison(scenario.name, anvil, qtum)

@@ -28,14 +28,11 @@ from p2p_energy.chain.abi import EventData
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, ChainBackend
-from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
-from p2p_energy.chain.qtum import QtumBackend
-from p2p_energy.chain.qtumd import RAISED_MEMPOOL_LIMIT, QtumNode
+from p2p_energy.chain.qtumd import QtumNode
 from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL, MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
-from p2p_energy.networks import network
 from p2p_energy.solidity.compiler import CompilationResult
 from p2p_energy.units import SATOSHI_PER_QTUM
 
@@ -294,7 +291,7 @@ def run_gas_report(anvil_path: Path, compiled: CompilationResult, trades_per_lot
     """Measure on a fresh anvil with the hardfork of `compiled`'s EVM target."""
     options = ChainOptions(evm_version=compiled.settings.evm_version, accounts=1 + _SELLERS + _BUYERS)
     with LocalChain(anvil_path, options) as local:
-        chain = EvmBackend(local.web3(), market_codec(compiled), can_mine=True)
+        chain = local.backend(market_codec(compiled))
         accounts = [Account.from_hex(a.private_key) for a in local.accounts]
         return measure_gas(chain, compiled, accounts, trades_per_lot, **kwargs)
 
@@ -304,10 +301,7 @@ def run_gas_report_on_qtum(
 ) -> GasReport:
     """Measure on a fresh qtumd regtest node: the same operations, through qtumd's own contract RPC."""
     with QtumNode(qtumd) as node:
-        chain = QtumBackend(
-            node.rpc(), market_codec(compiled), network("qtum-regtest"), miner=node.miner,
-            max_unconfirmed=RAISED_MEMPOOL_LIMIT,
-        )  # fmt: skip
+        chain = node.backend(market_codec(compiled))
         admin = chain.wallet_account(node.miner)
         others = [chain.account(keccak(text=f"p2p-energy gas account {i}")) for i in range(_SELLERS + _BUYERS)]
         funded = chain.fund(admin, {a.address: _QTUM_PER_ACCOUNT * SATOSHI_PER_QTUM for a in others})

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import LocalChain
-from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.solidity.compiler import CompilationResult
 from p2p_energy.units import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, base_units_to_tokens
@@ -42,7 +41,7 @@ class QuickstartResult:
 
 def run_quickstart(chain: LocalChain, compiled: CompilationResult, holders: int = 3) -> QuickstartResult:
     """Deploy EnergyToken from account 0 and mint to the next `holders` accounts."""
-    backend = EvmBackend(chain.web3(), AbiCodec(compiled["EnergyToken"].abi), can_mine=True)
+    backend = chain.backend(AbiCodec(compiled["EnergyToken"].abi))
     admin = Account.from_hex(chain.accounts[0].private_key)
     deployed = deploy_contract(backend, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
     token = Market(backend, backend.codec, MarketAddresses(deployed.address, "", ""))

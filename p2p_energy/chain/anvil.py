@@ -20,11 +20,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
+from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, signal_group, wait_or_kill
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
@@ -270,6 +273,11 @@ class LocalChain:
 
     def web3(self) -> Web3:
         return connect(self.url)
+
+    def backend(self, codec: AbiCodec, **options: Any) -> EvmBackend:
+        """The chain backend for this anvil: it mines the blocks itself (automine off until it is closed);
+        `options` as for EvmBackend (gas_price, batched)."""
+        return EvmBackend(self.web3(), codec, can_mine=True, **options)
 
     def __enter__(self) -> LocalChain:
         return self.start()

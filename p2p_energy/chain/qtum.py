@@ -55,7 +55,7 @@ from p2p_energy.chain.qtum_keys import QtumKey, fromhexaddress
 from p2p_energy.chain.qtum_rpc import QtumRpc, QtumRpcError
 from p2p_energy.chain.qtum_scan import mined_contract_calls
 from p2p_energy.networks import QTUM_BLOCK_GAS_LIMIT, NetworkPreset
-from p2p_energy.units import SATOSHI_PER_QTUM
+from p2p_energy.units import SATOSHI_PER_QTUM, satoshi_to_qtum
 
 #: Qtum's default mempool limit of unconfirmed transactions per sender (ancestors).
 DEFAULT_MAX_UNCONFIRMED = 25
@@ -78,11 +78,6 @@ _FUND_FEE_PER_OUTPUT = 20_000
 def _hex(address: str) -> str:
     """A 20-byte address as qtumd spells it: 40 lowercase hex digits, no 0x."""
     return address.removeprefix("0x").lower()
-
-
-def _qtum(satoshi: int) -> str:
-    """An amount in satoshi as a QTUM decimal string (exact)."""
-    return str(Decimal(satoshi) / SATOSHI_PER_QTUM)
 
 
 def _evm_log(log: dict[str, Any]) -> dict[str, Any]:
@@ -179,8 +174,11 @@ class QtumBackend:
 
     def sender(self, account: Account) -> str:
         """The base58 address qtumd sends from for `account`."""
-        found = self._base58.get(_hex(account.address))
-        return found if found is not None else fromhexaddress(_hex(account.address), self.network)
+        return self._base58_of(account.address)
+
+    def _base58_of(self, address: str) -> str:
+        """The base58 form of a hex address: known for our accounts, else derived for this network."""
+        return self._base58.get(_hex(address)) or fromhexaddress(_hex(address), self.network)
 
     def _import_keys(self) -> None:
         """Put the keys of new accounts into the wallet: one importdescriptors call (one rescan) for all."""
@@ -201,10 +199,8 @@ class QtumBackend:
     # ------------------------------------------------------------------ reads
 
     def call(self, to: str, data: bytes, block: str | int = "latest") -> bytes:
-        result = self.rpc.call("callcontract", _hex(to), data.hex())["executionResult"]
-        if result["excepted"] != "None":
-            raise SendError(f"call to {to} failed: {self._why(result)}")
-        return bytes.fromhex(result["output"])
+        """A view call on the current state (callcontract takes no block)."""
+        return self.calls([(to, data)])[0]
 
     def calls(self, requests: Sequence[tuple[str, bytes]]) -> list[bytes]:
         answers = self.rpc.batch([("callcontract", [_hex(to), data.hex()]) for to, data in requests])
@@ -285,7 +281,9 @@ class QtumBackend:
         self._import_keys()
         data = bytecode.removeprefix("0x") + constructor_args.hex()
         try:
-            sent = self.rpc.call("createcontract", data, DEPLOY_GAS, _qtum(self._gas_price), self.sender(sender))
+            sent = self.rpc.call(
+                "createcontract", data, DEPLOY_GAS, satoshi_to_qtum(self._gas_price), self.sender(sender)
+            )
         except QtumRpcError as exc:
             raise CallReverted(f"deploy {name}", exc.message) from None
         receipts = self._collect({sent["txid"]}, None)
@@ -324,12 +322,12 @@ class QtumBackend:
             address, lacking = short[0]
             hex_address = "0x" + _hex(self._hex_of(address))
             raise InsufficientFunds(
-                f"{address} ({hex_address}) lacks {_qtum(lacking)} QTUM for the fees of its next "
+                f"{address} ({hex_address}) lacks {satoshi_to_qtum(lacking)} QTUM for the fees of its next "
                 f"{sum(1 for c in calls if self.sender(c.sender) == address)} transactions"
                 + (f", and {len(short) - 1} more senders lack coins too" if len(short) > 1 else "")
                 + "; nothing of this phase was sent: fund it and run again with --resume",
                 hex_address,
-                _qtum(lacking),
+                satoshi_to_qtum(lacking),
             )
 
     def _hex_of(self, base58: str) -> str:
@@ -354,11 +352,11 @@ class QtumBackend:
     def _submit(self, calls: Sequence[Call], indices: list[int], outcomes: list[Outcome | None]) -> dict[int, str]:
         """sendtocontract for calls[indices] in JSON-RPC batches; refusals become outcomes at once."""
         started = time.perf_counter()
-        price = _qtum(self._gas_price)
+        price = satoshi_to_qtum(self._gas_price)
         requests = [
             (
                 "sendtocontract",
-                [_hex(calls[i].to), calls[i].data.hex(), _qtum(calls[i].value), calls[i].gas, price,
+                [_hex(calls[i].to), calls[i].data.hex(), satoshi_to_qtum(calls[i].value), calls[i].gas, price,
                  self.sender(calls[i].sender)],
             )
             for i in indices
@@ -457,9 +455,6 @@ class QtumBackend:
             self._mine(None)
         return outcomes
 
-    def _base58_of(self, address: str) -> str:
-        return self._base58.get(_hex(address)) or fromhexaddress(_hex(address), self.network)
-
     def _pay(self, funder: Account, payments: dict[str, int]) -> str:
         """One transaction paying `payments` (base58 -> satoshi) from `funder`'s confirmed coins; its txid."""
         source = self.sender(funder)
@@ -476,10 +471,13 @@ class QtumBackend:
             inputs.append({"txid": coin["txid"], "vout": coin["vout"]})
             have += int(Decimal(str(coin["amount"])) * SATOSHI_PER_QTUM)
         if have < total + fee:
-            raise SendError(f"{source} has {_qtum(have)} QTUM spendable, {_qtum(total + fee)} needed to fund accounts")
-        outputs = [{address: _qtum(value)} for address, value in payments.items()]
+            raise SendError(
+                f"{source} has {satoshi_to_qtum(have)} QTUM spendable, "
+                f"{satoshi_to_qtum(total + fee)} needed to fund accounts"
+            )
+        outputs = [{address: satoshi_to_qtum(value)} for address, value in payments.items()]
         if have - total - fee > 0:
-            outputs.append({source: _qtum(have - total - fee)})
+            outputs.append({source: satoshi_to_qtum(have - total - fee)})
         signed = self.rpc.call("signrawtransactionwithwallet", self.rpc.call("createrawtransaction", inputs, outputs))
         if not signed.get("complete"):
             raise SendError(f"the wallet could not sign the funding transaction from {source}")

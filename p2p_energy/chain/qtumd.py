@@ -43,11 +43,14 @@ from types import TracebackType
 
 import requests
 
+from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.anvil import check_port_free, free_port
 from p2p_energy.chain.backend import ChainError
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, wait_or_kill
+from p2p_energy.chain.qtum import QtumBackend
 from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.errors import UsageError
+from p2p_energy.networks import network
 
 QTUMD_ENV = "QTUMD"
 GET_QTUM = (
@@ -117,6 +120,12 @@ class QtumNode:
     def rpc(self) -> QtumRpc:
         """RPC to the node's wallet."""
         return QtumRpc(self.url, WALLET)
+
+    def backend(self, codec: AbiCodec) -> QtumBackend:
+        """The chain backend for this node: it mines (to the wallet's funded address), one round per phase."""
+        return QtumBackend(
+            self.rpc(), codec, network("qtum-regtest"), miner=self.miner, max_unconfirmed=RAISED_MEMPOOL_LIMIT
+        )
 
     def command(self, datadir: Path) -> list[str]:
         limit = str(RAISED_MEMPOOL_LIMIT)

@@ -339,6 +339,17 @@ class RunTotals:
         return encode_record(self)
 
 
+@dataclass(frozen=True)
+class RunFees:
+    """What a run's gas cost in its chain's coin (see `RunResult.fees`): in all, per settled trade, per kWh."""
+
+    currency: str
+    gas_price: int
+    total: Decimal
+    per_settled_trade: Decimal | None
+    per_kwh_traded: Decimal | None
+
+
 @dataclass
 class RunResult:
     """Everything one `simulate` run produced; `report.write_report` turns it into files."""
@@ -369,9 +380,18 @@ class RunResult:
     fee_currency: str = field(default="", metadata=ADDED_LATER)
     fee_decimals: int = field(default=0, metadata=ADDED_LATER)
 
-    def fee(self, gas: int) -> Decimal:
-        """What `gas` cost on this run's chain, in its native coin."""
-        return Decimal(gas * self.gas_price).scaleb(-self.fee_decimals)
+    def fees(self, totals: RunTotals) -> RunFees | None:
+        """What the run's gas cost in its chain's coin; None where gas was free (or not recorded)."""
+        if not self.gas_price or not self.fee_currency:
+            return None
+        total = Decimal(totals.gas * self.gas_price).scaleb(-self.fee_decimals)
+        return RunFees(
+            currency=self.fee_currency,
+            gas_price=self.gas_price,
+            total=total,
+            per_settled_trade=total / totals.settled_trades if totals.settled_trades else None,
+            per_kwh_traded=total * 1000 / totals.traded_wh if totals.traded_wh else None,
+        )
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
 

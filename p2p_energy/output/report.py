@@ -419,14 +419,15 @@ def _gas_table(totals: RunTotals) -> Table:
 
 def fee_line(result: RunResult, totals: RunTotals) -> str | None:
     """What the run's gas cost in the chain's coin, in all, per settled trade and per kWh traded."""
-    if not result.gas_price or not result.fee_currency:
+    fees = result.fees(totals)
+    if fees is None:
         return None
-    coin, fees = result.fee_currency, result.fee(totals.gas)
-    parts = [f"fees at {result.gas_price:,} per gas: {fees:.8f} {coin} in all"]
-    if totals.settled_trades:
-        parts.append(f"{fees / totals.settled_trades:.8f} {coin} per settled trade")
-    if totals.traded_wh:
-        parts.append(f"{fees * 1000 / totals.traded_wh:.8f} {coin} per kWh traded")
+    coin = fees.currency
+    parts = [f"fees at {fees.gas_price:,} per gas: {fees.total:.8f} {coin} in all"]
+    if fees.per_settled_trade is not None:
+        parts.append(f"{fees.per_settled_trade:.8f} {coin} per settled trade")
+    if fees.per_kwh_traded is not None:
+        parts.append(f"{fees.per_kwh_traded:.8f} {coin} per kWh traded")
     return ", ".join(parts)
 
 

@@ -46,7 +46,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
@@ -73,8 +72,6 @@ from p2p_energy.run.replay import Resumption, call_key, new_record, read_back, r
 from p2p_energy.run.result import build_result
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import Household, RunSetup, household_account
-
-_T = TypeVar("_T")
 
 
 @dataclass

@@ -33,7 +33,7 @@ from p2p_energy.chain.backend import ChainBackend, ChainError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.qtum import QtumBackend
 from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc
-from p2p_energy.chain.qtumd import RAISED_MEMPOOL_LIMIT, QtumNode, find_qtumd
+from p2p_energy.chain.qtumd import QtumNode, find_qtumd
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, network, network_names
@@ -159,12 +159,9 @@ def _local_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Cal
     chain_opts = _local_options(options)
     with LocalChain(anvil, chain_opts) as local:
         say(f"local anvil chain (id {chain_opts.chain_id}, hardfork {chain_opts.hardfork}) at {local.url}")
-        w3 = local.web3()
         first = local.accounts[0]
         yield Target(
-            chain=EvmBackend(
-                w3, codec, gas_price=_gas_price(w3, options.profile), can_mine=True, batched=options.batched
-            ),
+            chain=local.backend(codec, gas_price=_gas_price(local.web3(), options.profile), batched=options.batched),
             url=local.url,
             network=options.profile or "local",
             admin=(
@@ -221,8 +218,7 @@ def open_qtum_target(
             raise UsageError(f"--network {network_name}: a qtumd started here is a regtest node; give --rpc-url")
         with QtumNode(find_qtumd(qtumd)) as node:
             say(f"local qtumd regtest node (chain id 8890) at {node.url.public}, coins mature at height 2,100")
-            chain = QtumBackend(node.rpc(), codec, network("qtum-regtest"), miner=node.miner,
-                                max_unconfirmed=RAISED_MEMPOOL_LIMIT)  # fmt: skip
+            chain = node.backend(codec)
             yield Target(
                 chain, node.url.public, "qtum-regtest", chain.wallet_account(node.miner), (), started_here=True,
                 record_folder=node.datadir,

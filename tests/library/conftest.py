@@ -46,7 +46,7 @@ def first_account(chain: LocalChain) -> Account:
 
 def local_backend(chain: LocalChain, compiled: CompilationResult, **options) -> EvmBackend:
     """A backend that mines `chain`'s blocks itself (automine off until it is closed)."""
-    return EvmBackend(chain.web3(), market_codec(compiled), can_mine=True, **options)
+    return chain.backend(market_codec(compiled), **options)
 
 
 def deploy_local_market(

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from p2p_energy.chain.market import market_codec
-from p2p_energy.chain.qtum import QtumBackend
-from p2p_energy.chain.qtumd import RAISED_MEMPOOL_LIMIT, QtumNode
-from p2p_energy.networks import network
+from p2p_energy.chain.qtumd import QtumNode
 from p2p_energy.solidity.compiler import Compiler
 from p2p_energy.solidity.toolchain import find_toolchain
 
@@ -55,10 +53,7 @@ def compiled():
 @pytest.fixture
 def backend(node, compiled):
     """A backend on the session's node that mines its blocks, sending one round per phase."""
-    return QtumBackend(
-        node.rpc(), market_codec(compiled), network("qtum-regtest"), miner=node.miner,
-        max_unconfirmed=RAISED_MEMPOOL_LIMIT,
-    )  # fmt: skip
+    return node.backend(market_codec(compiled))
 
 
 @pytest.fixture
