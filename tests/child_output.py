@@ -86,6 +86,12 @@ class ChildOutput:
 
     def _fail(self, what: str) -> None:
         code = self.process.poll()
+        if code is None and self._ended:
+            # The pipe closes a moment before the process is reaped: give its exit code time to arrive.
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
         state = "still running" if code is None else f"exit code {code}"
         said = " | ".join(self.seen[-5:]) or "nothing"
         pytest.fail(f"the child {what} ({state}); its last lines: {said}", pytrace=False)
