@@ -217,7 +217,7 @@ def _clear(scenario: Scenario, plan: EnergyPlan, draws: _Draws, slot: int, budge
     offers = _offers(scenario, plan, draws, slot)
     buyers = _buyers(scenario, plan, draws, slot)
     price: int | None = None
-    if scenario.market.mode == "uniform":
+    if scenario.market.mode == "pay_as_clear":
         limit = scenario.prices.grid_tariff
         price = clearing_price(
             [(offer.ask_per_kwh, offer.wh) for offer in offers],

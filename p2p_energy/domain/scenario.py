@@ -31,19 +31,22 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from p2p_energy.domain.scenario_assets import BatteryBounds, BatterySpec, GridSpec, battery_group, grid
 from p2p_energy.domain.scenario_fields import REQUIRED, Limits, Table, show, type_name
 from p2p_energy.domain.scenario_fields import ScenarioError as ScenarioError
 from p2p_energy.domain.scenario_fields import nrg_to_base_units as nrg_to_base_units
 from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
-MARKET_MODES = ("merit", "uniform")
+MARKET_MODES = ("merit", "pay_as_bid", "pay_as_clear")
+#: Older names of market modes, still accepted: "uniform" is what pay-as-clear was called first.
+MARKET_MODE_ALIASES = {"uniform": "pay_as_clear"}
 CHAIN_PROFILES = ("local", "qtum-regtest")
 MAX_SLOTS = 2_880
 MIN_SLOT_LENGTH_S = 60
@@ -94,6 +97,7 @@ class HouseholdSpec:
     load_kwh_per_day: float
     ev: EvSpec | None = None
     group: str = ""
+    battery: BatterySpec | None = None
 
     @property
     def has_pv(self) -> bool:
@@ -102,12 +106,23 @@ class HouseholdSpec:
 
 @dataclass(frozen=True)
 class PriceSpec:
-    """Prices in token base units (8 decimals) per kWh; funding in base units per household."""
+    """Prices in token base units (8 decimals) per kWh; funding in base units per household.
+
+    `bid_min`..`bid_max` is the range buyers' willingness to pay is drawn from;
+    None (no `bid` key) means every buyer's limit is the grid tariff.
+    """
 
     ask_min: int
     ask_max: int
     grid_tariff: int
     funding: int
+    bid_min: int | None = None
+    bid_max: int | None = None
+    feed_in_tariff: int = 8_000_000
+
+    @property
+    def has_bids(self) -> bool:
+        return self.bid_min is not None
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,7 @@ class Scenario:
     weather: WeatherSpec = WeatherSpec()
     forecast: ForecastSpec = ForecastSpec()
     description: str = ""
+    grid: GridSpec = field(default_factory=GridSpec)
 
     @property
     def household_names(self) -> tuple[str, ...]:
@@ -240,10 +256,11 @@ _TOP_KEYS = (
     "weather",
     "forecast",
     "faults",
+    "grid",
 )
-_GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev")
+_GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery")
 _EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
-_PRICE_KEYS = ("ask", "grid_tariff", "funding")
+_PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff")
 _MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
 _CHAIN_KEYS = ("evm", "profile", "grace_period_s", "takes_per_tx", "readings_per_tx", "lots_per_tx")
 _FAULT_KEYS = ("cloudy_slots", "cloud_factor", "offline", "under_delivery", "attacker")
@@ -295,6 +312,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         weather=_weather(top.table("weather")),
         forecast=_forecast(top.table("forecast")),
         description=top.text("description", ""),
+        grid=grid(top.table("grid")),
     )
 
 
@@ -318,6 +336,7 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
         pv = group.number_or_range("pv_kwp", Limits(low=0, high=10_000, unit="kWp"), 0.0)
         load = group.number_or_range("load_kwh_per_day", Limits(low=0, low_open=True, high=100_000, unit="kWh"))
         ev = _ev_group(group.table("ev")) if "ev" in group.data else None
+        battery = battery_group(group.table("battery")) if "battery" in group.data else None
         names = [name] if count == 0 else [f"{name}-{i:0{max(3, len(str(count)))}d}" for i in range(1, count + 1)]
         for household in names:
             if household in first_seen:
@@ -332,6 +351,7 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
                     load_kwh_per_day=_draw(load, u[1]),
                     ev=EvSpec(_draw(ev[1], u[3]), _draw(ev[2], u[4]), _draw(ev[3], u[5])) if ev and has_ev else None,
                     group=name,
+                    battery=_battery(battery, seed, household),
                 )
             )
         if len(households) > MAX_HOUSEHOLDS:
@@ -343,6 +363,17 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
             "at least one household with pv_kwp > 0",
         )
     return tuple(households)
+
+
+def _battery(bounds: BatteryBounds | None, seed: int, household: str) -> BatterySpec | None:
+    """`household`'s battery, if its group has them and its own draw (stream ("battery", name)) gives it one."""
+    if bounds is None:
+        return None
+    share, capacity, power, efficiency, initial, minimum, strategy, margin = bounds
+    u = random_stream(seed, "battery", household).random(3)
+    if u[0] >= share:
+        return None
+    return BatterySpec(_draw(capacity, u[1]), _draw(power, u[2]), efficiency, initial, minimum, strategy, margin)
 
 
 _EvBounds = tuple[float, tuple[float, float], tuple[float, float], tuple[float, float]]
@@ -371,16 +402,33 @@ def _prices(prices: Table) -> PriceSpec:
         )
     # Zero funding would run an empty market: nobody could pay for a take.
     funding = prices.nrg("funding", Limits(low=0, low_open=True, high=MAX_FUNDING_NRG), "100", what="NRG per household")
-    return PriceSpec(ask_min, ask_max, grid_tariff, funding)
+    bid_min, bid_max = prices.nrg_range("bid", price) if "bid" in prices.data else (None, None)
+    if bid_max is not None and bid_max > grid_tariff:
+        prices.fail("bid", "reaches above grid_tariff: nobody pays a neighbour more than the grid", "bids <= tariff")
+    # The default, 0.08 NRG/kWh, is lowered to a grid tariff below it: the grid never pays more than it charges.
+    feed_in = min(
+        prices.nrg("feed_in_tariff", Limits(low=0, high=MAX_PRICE_NRG), "0.08", what="a price in NRG per kWh"),
+        grid_tariff if "feed_in_tariff" not in prices.data else MAX_PRICE_NRG * 10**8,
+    )
+    if feed_in > grid_tariff:
+        prices.fail("feed_in_tariff", "is above grid_tariff", "a feed-in tariff <= grid_tariff")
+    return PriceSpec(ask_min, ask_max, grid_tariff, funding, bid_min, bid_max, feed_in)
 
 
 def _market(market: Table) -> MarketSpec:
     market.check_keys(_MARKET_KEYS)
     return MarketSpec(
-        mode=market.choice("mode", MARKET_MODES, "merit"),
+        mode=_mode(market),
         min_trade_wh=market.integer("min_trade_wh", Limits(low=1, high=1_000_000, unit="Wh"), 10),
         split_offers=market.boolean("split_offers", True),
     )
+
+
+def _mode(market: Table) -> str:
+    value = market.data.get("mode", "merit")
+    if isinstance(value, str) and value in MARKET_MODE_ALIASES:
+        return MARKET_MODE_ALIASES[value]
+    return market.choice("mode", MARKET_MODES, "merit")
 
 
 def _chain(chain: Table) -> ChainSpec:

@@ -319,7 +319,7 @@ def test_no_take_pays_more_than_an_offer_left_with_room_in_merit_mode(made):
 def test_uniform_slots_have_one_price_for_every_trade(made):
     plan = simulate_energy(made)
     for market in clear_all(made, plan):
-        if made.market.mode == "uniform" and market.takes:
+        if made.market.mode == "pay_as_clear" and market.takes:
             assert {market.offers[t.offer_index].price_per_kwh for t in market.takes} == {market.clearing_price}
 
 

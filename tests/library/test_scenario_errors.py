@@ -163,7 +163,7 @@ def test_too_many_household_slots_for_one_run_are_rejected(load):
 
 def test_an_unknown_market_mode_is_rejected_with_the_modes(load):
     message = error_of(load, tables='\n[market]\nmode = "auction"\n')
-    assert 'market.mode: "auction" is unknown; allowed: "merit", "uniform"' in message
+    assert 'market.mode: "auction" is unknown; allowed: "merit", "pay_as_bid", "pay_as_clear"' in message
 
 
 def test_an_unknown_evm_target_is_rejected(load):
