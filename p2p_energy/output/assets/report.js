@@ -214,21 +214,25 @@
     var nrg = function (key) { return order.map(function (i) { return B[key][i] / 1e8; }); };
     var few = names.length <= 40;
     var series = [["bill_grid_only", "grid-only", "#bbbbbb"], ["bill_with_market", "with the market", C.delivered]];
-    var traces = series.map(function (s) {
-      return few
-        ? { x: nrg(s[0]), y: names, type: "bar", orientation: "h", name: s[1], marker: { color: s[2] },
-          hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" }
-        : { x: names.map(function (_, r) { return r + 1; }), y: nrg(s[0]), customdata: names, type: "scatter",
-          mode: "lines", name: s[1], line: { color: s[2] }, hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" };
-    });
+    // Too many households to label: each one's saving, ranked, as one falling curve of bars (two bills
+    // per household would zigzag, since bills and savings do not rank alike); the bills are in the tips.
+    var savings = nrg("saving");
+    var traces = few
+      ? series.map(function (s) {
+        return { x: nrg(s[0]), y: names, type: "bar", orientation: "h", name: s[1], marker: { color: s[2] },
+          hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" };
+      })
+      : [{ x: names.map(function (_, r) { return r + 1; }), y: savings, customdata: names, type: "bar",
+        name: "saving", marker: { color: savings.map(function (v) { return v >= 0 ? C.delivered : "#cb181d"; }) },
+        hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" }];
     var chartLayout = few
       ? P.layout({ barmode: "group", height: Math.max(300, 90 + 30 * names.length),
         margin: { l: 110, r: 24, t: 40, b: 44 }, hovermode: "closest",
         xaxis: { title: { text: "bill over the run (NRG; below 0: the household earned)" }, zeroline: true },
         yaxis: { autorange: "reversed", automargin: true, type: "category" } })
       : P.layout({ margin: { l: 64, r: 24, t: 40, b: 44 }, hovermode: "x",
-        xaxis: { title: { text: "households ranked by saving (1 = largest)" } },
-        yaxis: { title: { text: "bill over the run (NRG)" }, zeroline: true } });
+        bargap: 0, xaxis: { title: { text: "households ranked by saving (1 = largest)" } },
+        yaxis: { title: { text: "saving vs grid-only bill over the run (NRG)" }, zeroline: true } });
     return P.draw(el, traces, chartLayout).then(function () {
       el.on("plotly_click", function (event) {
         var point = event.points[0];
