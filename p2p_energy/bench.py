@@ -10,8 +10,8 @@ node's own yardstick, the city-scale day, and compile times.
 Every figure that is a time is the median of `runs` runs: a shared 2-core
 machine is noisy, and one slow run must not decide a figure. The bench
 starts each anvil itself (the simulation reaches it by URL, as it would any
-node) so that it can read the node's peak memory from /proc, and so that the
-city-scale day runs with `--prune-history`.
+node) so that it can read the node's peak memory from /proc; the city-scale
+day's anvil keeps as few states as `simulate`'s own (`--prune-history N`).
 
 Throughput counts settled trades over the run's own wall time (planning,
 set-up, every slot, withdrawals and the final checks); starting anvil and
@@ -40,7 +40,7 @@ from web3 import Web3
 from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.anvil import ChainOptions, LocalChain
+from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.domain.scenario import Scenario, load_scenario
@@ -234,7 +234,7 @@ class CityDay:
     work: dict[str, float]
     #: Fetching receipts: a part of "mining and waiting".
     receipts_s: float
-    prune_history: bool = True
+    prune_history: int = SIMULATION_PRUNE_HISTORY  # anvil --prune-history N, as on simulate's own chain
 
     @property
     def settled_per_s(self) -> float:
@@ -378,7 +378,7 @@ def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def _simulation_chain(evm: str, *, prune_history: bool = False) -> ChainOptions:
+def _simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOptions:
     """The chain `simulate` starts for itself (no base fee, roomy blocks), optionally pruned."""
     return ChainOptions(
         evm, accounts=2, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0, prune_history=prune_history
@@ -391,7 +391,7 @@ def one_by_one(scenario: Scenario) -> Scenario:
 
 
 def simulate_once(
-    toolchain: Toolchain, scenario: Scenario, evm: str, *, batched: bool = True, prune_history: bool = False
+    toolchain: Toolchain, scenario: Scenario, evm: str, *, batched: bool = True, prune_history: int | None = None
 ) -> tuple[RunResult, float, int | None]:
     """Run `scenario` on a fresh anvil: the result, the seconds with deployment, anvil's peak RSS (bytes)."""
     if not batched:
@@ -412,7 +412,7 @@ def _path_run(result: RunResult, total_s: float) -> PathRun:
 
 
 def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> CityDay:
-    result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=True)
+    result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=SIMULATION_PRUNE_HISTORY)
     totals = result.totals()
     return CityDay(
         scenario=scenario.name,

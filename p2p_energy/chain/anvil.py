@@ -7,6 +7,10 @@ It is a context manager: leaving the block stops the process, and
 :meth:`LocalChain.stop` waits until it is gone. If we die first, SIGKILL
 included, the kernel kills anvil too, and a later chain removes the
 temporary folder left behind (see :mod:`p2p_energy.chain.processes`).
+
+A chain with a state file (`ChainOptions.state_path`, `chain --state`) is
+loaded from it at start (anvil --load-state) and saved by us, whole, every
+second and when it stops (see :mod:`p2p_energy.chain.anvil_state`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.chain.anvil_state import StateKeeper, check_state_folder, unloadable
 from p2p_energy.chain.backend import ChainError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, signal_group, wait_or_kill
@@ -44,6 +49,11 @@ ANVIL_FIRST_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7
 _STOP_TIMEOUT_S = 10.0
 #: Block gas limit of the chains `simulate` starts for itself (and `chain --simulation`).
 SIMULATION_BLOCK_GAS_LIMIT = 1_000_000_000
+#: States of its last blocks the chain `simulate` starts for itself keeps (anvil --prune-history N): its peak
+#: memory on a city-scale day halves (1,053 -> 532 MiB). The runner reads at `latest` and from blocks and
+#: receipts (never pruned); a revert is replayed in the send that mined it (city-day mines at most 6 blocks
+#: in one send), and older ones are explained from the traces anvil stores. Nothing else ever asks that chain.
+SIMULATION_PRUNE_HISTORY = 8
 #: The temporary folders of local chains (a killed run's are removed by a later run: see chain.processes).
 WORKDIR_PREFIX = "p2p-energy-anvil-"
 
@@ -72,12 +82,12 @@ class ChainOptions:
     #: (from london on anvil ignores --gas-price in both). Blocks under half
     #: full lower the base fee, as on Ethereum: anvil has no fixed price floor.
     base_fee_wei: int | None = None
-    #: Keep no history of old states (anvil --prune-history): anvil's memory
-    #: halves over a city-scale day, but calls and traces against earlier
-    #: blocks fail, so a revert's reason can no longer be found out.
-    prune_history: bool = False
-    #: Keep the chain in this file (anvil --state, written every second and on exit):
-    #: a chain started again with the same file continues from its last save.
+    #: Keep only the states of the last N blocks (anvil --prune-history N); None or 0: keep them all.
+    #: anvil's memory about halves over a city-scale day, but calls and replays against older blocks
+    #: fail (EvmBackend.explain_revert then reads an old revert's reason from the trace anvil stored).
+    prune_history: int | None = None
+    #: Keep the chain in this file: loaded at start if it exists, saved whole every second and when the
+    #: chain stops (see the module's doc); a chain started again with the same file continues from its last save.
     state_path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -91,8 +101,10 @@ class ChainOptions:
             raise UsageError(f"chain id must be positive, got {self.chain_id}")
         if self.base_fee_wei is not None and self.base_fee_wei < 0:
             raise UsageError(f"base fee must not be negative, got {self.base_fee_wei}")
+        if isinstance(self.prune_history, bool) or (self.prune_history or 0) < 0:
+            raise UsageError(f"--prune-history takes a number of states to keep (0: all), got {self.prune_history!r}")
         if self.state_path is not None and self.prune_history:
-            raise UsageError("a chain that prunes its history saves no state: drop one of state_path, prune_history")
+            raise UsageError("a chain kept in a state file keeps its history: drop one of --state, --prune-history")
 
     @property
     def hardfork(self) -> str:
@@ -128,13 +140,19 @@ def chain_options(
 
 
 def simulation_options(
-    evm_version: str = DEFAULT_EVM_VERSION, *, port: int = 0, accounts: int = 10, chain_id: int = ANVIL_CHAIN_ID
+    evm_version: str = DEFAULT_EVM_VERSION,
+    *,
+    port: int = 0,
+    accounts: int = 10,
+    chain_id: int = ANVIL_CHAIN_ID,
+    prune_history: int | None = None,
 ) -> ChainOptions:
     """The chain `simulate` starts for itself: a roomy block gas limit (a whole phase of a city-scale day fits
-    one block) and no base fee (gas costs nothing, so simulated households need no coin)."""
+    one block) and no base fee (gas costs nothing, so simulated households need no coin); `simulate` also
+    keeps only the last SIMULATION_PRUNE_HISTORY states, `chain --simulation` keeps them all."""
     return ChainOptions(
         evm_version, port=port, chain_id=chain_id, accounts=accounts,
-        block_gas_limit=SIMULATION_BLOCK_GAS_LIMIT, base_fee_wei=0,
+        block_gas_limit=SIMULATION_BLOCK_GAS_LIMIT, base_fee_wei=0, prune_history=prune_history,
     )  # fmt: skip
 
 
@@ -166,6 +184,7 @@ class LocalChain:
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._port = 0
+        self._keeper: StateKeeper | None = None
         self.accounts: list[ChainAccount] = []
 
     @property
@@ -197,9 +216,9 @@ class LocalChain:
         if opts.base_fee_wei is not None:
             cmd += ["--base-fee", str(opts.base_fee_wei), "--no-priority-fee"]
         if opts.prune_history:
-            cmd.append("--prune-history")
-        if opts.state_path is not None:
-            cmd += ["--state", str(opts.state_path), "--state-interval", "1", "--preserve-historical-states"]
+            cmd += ["--prune-history", str(opts.prune_history)]
+        if opts.state_path is not None and opts.state_path.exists():
+            cmd += ["--load-state", str(opts.state_path)]
         return cmd
 
     def start(self) -> LocalChain:
@@ -207,6 +226,8 @@ class LocalChain:
         if self._process is not None:
             raise ChainError("the local chain is already running")
         check_port_free(self.options.port)
+        if self.options.state_path is not None:
+            check_state_folder(self.options.state_path)
         self._workdir = scratch_folder(WORKDIR_PREFIX)
         config_out = self.workdir / "config.json"
         log_path = self.workdir / "anvil.log"
@@ -225,6 +246,9 @@ class LocalChain:
                 )
                 claim(self.workdir, self._process.pid)
             self._wait_ready(config_out, log_path)
+            if self.options.state_path is not None:
+                self._keeper = StateKeeper(self.url, self.options.state_path)
+                self._keeper.start()
         except BaseException:
             self.stop()
             raise
@@ -232,12 +256,17 @@ class LocalChain:
 
     def _wait_ready(self, config_out: Path, log_path: Path) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + _START_TIMEOUT_S
+        state = self.options.state_path
+        # Loading a state file takes anvil about 1 s per 100 MB here: a quarter of that speed is allowed for.
+        timeout = _START_TIMEOUT_S + (state.stat().st_size / 25e6 if state is not None and state.exists() else 0)
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 log = log_path.read_text(errors="replace").strip()
                 if self.options.port and "Address already in use" in log:
                     raise UsageError(f"port {self.options.port} is in use; choose another --port")
+                if self.options.state_path is not None and "--load-state" in log:
+                    raise unloadable(self.options.state_path, log)
                 raise ChainError(f"anvil exited with code {self._process.returncode}: {log[-500:]}")
             if config_out.is_file() and _answers(self._port):
                 config = json.loads(config_out.read_text())
@@ -247,7 +276,7 @@ class LocalChain:
                 ]
                 return
             time.sleep(0.05)
-        raise ChainError(f"anvil did not answer on port {self._port} within {_START_TIMEOUT_S:.0f} s")
+        raise ChainError(f"anvil did not answer on port {self._port} within {timeout:.0f} s")
 
     @property
     def workdir(self) -> Path:
@@ -260,10 +289,27 @@ class LocalChain:
         """anvil's exit code if it has ended by itself, None while it runs."""
         return self._process.poll() if self._process is not None else None
 
+    def save_state(self) -> bool:
+        """Save the chain to its state file now: True if saved, False if blocks with transactions were mined
+        while its state was read (the file keeps the last save: try again)."""
+        if self._keeper is None:
+            raise ChainError("this chain has no state file (ChainOptions.state_path) or is not running")
+        return self._keeper.save()
+
+    @property
+    def state_error(self) -> str | None:
+        """Why the state file could not be saved (one line), if it could not."""
+        return self._keeper.error if self._keeper is not None else None
+
     def stop(self) -> None:
-        """Stop anvil and wait for it to exit, its folder removed; safe to call twice, never cut short by a signal."""
+        """Stop anvil and wait for it to exit, its folder removed; safe to call twice, never cut short by a signal.
+
+        A chain with a state file is saved first (while anvil still runs); see :attr:`state_error`.
+        """
         with deferred_signals():
             process, self._process = self._process, None
+            if self._keeper is not None:
+                self._keeper.stop(final_save=process is not None and process.poll() is None)
             if process is not None and process.poll() is None:
                 signal_group(process.pid, signal.SIGTERM)
                 wait_or_kill(process, _STOP_TIMEOUT_S)

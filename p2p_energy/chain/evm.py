@@ -415,10 +415,15 @@ class EvmBackend(PoolRepair):
 
     def explain_revert(self, call: Call, block: int, tx_hash: str) -> str:
         """Why `call` reverted: the revert data from a call trace where the node has one
-        (anvil, geth), else its replay on the parent block (which lacks the block's own
-        time and earlier transactions), decoded."""
+        (anvil, geth; else the trace anvil stored when it mined the transaction, which
+        needs no old state: a chain that prunes its history, or was restarted from a
+        state file, still has it), else its replay on the parent block (which lacks the
+        block's own time and earlier transactions), decoded."""
         trace = self._batch([("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])])[0]
         output = trace.get("result", {}).get("output") if "result" in trace else None
+        if not (isinstance(output, str) and len(output) >= 10):
+            stored = self._batch([("trace_transaction", [tx_hash])])[0].get("result")
+            output = (stored[0].get("result") or {}).get("output") if isinstance(stored, list) and stored else None
         if isinstance(output, str) and len(output) >= 10:
             return self.codec.decode_error(output)
         tx = {"from": call.sender.address, "to": call.to, "data": hex_data(call.data), "gas": hex(call.gas)}

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ChainOptions, LocalChain, chain_options, simulation_options
 from p2p_energy.chain.market import market_codec
+from p2p_energy.chain.processes import deferred_signals
 from p2p_energy.chain.qtumd import WALLET, QtumNode, QtumNodeOptions, find_qtumd
 from p2p_energy.cli.common import compile_contracts, say_to, target_options
 from p2p_energy.errors import P2PEnergyError, UsageError
@@ -27,10 +28,18 @@ from p2p_energy.solidity.toolchain import Toolchain
 
 def _wait_for_stop(console: Console, node: str, exit_code: Callable[[], int | None]) -> None:
     """Until Ctrl-C, SIGTERM or SIGHUP (which end the chain as cleanly); a node that dies is an error."""
-    console.print("Ctrl-C stops the chain.")
-    console.file.flush()
+    # The signals are held back while the line is written and while the node is polled: one that came
+    # the moment the line is out (a script waits for it) stops the chain as cleanly, and none lands inside
+    # subprocess's poll, which would leave its lock taken and the stop waiting for the node for ever.
     try:
-        while (code := exit_code()) is None:
+        with deferred_signals():
+            console.print("Ctrl-C stops the chain.")
+            console.file.flush()
+        while True:
+            with deferred_signals():
+                code = exit_code()
+            if code is not None:
+                break
             time.sleep(0.2)
     except KeyboardInterrupt:  # Ctrl-C, and SIGTERM or SIGHUP (see cli.app)
         return
@@ -44,6 +53,8 @@ def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(
             "--profile, --simulation, --state and --chain-id shape an anvil chain; with --backend qtum use --datadir"
         )
+    if args.prune_history:
+        raise UsageError("--prune-history shapes an anvil chain; qtumd keeps its chain in --datadir")
     options = QtumNodeOptions(rpc_port=args.port, datadir=args.datadir)
     with QtumNode(find_qtumd(args.qtumd), options) as node:
         console.print(f"local qtumd regtest node (chain id 8890) at {node.url.public}", soft_wrap=True)
@@ -60,6 +71,7 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
     if args.backend == "qtum":
         return _qtum_chain(args, console)
     options = _anvil_options(args)
+    loaded = options.state_path is not None and options.state_path.exists()
     with LocalChain(toolchain.anvil, options) as chain:
         console.print(f"local chain (anvil, hardfork {options.hardfork}, chain id {options.chain_id}) at {chain.url}")
         if args.profile is not None:
@@ -72,9 +84,26 @@ def cmd_chain(args: argparse.Namespace, toolchain: Toolchain, console: Console) 
         # terminal or a pipe unwrapped, so they can be copied.
         for index, account in enumerate(chain.accounts):
             console.print(f"account {index}: {account.address} key {account.private_key}", soft_wrap=True)
-        _wait_for_stop(console, f"anvil at {chain.url}", chain.exit_code)
+        if options.state_path is not None:
+            how = f"loaded from {options.state_path}" if loaded else f"kept in {options.state_path}"
+            console.print(
+                f"chain {how} (at block {chain.web3().eth.block_number}): saved there whole every second "
+                "and when it stops; start again with the same --state to continue it",
+                markup=False,
+                soft_wrap=True,
+            )
+        _wait_for_stop(console, f"anvil at {chain.url}", lambda: _anvil_status(chain))
+    if chain.state_error is not None:  # the save when it stopped
+        raise P2PEnergyError(chain.state_error)
     console.print("chain stopped")
     return 0
+
+
+def _anvil_status(chain: LocalChain) -> int | None:
+    """anvil's exit code once it has ended; an error if its state file can no longer be saved."""
+    if chain.state_error is not None:
+        raise P2PEnergyError(chain.state_error)
+    return chain.exit_code()
 
 
 def _anvil_options(args: argparse.Namespace) -> ChainOptions:
@@ -92,8 +121,8 @@ def _anvil_options(args: argparse.Namespace) -> ChainOptions:
         options = chain_options(
             args.profile, port=args.port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
         )
-    if args.state is not None:
-        options = dataclasses.replace(options, state_path=args.state)
+    if args.state is not None or args.prune_history:
+        options = dataclasses.replace(options, state_path=args.state, prune_history=args.prune_history or None)
     return options
 
 

@@ -70,8 +70,17 @@ def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="load the chain from FILE if it exists and save it there every second and on exit "
-        "(so a stopped chain can be restarted and a run continued with simulate --resume)",
+        help="load the chain from FILE if it exists and save it there every second and on exit, always whole "
+        "(so a stopped or killed chain can be restarted and a run continued with simulate --resume)",
+    )
+    chain_cmd.add_argument(
+        "--prune-history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep only the states of the last N blocks (anvil --prune-history N): about half the memory on a "
+        "city-scale day; calls and replays against older blocks fail (runs on it, resumed ones too, explain old "
+        "reverts from the traces anvil stores) (default 0: keep all; not with --state)",
     )
     chain_cmd.add_argument(
         "--profile",

@@ -24,6 +24,7 @@ from p2p_energy.chain.anvil import (
     ANVIL_CHAIN_ID,
     ANVIL_FIRST_DEV_KEY,
     SIMULATION_BLOCK_GAS_LIMIT,
+    SIMULATION_PRUNE_HISTORY,
     ChainOptions,
     LocalChain,
     chain_options,
@@ -193,8 +194,10 @@ def _admin(w3: Web3, chain_id: int, options: TargetOptions, say: Callable[[str],
 def _local_options(options: TargetOptions) -> ChainOptions:
     if options.profile not in (None, "local"):
         return chain_options(options.profile, evm_version=options.evm_version, accounts=options.accounts)
-    if options.simulation:
-        return simulation_options(options.evm_version, accounts=options.accounts)
+    if options.simulation:  # a throwaway chain: only its recent states are ever needed (see the constant)
+        return simulation_options(
+            options.evm_version, accounts=options.accounts, prune_history=SIMULATION_PRUNE_HISTORY
+        )
     return ChainOptions(options.evm_version, accounts=options.accounts)
 
 
