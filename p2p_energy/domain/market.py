@@ -1,91 +1,87 @@
 """Who sells what to whom in each slot, decided off chain before anything is sent.
 
 The chain only checks and escrows; matching is plain arithmetic, so it lives
-here, where it can be tested without a node, and the runner turns the plan
-into `postOffer` and `takeOffers` transactions.
+here (the matching itself in `auctions.py`), where it can be tested without a
+node, and the runner turns the plan into `postOffer` and `takeOffers`
+transactions.
 
 Per slot, every household with a forecast surplus offers it (split into two
 offers, each with its own ask, about half the time when `market.split_offers`
-is on); every household with a forecast shortfall wants it, at most at the
-grid tariff (no one buys from a neighbour above what the grid charges).
-Buyers come in a seeded order per slot (fair: each household draws its own
-priority from its own stream, so the order does not depend on file order).
+is on); every household with a forecast shortfall bids for it. A buyer's bid
+(its limit) is drawn per slot from `prices.bid` (from a stream of its own, so
+scenarios without bids keep every other draw), or is the grid tariff when
+the scenario has no bids: no one buys from a neighbour above what the grid
+charges. Buyers come in a seeded order per slot (fair: each household draws
+its own priority from its own stream, so the order does not depend on file
+order).
 
-- `mode = "merit"` (pay as bid): each buyer in turn takes the cheapest
+- `mode = "merit"` (pay as offered): each buyer in turn takes the cheapest
   offers first until its need is met or the next offer costs more than its
-  limit; every trade is at the offer's own ask.
-- `mode = "uniform"` (call auction): the clearing price is the lowest ask at
-  which the most energy can trade, i.e. the marginal seller's ask: supply
-  (offers asking at most p) and demand (buyers whose limit is at least p)
-  are totalled per candidate p, the traded volume is min(supply, demand),
-  and ties go to the lower price. Only offers asking at most that price are
-  posted, all at that price; buyers then fill them in merit order of the
-  sellers' asks, so the cheapest sellers sell first. Every trade of the slot
-  has the same price.
+  bid; every trade is at the offer's own ask.
+- `mode = "pay_as_clear"` (a call auction; "uniform" in older files): the
+  clearing price is the lowest ask at which the most energy can trade, i.e.
+  the marginal seller's ask: supply (offers asking at most p) and demand
+  (buyers bidding at least p) are totalled per candidate p, the traded volume
+  is min(supply, demand), and ties go to the lower price. Only offers asking
+  at most that price are posted, all at that price; buyers then fill them in
+  merit order of the sellers' asks, so the cheapest sellers sell first. Every
+  trade of the slot has the same price.
+- `mode = "pay_as_bid"` (a double auction): bids from the highest (ties in
+  the seeded order), asks from the lowest, matched while bid >= ask; each
+  trade is at the buyer's bid. Each trade is posted as an offer of its own,
+  priced at the bid and taken whole; what a seller has left unsold is posted
+  at its ask.
 
-Both modes keep to what EnergyEscrow enforces, so no planned take reverts:
+A feeder limit (`grid.feeder_limit_kw`) caps the Wh traded in a slot at
+the limit x the slot's hours: trades are made in the order the mode fills
+them until the feeder is full, and what would go beyond is not traded (in
+pay-as-clear mode the price is still the one without the limit).
+`SlotMarket.feeder_bound` says when the limit cut a slot's trading.
+
+Every mode keeps to what EnergyEscrow enforces, so no planned take reverts:
 a buyer never takes its own offer; a seller's (meter, slot) lot never gets
-more than MAX_TRADES_PER_LOT trades; every offer and take has at least
-`market.min_trade_wh` Wh and a price > 0. And to what a token account can
-pay: a buyer's takes over the whole run never lock more than its funding
-(payouts and refunds that arrive later are not counted on).
+more than MAX_TRADES_PER_LOT trades, across all its offers of the slot;
+every offer and take has at least `market.min_trade_wh` Wh and a price > 0.
+No trade is above its buyer's bid or below its seller's ask. And to what a
+token account can pay: a buyer's takes over the whole run never lock more
+than its funding (payouts and refunds that arrive later are not counted on).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
 import numpy as np
 from numpy.typing import NDArray
 
+from p2p_energy.domain.auctions import Matching, fill, pay_as_bid
+from p2p_energy.domain.auctions import PlannedBid as PlannedBid  # re-exported
+from p2p_energy.domain.auctions import PlannedOffer as PlannedOffer  # re-exported
+from p2p_energy.domain.auctions import PlannedTake as PlannedTake  # re-exported
+from p2p_energy.domain.auctions import clearing_price as clearing_price  # re-exported
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
-from p2p_energy.domain.settlement import WH_PER_KWH, trade_cost
+from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.limits import MAX_TRADES_PER_LOT as MAX_TRADES_PER_LOT  # re-exported
-
-_UINT64_MAX = 2**64 - 1
-_UINT96_MAX = 2**96 - 1
-
-
-@dataclass(frozen=True)
-class PlannedOffer:
-    """Offer number `index` of its slot: `seller` (household row) offers `wh` at `price_per_kwh` base units.
-
-    `ask_per_kwh` is the seller's own ask: the price in merit mode, at most the
-    clearing price in uniform mode.
-    """
-
-    index: int
-    seller: int
-    wh: int
-    price_per_kwh: int
-    ask_per_kwh: int
-
-    def __post_init__(self) -> None:
-        if not 0 < self.wh <= _UINT64_MAX or not 0 < self.price_per_kwh <= _UINT96_MAX:
-            raise ValueError(f"offer {self.index}: {self.wh} Wh at {self.price_per_kwh} does not fit the escrow")
-
-
-@dataclass(frozen=True)
-class PlannedTake:
-    """`buyer` (household row) takes `wh` of offer `offer_index` of the same slot."""
-
-    buyer: int
-    offer_index: int
-    wh: int
 
 
 @dataclass(frozen=True)
 class SlotMarket:
-    """The offers and takes of one slot; `clearing_price` is set in uniform mode when anything trades."""
+    """The offers and takes of one slot.
+
+    `clearing_price` is set in pay-as-clear mode when anything trades;
+    `feeder_bound` is True when the feeder limit cut the slot's trading (more
+    would have traded without it); `bids` are the slot's buyers, in the seeded
+    order, each with its need and limit.
+    """
 
     slot: int
     offers: tuple[PlannedOffer, ...]
     takes: tuple[PlannedTake, ...]
     clearing_price: int | None
+    feeder_bound: bool = False
+    bids: tuple[PlannedBid, ...] = ()
 
     @property
     def traded_wh(self) -> int:
@@ -104,12 +100,19 @@ class SlotMarket:
 
 @dataclass(frozen=True, eq=False)
 class _Draws:
-    """Per household and slot random draws of the market, from each household's own stream."""
+    """Per household and slot random draws of the market, from each household's own streams."""
 
     asks: NDArray[np.int64]  # (households, slots, 2) base units
     split: NDArray[np.bool_]  # (households, slots)
     split_share: NDArray[np.float64]  # (households, slots) share of the first offer, 0.3..0.7
     priority: NDArray[np.float64]  # (households, slots) buyers go in increasing priority
+    bids: NDArray[np.int64] | None  # (households, slots) base units; None: every limit is the grid tariff
+
+
+def _in_range(uniforms: NDArray[np.float64], low: int, high: int) -> NDArray[np.int64]:
+    """Whole base units from low..high, one per uniform draw in [0, 1)."""
+    drawn: NDArray[np.int64] = np.minimum(low + np.floor(uniforms * (high - low + 1)), high).astype(np.int64)
+    return drawn
 
 
 def _draws(scenario: Scenario) -> _Draws:
@@ -117,13 +120,20 @@ def _draws(scenario: Scenario) -> _Draws:
     uniforms = np.empty((n, slots, 5))
     for i, household in enumerate(scenario.households):
         uniforms[i] = scenario.rng("market", household.name).random((slots, 5))
-    low, high = scenario.prices.ask_min, scenario.prices.ask_max
-    asks = np.minimum(low + np.floor(uniforms[:, :, :2] * (high - low + 1)), high).astype(np.int64)
+    prices = scenario.prices
+    bids = None
+    if prices.bid_min is not None and prices.bid_max is not None:
+        # A stream of its own ("bids"), so adding bids to a scenario changes none of its other draws.
+        bid_uniforms = np.empty((n, slots))
+        for i, household in enumerate(scenario.households):
+            bid_uniforms[i] = scenario.rng("bids", household.name).random(slots)
+        bids = _in_range(bid_uniforms, prices.bid_min, prices.bid_max)
     return _Draws(
-        asks=asks,
+        asks=_in_range(uniforms[:, :, :2], prices.ask_min, prices.ask_max),
         split=uniforms[:, :, 2] < 0.5,
         split_share=0.3 + 0.4 * uniforms[:, :, 3],
         priority=uniforms[:, :, 4],
+        bids=bids,
     )
 
 
@@ -142,93 +152,40 @@ def _offers(scenario: Scenario, plan: EnergyPlan, draws: _Draws, slot: int) -> l
     return offers
 
 
-def _buyers(scenario: Scenario, plan: EnergyPlan, draws: _Draws, slot: int) -> list[int]:
-    """Households short of energy in `slot`, in this slot's seeded order."""
+def _bids(scenario: Scenario, plan: EnergyPlan, draws: _Draws, slot: int) -> tuple[PlannedBid, ...]:
+    """Households short of energy in `slot`, in this slot's seeded order, with their need and limit."""
     short = np.flatnonzero(plan.forecast_import_wh[:, slot] >= scenario.market.min_trade_wh)
     order: list[int] = short[np.lexsort((short, draws.priority[short, slot]))].tolist()
-    return order
-
-
-def clearing_price(asks_wh: Sequence[tuple[int, int]], limits_wh: Sequence[tuple[int, int]]) -> int | None:
-    """Uniform price of a call auction: the lowest ask at which min(supply, demand) is largest.
-
-    `asks_wh` are (ask, Wh) of offers, `limits_wh` (limit price, Wh wanted) of
-    buyers. None if nothing can trade.
-    """
-    supply_at: dict[int, int] = {}
-    for ask, wh in asks_wh:
-        supply_at[ask] = supply_at.get(ask, 0) + wh
-    limits = sorted(limits_wh)
-    limit_prices = [limit for limit, _ in limits]
-    demand_from = list(accumulate((wh for _, wh in reversed(limits)), initial=0))[::-1]  # Wh wanted by limits[k:]
-    best_volume, best_price = 0, None
-    supply = 0
-    for price in sorted(supply_at):
-        supply += supply_at[price]
-        volume = min(supply, demand_from[bisect_left(limit_prices, price)])
-        if volume > best_volume:
-            best_volume, best_price = volume, price
-    return best_price
-
-
-def _match(
-    scenario: Scenario,
-    plan: EnergyPlan,
-    slot: int,
-    offers: Sequence[PlannedOffer],
-    buyers: Sequence[int],
-    budgets: list[int],
-) -> list[PlannedTake]:
-    """Each buyer in turn fills its need from the offers in merit order (ask, then index)."""
-    minimum = scenario.market.min_trade_wh
-    limit = scenario.prices.grid_tariff
-    order = sorted(offers, key=lambda offer: (offer.ask_per_kwh, offer.index))
-    remaining = {offer.index: offer.wh for offer in offers}
-    trades: dict[int, int] = {}
-    takes: list[PlannedTake] = []
-    first_open = 0
-    for buyer in buyers:
-        need = int(plan.forecast_import_wh[buyer, slot])
-        position = first_open
-        while need >= minimum and position < len(order):
-            offer = order[position]
-            position += 1
-            if remaining[offer.index] < minimum or trades.get(offer.seller, 0) >= MAX_TRADES_PER_LOT:
-                if position - 1 == first_open:
-                    first_open = position  # closed for good: later buyers start after it
-                continue
-            if offer.price_per_kwh > limit:
-                break
-            if offer.seller == buyer:
-                continue  # cannot happen (a household either exports or imports), but the escrow would not care
-            affordable = budgets[buyer] * WH_PER_KWH // offer.price_per_kwh
-            wh = min(need, remaining[offer.index], affordable)
-            if wh < minimum:
-                break  # later offers cost at least as much: nothing more is affordable
-            takes.append(PlannedTake(buyer, offer.index, wh))
-            remaining[offer.index] -= wh
-            trades[offer.seller] = trades.get(offer.seller, 0) + 1
-            budgets[buyer] -= trade_cost(wh, offer.price_per_kwh)
-            need -= wh
-    return takes
+    tariff = scenario.prices.grid_tariff
+    return tuple(
+        PlannedBid(
+            buyer,
+            int(plan.forecast_import_wh[buyer, slot]),
+            tariff if draws.bids is None else int(draws.bids[buyer, slot]),
+        )
+        for buyer in order
+    )
 
 
 def _clear(scenario: Scenario, plan: EnergyPlan, draws: _Draws, slot: int, budgets: list[int]) -> SlotMarket:
     offers = _offers(scenario, plan, draws, slot)
-    buyers = _buyers(scenario, plan, draws, slot)
+    bids = _bids(scenario, plan, draws, slot)
+    matching = Matching(scenario.market.min_trade_wh, budgets, scenario.grid.feeder_limit_wh(scenario.slot_hours))
+    if scenario.market.mode == "pay_as_bid":
+        posted, takes = pay_as_bid(offers, bids, matching)
+        return SlotMarket(slot, posted, takes, None, matching.feeder_bound, bids)
     price: int | None = None
     if scenario.market.mode == "pay_as_clear":
-        limit = scenario.prices.grid_tariff
         price = clearing_price(
-            [(offer.ask_per_kwh, offer.wh) for offer in offers],
-            [(limit, int(plan.forecast_import_wh[buyer, slot])) for buyer in buyers],
+            [(offer.ask_per_kwh, offer.wh) for offer in offers], [(bid.price_per_kwh, bid.wh) for bid in bids]
         )
         if price is None:
-            return SlotMarket(slot, (), (), None)
+            return SlotMarket(slot, (), (), None, bids=bids)
         at_price = [offer for offer in offers if offer.ask_per_kwh <= price]
         offers = [PlannedOffer(i, o.seller, o.wh, price, o.ask_per_kwh) for i, o in enumerate(at_price)]
-    takes = _match(scenario, plan, slot, offers, buyers, budgets)
-    return SlotMarket(slot, tuple(offers), tuple(takes), price if takes else None)
+    fills = fill(offers, bids, matching, at_bid=False)
+    takes = tuple(PlannedTake(f.buyer, f.offer.index, f.wh) for f in fills)
+    return SlotMarket(slot, tuple(offers), takes, price if takes else None, matching.feeder_bound, bids)
 
 
 def _check_plan(scenario: Scenario, plan: EnergyPlan) -> None:

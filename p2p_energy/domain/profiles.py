@@ -15,11 +15,16 @@ meter measured, so both are made here, from the same seeded streams:
   energy around `kwh_per_session`, at `charger_kw` until done).
 - Forecasts: actual (before faults) x (1 + error x N(0, 1)), with the
   scenario's relative errors; EV sessions are planned, so forecast exactly.
-- Under-delivering sellers export at most `factor` x their forecast export
-  (their generation is cut to load + that much).
+- Home batteries (`p2p_energy.domain.battery`) sit behind the meter: they are
+  dispatched on the forecast (which shapes what the household offers and bids
+  for) and on the actual energy (which shapes what the meter measures).
+- Under-delivering sellers export at most `factor` x their forecast export:
+  whatever they would export above that is generation they curtail.
 
 Everything is rounded to whole Wh before the meter quantities are derived, so
-generated - load == export - import holds exactly for every household and slot.
+for every household and slot, exactly,
+generated + import + battery discharge == load + export + battery charge + battery losses;
+for a household without a battery (all three 0) that is generated - load == export - import.
 Each household draws from its own stream ("energy", name); the weather from
 ("weather",): adding a household changes nothing for the others.
 """
@@ -28,11 +33,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from p2p_energy.domain.battery import Dispatch, Fleet, dispatch_actual, dispatch_forecast
 from p2p_energy.domain.scenario import EvSpec, Scenario
 
 SUNRISE_H = 6.0
@@ -46,6 +52,9 @@ _SHIFTS_H = np.linspace(-1.0, 1.0, 9)
 #: Per-slot variation of a household's load (log-normal sigma) and of its sky around the neighbourhood's.
 _LOAD_NOISE_SIGMA = 0.25
 _LOCAL_SKY_SIGMA = 0.05
+#: An export cap no household reaches (households without an under-delivery fault).
+_NO_CAP = 2**62
+_BATTERY_FIELDS = ("battery_charge_wh", "battery_discharge_wh", "battery_losses_wh", "battery_soc_wh")
 
 Wh = NDArray[np.int64]
 _DailyShape = Callable[[NDArray[np.float64]], NDArray[np.float64]]
@@ -79,12 +88,20 @@ def load_shape(hour_of_day: NDArray[np.float64]) -> NDArray[np.float64]:
     return _raw_load_shape(hour_of_day) / _LOAD_SHAPE_MEAN
 
 
+def _no_battery() -> Wh:
+    """Stands for "not given": `EnergyPlan` fills it in with zeros of the plan's shape."""
+    return np.zeros((0, 0), dtype=np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class EnergyPlan:
     """Integer Wh per household (rows, in scenario order) and slot (columns); arrays are read-only.
 
     Meter registers are cumulative: column 0 is the baseline before slot 0,
-    column s + 1 the value at the end of slot s.
+    column s + 1 the value at the end of slot s. The battery arrays (see
+    `p2p_energy.domain.battery` for their meaning) are the actual ones, 0 for a
+    household without a battery; `battery_soc_wh` has slots + 1 columns. A plan
+    built without them (as tests do) gets all-zero battery arrays.
     """
 
     households: tuple[str, ...]
@@ -101,8 +118,17 @@ class EnergyPlan:
     forecast_import_wh: Wh
     import_register_wh: Wh
     export_register_wh: Wh
+    battery_charge_wh: Wh = field(default_factory=_no_battery)
+    battery_discharge_wh: Wh = field(default_factory=_no_battery)
+    battery_losses_wh: Wh = field(default_factory=_no_battery)
+    battery_soc_wh: Wh = field(default_factory=_no_battery)
 
     def __post_init__(self) -> None:
+        households, slots = self.generated_wh.shape
+        for name in _BATTERY_FIELDS:
+            if getattr(self, name).size == 0:
+                columns = slots + 1 if name == "battery_soc_wh" else slots
+                object.__setattr__(self, name, np.zeros((households, columns), dtype=np.int64))
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
@@ -168,16 +194,23 @@ def _rounded(values: NDArray[np.float64]) -> Wh:
     return np.rint(values).astype(np.int64)
 
 
-def simulate_energy(scenario: Scenario) -> EnergyPlan:
-    """Actual and forecast energy of every household in every slot, and its meter registers."""
+@dataclass(frozen=True, eq=False)
+class _Draws:
+    """What the households' own streams gave, before rounding: PV, load, EV and forecast errors, and the baselines."""
+
+    pv: NDArray[np.float64]
+    load: NDArray[np.float64]
+    ev: NDArray[np.float64]
+    pv_error: NDArray[np.float64]
+    load_error: NDArray[np.float64]
+    baseline: NDArray[np.int64]
+
+
+def _draw_households(scenario: Scenario, sky: NDArray[np.float64]) -> _Draws:
     n, slots = len(scenario.households), scenario.slots
     slot_h = scenario.slot_hours
-    sky = _clear_sky_index(scenario)
     clear = _slot_means(scenario, clear_sky)
     shapes = np.stack([_slot_means(scenario, load_shape, shift) for shift in _SHIFTS_H])
-    cloudy = np.ones(slots)
-    cloudy[list(scenario.faults.cloudy_slots)] = scenario.faults.cloud_factor
-
     pv = np.empty((n, slots))
     load = np.empty((n, slots))
     ev = np.empty((n, slots))
@@ -197,20 +230,89 @@ def simulate_energy(scenario: Scenario) -> EnergyPlan:
         pv_error[i], load_error[i] = pv_err, load_err
         baseline[0, i] = 1_000_000 + int(import_base * 30_000_000)
         baseline[1, i] = int(export_base * 10_000_000) if household.has_pv else 0
+    return _Draws(pv, load, ev, pv_error, load_error, baseline)
 
-    forecast_generated = _rounded(pv * np.clip(1 + scenario.forecast.pv_error * pv_error, 0.0, None))
-    forecast_load = _rounded(load * np.clip(1 + scenario.forecast.load_error * load_error, 0.0, None) + ev)
-    forecast_export = np.maximum(forecast_generated - forecast_load, 0)
-    forecast_import = np.maximum(forecast_load - forecast_generated, 0)
 
-    generated = _rounded(pv * cloudy[None, :])
-    consumed = _rounded(load + ev)
+@dataclass(frozen=True, eq=False)
+class _Batteries:
+    """The households with a battery (their rows) and the batteries themselves."""
+
+    rows: list[int]
+    fleet: Fleet
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> _Batteries:
+        rows = [i for i, h in enumerate(scenario.households) if h.battery is not None]
+        specs = [battery for h in scenario.households if (battery := h.battery) is not None]
+        return cls(rows, Fleet.of(specs, scenario.slot_length_s))
+
+    def forecast(self, scenario: Scenario, net: Wh) -> tuple[Wh, Wh, Dispatch | None]:
+        """Forecast (export, import) of every household, and the batteries' dispatch on the forecast."""
+        exported, imported = np.maximum(net, 0), np.maximum(-net, 0)
+        if not self.rows:
+            return exported, imported, None
+        others = np.ones(len(net), dtype=np.bool_)
+        others[self.rows] = False
+        gap = imported[others].sum(axis=0) - exported[others].sum(axis=0)
+        planned = dispatch_forecast(self.fleet, net[self.rows], gap, scenario.prices)
+        exported[self.rows], imported[self.rows] = planned.export_wh, planned.import_wh
+        return exported, imported, planned
+
+    def actual(self, net: Wh, planned: Dispatch | None, caps: Wh) -> tuple[Wh, Wh, Dispatch | None]:
+        """Actual (export, import) of every household, and the batteries' dispatch executing `planned`."""
+        exported, imported = np.maximum(net, 0), np.maximum(-net, 0)
+        if planned is None:
+            return exported, imported, None
+        done = dispatch_actual(self.fleet, net[self.rows], planned, caps[self.rows])
+        exported[self.rows], imported[self.rows] = done.export_wh, done.import_wh
+        return exported, imported, done
+
+    def per_household(self, done: Dispatch | None, shape: tuple[int, int]) -> tuple[Wh, Wh, Wh, Wh]:
+        """(charge, discharge, losses, state of charge) of every household, 0 without a battery."""
+        n, slots = shape
+        charge, discharge, losses = (np.zeros((n, slots), dtype=np.int64) for _ in range(3))
+        soc = np.zeros((n, slots + 1), dtype=np.int64)
+        if done is not None:
+            charge[self.rows], discharge[self.rows], losses[self.rows] = (
+                done.charge_wh,
+                done.discharge_wh,
+                done.losses_wh,
+            )
+            soc[self.rows] = done.soc_wh
+        return charge, discharge, losses, soc
+
+
+def _export_caps(scenario: Scenario, forecast_export: Wh) -> Wh:
+    """The most each household may export per slot: `factor` x its forecast export for an under-delivering seller."""
+    caps = np.full(forecast_export.shape, _NO_CAP, dtype=np.int64)
     for under in scenario.faults.under_delivery:
         i = scenario.household_index(under.household)
-        cap = np.floor(under.factor * forecast_export[i]).astype(np.int64)
-        generated[i] = np.minimum(generated[i], consumed[i] + cap)
-    exported = np.maximum(generated - consumed, 0)
-    imported = np.maximum(consumed - generated, 0)
+        caps[i] = np.floor(under.factor * forecast_export[i]).astype(np.int64)
+    return caps
+
+
+def simulate_energy(scenario: Scenario) -> EnergyPlan:
+    """Actual and forecast energy of every household in every slot, its battery and its meter registers."""
+    sky = _clear_sky_index(scenario)
+    draws = _draw_households(scenario, sky)
+    cloudy = np.ones(scenario.slots)
+    cloudy[list(scenario.faults.cloudy_slots)] = scenario.faults.cloud_factor
+
+    forecast = scenario.forecast
+    forecast_generated = _rounded(draws.pv * np.clip(1 + forecast.pv_error * draws.pv_error, 0.0, None))
+    forecast_load = _rounded(draws.load * np.clip(1 + forecast.load_error * draws.load_error, 0.0, None) + draws.ev)
+    batteries = _Batteries.of(scenario)
+    forecast_export, forecast_import, planned = batteries.forecast(scenario, forecast_generated - forecast_load)
+
+    generated = _rounded(draws.pv * cloudy[None, :])
+    consumed = _rounded(draws.load + draws.ev)
+    caps = _export_caps(scenario, forecast_export)
+    exported, imported, done = batteries.actual(generated - consumed, planned, caps)
+    # An under-delivering seller curtails the generation it would export above its cap. Sales from
+    # storage stay within the cap (dispatch_actual), so the excess is always generation and the balance holds.
+    excess = np.maximum(exported - caps, 0)
+    generated, exported = generated - excess, exported - excess
+    charge, discharge, losses, soc = batteries.per_household(done, generated.shape)
 
     def registers(base: NDArray[np.int64], per_slot: Wh) -> Wh:
         return np.concatenate([base[:, None], base[:, None] + np.cumsum(per_slot, axis=1)], axis=1)
@@ -228,6 +330,10 @@ def simulate_energy(scenario: Scenario) -> EnergyPlan:
         forecast_load_wh=forecast_load,
         forecast_export_wh=forecast_export,
         forecast_import_wh=forecast_import,
-        import_register_wh=registers(baseline[0], imported),
-        export_register_wh=registers(baseline[1], exported),
+        import_register_wh=registers(draws.baseline[0], imported),
+        export_register_wh=registers(draws.baseline[1], exported),
+        battery_charge_wh=charge,
+        battery_discharge_wh=discharge,
+        battery_losses_wh=losses,
+        battery_soc_wh=soc,
     )
