@@ -16,10 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import UsageError
+from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
 from p2p_energy.output.records import RunResult, RunTotals
-from p2p_energy.output.report import load_report, write_file_atomic
+from p2p_energy.output.report import load_report, share, write_file_atomic
 
 COMPARE_FILE = "compare.html"
 
@@ -65,6 +66,28 @@ def _per_settled_metric(index: int) -> Metric:
     return Metric(_PER_TRADE_NAMES[index], lambda r, t: count(value(r, t)), value)
 
 
+def _kpi_metric(
+    name: str, shown: Callable[[KpiRecord], str], value: Callable[[KpiRecord], int | float | None]
+) -> Metric:
+    """A row of the neighbourhood's KPIs: "-" for a run whose report holds none."""
+    return Metric(
+        name,
+        lambda r, t: "-" if r.kpis is None else shown(r.kpis),
+        lambda r, t: None if r.kpis is None else value(r.kpis),
+    )
+
+
+KPI_METRICS = (
+    _kpi_metric("self-sufficiency", lambda k: share(k.self_sufficiency), lambda k: k.self_sufficiency),
+    _kpi_metric("self-consumption", lambda k: share(k.self_consumption), lambda k: k.self_consumption),
+    _kpi_metric("local trade share", lambda k: share(k.local_trade_share), lambda k: k.local_trade_share),
+    _kpi_metric("peak grid import kW", lambda k: f"{k.peak_grid_import_kw:,.3f}", lambda k: k.peak_grid_import_kw),
+    _kpi_metric("bills grid-only NRG", lambda k: nrg(k.bills_grid_only), lambda k: k.bills_grid_only),
+    _kpi_metric("bills with market NRG", lambda k: nrg(k.bills_with_market), lambda k: k.bills_with_market),
+    _kpi_metric("saving vs grid NRG", lambda k: nrg(k.bill_savings_vs_grid), lambda k: k.bill_savings_vs_grid),
+    _kpi_metric("grid fees NRG", lambda k: nrg(k.grid_fees), lambda k: k.grid_fees),
+)
+
 METRICS = (
     Metric("scenario", lambda r, t: f"{r.scenario} (seed {r.seed})"),
     Metric("market", lambda r, t: r.scenario_facts.market_mode if r.scenario_facts else "?"),
@@ -80,6 +103,7 @@ METRICS = (
     Metric("mean NRG/kWh", lambda r, t: nrg(t.mean_price_per_kwh), lambda r, t: t.mean_price_per_kwh),
     Metric("paid NRG", lambda r, t: nrg(t.tokens_paid), lambda r, t: t.tokens_paid),
     Metric("refunded NRG", lambda r, t: nrg(t.tokens_refunded), lambda r, t: t.tokens_refunded),
+    *KPI_METRICS,
     Metric("transactions", lambda r, t: count(t.transactions), lambda r, t: t.transactions),
     Metric("gas", lambda r, t: count(t.gas), lambda r, t: t.gas),
     *(_per_settled_metric(i) for i in range(len(PER_SETTLED_TRADE_LABELS))),

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from p2p_energy.limits import trade_id
+from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
 from p2p_energy.output.records import (
     READINGS_OPERATION,
@@ -282,6 +283,7 @@ def page_data(result: RunResult) -> dict[str, Any]:
         "households": household_data(result),
         "trades": trade_data(result),
         "gas": gas_data(totals),
+        "bills": bills_data(result),
     }
 
 
@@ -321,6 +323,7 @@ def _body(result: RunResult) -> str:
             _price_section(result, totals),
             _household_section(result),
             _balance_section(result),
+            bills_section(result),
             _gas_section(totals),
             _trades_section(result),
             _attacks_section(result),
@@ -340,6 +343,7 @@ def _nav() -> str:
         ("price", "Price"),
         ("household", "A household's day"),
         ("balances", "Balances"),
+        ("bills", "Bills and KPIs"),
         ("gas", "Gas"),
         ("trades", "Trades"),
         ("attacks", "Attacks"),

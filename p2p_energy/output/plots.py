@@ -1,4 +1,4 @@
-"""The report's four PNG plots (for papers and READMEs; report.html is the interactive view).
+"""The report's five PNG plots (for papers and READMEs; report.html is the interactive view).
 
 matplotlib's object API with the Agg canvas (no pyplot, no global state, no display needed);
 matplotlib is imported only when plots are drawn, so the CLI starts fast.
@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
@@ -383,4 +384,82 @@ def _gas_per_trade_panel(ax: Axes, totals: RunTotals) -> None:
     ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.set_xlabel("gas per settled trade")
     ax.set_title(f"per settled trade ({totals.settled_trades:,} settled)", fontsize="medium")
+    ax.grid(axis="x", alpha=0.3)
+
+
+#: The neighbourhood's shares, as the bills plot and the page label them.
+KPI_LABELS = (
+    ("self_sufficiency", "self-sufficiency"),
+    ("self_consumption", "self-consumption"),
+    ("local_trade_share", "local trade share"),
+)
+
+
+def bills_figure(result: RunResult) -> Figure:
+    """Each household's bill grid-only and with the market (ranked by saving), and the neighbourhood's KPIs."""
+    kpis, households = result.kpis, sorted(result.households, key=lambda h: (-h.saving, h.name))
+    labelled = len(households) <= LABELLED_HOUSEHOLDS
+    fig = figure(12, max(4.5, 1.8 + 0.26 * len(households)) if labelled else 5.5)
+    left, right = fig.subplots(1, 2, width_ratios=[3, 1.2])
+    subtitle = "no bills recorded"
+    if kpis is not None:
+        subtitle = (
+            f"neighbourhood: grid-only {_nrg(kpis.bills_grid_only):,.4f} NRG, with the market "
+            f"{_nrg(kpis.bills_with_market):,.4f} NRG (grid fees {_nrg(kpis.grid_fees):,.4f}): "
+            f"saved {_nrg(kpis.bill_savings_vs_grid):,.4f} NRG"
+        )
+    _title(fig, left, "Bills against a grid-only baseline", result, subtitle)
+    if kpis is None or not households:
+        _no_data(
+            left, "this report holds no bills (written before they were kept)" if kpis is None else "no households"
+        )
+        right.set_axis_off()
+        return fig
+    if labelled:
+        y = list(range(len(households)))
+        grid_only, with_market = (
+            [_nrg(h.bill_grid_only) for h in households],
+            [_nrg(h.bill_with_market) for h in households],
+        )
+        left.barh([i - 0.2 for i in y], grid_only, 0.4, color="#bbbbbb", label="grid-only")
+        left.barh([i + 0.2 for i in y], with_market, 0.4, color="#08519c", label="with the market")
+        left.set_yticks(y, [f"{h.name} ({_nrg(h.saving):+,.2f})" for h in households], fontsize="small")
+        left.invert_yaxis()
+        left.axvline(0, color="#333333", lw=0.8)
+        left.set_xlabel("bill over the run (NRG; below 0: the household earned); in brackets: its saving")
+        left.grid(axis="x", alpha=0.3)
+        left.legend(loc="lower right", fontsize="small")
+    else:
+        x = list(range(1, len(households) + 1))
+        left.plot(x, [_nrg(h.bill_grid_only) for h in households], color="#777777", lw=1.2, label="grid-only")
+        left.plot(x, [_nrg(h.bill_with_market) for h in households], color="#08519c", lw=1.2, label="with the market")
+        left.axhline(0, color="#333333", lw=0.8)
+        left.set_xlim(1, len(households))
+        left.set_xlabel(f"households ranked by saving (1 = largest, {len(households):,} households)")
+        left.set_ylabel("bill over the run (NRG)")
+        left.grid(axis="y", alpha=0.3)
+        left.legend(loc="upper right", fontsize="small")
+    _kpi_panel(right, kpis)
+    return fig
+
+
+def _kpi_panel(ax: Axes, kpis: KpiRecord) -> None:
+    """The neighbourhood's shares as bars in %, and its peak grid import, battery losses and feeder slots above."""
+    values = [getattr(kpis, name) for name, _ in KPI_LABELS]
+    y = list(range(len(values)))
+    ax.barh(y, [100 * (v or 0) for v in values], 0.6, color="#2e7d32")
+    for i, value in enumerate(values):
+        shown = "n/a" if value is None else f"{value:.1%}"
+        ax.annotate(shown, (100 * (value or 0), i), xytext=(4, 0), textcoords="offset points", va="center")
+    ax.set_yticks(y, [label for _, label in KPI_LABELS])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 130)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xlabel("% (neighbourhood)")
+    notes = [f"peak grid import {kpis.peak_grid_import_kw:,.3f} kW"]
+    if kpis.battery_losses_kwh:
+        notes.append(f"battery losses {kpis.battery_losses_kwh:,.3f} kWh")
+    if kpis.feeder_limit_bound_slots:
+        notes.append(f"slots at the feeder limit: {kpis.feeder_limit_bound_slots:,}")
+    ax.set_title("\n".join(notes), fontsize="medium")
     ax.grid(axis="x", alpha=0.3)

@@ -24,6 +24,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
+from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
 from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
@@ -129,6 +130,8 @@ class HouseholdRecord:
 
     `delivered_wh` is the energy its meter proved against what it sold (min(exported, sold) per
     lot); `meter_id` is None for a household without a registered meter (a pure buyer).
+    Its bills and KPIs (defined in p2p_energy.domain.bills; `local_in_wh`: the energy it got locally)
+    are 0 and None in reports written before them.
     """
 
     name: str
@@ -148,8 +151,21 @@ class HouseholdRecord:
     #: Generation and load per slot (Wh; empty when not recorded): the household's day.
     generated_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
     load_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    local_in_wh: int = field(default=0, metadata=ADDED_LATER)
+    grid_import_wh: int = field(default=0, metadata=ADDED_LATER)
+    grid_export_wh: int = field(default=0, metadata=ADDED_LATER)
+    battery_losses_wh: int = field(default=0, metadata=ADDED_LATER)
+    self_sufficiency: float | None = field(default=None, metadata=ADDED_LATER)
+    self_consumption: float | None = field(default=None, metadata=ADDED_LATER)
+    local_trade_share: float | None = field(default=None, metadata=ADDED_LATER)
+    peak_grid_import_kw: float | None = field(default=None, metadata=ADDED_LATER)
+    bill_grid_only: int = field(default=0, metadata=ADDED_LATER)
+    bill_with_market: int = field(default=0, metadata=ADDED_LATER)
+    local_paid: int = field(default=0, metadata=ADDED_LATER)
+    local_received: int = field(default=0, metadata=ADDED_LATER)
+    grid_fees: int = field(default=0, metadata=ADDED_LATER)
 
-    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens")
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens", *HOUSEHOLD_BILL_NRG)
     #: Per-slot lists: in summary.json, not in the CSV file.
     SERIES_FIELDS: ClassVar[tuple[str, ...]] = ("generated_wh_per_slot", "load_wh_per_slot")
 
@@ -161,6 +177,9 @@ class HouseholdRecord:
             ("meter_id", "generated_wh", "load_wh", "exported_wh", "imported_wh", "offered_wh", "sold_wh"),
         )
         _check_non_negative(self, ("bought_wh", "delivered_wh", "tokens_start", "tokens_end"))
+        _check_non_negative(self, ("local_in_wh", "grid_import_wh", "grid_export_wh", "battery_losses_wh"))
+        _check_non_negative(self, ("local_paid", "local_received", "grid_fees", "peak_grid_import_kw"))
+        check_ratios(self, RATIOS)
         for series, total in ((self.generated_wh_per_slot, "generated_wh"), (self.load_wh_per_slot, "load_wh")):
             if series and (min(series) < 0 or sum(series) != getattr(self, total)):
                 raise ValueError(
@@ -171,6 +190,11 @@ class HouseholdRecord:
     def net_tokens(self) -> int:
         """Tokens gained (positive) or spent (negative) over the run, in base units."""
         return self.tokens_end - self.tokens_start
+
+    @property
+    def saving(self) -> int:
+        """Its bill grid-only minus its bill with the market, in base units (what the market saved it)."""
+        return self.bill_grid_only - self.bill_with_market
 
 
 @dataclass(frozen=True)
@@ -282,11 +306,19 @@ class ScenarioFacts:
     cloud_factor: float = 1.0
     offline_meters: tuple[OfflineMeterRecord, ...] = ()
     under_delivery: tuple[UnderDeliveryRecord, ...] = ()
+    #: What the grid pays per kWh exported, its fee per kWh traded locally, its feeder limit (kW; None: none).
+    feed_in_tariff: int = field(default=0, metadata=ADDED_LATER)
+    grid_fee_per_kwh: int = field(default=0, metadata=ADDED_LATER)
+    feeder_limit_kw: float | None = field(default=None, metadata=ADDED_LATER)
 
-    NRG_FIELDS: ClassVar[tuple[str, ...]] = ("grid_tariff", "ask_min", "ask_max", "funding")
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = (
+        *("grid_tariff", "ask_min", "ask_max", "funding"),
+        *("feed_in_tariff", "grid_fee_per_kwh"),
+    )
 
     def __post_init__(self) -> None:
         _check_non_negative(self, ("slot_length_s", "grid_tariff", "ask_min", "ask_max", "funding"))
+        _check_non_negative(self, ("feed_in_tariff", "grid_fee_per_kwh", "feeder_limit_kw"))
         if any(slot < 0 for slot in self.cloudy_slots):
             raise ValueError(f"ScenarioFacts.cloudy_slots must not be negative, got {self.cloudy_slots}")
 
@@ -379,6 +411,8 @@ class RunResult:
     gas_price: int = field(default=0, metadata=ADDED_LATER)
     fee_currency: str = field(default="", metadata=ADDED_LATER)
     fee_decimals: int = field(default=0, metadata=ADDED_LATER)
+    #: The neighbourhood's bills and KPIs (None in reports written before they were kept).
+    kpis: KpiRecord | None = field(default=None, metadata=ADDED_LATER)
 
     def fees(self, totals: RunTotals) -> RunFees | None:
         """What the run's gas cost in its chain's coin; None where gas was free (or not recorded)."""
@@ -444,14 +478,15 @@ class RunResult:
         """Cross-checks between the record lists, for the runner to add to `checks` if it likes.
 
         Each compares two independently gathered figures: slot records against the trades
-        they should count, and households' sold/bought energy against their trades.
+        they should count, and households' sold/bought energy against their trades; with
+        bills, that they add up (`bill_records.bill_checks`).
         """
         trades, slots, households = self.trades, self.slots, self.households
         closed_in_slots = chain(
             (((s.slot, "settled"), s.settled_trades) for s in slots),
             (((s.slot, "refunded"), s.refunded_trades) for s in slots),
         )
-        return {
+        checks = {
             "slot records count every trade": _tally((t.slot, 1) for t in trades)
             == _tally((s.slot, s.trades) for s in slots),
             "slot records add up traded energy": _tally((t.slot, t.wh) for t in trades)
@@ -463,6 +498,9 @@ class RunResult:
             "households' bought energy matches their trades": _tally((t.buyer, t.wh) for t in trades)
             == _tally((h.name, h.bought_wh) for h in households),
         }
+        if self.kpis is not None:
+            checks |= bill_checks(self.kpis, trades, slots, households)
+        return checks
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data: the run's fields, its computed `totals`, then the full records."""

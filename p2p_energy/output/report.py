@@ -31,6 +31,7 @@ from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.output import plots
+from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
     RECORD_LISTS,
     SETTLE_OPERATION,
@@ -77,6 +78,7 @@ class ReportFiles:
     price_plot: Path
     balance_plot: Path
     gas_plot: Path
+    bills_plot: Path
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -95,6 +97,7 @@ class ReportFiles:
             price_plot=out_dir / "price_per_slot.png",
             balance_plot=out_dir / "household_balance.png",
             gas_plot=out_dir / "gas_per_trade.png",
+            bills_plot=out_dir / "bills_per_household.png",
         )
 
 
@@ -125,6 +128,7 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
         ("price_plot", lambda: plots.png(plots.price_figure(result))),
         ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
         ("gas_plot", lambda: plots.png(plots.gas_figure(result))),
+        ("bills_plot", lambda: plots.png(plots.bills_figure(result))),
     ]
     try:
         building = Path(tempfile.mkdtemp(dir=place.parent, prefix=f".{place.name}.writing-"))
@@ -336,6 +340,9 @@ def render_summary(result: RunResult, console: Console) -> None:
     totals = result.totals()
     console.print(_run_table(result))
     console.print(_totals_table(totals))
+    if result.kpis is not None:
+        for line in kpi_lines(result.kpis):
+            console.print(escape(line), soft_wrap=True)
     console.print(_gas_table(totals))
     fees = fee_line(result, totals)
     if fees is not None:
@@ -366,7 +373,7 @@ def render_summary(result: RunResult, console: Console) -> None:
             failures.add_row(f"... {len(result.failures) - _SHOWN_FAILURES:,} more in {SUMMARY_FILE}")
         console.print(failures)
     if result.households:
-        console.print(_households_table(result.households))
+        console.print(_households_table(result.households, with_bills=result.kpis is not None))
 
 
 def _run_table(result: RunResult) -> Table:
@@ -397,6 +404,28 @@ def _totals_table(totals: RunTotals) -> Table:
     table.add_row("mean price NRG/kWh", _tokens(totals.mean_price_per_kwh))
     table.add_row("attacks rejected", f"{totals.attacks_rejected:,} of {totals.attacks_submitted:,}")
     return table
+
+
+def share(value: float | None) -> str:
+    """A KPI share as a percentage ("-" when there was nothing to share)."""
+    return "-" if value is None else f"{value:.1%}"
+
+
+def kpi_lines(kpis: KpiRecord) -> list[str]:
+    """The neighbourhood's KPIs and what the market saved it against the grid alone, in two lines."""
+    extra = ""
+    if kpis.battery_losses_kwh:
+        extra += f", battery losses {kpis.battery_losses_kwh:,.3f} kWh"
+    if kpis.feeder_limit_bound_slots:
+        extra += f", slots at the feeder limit: {kpis.feeder_limit_bound_slots:,}"
+    return [
+        f"KPIs: self-sufficiency {share(kpis.self_sufficiency)}, self-consumption {share(kpis.self_consumption)}, "
+        f"local trade share {share(kpis.local_trade_share)}, peak grid import {kpis.peak_grid_import_kw:,.3f} kW"
+        + extra,
+        f"bills: grid-only {_tokens(kpis.bills_grid_only)} NRG, with the market {_tokens(kpis.bills_with_market)} NRG "
+        f"(grid fees {_tokens(kpis.grid_fees)}): the market saved the neighbourhood "
+        f"{_tokens(kpis.bill_savings_vs_grid)} NRG",
+    ]
 
 
 def _gas_table(totals: RunTotals) -> Table:
@@ -431,7 +460,7 @@ def fee_line(result: RunResult, totals: RunTotals) -> str | None:
     return ", ".join(parts)
 
 
-def _households_table(households: Sequence[HouseholdRecord]) -> Table:
+def _households_table(households: Sequence[HouseholdRecord], with_bills: bool = False) -> Table:
     ranked = sorted(households, key=lambda h: (-h.net_tokens, h.name))
     if len(ranked) > 2 * _TOP_HOUSEHOLDS:
         shown = ranked[:_TOP_HOUSEHOLDS] + ranked[-_TOP_HOUSEHOLDS:]
@@ -439,6 +468,8 @@ def _households_table(households: Sequence[HouseholdRecord]) -> Table:
     else:
         shown, title = ranked, "households"
     table = Table("household", "PV kWp", "sold kWh", "delivered kWh", "bought kWh", "net NRG", title=title)
+    if with_bills:
+        table.add_column("saving vs grid NRG")
     for i, h in enumerate(shown):
         if i == _TOP_HOUSEHOLDS and len(shown) < len(ranked):
             table.add_section()
@@ -449,5 +480,6 @@ def _households_table(households: Sequence[HouseholdRecord]) -> Table:
             _kwh(h.delivered_wh),
             _kwh(h.bought_wh),
             ("+" if h.net_tokens > 0 else "") + _tokens(h.net_tokens),
+            *([("+" if h.saving > 0 else "") + _tokens(h.saving)] if with_bills else []),
         )
     return table

@@ -1,4 +1,4 @@
-"""The facts of a scenario that a report shows but the run's records do not hold (prices, market mode, faults)."""
+"""The facts of a scenario that a report shows but the run's records do not hold (prices, grid, market mode, faults)."""
 
 from __future__ import annotations
 
@@ -21,4 +21,7 @@ def scenario_facts(scenario: Scenario) -> ScenarioFacts:
         cloud_factor=faults.cloud_factor,
         offline_meters=tuple(OfflineMeterRecord(o.household, o.first_slot, o.last_slot) for o in faults.offline),
         under_delivery=tuple(UnderDeliveryRecord(u.household, u.factor) for u in faults.under_delivery),
+        feed_in_tariff=prices.feed_in_tariff,
+        grid_fee_per_kwh=scenario.grid.fee_per_kwh,
+        feeder_limit_kw=scenario.grid.feeder_limit_kw,
     )

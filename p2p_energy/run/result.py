@@ -1,13 +1,25 @@
-"""The result of a run: its records (trades, households, slots, gas, attacks) from the books and the plan."""
+"""The result of a run: its records (trades, households, slots, gas, attacks, bills) from the books and the plan."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
+from p2p_energy.domain.bills import (
+    BillPrices,
+    HouseholdBill,
+    LocalTrade,
+    MeterFlows,
+    NeighbourhoodBills,
+    delivered_shares,
+    neighbourhood_bills,
+)
+from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
 from p2p_energy.output.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
 from p2p_energy.run.checks import ChainState, Verdict
+from p2p_energy.run.ledger import Ledger
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import RunSetup
 
@@ -17,6 +29,7 @@ def build_result(
 ) -> RunResult:
     """The run's records and checks (wall time and timings are the caller's to fill in)."""
     a = setup.addresses
+    bills = run_bills(setup, books)
     result = RunResult(
         scenario=setup.scenario.name,
         seed=setup.scenario.seed,
@@ -27,7 +40,7 @@ def build_result(
         started_at=started_at,
         wall_time_s=0.0,
         slots=slot_records(setup, books),
-        households=household_records(setup, books, record, after),
+        households=household_records(setup, books, record, after, bills),
         trades=trade_records(setup, books),
         gas=[GasRecord(label, count, used) for label, (count, used) in sorted(books.gas.items())],
         attacks=[
@@ -40,6 +53,7 @@ def build_result(
         gas_price=setup.chain.gas_price,
         fee_currency=setup.chain.fee_currency[0],
         fee_decimals=setup.chain.fee_currency[1],
+        kpis=kpi_record(bills),
     )
     result.checks.update(result.consistency_checks())
     return result
@@ -66,7 +80,9 @@ def trade_records(setup: RunSetup, books: Books) -> list[TradeRecord]:
     ]
 
 
-def household_records(setup: RunSetup, books: Books, record: RunRecord, after: ChainState) -> list[HouseholdRecord]:
+def household_records(
+    setup: RunSetup, books: Books, record: RunRecord, after: ChainState, bills: NeighbourhoodBills
+) -> list[HouseholdRecord]:
     scenario, plan, ledger = setup.scenario, setup.plan, books.ledger
     delivered: dict[int, int] = defaultdict(int)
     for lot in ledger.lots.values():
@@ -94,9 +110,73 @@ def household_records(setup: RunSetup, books: Books, record: RunRecord, after: C
             tokens_end=after.balances[h.index],
             generated_wh_per_slot=tuple(int(wh) for wh in plan.generated_wh[h.index]),
             load_wh_per_slot=tuple(int(wh) for wh in plan.load_wh[h.index]),
+            **bill_fields(bills.households[h.index]),
         )
         for h in setup.households
     ]
+
+
+def run_bills(setup: RunSetup, books: Books) -> NeighbourhoodBills:
+    """Every household's bill and KPIs, and the neighbourhood's, from the plan and the trades as they settled."""
+    bound = sum(1 for market in setup.markets if market.feeder_bound)
+    return neighbourhood_bills(
+        MeterFlows.of(setup.plan), local_trades(books.ledger), BillPrices.of(setup.scenario), bound
+    )
+
+
+def local_trades(ledger: Ledger) -> list[LocalTrade]:
+    """Each trade with its share of its lot's delivered energy (0 for a lot refunded or still open)."""
+    trades = []
+    for lot in ledger.lots.values():
+        members = [ledger.trades[trade_id] for trade_id in lot.trades]
+        shares = delivered_shares(lot.delivered_wh, [t.wh for t in members])
+        for t, delivered in zip(members, shares, strict=True):
+            paid = t.closes[0][0] if t.closes else 0  # as trade_records reports it
+            trades.append(LocalTrade(t.slot, t.buyer, t.seller, t.wh, delivered, paid))
+    return trades
+
+
+def bill_fields(household: HouseholdBill) -> dict[str, Any]:
+    """A household's bills and KPIs as HouseholdRecord fields."""
+    energy, bill, kpis = household.energy, household.bill, household.kpis
+    return {
+        "local_in_wh": energy.local_in_wh,
+        "grid_import_wh": energy.grid_import_wh,
+        "grid_export_wh": energy.grid_export_wh,
+        "battery_losses_wh": energy.battery_losses_wh,
+        "self_sufficiency": kpis.self_sufficiency,
+        "self_consumption": kpis.self_consumption,
+        "local_trade_share": kpis.local_trade_share,
+        "peak_grid_import_kw": kpis.peak_grid_import_kw,
+        "bill_grid_only": bill.grid_only,
+        "bill_with_market": bill.with_market,
+        "local_paid": bill.local_paid,
+        "local_received": bill.local_received,
+        "grid_fees": bill.grid_fees,
+    }
+
+
+def kpi_record(bills: NeighbourhoodBills) -> KpiRecord:
+    """The neighbourhood's bills and KPIs as the run's record."""
+    energy, bill, kpis = bills.energy, bills.bill, bills.kpis
+    return KpiRecord(
+        self_sufficiency=kpis.self_sufficiency,
+        self_consumption=kpis.self_consumption,
+        local_trade_share=kpis.local_trade_share,
+        peak_grid_import_kw=kpis.peak_grid_import_kw,
+        bills_grid_only=bill.grid_only,
+        bills_with_market=bill.with_market,
+        grid_fees=bill.grid_fees,
+        local_paid=bill.local_paid,
+        local_received=bill.local_received,
+        battery_losses_kwh=kpis.battery_losses_kwh,
+        feeder_limit_bound_slots=bills.feeder_limit_bound_slots,
+        load_wh=energy.load_wh,
+        generated_wh=energy.generated_wh,
+        grid_import_wh=energy.grid_import_wh,
+        grid_export_wh=energy.grid_export_wh,
+        local_wh=energy.local_in_wh,
+    )
 
 
 def slot_records(setup: RunSetup, books: Books) -> list[SlotRecord]:

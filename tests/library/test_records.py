@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
     OUTCOMES,
     AttackRecord,
@@ -14,6 +15,7 @@ from p2p_energy.output.records import (
     SlotRecord,
     TradeRecord,
 )
+from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
 
 NRG = 10**8
@@ -187,6 +189,42 @@ def test_a_household_that_misreports_its_sales_fails_a_consistency_check():
     assert result.consistency_checks()["households' sold energy matches their trades"] is False
 
 
+def test_a_run_with_bills_passes_the_checks_that_they_add_up():
+    checks = with_bills(make_run()).consistency_checks()
+    assert "households' bills add up to the neighbourhood's" in checks and all(checks.values())
+
+
+def test_a_run_without_bills_has_no_bill_checks():
+    assert not [name for name in make_run().consistency_checks() if "bills" in name]
+
+
+def test_a_household_that_misreports_its_bill_fails_a_consistency_check():
+    result = with_bills(make_run())
+    first = dataclasses.replace(result.households[0], bill_with_market=result.households[0].bill_with_market + 1)
+    result = dataclasses.replace(result, households=[first, *result.households[1:]])
+    assert result.consistency_checks()["households' bills add up to the neighbourhood's"] is False
+
+
+def test_buyers_who_paid_more_than_sellers_received_fail_a_consistency_check():
+    result = with_bills(make_run())
+    first = dataclasses.replace(result.households[0], local_paid=result.households[0].local_paid + 1)
+    result = dataclasses.replace(result, households=[first, *result.households[1:]])
+    checks = result.consistency_checks()
+    assert checks["buyers paid for local energy what the trades paid sellers"] is False
+    assert checks["buyers' payments incl. grid fees equal sellers' receipts plus grid fees"] is False
+
+
+def test_a_share_above_one_is_rejected_with_the_field_named():
+    kpis = with_bills(make_run()).kpis
+    with pytest.raises(ValueError, match=r"KpiRecord\.self_sufficiency must be a share in \[0, 1\]"):
+        dataclasses.replace(kpis, self_sufficiency=1.01)
+
+
+def test_a_households_saving_is_its_grid_only_bill_minus_its_bill_with_the_market():
+    home = dataclasses.replace(household(), bill_grid_only=500, bill_with_market=-200)
+    assert home.saving == 700
+
+
 # -- JSON ---------------------------------------------------------------------------------------------
 
 
@@ -204,6 +242,26 @@ def test_json_gives_token_amounts_also_as_nrg_strings():
 def test_json_gives_each_households_net_balance():
     data = run(households=[household(tokens_start=300, tokens_end=100)]).to_json()
     assert (data["households"][0]["net_tokens"], data["households"][0]["net_tokens_nrg"]) == (-200, "-0.00000200")
+
+
+def test_json_gives_the_kpis_with_money_also_in_nrg():
+    result = with_bills(make_run())
+    kpis = result.to_json()["kpis"]
+    assert kpis["bill_savings_vs_grid"] == kpis["bills_grid_only"] - kpis["bills_with_market"]
+    assert kpis["bill_savings_vs_grid_nrg"] == f"{kpis['bill_savings_vs_grid'] / NRG:.8f}"
+    assert {"self_sufficiency", "self_consumption", "local_trade_share", "peak_grid_import_kw"} <= set(kpis)
+    assert RunResult.from_json(json.loads(json.dumps(result.to_json()))) == result
+
+
+def test_a_run_written_before_bills_loads_without_them():
+    data = with_bills(make_run()).to_json()
+    del data["kpis"]
+    for home in data["households"]:
+        for name in ("bill_grid_only", "bill_with_market", "self_sufficiency", "local_in_wh", "grid_fees"):
+            del home[name]
+    old = RunResult.from_json(data)
+    assert old.kpis is None
+    assert (old.households[0].bill_grid_only, old.households[0].self_sufficiency) == (0, None)
 
 
 def test_from_json_names_a_missing_field():
@@ -278,6 +336,18 @@ households = st.builds(
 )
 
 
+shares = st.none() | st.floats(min_value=0, max_value=1)
+positive = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+kpi_records = st.builds(
+    KpiRecord,
+    **{name: shares for name in ("self_sufficiency", "self_consumption", "local_trade_share")},
+    **{name: positive for name in ("peak_grid_import_kw", "battery_losses_kwh")},
+    **{name: st.integers(-(2**80), 2**80) for name in ("bills_grid_only", "bills_with_market")},
+    **{name: amounts for name in ("grid_fees", "local_paid", "local_received", "feeder_limit_bound_slots")},
+    **{name: amounts for name in ("load_wh", "generated_wh", "grid_import_wh", "grid_export_wh", "local_wh")},
+)
+
+
 @st.composite
 def attacks(draw):
     submitted = draw(amounts)
@@ -301,6 +371,7 @@ runs = st.builds(
     gas=st.lists(st.builds(GasRecord, operation=texts, transactions=amounts, gas=amounts), max_size=3),
     attacks=st.lists(attacks(), max_size=2),
     checks=st.dictionaries(texts, st.booleans(), max_size=3),
+    kpis=st.none() | kpi_records,
 )
 
 

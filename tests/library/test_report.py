@@ -12,6 +12,7 @@ from rich.console import Console
 from p2p_energy.errors import UsageError
 from p2p_energy.output.plots import price_figure
 from p2p_energy.output.report import ReportError, fee_line, load_report, render_summary, write_report
+from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,7 +21,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """A report of a small fake run, written once for the module's read-only tests."""
-    result = make_run(households=8, slots=12)
+    result = with_bills(make_run(households=8, slots=12))
     return result, write_report(result, tmp_path_factory.mktemp("report"))
 
 
@@ -59,6 +60,7 @@ def test_report_writes_every_file_into_the_folder(written):
             "price_per_slot.png",
             "household_balance.png",
             "gas_per_trade.png",
+            "bills_per_household.png",
         ]
     )
 
@@ -86,6 +88,27 @@ def test_households_csv_gives_each_net_balance(written):
     rows = {row["name"]: row for row in read_csv(files.households_csv)}
     for h in result.households:
         assert int(rows[h.name]["net_tokens"]) == h.tokens_end - h.tokens_start
+
+
+def test_households_csv_gives_each_households_bills_saving_and_kpis(written):
+    result, files = written
+    rows = {row["name"]: row for row in read_csv(files.households_csv)}
+    for h in result.households:
+        row = rows[h.name]
+        assert int(row["saving"]) == int(row["bill_grid_only"]) - int(row["bill_with_market"]) == h.saving
+        assert Decimal(row["bill_with_market_nrg"]) * 10**8 == h.bill_with_market
+        assert float(row["local_trade_share"]) == h.local_trade_share
+        assert row["self_consumption"] == ("" if h.self_consumption is None else str(h.self_consumption))
+
+
+def test_summary_json_holds_the_kpis_of_the_run(written):
+    result, files = written
+    kpis = json.loads(files.summary.read_text())["kpis"]
+    keys = ("self_sufficiency", "self_consumption", "local_trade_share", "bill_savings_vs_grid", "peak_grid_import_kw")
+    keys += ("bills_with_market", "bills_grid_only", "grid_fees", "battery_losses_kwh", "feeder_limit_bound_slots")
+    assert set(keys) <= set(kpis)
+    assert kpis["bills_grid_only"] == sum(h.bill_grid_only for h in result.households)
+    assert kpis["grid_fees_nrg"] == f"{result.kpis.grid_fees / 10**8:.8f}"
 
 
 def test_summary_json_holds_the_totals_of_the_run(written):
@@ -116,7 +139,7 @@ def test_summary_json_puts_each_trade_on_its_own_line(written):
     assert sum(1 for line in lines if line.lstrip().startswith('{"trade_id"')) == len(result.trades)
 
 
-@pytest.mark.parametrize("plot", ["energy_plot", "price_plot", "balance_plot", "gas_plot"])
+@pytest.mark.parametrize("plot", ["energy_plot", "price_plot", "balance_plot", "gas_plot", "bills_plot"])
 def test_each_plot_is_a_real_png_of_readable_size(written, plot):
     _, files = written
     path = getattr(files, plot)
@@ -229,6 +252,20 @@ def test_summary_shows_the_trade_totals(written):
     settled = sum(t.outcome == "settled" for t in result.trades)
     out = summarise(result)
     assert f"{len(result.trades):,} ({settled:,} settled, {len(result.trades) - settled:,} refunded)" in out
+
+
+def test_summary_shows_the_neighbourhoods_kpis_and_saving(written):
+    result, _ = written
+    kpis = result.kpis
+    out = " ".join(summarise(result, width=400).split())
+    assert f"self-sufficiency {kpis.self_sufficiency:.1%}, self-consumption {kpis.self_consumption:.1%}" in out
+    saved = Decimal(kpis.bill_savings_vs_grid).scaleb(-8).quantize(Decimal("0.0001"))
+    assert f"the market saved the neighbourhood {saved:,} NRG" in out
+    assert "saving vs grid NRG" in out  # and per household, in the households table
+
+
+def test_a_summary_without_kpis_has_no_kpi_lines():
+    assert "self-sufficiency" not in summarise(make_run(households=4, slots=4))
 
 
 def test_summary_shows_settle_gas_per_settled_trade(written):

@@ -1,16 +1,21 @@
 """Fake runs for the report page tests: tests/run_factory.make_run plus what a real run adds
-(the scenario's facts and each household's generation and load per slot)."""
+(the scenario's facts, each household's generation and load per slot, and the bills)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
+from p2p_energy.domain.bills import BillPrices, LocalTrade, MeterFlows, delivered_shares, neighbourhood_bills
 from p2p_energy.output.page import render_page
 from p2p_energy.output.records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.output.report import PAGE_FILE, REPORT_FORMAT, REPORT_VERSION, SUMMARY_FILE
+from p2p_energy.run.result import bill_fields, kpi_record
 from tests.run_factory import NRG, make_run
 
 
@@ -38,6 +43,8 @@ def facts(slots: int) -> ScenarioFacts:
         cloud_factor=0.2,
         offline_meters=(OfflineMeterRecord("house-01", slots // 2, slots - 1),),
         under_delivery=(UnderDeliveryRecord("house-03", 0.7),),
+        feed_in_tariff=8 * NRG // 100,
+        grid_fee_per_kwh=NRG // 100,
     )
 
 
@@ -53,7 +60,58 @@ def full_run(households: int = 8, slots: int = 12, seed: int = 7) -> RunResult:
         )
         for h in run.households
     ]
-    return dataclasses.replace(run, households=homes, scenario_facts=facts(slots))
+    return with_bills(dataclasses.replace(run, households=homes, scenario_facts=facts(slots)))
+
+
+def _local_trades(run: RunResult) -> list[LocalTrade]:
+    """make_run's trades with their shares of what their lot delivered: all it sold, 70 % of it (paid
+    less than its cost: an under-delivering seller), or nothing (refunded in full)."""
+    row = {h.name: i for i, h in enumerate(run.households)}
+    lots = defaultdict(list)
+    for t in run.trades:
+        lots[(t.seller, t.slot)].append(t)
+    local = []
+    for trades in lots.values():
+        sold = sum(t.wh for t in trades)
+        if trades[0].outcome == "refunded":
+            delivered = 0
+        else:
+            delivered = sold if sum(t.paid for t in trades) == sum(t.cost for t in trades) else sold * 7 // 10
+        for t, share in zip(trades, delivered_shares(delivered, [t.wh for t in trades]), strict=True):
+            local.append(LocalTrade(t.slot, row[t.buyer], row[t.seller], t.wh, share, t.paid))
+    return local
+
+
+def with_bills(run: RunResult) -> RunResult:
+    """`run` with bills and KPIs, from meter flows made up to fit its trades (each export at least what its
+    seller delivered, each import at least what its buyer received) and the checks that they add up."""
+    trades, slots = _local_trades(run), len(run.slots)
+    weights = [1.0] * slots
+    generated = np.array([h.generated_wh_per_slot or spread(h.generated_wh, weights) for h in run.households])
+    load = np.array([h.load_wh_per_slot or spread(h.load_wh, weights) for h in run.households])
+    local_in, local_out = np.zeros_like(load), np.zeros_like(load)
+    for t in trades:
+        local_in[t.buyer, t.slot] += t.delivered_wh
+        local_out[t.seller, t.slot] += t.delivered_wh
+    flows = MeterFlows(
+        generated_wh=generated,
+        load_wh=load,
+        import_wh=np.maximum(np.maximum(load - generated, 0), local_in),
+        export_wh=np.maximum(np.maximum(generated - load, 0), local_out),
+        battery_losses_wh=np.zeros_like(load),
+        slot_hours=0.25,
+    )
+    f = run.scenario_facts
+    prices = BillPrices(30 * NRG // 100, 8 * NRG // 100, NRG // 100)
+    if f is not None:
+        prices = BillPrices(f.grid_tariff, f.feed_in_tariff, f.grid_fee_per_kwh)
+    bills = neighbourhood_bills(flows, trades, prices, feeder_limit_bound_slots=1)
+    homes = [
+        dataclasses.replace(h, **bill_fields(bill)) for h, bill in zip(run.households, bills.households, strict=True)
+    ]
+    billed = dataclasses.replace(run, households=homes, kpis=kpi_record(bills))
+    billed.checks = {**run.checks, **billed.consistency_checks()}
+    return billed
 
 
 def write_summary(run: RunResult, folder: Path) -> Path:

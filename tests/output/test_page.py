@@ -67,6 +67,26 @@ def test_summary_figures_on_the_page_are_the_run_totals(html):
             assert json.loads(value) == totals[key], key
 
 
+def test_kpi_figures_on_the_page_are_the_runs_kpis(html):
+    kpis = RUN.to_json()["kpis"]
+    shown = dict(re.findall(r'data-kpi="([a-z_]+)" data-value="([^"]*)"', html))
+    assert {"self_sufficiency", "bill_savings_vs_grid", "bills_with_market", "feeder_limit_bound_slots"} <= set(shown)
+    assert {key: json.loads(value) for key, value in shown.items()} == {key: kpis[key] for key in shown}
+
+
+def test_the_pages_bills_are_each_households_in_base_units(html):
+    bills = embedded_data(html)["bills"]
+    assert bills["saving"] == [h.saving for h in RUN.households]
+    assert bills["bill_grid_only"] == [h.bill_grid_only for h in RUN.households]
+    assert bills["self_sufficiency"] == [h.self_sufficiency for h in RUN.households]
+
+
+def test_a_report_written_before_bills_says_so_and_embeds_none():
+    text = render_page(dataclasses.replace(RUN, kpis=None))
+    assert embedded_data(text)["bills"] is None
+    assert "written before bills and KPIs were kept" in text and "data-kpi" not in text
+
+
 def test_a_hostile_household_name_cannot_break_out_of_the_page():
     name = '</script><script>alert("x")</script><b>'
     run = make_run(households=4, slots=4)

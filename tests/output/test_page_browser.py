@@ -11,7 +11,15 @@ from p2p_energy.output.report import write_report
 from tests.output.chromium import LOCAL_SCHEMES
 from tests.output.fake_runs import full_run, write_page_only, write_summary
 
-CHARTS = ("chart-energy", "chart-price", "chart-balance", "chart-gas-trade", "chart-gas-ops", "chart-household")
+CHARTS = (
+    "chart-energy",
+    "chart-price",
+    "chart-balance",
+    "chart-bills",
+    "chart-gas-trade",
+    "chart-gas-ops",
+    "chart-household",
+)
 DRAWN = """(id => {
   const el = document.getElementById(id);
   if (!el.classList.contains('js-plotly-plot')) return 0;
@@ -90,6 +98,44 @@ def test_the_figures_on_the_page_equal_summary_json(browser, report):
     assert shown["tokens_paid"][1] == totals["tokens_paid_nrg"][: totals["tokens_paid_nrg"].index(".") + 5]
 
 
+def test_the_kpis_on_the_page_equal_summary_json(browser, report):
+    _, summary = report
+    shown = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('[data-kpi]')]"
+        ".map(e => [e.dataset.kpi, [e.dataset.value, e.querySelector('.value').textContent]]))"
+    )
+    kpis = summary["kpis"]
+    assert len(shown) >= 10
+    for key, (value, _text) in shown.items():
+        assert json.loads(value) == kpis[key], key
+    assert shown["self_sufficiency"][1] == f"{kpis['self_sufficiency']:.1%}"
+    assert shown["peak_grid_import_kw"][1] == f"{kpis['peak_grid_import_kw']:,.3f}"
+    saved = kpis["bill_savings_vs_grid_nrg"]
+    assert shown["bill_savings_vs_grid"][1] == f"{round(float(saved), 4):,.4f}"
+
+
+def test_the_bills_chart_ranks_the_households_by_saving(browser, report):
+    _, summary = report
+    names = browser.evaluate("document.getElementById('chart-bills').data[0].y")
+    with_market = browser.evaluate("document.getElementById('chart-bills').data[1].x")
+    homes = {h["name"]: h for h in summary["households"]}
+    savings = [homes[name]["saving"] for name in names]
+    assert savings == sorted(savings, reverse=True) and len(names) == len(homes)
+    assert with_market == pytest.approx([homes[name]["bill_with_market"] / 1e8 for name in names])
+
+
+def test_a_households_facts_show_its_saving(browser, report):
+    _, summary = report
+    household = next(h for h in summary["households"] if h["name"] == "house-02")
+    browser.evaluate(
+        "(() => { const s = document.getElementById('household-select'); s.value = 'house-02';"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
+    facts = browser.evaluate("document.getElementById('household-facts').textContent")
+    nrg = round(household["saving"] / 1e8, 4)
+    assert f"saving vs grid{'+' if nrg > 0 else ''}{nrg:,.4f} NRG" in facts
+
+
 def test_the_trades_table_filters_by_household(browser, report):
     _, summary = report
     name = "house-04"
@@ -159,10 +205,12 @@ def test_a_run_without_trades_shows_messages_instead_of_empty_charts(browser, tm
 def test_a_report_from_before_the_page_existed_draws_too(browser, tmp_path):
     run = full_run(households=4, slots=4)
     households = [dataclasses.replace(h, generated_wh_per_slot=(), load_wh_per_slot=()) for h in run.households]
-    old = dataclasses.replace(run, scenario_facts=None, households=households)
+    old = dataclasses.replace(run, scenario_facts=None, households=households, kpis=None)
     browser.open(write_page_only(old, tmp_path))
     assert browser.errors() == []
-    assert all(browser.evaluate(f"{DRAWN}('{chart}')") > 0 for chart in CHARTS)
+    assert all(browser.evaluate(f"{DRAWN}('{chart}')") > 0 for chart in CHARTS if chart != "chart-bills")
+    bills = browser.evaluate("document.getElementById('bills').textContent")
+    assert "written before bills and KPIs were kept" in bills
 
 
 def test_the_comparison_page_draws_the_runs_side_by_side(browser, tmp_path):

@@ -7,6 +7,7 @@ import matplotlib.colors
 from p2p_energy.output.plots import (
     GAS_TARGET_PER_SETTLED_TRADE,
     balance_figure,
+    bills_figure,
     energy_figure,
     gas_figure,
     price_figure,
@@ -86,3 +87,29 @@ def test_gas_figures_stand_in_a_column_clear_of_the_bars():
     figures = [t for t in left.texts if t.get_text().replace(",", "").isdigit()]
     assert len(figures) == 4
     assert {t.xy[0] for t in figures} == {1.02}  # axes fraction: right of the plot
+
+
+def test_the_bills_plot_ranks_households_by_saving_with_both_bills():
+    left, right = bills_figure(RUN).axes
+    ranked = sorted(RUN.households, key=lambda h: (-h.saving, h.name))
+    assert [t.get_text().split(" ")[0] for t in left.get_yticklabels()] == [h.name for h in ranked]
+    assert labels(left) == ["grid-only", "with the market"]
+    assert [t.get_text() for t in right.get_yticklabels()] == [
+        "self-sufficiency",
+        "self-consumption",
+        "local trade share",
+    ]
+
+
+def test_the_bills_plot_names_the_neighbourhoods_saving_and_peak():
+    fig = bills_figure(RUN)
+    left, right = fig.axes
+    assert f"saved {RUN.kpis.bill_savings_vs_grid / 1e8:,.4f} NRG" in left.get_title()
+    assert f"peak grid import {RUN.kpis.peak_grid_import_kw:,.3f} kW" in right.get_title()
+    assert "slots at the feeder limit: 1" in right.get_title()
+
+
+def test_a_bills_plot_of_a_report_without_bills_says_so():
+    left, right = bills_figure(dataclasses.replace(RUN, kpis=None)).axes
+    assert not left.axison and not right.axison
+    assert "holds no bills" in left.texts[0].get_text()

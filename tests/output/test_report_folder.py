@@ -17,7 +17,7 @@ from tests.run_factory import make_run
 @pytest.fixture(autouse=True)
 def quick_plots(monkeypatch, request):
     """The folder's files, not the plots, are under test here: draw nothing (the interruptions stay)."""
-    for name in ("energy_figure", "price_figure", "balance_figure", "gas_figure"):
+    for name in ("energy_figure", "price_figure", "balance_figure", "gas_figure", "bills_figure"):
         monkeypatch.setattr(plots, name, lambda result: None)
     monkeypatch.setattr(plots, "png", lambda figure: b"\x89PNG not drawn")
 
@@ -36,7 +36,7 @@ def test_an_interrupted_first_write_leaves_no_folder(tmp_path, monkeypatch):
     def interrupted(result):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(plots, "gas_figure", interrupted)  # the last file to be written
+    monkeypatch.setattr(plots, "bills_figure", interrupted)  # the last file to be written
     with pytest.raises(KeyboardInterrupt):
         write_report(make_run(), tmp_path / "demo")
     assert listing(tmp_path) == []
@@ -45,7 +45,7 @@ def test_an_interrupted_first_write_leaves_no_folder(tmp_path, monkeypatch):
 def test_an_interrupted_rewrite_leaves_the_previous_report_whole(tmp_path, monkeypatch):
     files = write_report(make_run(seed=1), tmp_path / "demo")
     before = {p.name: p.read_bytes() for p in files.out_dir.iterdir()}
-    monkeypatch.setattr(plots, "gas_figure", lambda result: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(plots, "bills_figure", lambda result: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         write_report(make_run(seed=2), tmp_path / "demo")
     assert {p.name: p.read_bytes() for p in files.out_dir.iterdir()} == before
@@ -115,6 +115,35 @@ def test_a_summary_written_before_the_page_existed_still_loads(tmp_path):
     assert old.households == [
         dataclasses.replace(h, generated_wh_per_slot=(), load_wh_per_slot=()) for h in run.households
     ]
+
+
+def test_a_summary_written_before_bills_were_kept_still_loads(tmp_path):
+    """Reports of format 1 from before the bills: no "kpis", no bills or KPIs per household or grid prices."""
+    run = full_run()
+    write_report(run, tmp_path)
+    added = ("local_in_wh", "grid_import_wh", "grid_export_wh", "battery_losses_wh", "self_sufficiency")
+    added += ("self_consumption", "local_trade_share", "peak_grid_import_kw", "bill_grid_only", "bill_with_market")
+    added += ("local_paid", "local_received", "grid_fees")
+
+    def drop_bills(data):
+        del data["kpis"]
+        for name in ("feed_in_tariff", "grid_fee_per_kwh", "feeder_limit_kw"):
+            del data["scenario_facts"][name]
+        for household in data["households"]:
+            for name in added:
+                del household[name]
+
+    rewrite_summary(tmp_path, drop_bills)
+    old = load_report(tmp_path)
+    assert old.kpis is None and old.scenario_facts.feed_in_tariff == 0
+    assert old.households[0].bill_with_market == 0 and old.households[0].self_sufficiency is None
+    assert [h.name for h in old.households] == [h.name for h in run.households]
+
+
+def test_the_kpis_survive_the_round_trip(tmp_path):
+    run = full_run()
+    write_report(run, tmp_path)
+    assert load_report(tmp_path).kpis == run.kpis is not None
 
 
 def test_the_scenario_facts_survive_the_round_trip(tmp_path):

@@ -193,6 +193,50 @@
     });
   }
 
+  // -- bills against the grid-only baseline -------------------------------------------------------
+
+  function share(v) { return v === null ? "–" : P.number(100 * v, 1) + "%"; }
+
+  function billsChart() {
+    var el = document.getElementById("chart-bills");
+    var B = D.bills;
+    if (!el || !B) return null;  // a report written before bills: the section says so, without a chart
+    if (!H.name.length) return P.empty(el, "No households in this run.");
+    var order = H.name.map(function (_, i) { return i; });
+    order.sort(function (a, b) { return B.saving[b] - B.saving[a] || (H.name[a] < H.name[b] ? -1 : 1); });
+    var names = order.map(function (i) { return H.name[i]; });
+    var tips = order.map(function (i) {
+      return "<b>" + H.name[i] + "</b><br>grid-only " + P.nrg(B.bill_grid_only[i]) + " NRG<br>with the market " +
+        P.nrg(B.bill_with_market[i]) + " NRG<br>saving " + P.nrg(B.saving[i]) + " NRG<br>self-sufficiency " +
+        share(B.self_sufficiency[i]) + "<br>self-consumption " + share(B.self_consumption[i]) +
+        "<br>local trade share " + share(B.local_trade_share[i]);
+    });
+    var nrg = function (key) { return order.map(function (i) { return B[key][i] / 1e8; }); };
+    var few = names.length <= 40;
+    var series = [["bill_grid_only", "grid-only", "#bbbbbb"], ["bill_with_market", "with the market", C.delivered]];
+    var traces = series.map(function (s) {
+      return few
+        ? { x: nrg(s[0]), y: names, type: "bar", orientation: "h", name: s[1], marker: { color: s[2] },
+          hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" }
+        : { x: names.map(function (_, r) { return r + 1; }), y: nrg(s[0]), customdata: names, type: "scatter",
+          mode: "lines", name: s[1], line: { color: s[2] }, hovertext: tips, hovertemplate: "%{hovertext}<extra></extra>" };
+    });
+    var chartLayout = few
+      ? P.layout({ barmode: "group", height: Math.max(300, 90 + 30 * names.length),
+        margin: { l: 110, r: 24, t: 40, b: 44 }, hovermode: "closest",
+        xaxis: { title: { text: "bill over the run (NRG; below 0: the household earned)" }, zeroline: true },
+        yaxis: { autorange: "reversed", automargin: true, type: "category" } })
+      : P.layout({ margin: { l: 64, r: 24, t: 40, b: 44 }, hovermode: "x",
+        xaxis: { title: { text: "households ranked by saving (1 = largest)" } },
+        yaxis: { title: { text: "bill over the run (NRG)" }, zeroline: true } });
+    return P.draw(el, traces, chartLayout).then(function () {
+      el.on("plotly_click", function (event) {
+        var point = event.points[0];
+        selectHousehold(few ? point.y : point.customdata, true);
+      });
+    });
+  }
+
   function gasCharts() {
     var G = D.gas;
     var perTrade = document.getElementById("chart-gas-trade");
@@ -304,6 +348,12 @@
       ["tokens", P.nrg(H.start[h], 2) + " → " + P.nrg(H.end[h], 2) + " NRG"],
       ["net", (net > 0 ? "+" : "") + P.nrg(net) + " NRG"],
     ];
+    var B = D.bills;
+    if (B) {
+      rows.push(["bill grid-only / with market", P.nrg(B.bill_grid_only[h]) + " / " + P.nrg(B.bill_with_market[h]) + " NRG"]);
+      rows.push(["saving vs grid", (B.saving[h] > 0 ? "+" : "") + P.nrg(B.saving[h]) + " NRG"]);
+      rows.push(["self-sufficiency / -consumption", share(B.self_sufficiency[h]) + " / " + share(B.self_consumption[h])]);
+    }
     if (notes.length) rows.push(["faults", notes.join("; ")]);
     list.textContent = "";
     rows.forEach(function (row) {
@@ -454,6 +504,7 @@
   energyChart();
   priceChart();
   balanceChart();
+  billsChart();
   gasCharts();
   setUpTrades();
   var first = firstHousehold();
