@@ -16,6 +16,15 @@ MAX_LOTS_PER_CALL = 200
 MAX_TRADES_PER_CALL = 800
 #: MeterRegistry.MAX_READINGS_PER_CALL: most readings one submitReadings call accepts.
 MAX_READINGS_PER_CALL = 200
+#: EnergyEscrow.MAX_ASKS_PER_CALL, MAX_BIDS_PER_CALL, MAX_FILLS_PER_CALL: most asks, bids and fills
+#: in one matchOrders call.
+MAX_ASKS_PER_CALL = 200
+MAX_BIDS_PER_CALL = 400
+MAX_FILLS_PER_CALL = 800
+#: EnergyEscrow.MAX_DEPOSITS_PER_CALL: most accounts one depositFor call funds.
+MAX_DEPOSITS_PER_CALL = 200
+#: MeterRegistry.MAX_METERS_PER_CALL: most meters one registerMeters call registers.
+MAX_METERS_PER_CALL = 200
 
 _METER_BITS = 32
 _SLOT_BITS = 64
