@@ -229,6 +229,9 @@ def measure_gas(
             f"got {trades_per_lot}"
         )
     run = _GasRun(market, admin, limits, trades_per_lot, progress)
+    # As many sellers as a settlement call has lots (each lot its own seller), as many buyers as a call has bids.
+    run.sellers = [chain.account(_key(f"seller {i}")) for i in range(limits.lots_per_call)]
+    run.buyers = [chain.account(_key(f"buyer {i}")) for i in range(limits.match.bids)]
     run.operations.update({f"deploy {name}": d.gas_used for name, d in deployed.items()})
     largest, bound = largest_batch(trades_per_lot, limits.lots_per_call, limits.trades_per_call, max_calldata)
     plan = _SlotPlan.of(run, largest)
@@ -239,7 +242,7 @@ def measure_gas(
     progress("matching")
     slot = run.view("EnergyEscrow", "currentSlot") + 2
     _match_slot_a(run, plan, slot)
-    run_matches = _match_shapes(run, slot + 1)
+    matches = _match_shapes(run, slot + 1)
     progress("settling")
     chain.advance_to(run.view("EnergyEscrow", "slotEnd", slot))
     batches = [_settle(run, lots, slot, short=False) for lots in plan.batches]
@@ -252,7 +255,7 @@ def measure_gas(
     seller = run.sellers[0]
     run.measure(WITHDRAW, seller, "EnergyEscrow", "withdraw", run.view("EnergyEscrow", "balanceOf", seller.address))
     return GasReport(
-        compiled.settings.evm_version, trades_per_lot, run.operations, run.per_item, run_matches, batches, short,
+        compiled.settings.evm_version, trades_per_lot, run.operations, run.per_item, matches, batches, short,
         refunds, bound, chain.block_gas_limit,
     )  # fmt: skip
 
@@ -268,9 +271,6 @@ class _SlotPlan:
 
     @classmethod
     def of(cls, run: _GasRun, largest: int) -> _SlotPlan:
-        limits = run.limits
-        run.sellers = [run.chain.account(_key(f"seller {i}")) for i in range(limits.lots_per_call)]
-        run.buyers = [run.chain.account(_key(f"buyer {i}")) for i in range(limits.match.bids)]
         sizes = [*sorted({*(size for size in BATCH_SIZES if size < largest), largest})]
         sizes += [min(SHORT_BATCH_LOTS, largest), 1, min(REFUND_BATCH_LOTS, largest)]
         groups: list[list[_Lot]] = []
