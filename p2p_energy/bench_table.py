@@ -7,7 +7,7 @@ from rich.table import Table
 from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
 from p2p_energy.bench_qtum import QtumComparison
-from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, GasReport
+from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, BatchFigure, GasReport
 from p2p_energy.gas_figures import PER_ASK, PER_BID, PER_FILL
 
 
@@ -57,11 +57,15 @@ def _operation_rows(results: BenchResults) -> list[_Row]:
 
 
 def _settlement(report: GasReport) -> str:
-    batches = ", ".join(f"{b.lots} lots {b.gas_per_trade:,}" for b in report.batches)
-    refunds = ", ".join(f"{b.lots} lots {b.gas_per_trade:,}" for b in report.refunds)
+    """Gas per trade of every settleLots and refundLots call of a report, by lots per call."""
+
+    def by_lots(batches: list[BatchFigure]) -> str:
+        return f"{' / '.join(str(b.lots) for b in batches)} lots: {' / '.join(f'{b.gas_per_trade:,}' for b in batches)}"
+
     short = report.short_delivery
     every_short = f"; every lot short (buyers credited): {short.gas_per_trade:,}" if short is not None else ""
-    return f"{batches} (largest: {report.largest_batch_bound}){every_short}; refundLots {refunds}"
+    largest = f" (largest call: {report.largest_batch_bound})"
+    return f"{by_lots(report.batches)}{largest}{every_short}; refundLots {by_lots(report.refunds)}"
 
 
 def _per_trade_rows(results: BenchResults) -> list[_Row]:

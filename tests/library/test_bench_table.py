@@ -128,6 +128,6 @@ def test_the_settlement_cell_names_every_batch_the_short_delivery_and_the_refund
         largest_batch_bound="200 lots per call",
     )
     cell = _settlement(report)
-    assert "1 lots 16,000, 100 lots 9,000, 200 lots 8,875 (largest: 200 lots per call)" in cell
+    assert cell.startswith("1 / 100 / 200 lots: 16,000 / 9,000 / 8,875 (largest call: 200 lots per call)")
     assert "every lot short (buyers credited): 14,500" in cell
-    assert cell.endswith("refundLots 1 lots 16,500, 100 lots 9,750")
+    assert cell.endswith("refundLots 1 / 100 lots: 16,500 / 9,750")
