@@ -1,7 +1,10 @@
 """`p2p-energy gas`: every operation of the market measured on a real anvil (figures measured, none assumed)."""
 
+import json
+
 import pytest
 
+from p2p_energy.cli import main
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import (
     DEPOSIT,
@@ -161,3 +164,14 @@ def test_big_lots_cap_the_batches_at_the_escrows_trades_per_call(toolchain, comp
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):
     with pytest.raises(UsageError, match=f"between 1 and {MAX_TRADES_PER_LOT}"):
         run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=MAX_TRADES_PER_LOT + 1)
+
+
+def test_p2p_energy_gas_prints_its_tables_and_writes_the_report_as_json(tmp_path, capsys):
+    out = tmp_path / "gas" / "gas.json"
+    assert main(["gas", "--trades-per-lot", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for title in ("gas per operation, cancun, anvil", "gas per item of a batch call", "matching", "2 trades per lot"):
+        assert title in printed
+    data = json.loads(out.read_text())
+    assert data["trades_per_lot"] == 2 and data["chain"] == "anvil"
+    assert [b["trades"] for b in data["batches"]] == [2, 20, 200, 400]
