@@ -22,7 +22,7 @@ from p2p_energy.output.timings import RECEIPTS, by_kind_of_work, phases
 from p2p_energy.units import SATOSHI_PER_QTUM
 
 #: Where the "before" figures come from.
-BEFORE_SOURCE = "main before the gas redesign (issue 13)"
+BEFORE_SOURCE = "measured on main before the gas redesign, issue 13"
 #: city-day's gas per settled trade per operation on main before the redesign (issue 13's table).
 CITY_DAY_GAS_BEFORE = {
     "postOffer": 24_795,
@@ -60,7 +60,8 @@ class GasStep:
 
 
 def gas_steps(gas_per_operation: dict[str, int], settled_trades: int) -> list[GasStep]:
-    """city-day's gas per settled trade step by step, before and after; [] when nothing settled."""
+    """city-day's gas per settled trade step by step, before and after (a step that neither had left out);
+    [] when nothing settled."""
     if settled_trades <= 0:
         return []
     left = dict(gas_per_operation)
@@ -69,6 +70,8 @@ def gas_steps(gas_per_operation: dict[str, int], settled_trades: int) -> list[Ga
     named.append((SETUP_AND_WITHDRAW, (SETUP_AND_WITHDRAW,), tuple(sorted(_SETUP_AND_WITHDRAW))))
     for step, before_ops, after_ops in named:
         taken = {op: left.pop(op) for op in after_ops if op in left}
+        if not before_ops and not taken:
+            continue  # a step that neither run had (no refunds)
         steps.append(
             GasStep(
                 step,

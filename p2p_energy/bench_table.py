@@ -166,7 +166,12 @@ def _operations(per_trade: dict[str, int]) -> str:
 
 
 def _step_row(name: str, step: GasStep) -> _Row:
-    before = f"{_operations(step.before)} = {step.before_total:,}" if step.before else "not in the issue's table"
+    if not step.before:
+        before = "not in the issue's table"
+    elif list(step.before) == [step.step]:
+        before = f"{step.before_total:,}"
+    else:
+        before = f"{_operations(step.before)} = {step.before_total:,}"
     return (
         f"{name} gas per settled trade: {step.step}",
         f"{step.after_total:,}",
@@ -184,8 +189,8 @@ def _before_after_rows(city: CityDay | None) -> list[_Row]:
         (
             f"{city.scenario} gas per settled trade: in all",
             f"{total:,}",
-            f"before: {CITY_DAY_GAS_BEFORE_TOTAL:,} ({BEFORE_SOURCE}); "
-            f"{CITY_DAY_GAS_BEFORE_TOTAL / max(total, 1):.1f}x less",
+            f"before: {CITY_DAY_GAS_BEFORE_TOTAL:,} ({BEFORE_SOURCE}): "
+            f"{CITY_DAY_GAS_BEFORE_TOTAL / max(total, 1):.1f}x less now",
         )
     )
     return rows
@@ -200,7 +205,7 @@ def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
         rows.append(
             (
                 f"{name} on {run.chain}",
-                f"{run.total_s:.0f} s wall",
+                f"{run.total_s:.1f} s wall",
                 f"{run.transactions:,} transactions, {run.settled_trades:,} settled trades "
                 f"({run.settled_trades_per_s:,.1f} per second), {run.all_gas_per_settled_trade or 0:,} gas each; "
                 f"checks {'passed' if run.checks_passed else 'FAILED'}",

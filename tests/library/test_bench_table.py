@@ -73,6 +73,11 @@ def test_the_before_figures_are_issue_13s_and_add_up_to_its_total():
 
 def test_every_operation_of_the_run_is_in_exactly_one_step():
     steps = gas_steps(GAS, SETTLED)
+    assert [s.step for s in gas_steps({k: v for k, v in GAS.items() if k != "refundLots"}, SETTLED)] == [
+        "matching",
+        "settlement",
+        "set-up and withdraw",
+    ]
     assert [s.step for s in steps] == ["matching", "settlement", "refunds", "set-up and withdraw"]
     assert sorted(op for s in steps for op in s.after) == sorted(GAS)
     assert sum(s.before_total for s in steps) == CITY_DAY_GAS_BEFORE_TOTAL
@@ -97,6 +102,7 @@ def test_the_before_after_rows_give_now_as_the_value_and_before_as_the_compariso
     total = rows["city-day gas per settled trade: in all"]
     assert total[1] == f"{sum(GAS.values()) // SETTLED:,}" and "before: 145,291" in total[2]
     assert "before: not in the issue's table" in rows["city-day gas per settled trade: refunds"][2]
+    assert rows["city-day gas per settled trade: set-up and withdraw"][2].endswith("; before: 6,720")
 
 
 def test_the_qtum_fee_per_kwh_is_gas_at_40_satoshi_over_the_kwh_traded():
