@@ -23,7 +23,7 @@ from p2p_energy.limits import (
     MAX_TRADES_PER_LOT,
 )
 from p2p_energy.run.books import Books
-from p2p_energy.run.encoding import Lot, LotProof, refund_lots, settle_lots
+from p2p_energy.run.encoding import MAX_CALLDATA_BYTES, Lot, LotProof, lots_size, refund_lots, settle_lots
 from p2p_energy.run.ledger import Lot as LedgerLot
 from p2p_energy.run.matching import slot_match_calls
 from p2p_energy.run.state import RunSetup
@@ -116,8 +116,8 @@ def lot_of(setup: RunSetup, books: Books, lot: LedgerLot) -> Lot:
     return Lot(lot.meter_id, setup.c0 + lot.slot, trades)
 
 
-def _batches(setup: RunSetup, lots: list[Lot]) -> Iterator[list[Lot]]:
-    """`lots` in batches within the per-call bounds and a block's gas."""
+def _batches(setup: RunSetup, lots: list[Lot], *, settle: bool) -> Iterator[list[Lot]]:
+    """`lots` in batches within the per-call bounds, a transaction's size and a block's gas."""
     chunk: list[Lot] = []
     trades = 0
     # A call's gas limit must fit a block, whatever the node's block gas limit (anvil's default 30M, Qtum's 40M).
@@ -126,13 +126,25 @@ def _batches(setup: RunSetup, lots: list[Lot]) -> Iterator[list[Lot]]:
     for lot in lots:
         n = len(lot.trades)
         full = len(chunk) >= most or trades + n > MAX_TRADES_PER_CALL
-        if chunk and (full or gas_lots(len(chunk) + 1, trades + n) > block_gas):
+        large = lots_size(len(chunk) + 1, trades + n, settle=settle) > MAX_CALLDATA_BYTES
+        if chunk and (full or large or gas_lots(len(chunk) + 1, trades + n) > block_gas):
             yield chunk
             chunk, trades = [], 0
         chunk.append(lot)
         trades += n
     if chunk:
         yield chunk
+
+
+def _merit(setup: RunSetup, lots: list[LedgerLot]) -> list[LedgerLot]:
+    """`lots` by slot, then their sellers' lowest ask (the order buyers took them in: lots that share buyers
+    go into one batch, where a buyer's second refund credit costs far less), then meter."""
+    asks: dict[tuple[int, int], int] = {}
+    for slot in {lot.slot for lot in lots}:
+        for offer in setup.markets[slot].offers:
+            key = (slot, offer.seller)
+            asks[key] = min(asks.get(key, offer.ask_per_kwh), offer.ask_per_kwh)
+    return sorted(lots, key=lambda lot: (lot.slot, asks.get((lot.slot, lot.seller), 0), lot.meter_id))
 
 
 def settle_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
@@ -144,7 +156,7 @@ def settle_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
             due.append(lot)
     selector = setup.encode("settleLots", [])[:4]
     calls = []
-    for batch in _batches(setup, [lot_of(setup, books, lot) for lot in sorted(due, key=lambda lot: lot.key)]):
+    for batch in _batches(setup, [lot_of(setup, books, lot) for lot in _merit(setup, due)], settle=True):
         proofs = [LotProof(lot, *setup.reading(setup.meter_row[lot.meter_id], lot.slot - setup.c0)) for lot in batch]
         data = settle_lots(selector, proofs)
         gas = gas_lots(len(batch), sum(len(lot.trades) for lot in batch))
@@ -161,7 +173,8 @@ def refund_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
     ]
     selector = setup.encode("refundLots", [])[:4]
     calls = []
-    for batch in _batches(setup, [lot_of(setup, books, lot) for lot in sorted(due, key=lambda lot: lot.key)]):
+    lots = [lot_of(setup, books, lot) for lot in sorted(due, key=lambda lot: lot.key)]
+    for batch in _batches(setup, lots, settle=False):
         gas = gas_lots(len(batch), sum(len(lot.trades) for lot in batch))
         calls.append(Call("refundLots", setup.admin, setup.addresses.escrow, refund_lots(selector, batch), gas))
     return calls

@@ -2,7 +2,8 @@
 
 Every trade closed exactly once and as the settlement rule says (recomputed
 from the meters' actual export), every lot event agreeing with the lot's
-trades; every household funded with its deposit, its whole escrow balance
+trades; every household funded with its deposit, its meter registered and
+its order key named where it needs naming, its whole escrow balance
 withdrawn, and its token balance as the books say; total supply grown by
 exactly the funding minted; the escrow holding nothing for the run, its
 tokens equal to its balances plus what is locked, and every lot of the run
@@ -112,6 +113,11 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
     mismatched = [row for row in rows if expected[row] != after.balances[row]]
     funding = setup.scenario.prices.funding
     unfunded = [row for row in rows if books.deposited[row] != funding]
+    unready = [
+        row
+        for row in rows
+        if row not in books.meters or (setup.households[row].needs_trader and row not in books.traders)
+    ]
     withdrawals = expected_escrow(setup, books, record)
     kept = [row for row in rows if after.escrow_balances[row] or books.withdrawn[row] != withdrawals[row]]
     verdict = Verdict()
@@ -120,6 +126,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "lot events that disagree with the books": ledger.disagreements[:5],
         "token balances differ from the books for": _named(setup, mismatched),
         "households not funded with their deposit": _named(setup, unfunded),
+        "households without a registered meter or a named order key": _named(setup, unready),
         "households that did not withdraw their whole balance": _named(setup, kept),
         "lots the escrow still holds open (meter, slot)": after.open_lots[:20],
         "attacks accepted by the chain": books.attacks_accepted,
@@ -130,6 +137,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "every trade closed exactly once by the settlement rule": not wrong and not ledger.disagreements,
         "household token balances match the books": not mismatched,
         "every household was funded with its deposit": not unfunded,
+        "every meter registered, every order key named where needed": not unready,
         "every household withdrew its whole balance": not kept,
         "total supply grew by exactly the funding minted": after.supply == record.supply_before + minted,
         "escrow holds nothing for this run at the end": after.escrow == tuple(record.escrow_before),

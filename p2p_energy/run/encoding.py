@@ -18,6 +18,21 @@ from p2p_energy.domain.meters import Reading
 from p2p_energy.domain.orders import Ask, Bid, LotTrade
 
 _WORD = 32
+#: Most calldata bytes the runner puts into one call: a Qtum transaction holds at most 100,000 bytes (and
+#: geth's pool takes 128 KiB); the same bound on every chain keeps a run's calls the same everywhere.
+MAX_CALLDATA_BYTES = 95_000
+
+
+def match_orders_size(asks: int, bids: int, fills: int) -> int:
+    """Bytes of matchOrders calldata: selector, head and lengths, then 7, 6 and 4 words per ask, bid, fill."""
+    return 4 + 7 * _WORD + _WORD * (7 * asks + 6 * bids + 4 * fills)
+
+
+def lots_size(lots: int, trades: int, *, settle: bool) -> int:
+    """Bytes of settleLots (`settle`) or refundLots calldata for `lots` lots of `trades` trades in all:
+    per lot its offset, its head (with the reading and signature when settled), per trade 3 words."""
+    per_lot = _WORD * (1 + (6 if settle else 0) + 4)
+    return 4 + 2 * _WORD + per_lot * lots + 3 * _WORD * trades
 
 
 def _w(value: int) -> bytes:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from p2p_energy.domain.eip712 import Signature
 from p2p_energy.domain.orders import Ask, Bid
 from p2p_energy.limits import MAX_ASKS_PER_CALL, MAX_BIDS_PER_CALL, MAX_FILLS_PER_CALL
-from p2p_energy.run.encoding import match_orders
+from p2p_energy.run.encoding import MAX_CALLDATA_BYTES, match_orders, match_orders_size
 from p2p_energy.run.state import RunSetup, sign_typed
 
 #: One planned take: (buyer row, its place among the slot's takes in buyer order, Wh, price per kWh).
@@ -62,7 +62,8 @@ class _Chunk:
         buyers = len(self.buyers | {take[0] for take in seller_takes})
         asks, fills = len(self.parts) + 1, self.fills + len(seller_takes)
         within = asks <= MAX_ASKS_PER_CALL and buyers <= MAX_BIDS_PER_CALL and fills <= self.limit
-        return within and gas_match(asks, buyers, fills) <= self.block_gas
+        small = match_orders_size(asks, buyers, fills) <= MAX_CALLDATA_BYTES
+        return within and small and gas_match(asks, buyers, fills) <= self.block_gas
 
     def add(self, seller: int, seller_takes: list[_Take]) -> None:
         self.parts.append((seller, seller_takes))

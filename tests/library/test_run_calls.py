@@ -20,7 +20,16 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.limits import MAX_ASKS_PER_CALL, MAX_BIDS_PER_CALL, MAX_DEPOSITS_PER_CALL, MAX_FILLS_PER_CALL
 from p2p_energy.run.calls import match_calls, setup_calls
 from p2p_energy.run.context import MarketTiming
-from p2p_energy.run.encoding import Lot, LotProof, match_orders, refund_lots, settle_lots
+from p2p_energy.run.encoding import (
+    MAX_CALLDATA_BYTES,
+    Lot,
+    LotProof,
+    lots_size,
+    match_orders,
+    match_orders_size,
+    refund_lots,
+    settle_lots,
+)
 from p2p_energy.run.state import Household, RunSetup, household_account, trader_key
 from tests.library.conftest import deploy_local_market, first_account
 
@@ -121,7 +130,7 @@ def test_each_lot_is_matched_in_one_call_within_the_limits_and_the_block(street)
         split += len(calls) > 1
         meters = Counter()
         for call, (_, asks, bids, fills) in zip(calls, decoded(street, slot), strict=True):
-            assert call.gas <= SMALL_BLOCK_GAS
+            assert call.gas <= SMALL_BLOCK_GAS and len(call.data) <= MAX_CALLDATA_BYTES
             assert (
                 len(asks) <= MAX_ASKS_PER_CALL and len(bids) <= MAX_BIDS_PER_CALL and len(fills) <= MAX_FILLS_PER_CALL
             )
@@ -184,3 +193,16 @@ def test_the_calldata_written_word_by_word_is_the_abis(street):
     assert refund_lots(codec.encode("refundLots", [])[:4], lots) == codec.encode(
         "refundLots", [abi_lot(x) for x in lots]
     )
+
+
+def test_the_calldata_sizes_the_batches_are_cut_by_are_exact(street):
+    codec = street.market.codec
+    asks = [(Ask(i + 1, 9, 100, 10, 12_345), SIGNATURE) for i in range(4)]
+    bids = [(Bid("0x" + f"{i + 7:040x}", 9, 50, 30_000_000), SIGNATURE) for i in range(3)]
+    fills = [(0, 1, 20, 13_000)] * 5
+    selector = codec.encode("matchOrders", 0, [], [], [])[:4]
+    assert len(match_orders(selector, 9, asks, bids, fills)) == match_orders_size(4, 3, 5)
+    lots = [Lot(3, 9, (LotTrade("0x" + "ab" * 20, 5, 6),) * n) for n in (1, 4, 7)]
+    proofs = [LotProof(lot, Reading(lot.meter_id, lot.slot, 77), SIGNATURE) for lot in lots]
+    assert len(settle_lots(selector, proofs)) == lots_size(3, 12, settle=True)
+    assert len(refund_lots(selector, lots)) == lots_size(3, 12, settle=False)
