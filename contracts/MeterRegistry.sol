@@ -43,14 +43,14 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     /// @notice Most meters one {registerMeters} call registers.
     uint256 public constant MAX_METERS_PER_CALL = 200;
 
-    // Packed into one storage slot: everything a proof needs.
+    // Packed into one storage slot: what matching an ask reads ({meterOwner}), once per ask.
     struct Meter {
-        address signer;
+        address owner;
         bool active;
     }
 
     mapping(uint32 meterId => Meter) private _meters;
-    mapping(uint32 meterId => address) private _owners;
+    mapping(uint32 meterId => address) private _signers;
 
     /// @notice Emitted when an operator registers a meter.
     event MeterRegistered(uint32 indexed meterId, address indexed owner, address signer);
@@ -127,8 +127,7 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      */
     function revokeMeter(uint32 meterId) external onlyRole(OPERATOR_ROLE) {
         Meter memory meter = _meters[meterId];
-        // A registered meter always has a signer: this spares a read of _owners.
-        if (meter.signer == address(0)) revert UnknownMeter(meterId);
+        if (meter.owner == address(0)) revert UnknownMeter(meterId);
         if (!meter.active) revert MeterNotActive(meterId);
         _meters[meterId].active = false;
         emit MeterRevoked(meterId);
@@ -140,12 +139,12 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         view
         returns (address owner, bool active, uint64 exportedWh)
     {
-        owner = _owners[reading.meterId];
-        if (owner == address(0)) revert UnknownMeter(reading.meterId);
         Meter memory meter = _meters[reading.meterId];
+        if (meter.owner == address(0)) revert UnknownMeter(reading.meterId);
+        address signer = _signers[reading.meterId];
         address recovered = ECDSA.recover(readingDigest(reading), signature.r, signature.vs);
-        if (recovered != meter.signer) revert InvalidMeterSignature(reading.meterId, recovered, meter.signer);
-        return (owner, meter.active, reading.exportedWh);
+        if (recovered != signer) revert InvalidMeterSignature(reading.meterId, recovered, signer);
+        return (meter.owner, meter.active, reading.exportedWh);
     }
 
     /// @notice The EIP-712 digest a meter key signs for `reading` on this chain and registry.
@@ -157,22 +156,22 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
 
     /// @inheritdoc IMeterRegistry
     function meterOwner(uint32 meterId) external view returns (address owner, bool active) {
-        owner = _owners[meterId];
-        if (owner == address(0)) revert UnknownMeter(meterId);
-        active = _meters[meterId].active;
+        Meter memory meter = _meters[meterId];
+        if (meter.owner == address(0)) revert UnknownMeter(meterId);
+        return (meter.owner, meter.active);
     }
 
     /// @notice Owner, signing address and state of meter `meterId` (all zero if never registered).
     function meterInfo(uint32 meterId) external view returns (address owner, address signer, bool active) {
         Meter memory meter = _meters[meterId];
-        return (_owners[meterId], meter.signer, meter.active);
+        return (meter.owner, _signers[meterId], meter.active);
     }
 
     function _register(uint32 meterId, address owner, address signer) private {
         if (owner == address(0) || signer == address(0)) revert InvalidAccount();
-        if (_owners[meterId] != address(0)) revert MeterAlreadyRegistered(meterId);
-        _owners[meterId] = owner;
-        _meters[meterId] = Meter({signer: signer, active: true});
+        if (_meters[meterId].owner != address(0)) revert MeterAlreadyRegistered(meterId);
+        _meters[meterId] = Meter({owner: owner, active: true});
+        _signers[meterId] = signer;
         emit MeterRegistered(meterId, owner, signer);
     }
 }
