@@ -5,11 +5,12 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {Signature} from "./Signature.sol";
 import {SlotClock} from "./SlotClock.sol";
 
 /**
  * @title MeterRegistry
- * @notice Operator-approved smart meters and their signed register readings.
+ * @notice Operator-approved smart meters, and what their signed readings prove.
  *
  * A meter is registered by an operator with its owner (the account that
  * trades its energy) and its own signing key: the address `ecrecover`
@@ -17,72 +18,53 @@ import {SlotClock} from "./SlotClock.sol";
  * `msg.sender`: on Qtum the two address kinds of one key differ, so a meter
  * is identified only by the key registered here.
  *
- * A reading is EIP-712 typed data signed by the meter key, stating the
- * cumulative import and export registers (Wh) at the end of a slot.
- * Invariants kept here:
- * - readings of a meter arrive in strictly increasing slot order, so there is
- *   at most one reading per (meter, slot) and none can be replayed;
- * - registers never go down from one reading to the next;
- * - a reading is accepted only after its slot has ended;
- * - the EIP-712 domain binds this contract's address and the live
- *   `block.chainid` (OpenZeppelin's EIP712 rebuilds the separator when the
- *   chain id differs from the one at deployment).
- * The energy exported in slot `s` is known when readings of `s - 1` and `s`
- * both exist: the difference of their export registers. (Readings arrive in
- * slot order, so the reading of `s - 1`, if any, is the last one when `s`
- * arrives.)
+ * A reading is EIP-712 typed data signed by the meter key: the energy the
+ * meter exported during one slot (the interval value smart meters record every
+ * 15 minutes). Readings are not stored: the escrow is given a lot's reading
+ * when it settles the lot and asks {exportProven} what it proves. So the chain
+ * holds no meter data beyond what settlements carry, and nobody can front-run
+ * a meter's readings: there is nothing to record first. Consumption (import,
+ * which tells when people are home) is not part of a reading and never reaches
+ * the chain.
+ *
+ * The EIP-712 domain binds this contract's address and the live
+ * `block.chainid` (OpenZeppelin's EIP712 rebuilds the separator when the chain
+ * id differs from the one at deployment), so a reading proves nothing on
+ * another registry or chain. A meter signs one reading per slot; the escrow
+ * checks that a reading is of the lot's own meter and slot.
  */
 contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     /// @notice Role allowed to register and revoke meters.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     /// @notice EIP-712 type of a reading.
-    bytes32 public constant READING_TYPEHASH =
-        keccak256("Reading(uint32 meterId,uint64 slot,uint64 importWh,uint64 exportWh)");
+    bytes32 public constant READING_TYPEHASH = keccak256("Reading(uint32 meterId,uint64 slot,uint64 exportedWh)");
 
-    /// @notice Most readings one {submitReadings} call accepts, so a call always fits a block.
-    uint256 public constant MAX_READINGS_PER_CALL = 200;
+    /// @notice Most meters one {registerMeters} call registers.
+    uint256 public constant MAX_METERS_PER_CALL = 200;
 
-    // Packed into one storage slot: everything a reading needs to check.
+    // Packed into one storage slot: what matching an ask reads ({meterOwner}), once per ask.
     struct Meter {
-        address signer;
-        uint64 lastSlot;
+        address owner;
         bool active;
-        bool hasReading;
-    }
-
-    // One storage slot per reading. `exportedWh` (the export since the previous
-    // slot's reading) is stored when the reading is recorded, because the
-    // previous reading is loaded then anyway: settlement then reads one slot, not two.
-    struct Registers {
-        uint64 importWh;
-        uint64 exportWh;
-        uint64 exportedWh;
-        bool recorded;
-        bool exportKnown;
     }
 
     mapping(uint32 meterId => Meter) private _meters;
-    mapping(uint32 meterId => address) private _owners;
-    mapping(uint32 meterId => mapping(uint64 slot => Registers)) private _readings;
+    mapping(uint32 meterId => address) private _signers;
 
     /// @notice Emitted when an operator registers a meter.
     event MeterRegistered(uint32 indexed meterId, address indexed owner, address signer);
-    /// @notice Emitted when an operator revokes a meter; its readings are refused from then on.
+    /// @notice Emitted when an operator revokes a meter; its readings prove nothing from then on.
     event MeterRevoked(uint32 indexed meterId);
-    /// @notice Emitted for every accepted reading.
-    event ReadingRecorded(uint32 indexed meterId, uint64 indexed slot, uint64 importWh, uint64 exportWh);
 
+    error ZeroAdmin();
     error MeterAlreadyRegistered(uint32 meterId);
     error UnknownMeter(uint32 meterId);
     error MeterNotActive(uint32 meterId);
     error InvalidAccount();
     error InvalidMeterSignature(uint32 meterId, address recovered, address expected);
-    error ReadingOutOfOrder(uint32 meterId, uint64 slot, uint64 lastSlot);
-    error RegisterDecreased(uint32 meterId, uint64 slot, bool exportRegister, uint64 previous, uint64 given);
-    error SlotNotEnded(uint64 slot, uint256 endsAt);
     error BatchTooLarge(uint256 size, uint256 max);
-    error LengthMismatch(uint256 readings, uint256 signatures);
+    error LengthMismatch(uint256 meterIds, uint256 owners, uint256 signers);
 
     /**
      * @param admin Account given {DEFAULT_ADMIN_ROLE} and {OPERATOR_ROLE}.
@@ -91,9 +73,9 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      */
     constructor(address admin, uint64 genesis_, uint64 slotLength_)
         SlotClock(genesis_, slotLength_)
-        EIP712("P2P Energy Meter Registry", "1")
+        EIP712("P2P Energy Meter Registry", "2")
     {
-        if (admin == address(0)) revert InvalidAccount();
+        if (admin == address(0)) revert ZeroAdmin();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
     }
@@ -105,21 +87,36 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      * Requirements:
      * - the caller holds {OPERATOR_ROLE};
      * - `meterId` was never registered (ids are not reused, so old readings never
-     *   mix with a new meter's);
+     *   prove anything for a new meter);
      * - `owner` and `signer` are not the zero address.
      *
      * Emits a {MeterRegistered} event.
      */
     function registerMeter(uint32 meterId, address owner, address signer) external onlyRole(OPERATOR_ROLE) {
-        if (owner == address(0) || signer == address(0)) revert InvalidAccount();
-        if (_owners[meterId] != address(0)) revert MeterAlreadyRegistered(meterId);
-        _owners[meterId] = owner;
-        _meters[meterId] = Meter({signer: signer, lastSlot: 0, active: true, hasReading: false});
-        emit MeterRegistered(meterId, owner, signer);
+        _register(meterId, owner, signer);
     }
 
     /**
-     * @notice Revokes meter `meterId`: no more readings are accepted from it, and the
+     * @notice Registers several meters, all or none: as {registerMeter} for each (`meterIds[i]`,
+     * `owners[i]`, `signers[i]`); at most {MAX_METERS_PER_CALL}.
+     *
+     * Emits a {MeterRegistered} event per meter.
+     */
+    function registerMeters(uint32[] calldata meterIds, address[] calldata owners, address[] calldata signers)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        if (meterIds.length > MAX_METERS_PER_CALL) revert BatchTooLarge(meterIds.length, MAX_METERS_PER_CALL);
+        if (owners.length != meterIds.length || signers.length != meterIds.length) {
+            revert LengthMismatch(meterIds.length, owners.length, signers.length);
+        }
+        for (uint256 i = 0; i < meterIds.length; ++i) {
+            _register(meterIds[i], owners[i], signers[i]);
+        }
+    }
+
+    /**
+     * @notice Revokes meter `meterId`: its readings prove nothing from now on, so the
      * escrow settles none of its slots (its buyers are refunded after the grace period).
      *
      * Requirements:
@@ -129,135 +126,52 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      * Emits a {MeterRevoked} event.
      */
     function revokeMeter(uint32 meterId) external onlyRole(OPERATOR_ROLE) {
-        _requireActive(meterId);
+        Meter memory meter = _meters[meterId];
+        if (meter.owner == address(0)) revert UnknownMeter(meterId);
+        if (!meter.active) revert MeterNotActive(meterId);
         _meters[meterId].active = false;
         emit MeterRevoked(meterId);
     }
 
-    /**
-     * @notice Records one signed reading; anyone may submit it.
-     *
-     * Requirements:
-     * - the meter is registered and active;
-     * - `signature` is the meter key's EIP-712 signature of the reading;
-     * - the slot has ended and is later than the meter's last reading;
-     * - neither register is below the last reading's.
-     *
-     * Emits a {ReadingRecorded} event.
-     */
-    function submitReading(Reading calldata reading, bytes calldata signature) external {
-        _record(reading, signature);
-    }
-
-    /**
-     * @notice Records several signed readings, all or none.
-     *
-     * Requirements: as {submitReading} for each reading, in order; at most
-     * {MAX_READINGS_PER_CALL} readings; one signature per reading.
-     *
-     * Emits a {ReadingRecorded} event per reading.
-     */
-    function submitReadings(Reading[] calldata readings, bytes[] calldata signatures) external {
-        if (readings.length > MAX_READINGS_PER_CALL) revert BatchTooLarge(readings.length, MAX_READINGS_PER_CALL);
-        if (readings.length != signatures.length) revert LengthMismatch(readings.length, signatures.length);
-        for (uint256 i = 0; i < readings.length; ++i) {
-            _record(readings[i], signatures[i]);
-        }
+    /// @inheritdoc IMeterRegistry
+    function exportProven(Reading calldata reading, Signature calldata signature)
+        external
+        view
+        returns (address owner, bool active, uint64 exportedWh)
+    {
+        Meter memory meter = _meters[reading.meterId];
+        if (meter.owner == address(0)) revert UnknownMeter(reading.meterId);
+        address signer = _signers[reading.meterId];
+        address recovered = ECDSA.recover(readingDigest(reading), signature.r, signature.vs);
+        if (recovered != signer) revert InvalidMeterSignature(reading.meterId, recovered, signer);
+        return (meter.owner, meter.active, reading.exportedWh);
     }
 
     /// @notice The EIP-712 digest a meter key signs for `reading` on this chain and registry.
     function readingDigest(Reading calldata reading) public view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(READING_TYPEHASH, reading.meterId, reading.slot, reading.importWh, reading.exportWh))
+            keccak256(abi.encode(READING_TYPEHASH, reading.meterId, reading.slot, reading.exportedWh))
         );
     }
 
     /// @inheritdoc IMeterRegistry
     function meterOwner(uint32 meterId) external view returns (address owner, bool active) {
-        owner = _owners[meterId];
-        if (owner == address(0)) revert UnknownMeter(meterId);
-        active = _meters[meterId].active;
-    }
-
-    /// @notice Signing address, last reading's slot and state of meter `meterId`.
-    function meterInfo(uint32 meterId)
-        external
-        view
-        returns (address owner, address signer, bool active, bool hasReading, uint64 lastSlot)
-    {
         Meter memory meter = _meters[meterId];
-        return (_owners[meterId], meter.signer, meter.active, meter.hasReading, meter.lastSlot);
+        if (meter.owner == address(0)) revert UnknownMeter(meterId);
+        return (meter.owner, meter.active);
     }
 
-    /// @notice The registers recorded for `meterId` at the end of `slot`, if any.
-    function readingOf(uint32 meterId, uint64 slot)
-        external
-        view
-        returns (bool recorded, uint64 importWh, uint64 exportWh)
-    {
-        Registers memory registers = _readings[meterId][slot];
-        return (registers.recorded, registers.importWh, registers.exportWh);
+    /// @notice Owner, signing address and state of meter `meterId` (all zero if never registered).
+    function meterInfo(uint32 meterId) external view returns (address owner, address signer, bool active) {
+        Meter memory meter = _meters[meterId];
+        return (meter.owner, _signers[meterId], meter.active);
     }
 
-    /// @inheritdoc IMeterRegistry
-    function exportedIn(uint32 meterId, uint64 slot) public view returns (bool known, uint64 exportedWh) {
-        Registers memory registers = _readings[meterId][slot];
-        return (registers.exportKnown, registers.exportedWh);
-    }
-
-    /// @inheritdoc IMeterRegistry
-    function delivery(uint32 meterId, uint64 slot)
-        external
-        view
-        returns (address owner, bool active, bool known, uint64 exportedWh)
-    {
-        owner = _owners[meterId];
-        if (owner == address(0)) revert UnknownMeter(meterId);
-        active = _meters[meterId].active;
-        (known, exportedWh) = exportedIn(meterId, slot);
-    }
-
-    function _record(Reading calldata reading, bytes calldata signature) private {
-        uint32 meterId = reading.meterId;
-        Meter memory meter = _requireActive(meterId);
-        uint256 endsAt = slotEnd(reading.slot);
-        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
-        // slither-disable-next-line timestamp
-        if (block.timestamp < endsAt) revert SlotNotEnded(reading.slot, endsAt);
-        // The first reading of a meter has no predecessor, so its slot's export stays unknown.
-        bool exportKnown = false;
-        uint64 exportedWh = 0;
-        if (meter.hasReading) {
-            if (reading.slot <= meter.lastSlot) revert ReadingOutOfOrder(meterId, reading.slot, meter.lastSlot);
-            Registers memory last = _readings[meterId][meter.lastSlot];
-            if (reading.importWh < last.importWh) {
-                revert RegisterDecreased(meterId, reading.slot, false, last.importWh, reading.importWh);
-            }
-            if (reading.exportWh < last.exportWh) {
-                revert RegisterDecreased(meterId, reading.slot, true, last.exportWh, reading.exportWh);
-            }
-            // lastSlot < reading.slot, so reading.slot - 1 cannot underflow.
-            exportKnown = meter.lastSlot == reading.slot - 1;
-            exportedWh = exportKnown ? reading.exportWh - last.exportWh : 0;
-        }
-        address recovered = ECDSA.recover(readingDigest(reading), signature);
-        if (recovered != meter.signer) revert InvalidMeterSignature(meterId, recovered, meter.signer);
-
-        _readings[meterId][reading.slot] = Registers({
-            importWh: reading.importWh,
-            exportWh: reading.exportWh,
-            exportedWh: exportedWh,
-            recorded: true,
-            exportKnown: exportKnown
-        });
-        _meters[meterId] = Meter({signer: meter.signer, lastSlot: reading.slot, active: true, hasReading: true});
-        emit ReadingRecorded(meterId, reading.slot, reading.importWh, reading.exportWh);
-    }
-
-    function _requireActive(uint32 meterId) private view returns (Meter memory meter) {
-        meter = _meters[meterId];
-        // A registered meter always has a signer: this spares a read of _owners.
-        if (meter.signer == address(0)) revert UnknownMeter(meterId);
-        if (!meter.active) revert MeterNotActive(meterId);
+    function _register(uint32 meterId, address owner, address signer) private {
+        if (owner == address(0) || signer == address(0)) revert InvalidAccount();
+        if (_meters[meterId].owner != address(0)) revert MeterAlreadyRegistered(meterId);
+        _meters[meterId] = Meter({owner: owner, active: true});
+        _signers[meterId] = signer;
+        emit MeterRegistered(meterId, owner, signer);
     }
 }

@@ -5,7 +5,15 @@ A figure is only worth comparing with another measured the same way, so one
 quotes: gas per operation (reusing :mod:`p2p_energy.gas`), settled trades per
 second of the batched sending path against the one-transaction-per-action
 path on the same scenario, plain ERC20 transfers through web3.py as the
-node's own yardstick, the city-scale day, and compile times.
+node's own yardstick, the city-scale day (with its gas per settled trade
+before and after the gas redesign: :mod:`p2p_energy.bench_city`), a scenario
+on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), and compile times.
+
+"One transaction per action" is the same runner with every batch of size 1:
+each trade matched in a matchOrders call of its own (one ask, one bid, one
+fill) instead of a slot's trades in as few calls as the limits allow, each
+lot settled or refunded in a call of its own, and every transaction sent
+alone, in its own block, and waited for (`batched=False` sending).
 
 Every figure that is a time is the median of `runs` runs: a shared 2-core
 machine is noisy, and one slow run must not decide a figure. The bench
@@ -20,43 +28,36 @@ deploying the market are one-off costs reported next to it.
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account as EthAccount
-from web3 import Web3
-
+from p2p_energy.bench_city import CityDay, city_day_of
+from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
 from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
-from p2p_energy.chain.abi import AbiCodec
-from p2p_energy.chain.accounts import Account
+from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
-from p2p_energy.chain.backend import Call
-from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
 from p2p_energy.domain.scenario import Scenario, load_scenario
-from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.gas import BatchFigure, GasReport, run_gas_report
+from p2p_energy.errors import UsageError
+from p2p_energy.gas import GasReport, run_gas_report
 from p2p_energy.output.records import RunResult
-from p2p_energy.output.timings import RECEIPTS, by_kind_of_work, phases
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, CompilationResult, Compiler
-from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
-from p2p_energy.units import TOKEN_NAME, TOKEN_SYMBOL
+from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, Compiler
+from p2p_energy.solidity.toolchain import Toolchain
+
+__all__ = ["BenchError", "CityDay", "Machine", "Transfers"]
 
 #: 2: city_day gives its time as `phases` and `work` (each adding up to run_s) and `receipts_s`, not `timings`.
-RESULTS_FORMAT = 2
+#: 3: the gas redesign's operations (gas reports with per_item, matches, short_delivery, refunds); city_day
+#: with gas_per_operation, the before/after comparison and the Qtum fee per kWh.
+RESULTS_FORMAT = 3
 DEFAULT_RUNS = 3
 DEFAULT_OUT = Path("bench") / "results.json"
 #: The scenario both sending paths run (small enough for one transaction per block).
@@ -65,22 +66,12 @@ CITY_SCENARIO = Path("scenarios") / "city-day.toml"
 QTUM_SCENARIO = Path("scenarios") / "demo.toml"
 #: Trades per lot of the gas figures: `p2p-energy gas`'s default, and the worst case.
 GAS_TRADES_PER_LOT = (4, 1)
-TRANSFERS = 500
-QUICK_TRANSFERS = 100
-_TRANSFER_GAS = 60_000
-#: ERC20 transfer(address,uint256), for encoding the web3.py baseline's calldata.
-_TRANSFER_ABI = [
-    {
-        "type": "function",
-        "name": "transfer",
-        "inputs": [{"name": "to", "type": "address"}, {"name": "value", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    }
-]
 GIB = 2**30
 
-# The issue's targets.
+# The issues' targets.
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
+#: The gas redesign's goal (issue 13, docs/gas-design.md): city-day's gas per settled trade, every transaction.
+TARGET_CITY_GAS_PER_SETTLED_TRADE = 40_000
 TARGET_SPEEDUP = 10.0
 TARGET_CITY_WALL_S = 300.0
 TARGET_PEAK_MEMORY_BYTES = 2 * GIB
@@ -104,22 +95,7 @@ class BenchOptions:
         return 1 if self.quick else self.runs
 
 
-class BenchError(P2PEnergyError):
-    """A measurement could not be taken."""
-
-
 # ------------------------------------------------------------------ records
-
-
-@dataclass(frozen=True)
-class Machine:
-    cpus: int
-    memory_bytes: int | None
-    cpu_model: str
-    platform: str
-    python: str
-    anvil: str
-    solc: str
 
 
 @dataclass(frozen=True)
@@ -191,57 +167,6 @@ class Throughput:
             "one_by_one": self.one_by_one.to_json(),
             "speedup": self.speedup,
         }
-
-
-@dataclass(frozen=True)
-class Transfers:
-    """Plain ERC20 transfers: one at a time through web3.py (automine), and batched through TxSender."""
-
-    transfers: int
-    gas_per_transfer: int
-    web3_s: list[float]
-    batched_s: list[float]
-
-    @property
-    def web3_per_s(self) -> float:
-        return self.transfers / statistics.median(self.web3_s)
-
-    @property
-    def batched_per_s(self) -> float:
-        return self.transfers / statistics.median(self.batched_s)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "web3_per_s": self.web3_per_s, "batched_per_s": self.batched_per_s}
-
-
-@dataclass(frozen=True)
-class CityDay:
-    scenario: str
-    households: int
-    slots: int
-    run_s: float
-    total_s: float
-    transactions: int
-    settled_trades: int
-    python_peak_rss_bytes: int
-    anvil_peak_rss_bytes: int | None
-    settle_gas_per_settled_trade: int | None
-    settlement_gas_per_settled_trade: int | None
-    #: Where the run's time went, two ways that each add up to run_s: by phase of the run
-    #: (planning, setup, trading, withdrawing, checking, other) and by kind of work (signing,
-    #: sending, mining and waiting, python bookkeeping and reads; see output/timings.py).
-    phases: dict[str, float]
-    work: dict[str, float]
-    #: Fetching receipts: a part of "mining and waiting".
-    receipts_s: float
-    prune_history: int = SIMULATION_PRUNE_HISTORY  # anvil --prune-history N, as on simulate's own chain
-
-    @property
-    def settled_per_s(self) -> float:
-        return self.settled_trades / self.run_s
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "settled_trades_per_s": self.settled_per_s}
 
 
 @dataclass(frozen=True)
@@ -386,8 +311,9 @@ def _simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOpt
 
 
 def one_by_one(scenario: Scenario) -> Scenario:
-    """`scenario` with every chain batch of size 1: one action, one transaction."""
-    return replace(scenario, chain=replace(scenario.chain, takes_per_tx=1, readings_per_tx=1, lots_per_tx=1))
+    """`scenario` with every chain batch of size 1: one trade per matchOrders call, one lot per settleLots
+    or refundLots call (see the module docstring)."""
+    return replace(scenario, chain=replace(scenario.chain, fills_per_tx=1, lots_per_tx=1))
 
 
 def simulate_once(
@@ -413,140 +339,16 @@ def _path_run(result: RunResult, total_s: float) -> PathRun:
 
 def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> CityDay:
     result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=SIMULATION_PRUNE_HISTORY)
-    totals = result.totals()
-    return CityDay(
-        scenario=scenario.name,
-        households=totals.households,
-        slots=totals.slots,
-        run_s=result.wall_time_s,
-        total_s=total_s,
-        transactions=totals.transactions,
-        settled_trades=totals.settled_trades,
-        python_peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        anvil_peak_rss_bytes=anvil_peak,
-        settle_gas_per_settled_trade=totals.settle_gas_per_settled_trade,
-        settlement_gas_per_settled_trade=totals.settlement_gas_per_settled_trade,
-        phases=phases(result.wall_time_s, result.timings),
-        work=by_kind_of_work(result.wall_time_s, result.timings),
-        receipts_s=result.timings.get(RECEIPTS, 0.0),
-    )
-
-
-def measure_transfers(
-    toolchain: Toolchain, compiled: CompilationResult, count: int, runs: int, progress: Callable[[str], None]
-) -> Transfers:
-    """`count` ERC20 transfers per run on a fresh anvil: one at a time through web3.py (automine),
-    then batched through our chain backend (signing, JSON-RPC batches, local mining)."""
-    web3_s, batched_s, gas = [], [], 0
-    for run in range(runs):
-        progress(f"ERC20 transfers through web3.py and the EVM backend: run {run + 1} of {runs}")
-        with LocalChain(toolchain.anvil, ChainOptions(compiled.settings.evm_version, accounts=2)) as chain:
-            admin = Account.from_hex(chain.accounts[0].private_key)
-            token = _funded_token(chain, compiled, admin)
-            to = chain.accounts[1].address
-            seconds, gas = _web3_transfers(chain.web3(), chain.accounts[0].private_key, token, to, count)
-            web3_s.append(seconds)
-            batched_s.append(_batched_transfers(chain, compiled, admin, token, to, count))
-    return Transfers(count, gas, web3_s, batched_s)
-
-
-def _funded_token(chain: LocalChain, compiled: CompilationResult, admin: Account) -> str:
-    """Deploy EnergyToken and mint to `admin`; the node is left automining, as it was found."""
-    backend = chain.backend(AbiCodec(compiled["EnergyToken"].abi))
-    try:
-        deployed = deploy_contract(backend, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
-        token = Market(backend, backend.codec, MarketAddresses(deployed.address, "", ""))
-        token.transact(admin, "EnergyToken", "mint", admin.address, 10**18)
-    finally:
-        backend.close()
-    return deployed.address
-
-
-def _web3_transfers(w3: Web3, private_key: str, token: str, to: str, count: int) -> tuple[float, int]:
-    """Pre-signed transfers sent one at a time through web3.py (send_raw_transaction,
-    wait_for_transaction_receipt), the baseline: seconds, and the gas of one."""
-    signer = EthAccount.from_key(private_key)
-    first = w3.eth.get_transaction_count(signer.address)
-    data = AbiCodec(_TRANSFER_ABI).encode("transfer", to, 1)
-    tx = {"to": token, "data": data, "gas": _TRANSFER_GAS, "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
-    signed = [signer.sign_transaction({**tx, "nonce": first + i}).raw_transaction for i in range(count)]
-    started = time.perf_counter()
-    for raw in signed:
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw), poll_latency=0.01)
-    return time.perf_counter() - started, int(receipt["gasUsed"])
-
-
-def _batched_transfers(
-    chain: LocalChain, compiled: CompilationResult, admin: Account, token: str, to: str, count: int
-) -> float:
-    """The same transfers through the EVM backend (signing, JSON-RPC batches, local mining): seconds."""
-    backend = chain.backend(AbiCodec(compiled["EnergyToken"].abi))
-    call = Call("transfer", admin, token, backend.codec.encode("transfer", to, 1), _TRANSFER_GAS)
-    outcomes, seconds = _timed(partial(backend.send, [call] * count))
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        raise BenchError(f"{len(failed)} of {count} batched transfers failed on a fresh chain: {failed[0].error}")
-    return seconds
-
-
-def machine(toolchain: Toolchain) -> Machine:
-    return Machine(
-        cpus=os.cpu_count() or 0,
-        memory_bytes=_meminfo_total(),
-        cpu_model=_cpu_model(),
-        platform=platform.platform(),
-        python=platform.python_version(),
-        anvil=_anvil_version(toolchain.anvil),
-        solc=SOLC_VERSION,
-    )
-
-
-def _proc_field(path: Path, name: str) -> str | None:
-    try:
-        for line in path.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == name:
-                return value.strip()
-    except OSError:
-        return None
-    return None
-
-
-def _meminfo_total() -> int | None:
-    value = _proc_field(Path("/proc/meminfo"), "MemTotal")  # "24604012 kB"
-    return int(value.split()[0]) * 1024 if value else None
-
-
-def _cpu_model() -> str:
-    return _proc_field(Path("/proc/cpuinfo"), "model name") or platform.processor() or "unknown"
-
-
-def peak_rss(pid: int | None) -> int | None:
-    """A running process's peak resident memory in bytes (Linux VmHWM), None where /proc has none."""
-    value = _proc_field(Path(f"/proc/{pid}/status"), "VmHWM") if pid else None
-    return int(value.split()[0]) * 1024 if value else None
-
-
-def _anvil_version(anvil: Path) -> str:
-    try:
-        out = subprocess.run([str(anvil), "--version"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    first = out.stdout.strip().splitlines()[:1]
-    return first[0].removeprefix("anvil Version: ").strip() if first else "unknown"
+    return city_day_of(result, total_s, anvil_peak)
 
 
 # ------------------------------------------------------------------ targets
 
 
-def _batch(report: GasReport, lots: int) -> BatchFigure:
-    return next(b for b in report.batches if b.lots == lots)
-
-
 def check_targets(results: BenchResults) -> list[TargetCheck]:
     checks = []
     for tpl, report in sorted(results.gas.items()):
-        per_trade = _batch(report, 100).gas_per_trade
+        per_trade = report.batch(100).gas_per_trade
         checks.append(
             TargetCheck(
                 f"gas per settled trade, batch of 100 lots of {tpl} trade{'s' if tpl > 1 else ''}",
@@ -564,25 +366,8 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
             speedup >= TARGET_SPEEDUP,
         )
     )
-    city = results.city_day
-    if city is not None:
-        checks.append(
-            TargetCheck(
-                f"{city.scenario} wall time",
-                f"<= {TARGET_CITY_WALL_S:.0f} s",
-                f"{city.total_s:.0f} s",
-                city.total_s <= TARGET_CITY_WALL_S,
-            )
-        )
-        peak = city.python_peak_rss_bytes + (city.anvil_peak_rss_bytes or 0)
-        checks.append(
-            TargetCheck(
-                f"{city.scenario} peak memory, Python + anvil",
-                f"< {TARGET_PEAK_MEMORY_BYTES / GIB:.0f} GiB",
-                f"{peak / GIB:.2f} GiB",
-                peak < TARGET_PEAK_MEMORY_BYTES and city.anvil_peak_rss_bytes is not None,
-            )
-        )
+    if results.city_day is not None:
+        checks += _city_checks(results.city_day)
     if results.qtum is not None:
         qtum = results.qtum.qtum
         checks.append(
@@ -596,4 +381,26 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
     return checks
 
 
-# ------------------------------------------------------------------ table
+def _city_checks(city: CityDay) -> list[TargetCheck]:
+    all_gas = city.all_gas_per_settled_trade
+    peak = city.python_peak_rss_bytes + (city.anvil_peak_rss_bytes or 0)
+    return [
+        TargetCheck(
+            f"{city.scenario} gas per settled trade, every transaction (issue 13)",
+            f"<= {TARGET_CITY_GAS_PER_SETTLED_TRADE:,}",
+            "-" if all_gas is None else f"{all_gas:,}",
+            all_gas is not None and all_gas <= TARGET_CITY_GAS_PER_SETTLED_TRADE,
+        ),
+        TargetCheck(
+            f"{city.scenario} wall time",
+            f"<= {TARGET_CITY_WALL_S:.0f} s",
+            f"{city.total_s:.0f} s",
+            city.total_s <= TARGET_CITY_WALL_S,
+        ),
+        TargetCheck(
+            f"{city.scenario} peak memory, Python + anvil",
+            f"< {TARGET_PEAK_MEMORY_BYTES / GIB:.0f} GiB",
+            f"{peak / GIB:.2f} GiB",
+            peak < TARGET_PEAK_MEMORY_BYTES and city.anvil_peak_rss_bytes is not None,
+        ),
+    ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults, CityDay
+from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults
+from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
 from p2p_energy.bench_qtum import QtumComparison
-from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, SETTLE_ONE
+from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, BatchFigure, GasReport
+from p2p_energy.gas_figures import PER_ASK, PER_BID, PER_FILL
 
 
 def _mib(n: int | None) -> str:
@@ -27,9 +29,10 @@ def bench_table(results: BenchResults) -> Table:
     table = Table("figure", "value", "compared with", title=title)
     sections = (
         _operation_rows(results),
-        _amortized_rows(results),
+        _per_trade_rows(results),
         _throughput_rows(results),
         _city_rows(results.city_day),
+        _before_after_rows(results.city_day),
         _qtum_rows(results.qtum),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
@@ -41,29 +44,50 @@ def bench_table(results: BenchResults) -> Table:
 
 
 def _operation_rows(results: BenchResults) -> list[_Row]:
+    """Whole transactions, against an ERC20 transfer; then the gas per item of the batch calls."""
     report = results.gas[GAS_TRADES_PER_LOT[0]]
     erc20 = report.operations[ERC20_TRANSFER_REFERENCE]
-    return [
+    rows = [
         (f"gas: {op}", f"{gas:,}", "the yardstick" if gas == erc20 else f"{gas / erc20:.1f}x an ERC20 transfer")
         for op, gas in report.operations.items()
         if not op.startswith("deploy")
     ]
+    rows += [(f"gas: {item}", f"{gas:,}", "in a batch call") for item, gas in report.per_item.items()]
+    return rows
 
 
-def _amortized_rows(results: BenchResults) -> list[_Row]:
-    rows = []
-    for tpl, report in results.gas.items():
-        single = report.operations[SETTLE_ONE] // tpl
-        rows.append((f"gas per settled trade: settleLot, {tpl} per lot", f"{single:,}", "one lot per transaction"))
-        for batch in report.batches[1:]:
-            largest = f"; largest call ({report.largest_batch_bound})" if batch is report.largest_batch else ""
-            rows.append(
-                (
-                    f"gas per settled trade: {batch.lots} lots, {tpl} per lot",
-                    f"{batch.gas_per_trade:,}",
-                    f"{batch.gas_per_trade_with_readings:,} with its readings{largest}",
-                )
+def _settlement(report: GasReport) -> str:
+    """Gas per trade of every settleLots and refundLots call of a report, by lots per call."""
+
+    def by_lots(batches: list[BatchFigure]) -> str:
+        return f"{' / '.join(str(b.lots) for b in batches)} lots: {' / '.join(f'{b.gas_per_trade:,}' for b in batches)}"
+
+    short = report.short_delivery
+    every_short = f"; every lot short (buyers credited): {short.gas_per_trade:,}" if short is not None else ""
+    largest = f" (largest call: {report.largest_batch_bound})"
+    return f"{by_lots(report.batches)}{largest}{every_short}; refundLots {by_lots(report.refunds)}"
+
+
+def _per_trade_rows(results: BenchResults) -> list[_Row]:
+    """Gas per trade: matching (whole calls and the derived figures) and settlement per batch size."""
+    report = results.gas[GAS_TRADES_PER_LOT[0]]
+    city, items = report.city_slot, report.per_item
+    rows = [
+        (
+            f"gas per trade: matchOrders, {city.name} ({city.asks} asks, {city.bids} bids, {city.fills} fills)",
+            f"{city.gas_per_fill:,}",
+            f"one fill per call: {report.operations[MATCH_ONE]:,}; derived: per ask {items[PER_ASK]:,}, "
+            f"per bid {items[PER_BID]:,}, per fill {items[PER_FILL]:,}",
+        )
+    ]
+    for tpl, each in results.gas.items():
+        rows.append(
+            (
+                f"gas per settled trade: settleLots of 100 lots, {tpl} trade{'s' if tpl > 1 else ''} per lot",
+                f"{each.batch(100).gas_per_trade:,}",
+                _settlement(each),
             )
+        )
     return rows
 
 
@@ -77,7 +101,7 @@ def _throughput_rows(results: BenchResults) -> list[_Row]:
             f"{t.batched.settled_per_s / x.web3_per_s:.1f}x web3.py transfers/s",
         ),
         (
-            f"{t.scenario}: one transaction per action",
+            f"{t.scenario}: one transaction per action (a fill per matchOrders, a lot per settleLots)",
             f"{t.one_by_one.settled_per_s:,.0f} settled trades/s",
             f"{t.one_by_one.transactions:,} tx in {t.one_by_one.run_s:.2f} s",
         ),
@@ -108,6 +132,7 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
         f"{kind} {seconds:.1f}{receipts if kind == 'mining and waiting' else ''}" for kind, seconds in city.work.items()
     )
     name = city.scenario
+    fee, fee_before = city.qtum_fee_per_kwh, city.qtum_fee_per_kwh_before
     return [
         (
             f"{name}: {city.households:,} households, {city.slots} slots",
@@ -121,6 +146,12 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
             f"{city.settled_per_s:,.0f} per second; settleLots {city.settle_gas_per_settled_trade or 0:,} gas each",
         ),
         (
+            f"{name}: Qtum fee per kWh traded at 40 sat/gas (from this run's gas)",
+            "-" if fee is None else f"{fee:.4f} QTUM",
+            f"{city.traded_wh / 1000:,.0f} kWh traded; before the redesign "
+            + ("-" if fee_before is None else f"{fee_before:.4f} QTUM"),
+        ),
+        (
             f"{name}: peak memory (RSS)",
             f"Python {_mib(city.python_peak_rss_bytes)}",
             f"anvil {_mib(city.anvil_peak_rss_bytes)} (--prune-history)",
@@ -128,6 +159,41 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
         (f"{name}: the run's time by phase, s", f"{city.run_s:.1f} s", by_phase),
         (f"{name}: the same time by kind of work, s", f"{city.run_s:.1f} s", by_work),
     ]
+
+
+def _operations(per_trade: dict[str, int]) -> str:
+    return " + ".join(f"{op} {gas:,}" for op, gas in per_trade.items() if gas) or "none"
+
+
+def _step_row(name: str, step: GasStep) -> _Row:
+    if not step.before:
+        before = "not in the issue's table"
+    elif list(step.before) == [step.step]:
+        before = f"{step.before_total:,}"
+    else:
+        before = f"{_operations(step.before)} = {step.before_total:,}"
+    return (
+        f"{name} gas per settled trade: {step.step}",
+        f"{step.after_total:,}",
+        f"{_operations(step.after)}; before: {before}",
+    )
+
+
+def _before_after_rows(city: CityDay | None) -> list[_Row]:
+    """city-day's gas per settled trade step by step: now (the value) and before the redesign."""
+    if city is None or not city.steps:
+        return []
+    rows = [_step_row(city.scenario, step) for step in city.steps]
+    total = city.all_gas_per_settled_trade or 0
+    rows.append(
+        (
+            f"{city.scenario} gas per settled trade: in all",
+            f"{total:,}",
+            f"before: {CITY_DAY_GAS_BEFORE_TOTAL:,} ({BEFORE_SOURCE}): "
+            f"{CITY_DAY_GAS_BEFORE_TOTAL / max(total, 1):.1f}x less now",
+        )
+    )
+    return rows
 
 
 def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
@@ -139,7 +205,7 @@ def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
         rows.append(
             (
                 f"{name} on {run.chain}",
-                f"{run.total_s:.0f} s wall",
+                f"{run.total_s:.1f} s wall",
                 f"{run.transactions:,} transactions, {run.settled_trades:,} settled trades "
                 f"({run.settled_trades_per_s:,.1f} per second), {run.all_gas_per_settled_trade or 0:,} gas each; "
                 f"checks {'passed' if run.checks_passed else 'FAILED'}",
@@ -159,6 +225,6 @@ def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
 def _compile_rows(results: BenchResults) -> list[_Row]:
     c = results.compile.to_json()
     return [
-        ("compile, cold (solc-js)", f"{c['cold_median_s']:.2f} s", "3 contracts + OpenZeppelin"),
+        ("compile, cold (solc-js, viaIR)", f"{c['cold_median_s']:.2f} s", "3 contracts + OpenZeppelin, no cache"),
         ("compile, cached", f"{c['cached_median_s'] * 1000:.1f} ms", "no source changed: no compiler started"),
     ]

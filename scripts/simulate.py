@@ -23,8 +23,8 @@ from p2p_energy.chain.anvil import ANVIL_CHAIN_ID, ANVIL_FIRST_DEV_KEY
 from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.output.report import render_summary, write_report
+from p2p_energy.run.context import Progress, RunFailed
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
-from p2p_energy.run.loop import Progress, RunFailed
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import PRIVATE_KEY_ENV, TargetOptions
 from p2p_energy.solidity.toolchain import find_toolchain

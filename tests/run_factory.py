@@ -135,8 +135,8 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
         trades=trades,
         gas=_gas(households, slots, trades),
         attacks=[
-            AttackRecord("forged reading", 3, 3, ("InvalidSignature",)),
-            AttackRecord("replayed reading", 2, 2, ("ReadingNotNewer",)),
+            AttackRecord("forged reading", 3, 3, ("InvalidMeterSignature",)),
+            AttackRecord("replayed reading (another meter's reading)", 2, 2, ("ReadingOfOtherLot",)),
         ],
     )
     run.checks = {"every trade ended paid or refunded": True, **run.consistency_checks()}
@@ -144,20 +144,20 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
 
 
 def _gas(households: int, slots: int, trades: list[TradeRecord]) -> list[GasRecord]:
-    """Plausible gas figures of the right order (taken from `p2p-energy gas`, rounded)."""
+    """Plausible gas figures of the right order (from runs of the redesigned market, rounded)."""
     settled = sum(1 for t in trades if t.outcome == "settled")
     lots = len({(t.meter_id, t.slot) for t in trades})
+    buyers = len({(t.buyer, t.slot) for t in trades})
     meters = (households + 1) // 2
     batches = max(1, slots // 4)
     return [
-        GasRecord("deploy", 3, 5_400_000),
-        GasRecord("registerMeter", meters, 98_000 * meters),
-        GasRecord("mint", households, 51_000 * households),
-        GasRecord("approve", households, 46_000 * households),
-        GasRecord("postOffer", lots, 120_000 * lots),
-        GasRecord("takeOffers", max(1, len(trades) // 3), 40_000 + 60_000 * len(trades)),
-        GasRecord("submitReadings", batches, 21_000 * batches + 30_000 * meters * slots),
-        GasRecord("settleLots", batches, 21_000 * batches + 14_000 * settled),
+        GasRecord("deploy", 3, 5_000_000),
+        GasRecord("registerMeters", 1, 60_000 + 48_000 * meters),
+        GasRecord("mint", 1, 70_000),
+        GasRecord("approve", 1, 46_000),
+        GasRecord("depositFor", 1, 60_000 + 26_000 * households),
+        GasRecord("matchOrders", slots, 21_000 * slots + 37_000 * lots + 14_000 * buyers + 6_000 * len(trades)),
+        GasRecord("settleLots", batches, 21_000 * batches + 25_000 * lots + 3_000 * settled),
         GasRecord("refundLots", 1, 60_000),
-        GasRecord("withdraw", households, 35_000 * households),
+        GasRecord("withdraw", households, 64_000 * households),
     ]

@@ -14,7 +14,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.cli.common import compile_contracts
 from p2p_energy.errors import UsageError
-from p2p_energy.gas import run_gas_report, run_gas_report_on_qtum
+from p2p_energy.gas import gas_tables, run_gas_report, run_gas_report_on_qtum
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, install_solc_wrapper
 
@@ -59,28 +59,8 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
             report = run_gas_report_on_qtum(qtumd, compiled, args.trades_per_lot, progress=step)
         else:
             report = run_gas_report(toolchain.anvil, compiled, args.trades_per_lot, progress=step)
-    where = "qtumd regtest" if qtumd is not None else "anvil"
-    table = Table("operation (one transaction)", "gas", title=f"gas per operation, {report.evm_version}, {where}")
-    for operation, gas in report.operations.items():
-        table.add_row(operation, f"{gas:,}")
-    console.print(table)
-    batches = Table(
-        "lots settled",
-        "trades",
-        "settle gas",
-        "gas per settled trade",
-        "with 1 reading per lot",
-        title=f"amortized settlement, {report.trades_per_lot} trades per lot",
-    )
-    for batch in report.batches:
-        batches.add_row(
-            str(batch.lots),
-            str(batch.trades),
-            f"{batch.gas:,}",
-            f"{batch.gas_per_trade:,}",
-            f"{batch.gas_per_trade_with_readings:,}",
-        )
-    console.print(batches)
+    for table in gas_tables(report):
+        console.print(table)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -1,15 +1,14 @@
 """Smart meter readings: EIP-712 typed data signed by the meter's own key.
 
-The digest is built by hand (keccak over fixed-size fields) and signed with
-coincurve, which is ~50x faster than eth-account's generic typed-data path:
-a city-scale run signs hundreds of thousands of readings. A test checks the
-result against eth-account's `encode_typed_data` and against the registry's
-own `readingDigest`.
+A reading states the energy a meter exported during one slot (the 15-minute
+interval value smart meters record). Only export: the import register, which
+tells when people are home, never reaches the chain. A lot is settled with
+its seller's reading of that slot; readings are not stored on chain.
 
 The signing key of a meter is registered in MeterRegistry as the address
 `ecrecover` yields (keccak-style). On Qtum that differs from the key's
 `msg.sender` address (HASH160), which is why readings are never checked
-against a sender.
+against a sender. Digests and signatures: :mod:`p2p_energy.domain.eip712`.
 """
 
 from __future__ import annotations
@@ -19,67 +18,44 @@ from dataclasses import dataclass
 import coincurve
 from eth_utils.crypto import keccak
 
+from p2p_energy.domain.eip712 import Eip712Domain, Signature, sign_digest, word
 from p2p_energy.domain.keys import key_address, meter_label, seed_key
 from p2p_energy.errors import UsageError
 
 DOMAIN_NAME = "P2P Energy Meter Registry"
-DOMAIN_VERSION = "1"
-_DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-READING_TYPEHASH = keccak(text="Reading(uint32 meterId,uint64 slot,uint64 importWh,uint64 exportWh)")
+DOMAIN_VERSION = "2"
+READING_TYPEHASH = keccak(text="Reading(uint32 meterId,uint64 slot,uint64 exportedWh)")
 _UINT64_MAX = 2**64 - 1
 _UINT32_MAX = 2**32 - 1
 
 
-def _word(value: int) -> bytes:
-    return value.to_bytes(32, "big")
-
-
 @dataclass(frozen=True)
 class Reading:
-    """Cumulative registers of meter `meter_id` at the end of `slot`, in Wh."""
+    """Energy meter `meter_id` exported during `slot`, in Wh."""
 
     meter_id: int
     slot: int
-    import_wh: int
-    export_wh: int
+    exported_wh: int
 
     def __post_init__(self) -> None:
         if not 0 <= self.meter_id <= _UINT32_MAX:
             raise UsageError(f"meter id must fit 32 bits, got {self.meter_id}")
-        for name in ("slot", "import_wh", "export_wh"):
+        for name in ("slot", "exported_wh"):
             value = getattr(self, name)
             if not 0 <= value <= _UINT64_MAX:
                 raise UsageError(f"reading {name} must fit 64 bits (0..{_UINT64_MAX}), got {value}")
 
-    def as_tuple(self) -> tuple[int, int, int, int]:
+    def as_tuple(self) -> tuple[int, int, int]:
         """The ABI tuple of `IMeterRegistry.Reading`."""
-        return (self.meter_id, self.slot, self.import_wh, self.export_wh)
+        return (self.meter_id, self.slot, self.exported_wh)
 
     def struct_hash(self) -> bytes:
-        return keccak(
-            READING_TYPEHASH + _word(self.meter_id) + _word(self.slot) + _word(self.import_wh) + _word(self.export_wh)
-        )
+        return keccak(READING_TYPEHASH + word(self.meter_id) + word(self.slot) + word(self.exported_wh))
 
 
-@dataclass(frozen=True)
-class ReadingDomain:
+def reading_domain(chain_id: int, registry: str) -> Eip712Domain:
     """The EIP-712 domain of one MeterRegistry deployment on one chain."""
-
-    chain_id: int
-    registry: str
-
-    def separator(self) -> bytes:
-        return keccak(
-            _DOMAIN_TYPEHASH
-            + keccak(text=DOMAIN_NAME)
-            + keccak(text=DOMAIN_VERSION)
-            + _word(self.chain_id)
-            + bytes(12)
-            + bytes.fromhex(self.registry.removeprefix("0x"))
-        )
-
-    def digest(self, reading: Reading) -> bytes:
-        return keccak(b"\x19\x01" + self.separator() + reading.struct_hash())
+    return Eip712Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, registry)
 
 
 @dataclass(frozen=True)
@@ -103,10 +79,9 @@ class MeterKey:
     def address(self) -> str:
         return key_address(self.private_key)
 
-    def sign(self, domain: ReadingDomain, reading: Reading) -> bytes:
-        """65-byte signature r || s || v (v = 27 or 28), low-s as OpenZeppelin's ECDSA requires."""
-        signature = coincurve.PrivateKey(self.private_key).sign_recoverable(domain.digest(reading), hasher=None)
-        return signature[:64] + bytes([signature[64] + 27])
+    def sign(self, domain: Eip712Domain, reading: Reading) -> Signature:
+        """The meter's compact signature of `reading` in `domain` (see :func:`reading_domain`)."""
+        return sign_digest(self.private_key, domain.digest(reading.struct_hash()))
 
 
 def simulated_meter_key(seed: int, household: str) -> MeterKey:

@@ -41,7 +41,7 @@ from p2p_energy.domain.scenario_assets import BatteryBounds, BatterySpec, GridSp
 from p2p_energy.domain.scenario_fields import REQUIRED, Limits, Table, show, type_name
 from p2p_energy.domain.scenario_fields import ScenarioError as ScenarioError
 from p2p_energy.domain.scenario_fields import nrg_to_base_units as nrg_to_base_units
-from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL
+from p2p_energy.limits import MAX_FILLS_PER_CALL, MAX_LOTS_PER_CALL
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 MARKET_MODES = ("merit", "pay_as_bid", "pay_as_clear")
@@ -54,11 +54,8 @@ MAX_SLOT_LENGTH_S = 86_400
 MAX_HOUSEHOLDS = 20_000
 #: Households x slots of one run (a 10,000-household day of 900 s slots); keeps the energy arrays in memory.
 MAX_HOUSEHOLD_SLOTS = 960_000
-#: Largest allowed chain.takes_per_tx: the escrow's own limit.
-MAX_TAKES_PER_TX = MAX_TAKES_PER_CALL
-#: Largest allowed chain.readings_per_tx: deliberately below the registry's MAX_READINGS_PER_CALL (200),
-#: because the brief caps readings per call at the same number as takes per call (100).
-MAX_READINGS_PER_TX = 100
+#: Largest allowed chain.fills_per_tx: the escrow's own limit.
+MAX_FILLS_PER_TX = MAX_FILLS_PER_CALL
 #: Largest allowed chain.lots_per_tx: the escrow's own limit.
 MAX_LOTS_PER_TX = MAX_LOTS_PER_CALL
 MAX_GRACE_PERIOD_S = 7 * 86_400
@@ -137,8 +134,7 @@ class ChainSpec:
     evm: str = DEFAULT_EVM_VERSION
     profile: str = "local"
     grace_period_s: int = 1_800
-    takes_per_tx: int = 100
-    readings_per_tx: int = 100
+    fills_per_tx: int = MAX_FILLS_PER_CALL
     lots_per_tx: int = 100
 
 
@@ -262,7 +258,12 @@ _GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery")
 _EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
 _PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff")
 _MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
-_CHAIN_KEYS = ("evm", "profile", "grace_period_s", "takes_per_tx", "readings_per_tx", "lots_per_tx")
+_CHAIN_KEYS = ("evm", "profile", "grace_period_s", "fills_per_tx", "lots_per_tx")
+#: Keys of the market before the gas redesign (issue 13), and what replaced them.
+_REMOVED_CHAIN_KEYS = {
+    "takes_per_tx": "fills_per_tx (trades per matchOrders call)",
+    "readings_per_tx": "nothing: readings now travel inside settleLots, one per lot",
+}
 _FAULT_KEYS = ("cloudy_slots", "cloud_factor", "offline", "under_delivery", "attacker")
 
 
@@ -432,13 +433,19 @@ def _mode(market: Table) -> str:
 
 
 def _chain(chain: Table) -> ChainSpec:
+    for key, instead in _REMOVED_CHAIN_KEYS.items():
+        if key in chain.data:
+            chain.fail(
+                key,
+                "is no longer a setting (the market has no takes or stored readings since the gas redesign)",
+                instead,
+            )
     chain.check_keys(_CHAIN_KEYS)
     return ChainSpec(
         evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
         profile=chain.choice("profile", CHAIN_PROFILES, "local"),
         grace_period_s=chain.integer("grace_period_s", Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
-        takes_per_tx=chain.integer("takes_per_tx", Limits(low=1, high=MAX_TAKES_PER_TX), 100),
-        readings_per_tx=chain.integer("readings_per_tx", Limits(low=1, high=MAX_READINGS_PER_TX), 100),
+        fills_per_tx=chain.integer("fills_per_tx", Limits(low=1, high=MAX_FILLS_PER_TX), MAX_FILLS_PER_CALL),
         lots_per_tx=chain.integer("lots_per_tx", Limits(low=1, high=MAX_LOTS_PER_TX), 100),
     )
 

@@ -29,7 +29,10 @@ from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
 #: Operations that set the market up once (contracts, meters, tokens), as opposed to trading in it.
-SETUP_OPERATIONS = frozenset({"deploy", "registerMeter", "mint", "approve"})
+#: (registerMeter: meters one by one, before the gas redesign; registerMeters, depositFor, setTrader: after it.)
+SETUP_OPERATIONS = frozenset(
+    {"deploy", "registerMeter", "registerMeters", "mint", "approve", "depositFor", "setTrader"}
+)
 SETTLE_OPERATION = "settleLots"
 READINGS_OPERATION = "submitReadings"
 #: RunResult's lists of records, which its JSON gives after the run's fields and totals.
@@ -334,7 +337,7 @@ class RunTotals:
     - `settle_gas_per_settled_trade`: settleLots calls only (the batch figure the design targets);
     - `settlement_gas_per_settled_trade`: settleLots plus the meters' submitReadings calls;
     - `trading_gas_per_settled_trade`: every transaction except the one-off set-up
-      (SETUP_OPERATIONS: deploy, registerMeter, mint, approve);
+      (SETUP_OPERATIONS: deploy, registerMeters, mint, approve, depositFor, setTrader);
     - `all_gas_per_settled_trade`: every transaction of the run.
     """
 

@@ -1,45 +1,54 @@
 """The transactions a run sends, built from the plan and the books: one function per kind.
 
 Each builder returns every call of its kind that is due; a resumed run
-drops those the chain already holds (:meth:`p2p_energy.run.replay.Resumption.unsent`).
-Batches keep to the contracts' per-call limits (:mod:`p2p_energy.limits`)
-and the scenario's batch sizes.
+drops those the chain already holds (:meth:`p2p_energy.run.replay.Resumption.unsent`),
+so every builder gives the same calldata for the same plan and books.
+Batches keep to the contracts' per-call limits (:mod:`p2p_energy.limits`),
+the scenario's batch size for lots, and the node's block gas limit. The
+operator sends everything but the households' own `setTrader` and
+`withdraw` (and pays its gas).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from p2p_energy.chain.backend import Call
-from p2p_energy.domain.meters import Reading
-from p2p_energy.limits import MAX_TRADES_PER_CALL
+from p2p_energy.domain.orders import LotTrade
+from p2p_energy.limits import (
+    MAX_DEPOSITS_PER_CALL,
+    MAX_LOTS_PER_CALL,
+    MAX_METERS_PER_CALL,
+    MAX_TRADES_PER_CALL,
+    MAX_TRADES_PER_LOT,
+)
 from p2p_energy.run.books import Books
+from p2p_energy.run.encoding import MAX_CALLDATA_BYTES, Lot, LotProof, lots_size, refund_lots, settle_lots
+from p2p_energy.run.ledger import Lot as LedgerLot
+from p2p_energy.run.matching import slot_match_calls
 from p2p_energy.run.state import RunSetup
-
-MAX_UINT256 = 2**256 - 1
 
 # Gas limits per call, generous: unused gas is not charged. A few times the
 # measured cost (see `p2p-energy gas`), so a slow path never runs out.
 GAS = {
     "mint": 120_000,
     "approve": 100_000,
-    "registerMeter": 200_000,
-    "postOffer": 200_000,
+    "setTrader": 100_000,
     "withdraw": 150_000,
 }
 
 
-def gas_take(n: int) -> int:
-    return 150_000 + 150_000 * n
+def gas_deposits(n: int) -> int:
+    return 80_000 + 40_000 * n
 
 
-def gas_readings(n: int) -> int:
-    return 100_000 + 80_000 * n
+def gas_meters(n: int) -> int:
+    return 80_000 + 80_000 * n
 
 
 def gas_lots(lots: int, trades: int) -> int:
-    return 100_000 + 80_000 * lots + 40_000 * trades
+    """settleLots/refundLots: a lot with its reading about 25k, a trade 6k (settlement, more where it credits)."""
+    return 100_000 + 60_000 * lots + 20_000 * trades
 
 
 def _fitting(size: int, gas: Callable[[int], int], block_gas: int) -> int:
@@ -49,129 +58,134 @@ def _fitting(size: int, gas: Callable[[int], int], block_gas: int) -> int:
     return size
 
 
-def setup_calls(setup: RunSetup) -> list[Call]:
-    """Per household: its funding minted, its meter registered, the escrow approved."""
-    a, funding = setup.addresses, setup.scenario.prices.funding
-    calls = []
-    for h in setup.households:
-        register = setup.encode("registerMeter", h.meter_id, h.account.address, h.meter_key.address)
-        calls.append(Call("mint", setup.admin, a.token, setup.encode("mint", h.account.address, funding), GAS["mint"]))
-        calls.append(Call("registerMeter", setup.admin, a.registry, register, GAS["registerMeter"]))
-        calls.append(
-            Call("approve", h.account, a.token, setup.encode("approve", a.escrow, MAX_UINT256), GAS["approve"])
+def _chunks(items: Sequence[object], size: int) -> Iterator[range]:
+    for start in range(0, len(items), size):
+        yield range(start, min(start + size, len(items)))
+
+
+def setup_calls(setup: RunSetup) -> tuple[list[Call], list[Call]]:
+    """The set-up in two phases. First the operator mints the households' funding to itself and approves
+    the escrow for it once, registers every meter (registerMeters in batches), and each household whose
+    key's `ecrecover` address is not its own names it (setTrader: Qtum, node-held accounts). Then the
+    operator deposits each household's funding (depositFor in batches), which needs the mint and the
+    approval mined before it: a Qtum block does not keep one sender's transactions in the order sent."""
+    a, admin, households = setup.addresses, setup.admin, setup.households
+    funding = setup.scenario.prices.funding
+    total = funding * len(households)
+    block_gas = setup.chain.block_gas_limit
+    first = [
+        Call("mint", admin, a.token, setup.encode("mint", admin.address, total), GAS["mint"]),
+        Call("approve", admin, a.token, setup.encode("approve", a.escrow, total), GAS["approve"]),
+    ]
+    for rows in _chunks(households, _fitting(MAX_METERS_PER_CALL, gas_meters, block_gas)):
+        meters = [households[i] for i in rows]
+        data = setup.encode(
+            "registerMeters",
+            [h.meter_id for h in meters],
+            [h.account.address for h in meters],
+            [h.meter_key.address for h in meters],
         )
-    return calls
+        first.append(Call("registerMeters", admin, a.registry, data, gas_meters(len(rows))))
+    for h in households:
+        if h.needs_trader:
+            first.append(Call("setTrader", h.account, a.escrow, setup.encode("setTrader", h.trader), GAS["setTrader"]))
+    deposits = []
+    for rows in _chunks(households, _fitting(MAX_DEPOSITS_PER_CALL, gas_deposits, block_gas)):
+        accounts = [households[i].account.address for i in rows]
+        data = setup.encode("depositFor", accounts, [funding] * len(rows))
+        deposits.append(Call("depositFor", admin, a.escrow, data, gas_deposits(len(rows))))
+    return first, deposits
 
 
-def reading_calls(setup: RunSetup, books: Books, slot: int) -> list[Call]:
-    """The meters' readings of `slot`, where settlement needs them.
-
-    A lot of slot s settles on the readings of s - 1 and s, so a meter's
-    reading goes on chain when its household sold in this slot or the next:
-    on-chain readings cost gas, and most meters sell in few slots of a day.
-    """
-    selling = {lot.seller for lot in books.ledger.lots.values() if lot.slot in (slot, slot + 1)}
-    readings: list[tuple[tuple[int, int, int, int], bytes]] = []
-    for h in setup.households:
-        if h.index not in selling or (slot >= 0 and setup.scenario.faults.is_offline(h.name, slot)):
-            continue
-        if (h.index, slot) in books.readings_ok:
-            continue  # on chain already (a resumed run)
-        imported, exported = setup.plan.registers(h.index, slot)
-        reading = Reading(h.meter_id, setup.c0 + slot, imported, exported)
-        readings.append((reading.as_tuple(), h.meter_key.sign(setup.domain, reading)))
-    size = _fitting(setup.scenario.chain.readings_per_tx, gas_readings, setup.chain.block_gas_limit)
-    calls = []
-    for start in range(0, len(readings), size):
-        chunk = readings[start : start + size]
-        data = setup.encode("submitReadings", [r for r, _ in chunk], [s for _, s in chunk])
-        calls.append(
-            Call("submitReadings", setup.admin, setup.addresses.registry, data, gas_readings(len(chunk)), tag=slot)
-        )
-    return calls
+def match_calls(setup: RunSetup, slot: int) -> list[Call]:
+    """The operator's matchOrders calls for scenario `slot` (see :mod:`p2p_energy.run.matching`); each
+    tagged (slot, round): a call of round n must be mined after those of round n - 1."""
+    selector = setup.encode("matchOrders", 0, [], [], [])[:4]
+    return [
+        Call("matchOrders", setup.admin, setup.addresses.escrow, match.data, match.gas, tag=(slot, match.round))
+        for match in slot_match_calls(setup, slot, selector)
+    ]
 
 
-def offer_calls(setup: RunSetup, slot: int) -> list[Call]:
-    calls = []
-    for offer in setup.markets[slot].offers:
-        h = setup.households[offer.seller]
-        data = setup.encode("postOffer", h.meter_id, setup.c0 + slot, offer.wh, offer.price_per_kwh)
-        calls.append(
-            Call("postOffer", h.account, setup.addresses.escrow, data, GAS["postOffer"], tag=(slot, offer.index))
-        )
-    return calls
+def lot_of(setup: RunSetup, books: Books, lot: LedgerLot) -> Lot:
+    """A lot of the books as the escrow is given it: its trades in match order."""
+    ledger, households = books.ledger, setup.households
+    trades = tuple(
+        LotTrade(households[t.buyer].account.address, t.wh, t.cost) for t in (ledger.trades[n] for n in lot.trades)
+    )
+    return Lot(lot.meter_id, setup.c0 + lot.slot, trades)
 
 
-def take_calls(setup: RunSetup, books: Books, slot: int) -> list[Call]:
-    """One takeOffers per buyer (more when its takes exceed the scenario's batch size)."""
-    by_buyer: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for take in setup.markets[slot].takes:
-        offer_id = books.offer_ids.get((slot, take.offer_index))
-        if offer_id is not None:
-            by_buyer[take.buyer].append((offer_id, take.wh))
-    size = _fitting(setup.scenario.chain.takes_per_tx, gas_take, setup.chain.block_gas_limit)
-    calls = []
-    for buyer, takes in sorted(by_buyer.items()):
-        account = setup.households[buyer].account
-        for start in range(0, len(takes), size):
-            chunk = takes[start : start + size]
-            data = setup.encode("takeOffers", chunk)
-            calls.append(Call("takeOffers", account, setup.addresses.escrow, data, gas_take(len(chunk))))
-    return calls
-
-
-def _lot_calls(setup: RunSetup, label: str, lots: list[tuple[int, int, int]]) -> list[Call]:
-    """settleLots/refundLots calls over (meter, chain slot, trades), within the per-call bounds."""
-    calls: list[Call] = []
-    chunk: list[tuple[int, int]] = []
+def _batches(setup: RunSetup, lots: list[Lot], *, settle: bool) -> Iterator[list[Lot]]:
+    """`lots` in batches within the per-call bounds, a transaction's size and a block's gas."""
+    chunk: list[Lot] = []
     trades = 0
-
-    def close_chunk() -> None:
-        data = setup.encode(label, chunk)
-        calls.append(Call(label, setup.admin, setup.addresses.escrow, data, gas_lots(len(chunk), trades)))
-
     # A call's gas limit must fit a block, whatever the node's block gas limit (anvil's default 30M, Qtum's 40M).
     block_gas = setup.chain.block_gas_limit
-    for meter, chain_slot, n in lots:
-        full = len(chunk) >= setup.scenario.chain.lots_per_tx or trades + n > MAX_TRADES_PER_CALL
-        if chunk and (full or gas_lots(len(chunk) + 1, trades + n) > block_gas):
-            close_chunk()
+    most = min(setup.scenario.chain.lots_per_tx, MAX_LOTS_PER_CALL)
+    for lot in lots:
+        n = len(lot.trades)
+        full = len(chunk) >= most or trades + n > MAX_TRADES_PER_CALL
+        large = lots_size(len(chunk) + 1, trades + n, settle=settle) > MAX_CALLDATA_BYTES
+        if chunk and (full or large or gas_lots(len(chunk) + 1, trades + n) > block_gas):
+            yield chunk
             chunk, trades = [], 0
-        chunk.append((meter, chain_slot))
+        chunk.append(lot)
         trades += n
     if chunk:
-        close_chunk()
-    return calls
+        yield chunk
+
+
+def _merit(setup: RunSetup, lots: list[LedgerLot]) -> list[LedgerLot]:
+    """`lots` by slot, then their sellers' lowest ask (the order buyers took them in: lots that share buyers
+    go into one batch, where a buyer's second refund credit costs far less), then meter."""
+    asks: dict[tuple[int, int], int] = {}
+    for slot in {lot.slot for lot in lots}:
+        for offer in setup.markets[slot].offers:
+            key = (slot, offer.seller)
+            asks[key] = min(asks.get(key, offer.ask_per_kwh), offer.ask_per_kwh)
+    return sorted(lots, key=lambda lot: (lot.slot, asks.get((lot.slot, lot.seller), 0), lot.meter_id))
 
 
 def settle_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
-    """settleLots for every open lot whose settlement window is open at `at` and whose readings are on chain."""
+    """settleLots for every open lot whose settlement window is open at `at` and whose meter signed its reading."""
     due = []
     for lot in books.ledger.open_lots():
-        chain_slot = setup.c0 + lot.slot
-        ends = setup.slot_start(chain_slot + 1)
-        if ends <= at < ends + setup.timing.grace_period and books.delivery_known(lot.seller, lot.slot):
-            due.append((lot.meter_id, chain_slot, len(lot.trades)))
-    return _lot_calls(setup, "settleLots", sorted(due))
+        ends = setup.slot_start(setup.c0 + lot.slot + 1)
+        if ends <= at < ends + setup.timing.grace_period and setup.reading_online(lot.seller, lot.slot):
+            due.append(lot)
+    selector = setup.encode("settleLots", [])[:4]
+    calls = []
+    for batch in _batches(setup, [lot_of(setup, books, lot) for lot in _merit(setup, due)], settle=True):
+        proofs = [LotProof(lot, *setup.reading(setup.meter_row[lot.meter_id], lot.slot - setup.c0)) for lot in batch]
+        data = settle_lots(selector, proofs)
+        gas = gas_lots(len(batch), sum(len(lot.trades) for lot in batch))
+        calls.append(Call("settleLots", setup.admin, setup.addresses.escrow, data, gas))
+    return calls
 
 
 def refund_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
     """refundLots for every open lot whose grace period is over at `at`."""
-    due = []
-    for lot in books.ledger.open_lots():
-        chain_slot = setup.c0 + lot.slot
-        if at >= setup.slot_start(chain_slot + 1) + setup.timing.grace_period:
-            due.append((lot.meter_id, chain_slot, len(lot.trades)))
-    return _lot_calls(setup, "refundLots", sorted(due))
+    due = [
+        lot
+        for lot in books.ledger.open_lots()
+        if at >= setup.slot_start(setup.c0 + lot.slot + 1) + setup.timing.grace_period
+    ]
+    selector = setup.encode("refundLots", [])[:4]
+    calls = []
+    lots = [lot_of(setup, books, lot) for lot in sorted(due, key=lambda lot: lot.key)]
+    for batch in _batches(setup, lots, settle=False):
+        gas = gas_lots(len(batch), sum(len(lot.trades) for lot in batch))
+        calls.append(Call("refundLots", setup.admin, setup.addresses.escrow, refund_lots(selector, batch), gas))
+    return calls
 
 
-def withdraw_calls(setup: RunSetup, credits: list[int]) -> list[Call]:
-    """withdraw for every household with a credit (`credits` in household order)."""
-    data = setup.encode("withdraw")
+def withdraw_calls(setup: RunSetup, balances: list[int]) -> list[Call]:
+    """withdraw(balance) for every household with a balance in the escrow (`balances` in household order)."""
     return [
-        Call("withdraw", h.account, setup.addresses.escrow, data, GAS["withdraw"])
-        for h, credit in zip(setup.households, credits, strict=True)
-        if credit > 0
+        Call("withdraw", h.account, setup.addresses.escrow, setup.encode("withdraw", balance), GAS["withdraw"])
+        for h, balance in zip(setup.households, balances, strict=True)
+        if balance > 0
     ]
 
 
@@ -185,18 +199,11 @@ TX_FEE_GAS = 100_000
 def planned_gas(setup: RunSetup, attacks: int) -> dict[str, int]:
     """The gas limits of every transaction each household (and the attacker, with `attacks` readings)
     will send in the run, plus a margin: what its coin for fees must cover (on Qtum a transaction
-    locks its whole gas limit x price until the refund matures 2,000 blocks later)."""
-    gas = {h.account.address: GAS["approve"] + GAS["withdraw"] + 2 * TX_FEE_GAS for h in setup.households}
-    size = _fitting(setup.scenario.chain.takes_per_tx, gas_take, setup.chain.block_gas_limit)
-    for market in setup.markets:
-        for offer in market.offers:
-            gas[setup.households[offer.seller].account.address] += GAS["postOffer"] + TX_FEE_GAS
-        takes: dict[int, int] = defaultdict(int)
-        for take in market.takes:
-            takes[take.buyer] += 1
-        for buyer, count in takes.items():
-            full, rest = divmod(count, size)
-            calls = [size] * full + ([rest] if rest else [])
-            gas[setup.households[buyer].account.address] += sum(gas_take(n) + TX_FEE_GAS for n in calls)
-    gas[setup.attacker.address] = attacks * (gas_readings(1) + TX_FEE_GAS)
+    locks its whole gas limit x price until the refund matures 2,000 blocks later). Households send
+    only their withdrawal and, where their key needs naming, setTrader; the operator sends the rest."""
+    gas = {}
+    for h in setup.households:
+        trader = GAS["setTrader"] + TX_FEE_GAS if h.needs_trader else 0
+        gas[h.account.address] = GAS["withdraw"] + TX_FEE_GAS + trader
+    gas[setup.attacker.address] = attacks * (gas_lots(1, MAX_TRADES_PER_LOT) + TX_FEE_GAS)
     return {address: used + FUNDING_MARGIN_GAS for address, used in gas.items()}

@@ -1,10 +1,14 @@
 """The end-of-run checks: the chain against the books.
 
-Every trade closed exactly once and as the settlement rule says
-(recomputed from the meters' registers); every household's token balance
-as the books say; total supply grown by exactly the funding minted; the
-escrow holding nothing for the run; every attack rejected; every honest
-transaction succeeded; every planned offer and take sent.
+Every trade closed exactly once and as the settlement rule says (recomputed
+from the meters' actual export), every lot event agreeing with the lot's
+trades; every household funded with its deposit, its meter registered and
+its order key named where it needs naming, its whole escrow balance
+withdrawn, and its token balance as the books say; total supply grown by
+exactly the funding minted; the escrow holding nothing for the run, its
+tokens equal to its balances plus what is locked, and every lot of the run
+closed on chain; every attack rejected; every honest transaction succeeded;
+every planned match sent; every lot closed within its grace period.
 """
 
 from __future__ import annotations
@@ -21,22 +25,48 @@ from p2p_energy.run.state import RunSetup
 class ChainState:
     """What the chain holds for the run at its end."""
 
-    balances: list[int]
+    balances: list[int]  # households' tokens
+    escrow_balances: list[int]  # households' balances in the escrow
     supply: int
-    escrow: tuple[int, int]  # (totalLocked, totalCredited)
+    escrow: tuple[int, int]  # (totalLocked, totalBalances)
+    escrow_tokens: int  # the escrow's own token balance
+    open_lots: list[tuple[int, int]]  # (meter, scenario slot) of the run's lots the escrow holds open
 
     @classmethod
-    def read(cls, setup: RunSetup) -> ChainState:
+    def read(cls, setup: RunSetup, books: Books) -> ChainState:
         a, market = setup.addresses, setup.market
-        balances = _uints(setup, a.token, "balanceOf", [h.account.address for h in setup.households])
-        supply = int(market.view("EnergyToken", "totalSupply"))
-        escrow = (int(market.view("EnergyEscrow", "totalLocked")), int(market.view("EnergyEscrow", "totalCredited")))
-        return cls(balances, supply, escrow)
+        addresses = [h.account.address for h in setup.households]
+        lots = sorted(set(books.ledger.lots) | planned_lots(setup))
+        answers = setup.chain.calls(
+            [(a.token, setup.encode("balanceOf", address)) for address in addresses]
+            + [(a.escrow, setup.encode("balanceOf", address)) for address in addresses]
+            + [(a.escrow, setup.encode("lotOf", meter, setup.c0 + slot)) for meter, slot in lots]
+        )
+        words = [int.from_bytes(answer[:32], "big") for answer in answers[: 2 * len(addresses)]]
+        # lotOf gives (commitment, soldWh, trades): a closed lot is all zero.
+        still_open = [lot for lot, answer in zip(lots, answers[2 * len(addresses) :], strict=True) if any(answer)]
+        return cls(
+            balances=words[: len(addresses)],
+            escrow_balances=words[len(addresses) :],
+            supply=int(market.view("EnergyToken", "totalSupply")),
+            escrow=(int(market.view("EnergyEscrow", "totalLocked")), int(market.view("EnergyEscrow", "totalBalances"))),
+            escrow_tokens=int(market.view("EnergyToken", "balanceOf", a.escrow)),
+            open_lots=still_open,
+        )
 
 
-def credits_of(setup: RunSetup) -> list[int]:
-    """Each household's credit in the escrow, in household order."""
-    return _uints(setup, setup.addresses.escrow, "creditOf", [h.account.address for h in setup.households])
+def planned_lots(setup: RunSetup) -> set[tuple[int, int]]:
+    """(meter, scenario slot) of every lot the plan trades in."""
+    lots = set()
+    for slot, market in enumerate(setup.markets):
+        for take in market.takes:
+            lots.add((setup.households[market.offers[take.offer_index].seller].meter_id, slot))
+    return lots
+
+
+def balances_of(setup: RunSetup) -> list[int]:
+    """Each household's balance in the escrow, in household order."""
+    return _uints(setup, setup.addresses.escrow, "balanceOf", [h.account.address for h in setup.households])
 
 
 def _uints(setup: RunSetup, to: str, function: str, addresses: Sequence[str]) -> list[int]:
@@ -52,9 +82,9 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
 
 
-def expected_balances(setup: RunSetup, books: Books, record: RunRecord) -> list[int]:
-    """Each household's token balance as the books say: before + funding + paid - cost + refunded."""
-    expected = [b + setup.scenario.prices.funding for b in record.balances_before]
+def expected_escrow(setup: RunSetup, books: Books, record: RunRecord) -> list[int]:
+    """What each household has in the escrow once its trades closed: before + funding + paid - cost + refunded."""
+    expected = [b + setup.scenario.prices.funding for b in record.escrow_balances_before]
     for t in books.ledger.trades.values():
         paid, refunded = t.closes[0] if t.closes else (0, 0)
         expected[t.seller] += paid
@@ -62,33 +92,60 @@ def expected_balances(setup: RunSetup, books: Books, record: RunRecord) -> list[
     return expected
 
 
+def expected_balances(setup: RunSetup, books: Books, record: RunRecord) -> list[int]:
+    """Each household's token balance as the books say once it withdrew everything."""
+    return [b + e for b, e in zip(record.balances_before, expected_escrow(setup, books, record), strict=True)]
+
+
+def _named(setup: RunSetup, rows: Sequence[int]) -> list[str]:
+    return [setup.households[row].name for row in rows][:20]
+
+
 def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainState) -> Verdict:
     """Compare the chain with the books; see the module docstring."""
-    plan, ledger = setup.plan, books.ledger
+    plan, ledger, rows = setup.plan, books.ledger, range(len(setup.households))
     exported: dict[tuple[int, int], int | None] = {}
     for lot in ledger.lots.values():
-        known = books.delivery_known(lot.seller, lot.slot) and lot.state == "settled"
+        known = setup.reading_online(lot.seller, lot.slot) and lot.state == "settled"
         exported[lot.key] = int(plan.export_wh[lot.seller, lot.slot]) if known else None
     wrong = ledger.mismatches(exported)
     expected = expected_balances(setup, books, record)
-    pairs = zip(setup.households, expected, after.balances, strict=True)
-    mismatched = [h.name for h, e, b in pairs if e != b]
+    mismatched = [row for row in rows if expected[row] != after.balances[row]]
+    funding = setup.scenario.prices.funding
+    unfunded = [row for row in rows if books.deposited[row] != funding]
+    unready = [
+        row
+        for row in rows
+        if row not in books.meters or (setup.households[row].needs_trader and row not in books.traders)
+    ]
+    withdrawals = expected_escrow(setup, books, record)
+    kept = [row for row in rows if after.escrow_balances[row] or books.withdrawn[row] != withdrawals[row]]
     verdict = Verdict()
-    if wrong:
-        verdict.problems.append(f"trades that differ from the settlement rule or did not close once: {wrong[:20]}")
-    if mismatched:
-        verdict.problems.append(f"token balances differ from the books for {mismatched[:20]}")
-    if books.attacks_accepted:
-        verdict.problems.append(f"attacks accepted by the chain: {books.attacks_accepted}")
-    minted = setup.scenario.prices.funding * len(setup.households)
+    problems = {
+        "trades that differ from the settlement rule or did not close once": wrong[:20],
+        "lot events that disagree with the books": ledger.disagreements[:5],
+        "token balances differ from the books for": _named(setup, mismatched),
+        "households not funded with their deposit": _named(setup, unfunded),
+        "households without a registered meter or a named order key": _named(setup, unready),
+        "households that did not withdraw their whole balance": _named(setup, kept),
+        "lots the escrow still holds open (meter, slot)": after.open_lots[:20],
+        "attacks accepted by the chain": books.attacks_accepted,
+    }
+    verdict.problems = [f"{what}: {items}" for what, items in problems.items() if items]
+    minted = funding * len(setup.households)
     verdict.checks = {
-        "every trade closed exactly once by the settlement rule": not wrong,
+        "every trade closed exactly once by the settlement rule": not wrong and not ledger.disagreements,
         "household token balances match the books": not mismatched,
+        "every household was funded with its deposit": not unfunded,
+        "every meter registered, every order key named where needed": not unready,
+        "every household withdrew its whole balance": not kept,
         "total supply grew by exactly the funding minted": after.supply == record.supply_before + minted,
         "escrow holds nothing for this run at the end": after.escrow == tuple(record.escrow_before),
+        "escrow's tokens equal its balances plus what is locked": after.escrow_tokens == sum(after.escrow),
+        "every lot of the run is closed on chain": not after.open_lots,
         "every attack was rejected": not books.attacks_accepted,
         "every honest transaction succeeded": not books.tx_failures,
-        "every planned offer and take was sent": not books.skipped,
+        "every planned match was sent": not books.skipped,
         "every lot closed by the end of its grace period": not books.unclosed,
     }
     return verdict

@@ -1,11 +1,14 @@
 """The simulator's own books, kept from the events of its transactions.
 
-Every offer, trade and lot the runner creates is recorded here from the
-receipts' events (OfferPosted, TradeOpened, TradeClosed), next to what the
-settlement rule says each trade should end as, computed in Python from the
-household profiles (:func:`p2p_energy.domain.settlement.settle_lot`). At the end
-:meth:`Ledger.checks` compares the two and the chain's own totals; any
-mismatch names the trade ids.
+Every trade and lot the runner creates is recorded here from the receipts'
+events: `Traded` opens a trade in its (meter, slot) lot, numbered in the
+order the lot got its trades (the escrow's own order, which its commitment
+covers); `LotSettled` closes a lot's trades by the settlement rule
+(:func:`p2p_energy.domain.settlement.settle_lot` on the sold and delivered
+Wh the event states, checked against the event's paid and refunded totals);
+`LotRefunded` gives every trade its cost back. Next to that, the expected
+outcome computed in Python from the household profiles: at the end
+:meth:`Ledger.mismatches` compares the two; any difference names the trade ids.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from p2p_energy.domain.settlement import settle_lot
+from p2p_energy.limits import trade_id
 
 
 @dataclass
@@ -26,7 +30,7 @@ class Trade:
     wh: int
     price_per_kwh: int
     cost: int
-    closes: list[tuple[int, int]] = field(default_factory=list)  # (paid, refunded) per TradeClosed seen
+    closes: list[tuple[int, int]] = field(default_factory=list)  # (paid, refunded) per close seen
     settled: bool = False
 
     @property
@@ -39,9 +43,9 @@ class Trade:
 @dataclass
 class Lot:
     meter_id: int
-    slot: int
+    slot: int  # scenario slot
     seller: int
-    trades: list[int] = field(default_factory=list)  # trade ids in index order
+    trades: list[int] = field(default_factory=list)  # trade ids in match order
     state: str = "open"  # open, settled, refunded
     delivered_wh: int = 0
 
@@ -54,29 +58,56 @@ class Lot:
 class Ledger:
     """Trades and lots of one run, keyed the way the escrow keys them."""
 
-    offers: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # offer id -> (slot, seller, price)
-    offered_wh: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))  # (seller, slot) -> Wh
+    #: (seller, slot) -> Wh the seller offered (its planned offers of the slots whose orders went out).
+    offered_wh: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     trades: dict[int, Trade] = field(default_factory=dict)
     lots: dict[tuple[int, int], Lot] = field(default_factory=dict)
+    #: Lot events that disagree with the lot's trades as the books know them, one line each.
+    disagreements: list[str] = field(default_factory=list)
 
-    def offer_posted(self, offer_id: int, slot: int, seller: int, wh: int, price: int) -> None:
-        self.offers[offer_id] = (slot, seller, price)
-        self.offered_wh[(seller, slot)] += wh
-
-    def trade_opened(self, trade_id: int, offer_id: int, buyer: int, wh: int, cost: int, meter_id: int) -> None:
-        slot, seller, price = self.offers[offer_id]
-        self.trades[trade_id] = Trade(trade_id, slot, meter_id, seller, buyer, wh, price, cost)
+    def traded(self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int, int]) -> None:
+        """A `Traded` event: `fill` is (buyer row, Wh, price per kWh, cost), the lot's next trade."""
+        buyer, wh, price, cost = fill
         lot = self.lots.setdefault((meter_id, slot), Lot(meter_id, slot, seller))
-        lot.trades.append(trade_id)
+        number = trade_id(meter_id, chain_slot, len(lot.trades))
+        self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, cost)
+        lot.trades.append(number)
 
-    def trade_closed(self, trade_id: int, paid: int, refunded: int, settled: bool) -> None:
-        trade = self.trades[trade_id]
-        trade.closes.append((paid, refunded))
-        trade.settled = settled
-
-    def lot_closed(self, meter_id: int, slot: int, settled: bool, delivered_wh: int) -> None:
+    def settled(self, meter_id: int, slot: int, sold_wh: int, delivered_wh: int, paid: int, refunded: int) -> None:
+        """A `LotSettled` event: each trade closed by the settlement rule on the event's Wh."""
         lot = self.lots[(meter_id, slot)]
-        lot.state = "settled" if settled else "refunded"
+        trades = [self.trades[t] for t in lot.trades]
+        if sold_wh != sum(t.wh for t in trades) or sold_wh <= 0:
+            self.disagreements.append(
+                f"lot ({meter_id}, {slot}) settled as {sold_wh} Wh sold, the books' trades differ"
+            )
+            sold_wh = max(sold_wh, 1)
+        outcome = settle_lot([t.cost for t in trades], sold_wh, delivered_wh)
+        if (sum(outcome.paid), sum(outcome.refunded)) != (paid, refunded):
+            self.disagreements.append(
+                f"lot ({meter_id}, {slot}) settled paying {paid} and refunding {refunded}; the rule on its trades "
+                f"pays {sum(outcome.paid)} and refunds {sum(outcome.refunded)}"
+            )
+        for t, p, r in zip(trades, outcome.paid, outcome.refunded, strict=True):
+            t.closes.append((p, r))
+            t.settled = True
+        self._closed(lot, "settled", outcome.delivered_wh)
+
+    def refunded(self, meter_id: int, slot: int, refunded: int) -> None:
+        """A `LotRefunded` event: every trade's cost back to its buyer."""
+        lot = self.lots[(meter_id, slot)]
+        trades = [self.trades[t] for t in lot.trades]
+        if refunded != sum(t.cost for t in trades):
+            self.disagreements.append(f"lot ({meter_id}, {slot}) refunded {refunded}, its trades cost a different sum")
+        for t in trades:
+            t.closes.append((0, t.cost))
+            t.settled = False
+        self._closed(lot, "refunded", 0)
+
+    def _closed(self, lot: Lot, state: str, delivered_wh: int) -> None:
+        if lot.state != "open":
+            self.disagreements.append(f"lot ({lot.meter_id}, {lot.slot}) closed again ({state} after {lot.state})")
+        lot.state = state
         lot.delivered_wh = delivered_wh
 
     def open_lots(self, slot: int | None = None) -> list[Lot]:
@@ -91,15 +122,15 @@ class Ledger:
         return {t.trade_id: (p, r) for t, p, r in zip(trades, outcome.paid, outcome.refunded, strict=True)}
 
     def mismatches(self, exported: dict[tuple[int, int], int | None]) -> list[int]:
-        """Trade ids whose on-chain close differs from the rule (or that closed not exactly once).
+        """Trade ids whose close differs from the rule (or that closed not exactly once).
 
-        `exported[(meter, slot)]` is the export the registry knew for the lot, or None.
+        `exported[(meter, slot)]` is the meter's export in the lot's slot where a reading could settle it, or None.
         """
         wrong: list[int] = []
         for lot in self.lots.values():
             expected = self.expected(lot, exported.get(lot.key))
-            for trade_id in lot.trades:
-                closes = self.trades[trade_id].closes
-                if len(closes) != 1 or closes[0] != expected[trade_id]:
-                    wrong.append(trade_id)
+            for number in lot.trades:
+                closes = self.trades[number].closes
+                if len(closes) != 1 or closes[0] != expected[number]:
+                    wrong.append(number)
         return sorted(wrong)

@@ -3,24 +3,26 @@
 Off chain first (deterministic from the seed): household energy
 (:mod:`p2p_energy.domain.profiles`) and the market plan (:mod:`p2p_energy.domain.market`).
 Then on chain, in phases that each go out as one batch (one block on a local
-chain, see :mod:`p2p_energy.chain.evm`):
+chain where the block gas limit allows, see :mod:`p2p_energy.chain.evm`):
 
-1. set-up: token funding (mint), approvals, one meter per household;
+1. set-up: the operator mints the households' funding to itself, approves
+   the escrow once and registers every meter (registerMeters in batches); a
+   household whose key's `ecrecover` address is not its address (Qtum)
+   names it (setTrader); then, in the next block, the operator deposits each
+   household's funding (depositFor in batches);
 2. for each tick t, half a slot before chain slot c0 + t starts:
-   - block A: the attacker's readings (if the scenario has any), then the
-     meters' signed readings of scenario slot t - 2 (slot -1 is each meter's
-     baseline) in batches, for the meters whose lots need them, and the
-     sellers' offers for slot t;
-   - block B: the buyers' takes for slot t (one `takeOffers` per buyer),
-     settlement of slot t - 2's lots in batches, and refunds of every lot
-     whose grace period is over;
-3. withdrawals of everything credited.
+   - the attacker's settlements with forged or replayed readings (if the
+     scenario has an attacker), in a block of their own, before the
+     operator settles the lots they target;
+   - the operator's block: slot t's matches (matchOrders: the plan's asks,
+     bids and fills, see :mod:`p2p_energy.run.matching`), settlement of slot
+     t - 2's lots with their meters' signed readings (settleLots in batches),
+     and refunds of every lot whose grace period is over (refundLots);
+3. every household withdraws its balance.
 
-Slot t - 2 settles at tick t because its reading (end of slot t - 2) can
-only be submitted once that slot has ended, which is half a slot before
-tick t. Offline meters send no reading: their lots, and the lots of the
-slot after (whose export needs the previous reading), are refunded after the
-grace period.
+Slot t - 2 settles at tick t because a lot can be settled only once its
+slot has ended, which for slot t - 2 is half a slot before tick t. An
+offline meter signs no reading: its lots are refunded after the grace period.
 
 The books (:class:`p2p_energy.run.books.Books`) are kept from the events; the
 run ends with checks of the chain against them.
@@ -28,8 +30,8 @@ run ends with checks of the chain against them.
 Interruptions: a run record is written before anything is sent, and
 `--resume` reads the run's own transactions back and sends only what is
 missing (:mod:`p2p_energy.run.replay`). Chain time tells where the run is; if
-it passed a slot's start while the node was down, that slot's offers and
-takes can no longer be made: they are skipped and the report lists them.
+it passed a slot's start while the node was down, that slot's matches can
+no longer be made: they are skipped and the report lists them.
 
 The parts: :mod:`~p2p_energy.run.context` (what a run is given),
 :mod:`~p2p_energy.run.state` (its fixed facts), :mod:`~p2p_energy.run.calls`
@@ -56,22 +58,13 @@ from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.output.records import RunResult
 from p2p_energy.run.attacks import attack_calls, attack_schedule
 from p2p_energy.run.books import Books
-from p2p_energy.run.calls import (
-    offer_calls,
-    planned_gas,
-    reading_calls,
-    refund_calls,
-    settle_calls,
-    setup_calls,
-    take_calls,
-    withdraw_calls,
-)
-from p2p_energy.run.checks import ChainState, check_run, credits_of
+from p2p_energy.run.calls import match_calls, planned_gas, refund_calls, settle_calls, setup_calls, withdraw_calls
+from p2p_energy.run.checks import ChainState, balances_of, check_run
 from p2p_energy.run.context import RunContext, RunFailed, Stage, reporting_chain_stops
 from p2p_energy.run.replay import Resumption, call_key, new_record, read_back, resumable
 from p2p_energy.run.result import build_result
 from p2p_energy.run.resume import RunRecord
-from p2p_energy.run.state import Household, RunSetup, household_account
+from p2p_energy.run.state import Household, RunSetup, household_account, trader_key
 
 
 @dataclass
@@ -79,6 +72,8 @@ class _Run:
     """One run in progress: its fixed facts, its books, what a resume found, and where it is."""
 
     setup: RunSetup
+    #: The block the run started after: its transactions, and everyone's on its market, are in later ones.
+    first_block: int
     books: Books = field(default_factory=Books)
     resumption: Resumption = field(default_factory=Resumption)
     stage: Stage = field(default_factory=Stage)
@@ -97,6 +92,10 @@ class _Run:
         except InsufficientFunds as short:
             raise P2PEnergyError(f"{self.who(short.address)}: {short}") from None
         self.books.record(self.setup, outcomes)
+        if self.books.closed_elsewhere:
+            # Someone else closed lots of ours first (anyone may): their events say how.
+            escrow = self.setup.addresses.escrow
+            self.books.learn_closes(self.setup, self.setup.chain.logs([escrow], self.first_block + 1))
         return outcomes
 
     def who(self, address: str) -> str:
@@ -132,7 +131,7 @@ def run_simulation(context: RunContext) -> RunResult:
         with run.timed("trading"):
             _trade(run, progress.phase, progress.tick)
         stage.name = "the withdrawals"
-        progress.phase("withdrawing credits")
+        progress.phase("withdrawing balances")
         with run.timed("withdrawing"):
             _withdraw(run)
         stage.name = "the final checks"
@@ -164,7 +163,7 @@ def _check_fits(context: RunContext) -> None:
     if timing.grace_period < timing.slot_length:
         raise UsageError(
             f"the deployment's grace period ({timing.grace_period} s) is shorter than a slot ({timing.slot_length} s): "
-            "the runner settles a slot half a slot after its reading can be sent; deploy with --grace-period >= the "
+            "the runner settles a slot half a slot after it ends; deploy with --grace-period >= the "
             "slot length"
         )
     if context.resume and context.record_path is None:
@@ -192,13 +191,20 @@ def _start(context: RunContext, stage: Stage) -> tuple[_Run, RunRecord]:
     ]
     record, resumed = _record(context, accounts, node_accounts)
     households = [
-        Household(i, n, accounts[i], record.meter_base + i + 1, simulated_meter_key(scenario.seed, n))
+        Household(
+            i,
+            n,
+            accounts[i],
+            record.meter_base + i + 1,
+            simulated_meter_key(scenario.seed, n),
+            trader_key(accounts[i], scenario.seed, n),
+        )
         for i, n in enumerate(names)
     ]
     setup = RunSetup(
         scenario, plan, markets, context.market, context.admin, accounts[-1], households, context.timing, record.c0
     )
-    run = _Run(setup, stage=stage, timings={"planning": planning_s})
+    run = _Run(setup, record.first_block, stage=stage, timings={"planning": planning_s})
     if resumed:
         stage.name = "the read-back of the run from the chain"
         senders = [h.account.address for h in households] + [setup.admin.address, setup.attacker.address]
@@ -233,7 +239,7 @@ def _record(context: RunContext, accounts: Sequence[Account], node_accounts: lis
 def _finish(run: _Run, record: RunRecord, started_at: str) -> RunResult:
     """The checks of the chain against the books, and the result; RunFailed if a check failed."""
     setup, books = run.setup, run.books
-    after = ChainState.read(setup)
+    after = ChainState.read(setup, books)
     verdict = check_run(setup, books, record, after)
     result = build_result(setup, books, record, after, verdict, started_at)
     failed = [name for name, ok in result.checks.items() if not ok]
@@ -258,7 +264,7 @@ def _require_ok(outcomes: Sequence[Outcome], what: str) -> None:
 
 
 def _setup(run: _Run) -> None:
-    """Coin for gas (on a chain that charges it), funding, meters and approvals."""
+    """Coin for gas (on a chain that charges it), then the set-up calls (see calls.setup_calls)."""
     setup = run.setup
     chain, admin = setup.chain, setup.admin
     if chain.gas_price > 0:
@@ -271,11 +277,12 @@ def _setup(run: _Run) -> None:
         outcomes = chain.fund(admin, amounts)
         run.books.record(setup, outcomes)
         _require_ok(outcomes, "gas funding")
-    _require_ok(run.send(run.resumption.unsent(setup_calls(setup)), None), "set-up")
+    for calls in setup_calls(setup):
+        _require_ok(run.send(run.resumption.unsent(calls), None), "set-up")
 
 
 def _trade(run: _Run, phase: Callable[[str], None], tick: Callable[[int, int, int], None]) -> None:
-    """Tick by tick: readings, offers, takes, settlements and refunds, until every lot is closed."""
+    """Tick by tick: attacks, matches, settlements and refunds, until every lot is closed."""
     setup = run.setup
     slots = setup.scenario.slots
     grace_slots = math.ceil(setup.timing.grace_period / setup.timing.slot_length)
@@ -284,8 +291,7 @@ def _trade(run: _Run, phase: Callable[[str], None], tick: Callable[[int, int, in
     for t in range(last_tick + 1):
         run.stage.name = f"slot {t} of {slots}" if t < slots else f"the settlement after slot {slots - 1}"
         phase(f"slot {min(t, slots)}/{slots}")
-        time_a = _block_a(run, t, attacks)
-        _block_b(run, t, time_a + 1)
+        _tick(run, t, attacks)
         tick(t + 1, last_tick + 1, len(run.books.ledger.trades))
         if t >= slots + 1 and not run.books.ledger.open_lots():
             break
@@ -296,13 +302,10 @@ def _trade(run: _Run, phase: Callable[[str], None], tick: Callable[[int, int, in
 def _why_open(run: _Run, meter_id: int, slot: int, seller: int, trades: int) -> str:
     """One line on a lot still open when the run ends: which, and the likeliest cause."""
     name = run.setup.households[seller].name
-    if not run.books.delivery_known(seller, slot):
-        cause = (
-            f"its meter's readings of slots {slot - 1} and {slot} are not both on chain, and its refund "
-            "(after the grace period) did not close it either"
-        )
+    if not run.setup.reading_online(seller, slot):
+        cause = "its meter was offline and signed no reading, and its refund (after the grace period) did not close it"
     else:
-        cause = "its readings are on chain but neither its settlement nor its refund closed it"
+        cause = "its meter signed its reading but neither its settlement nor its refund closed it"
     return (
         f"lot of {name} (meter {meter_id}), slot {slot}: {trades} trades still open after the grace period; "
         f"{cause} (see the failed transactions listed)"
@@ -314,47 +317,48 @@ class _Attacks:
     """The attack schedule and how far along it the run is."""
 
     schedule: dict[int, list[str]]
-    sent: int = 0  # the schedule's index of the next tick's first attack
+    #: Attacks due but not sent yet (no lot could be attacked when they were due).
+    waiting: list[str] = field(default_factory=list)
+    sent: int = 0  # the schedule's index of waiting[0]
 
 
-def _block_a(run: _Run, t: int, attacks: _Attacks) -> int:
-    """Half a slot before slot t: the attacker's readings, the meters' readings of slot t - 2, the offers
-    for slot t. Returns the block's time."""
+def _tick(run: _Run, t: int, attacks: _Attacks) -> None:
+    """Half a slot before slot t: the attacker's settlements (a block of their own), then the operator's
+    block: the matches for slot t, the settlements of slot t - 2 and the refunds that are due."""
     setup = run.setup
-    slots = setup.scenario.slots
-    time_a = setup.slot_start(setup.c0 + t) - setup.timing.slot_length // 2
+    at = setup.slot_start(setup.c0 + t) - setup.timing.slot_length // 2
     if not setup.chain.can_mine:
         # A chain whose time we cannot move: wait for it (real time, one slot per slot length).
-        setup.chain.advance_to(time_a)
-    if -1 <= t - 2 < slots:
-        kinds = attacks.schedule.get(t, [])
-        if kinds:
-            sent_before = run.resumption.attacks_before
-            hostile = attack_calls(setup, run.books, kinds, t - 2, attacks.sent, sent_before)
-            for outcome in setup.chain.send(hostile, timestamp=time_a):
+        setup.chain.advance_to(at)
+    attacks.waiting += attacks.schedule.get(t, [])
+    if attacks.waiting:
+        hostile = attack_calls(
+            setup, run.books, attacks.waiting, attacks.sent, run.resumption.attacks_before, _at(run, at)
+        )
+        if hostile is not None:
+            for outcome in setup.chain.send(hostile, timestamp=at):
                 run.books.record_attack(outcome)
-            attacks.sent += len(kinds)
-            time_a += 1
-    calls: list[Call] = []
-    if -1 <= t - 2 < slots:
-        calls += run.resumption.unsent(reading_calls(setup, run.books, t - 2))
-    if t < slots:
-        calls += _too_late(run, t, "offers", run.resumption.unsent(offer_calls(setup, t)), _at(run, time_a))
-    run.send(calls, time_a)
-    return time_a
-
-
-def _block_b(run: _Run, t: int, time_b: int) -> None:
-    """The takes for slot t, then the settlements and refunds that are due."""
-    setup = run.setup
-    calls: list[Call] = []
+            attacks.sent += len(attacks.waiting)
+            attacks.waiting = []
+            at += 1 if hostile else 0
+    phases: list[list[Call]] = [[]]
     if t < setup.scenario.slots:
-        takes = run.resumption.unsent(take_calls(setup, run.books, t))
-        calls += _too_late(run, t, "takes", takes, _at(run, time_b))
-    at_b = _at(run, time_b)
-    calls += settle_calls(setup, run.books, at_b)
-    calls += refund_calls(setup, run.books, at_b)
-    run.send(calls, time_b)
+        matches = run.resumption.unsent(match_calls(setup, t))
+        if not _too_late(run, t, matches, _at(run, at)):
+            for call in matches:  # a call of round n continues lots of round n - 1: mined after it
+                phases += [[] for _ in range(call.tag[1] + 1 - len(phases))]
+                phases[call.tag[1]].append(call)
+            _offered(run, t)
+    now = _at(run, at)
+    phases[0] += settle_calls(setup, run.books, now) + refund_calls(setup, run.books, now)
+    for number, calls in enumerate(phases):
+        run.send(calls, at + number)
+
+
+def _offered(run: _Run, slot: int) -> None:
+    """The plan's offers of `slot` (its orders went out) in the books' offered energy."""
+    for offer in run.setup.markets[slot].offers:
+        run.books.ledger.offered_wh[(offer.seller, slot)] += offer.wh
 
 
 def _at(run: _Run, planned: int) -> int:
@@ -363,18 +367,18 @@ def _at(run: _Run, planned: int) -> int:
     return max(planned, chain.clock + 1) if chain.can_mine else planned
 
 
-def _too_late(run: _Run, slot: int, what: str, calls: list[Call], at: int) -> list[Call]:
-    """`calls` (offers or takes for `slot`) if the chain can still take them at `at`, else none (noted)."""
+def _too_late(run: _Run, slot: int, calls: list[Call], at: int) -> bool:
+    """True (and noted) when `calls`, the matches of `slot`, can no longer be made at chain time `at`."""
     starts = run.setup.slot_start(run.setup.c0 + slot)
     if not calls or at < starts:
-        return calls
+        return False
     run.books.skipped.append(
-        f"slot {slot}: {len(calls)} planned {what} not sent: chain time {at} had passed the slot's start "
-        f"{starts} (the chain was down or the run interrupted too long)"
+        f"slot {slot}: {len(calls)} planned matchOrders calls not sent: chain time {at} had passed the slot's "
+        f"start {starts} (the chain was down or the run interrupted too long)"
     )
-    return []
+    return True
 
 
 def _withdraw(run: _Run) -> None:
-    calls = withdraw_calls(run.setup, credits_of(run.setup))
+    calls = withdraw_calls(run.setup, balances_of(run.setup))
     run.send(run.resumption.unsent(calls), None)

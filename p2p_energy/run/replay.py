@@ -11,8 +11,10 @@ operator), feeds their receipts through the same books as a live run
 again, dropping from each phase what the chain already holds
 (:meth:`Resumption.unsent`): a call with the same sender, calldata and value
 that was mined (succeeded or reverted: a reverted transaction is reported,
-never blindly sent again), a reading on chain, a closed lot, a withdrawn
-credit.
+never blindly sent again; every call is built from the plan and the books
+alone, so it has the same calldata when built again), a closed lot, a
+withdrawn balance. The books follow the events of what was mined (Traded,
+LotSettled, LotRefunded, Deposited, Withdrawn, ...), as in a live run.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ RUN_OPERATIONS = frozenset(
     (
         "fund",
         "mint",
-        "registerMeter",
         "approve",
-        "submitReadings",
-        "postOffer",
-        "takeOffers",
+        "depositFor",
+        "registerMeters",
+        "setTrader",
+        "matchOrders",
         "settleLots",
         "refundLots",
         "withdraw",
@@ -99,11 +101,12 @@ def new_record(
         [
             (addresses.token, codec.encode("totalSupply")),
             (addresses.escrow, codec.encode("totalLocked")),
-            (addresses.escrow, codec.encode("totalCredited")),
+            (addresses.escrow, codec.encode("totalBalances")),
             *((addresses.token, codec.encode("balanceOf", a)) for a in households),
+            *((addresses.escrow, codec.encode("balanceOf", a)) for a in households),
         ]
     )
-    supply, locked, credited, *balances = (int.from_bytes(a[:32], "big") for a in answers)
+    supply, locked, balances_total, *balances = (int.from_bytes(a[:32], "big") for a in answers)
     return RunRecord(
         scenario=scenario.name,
         fingerprint=scenario_fingerprint(scenario),
@@ -116,8 +119,9 @@ def new_record(
         first_block=latest.number,
         first_block_hash=latest.hash,
         supply_before=supply,
-        balances_before=balances,
-        escrow_before=[locked, credited],
+        balances_before=balances[: len(households)],
+        escrow_before=[locked, balances_total],
+        escrow_balances_before=balances[len(households) :],
         node_accounts=list(node_accounts),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -164,7 +168,6 @@ def read_back(setup: RunSetup, books: Books, first_block: int) -> tuple[Resumpti
     market = {a.lower() for a in setup.addresses.as_dict().values()}
     kinds = [kind for _, tick_kinds in sorted(attack_schedule(setup.scenario).items()) for kind in tick_kinds]
     resumption = Resumption()
-    posted: set[tuple[int, int]] = set()
     outcomes: list[Outcome] = []
     for tx in setup.chain.mined_transactions(by_address, first_block + 1):
         who = by_address[tx.sender.lower()]
@@ -180,8 +183,7 @@ def read_back(setup: RunSetup, books: Books, first_block: int) -> tuple[Resumpti
             label = "fund" if not tx.data and tx.value else None
         if label not in RUN_OPERATIONS:
             continue  # not one of the run's (the operator's key may do other things)
-        tag = _offer_tag(setup, tx.data, posted) if label == "postOffer" else None
-        call = Call(label, who, tx.to, tx.data, tx.gas, tx.value, tag)
+        call = Call(label, who, tx.to, tx.data, tx.gas, tx.value)
         resumption.mined_before[call_key(who.address, tx.to, tx.data, tx.value)] += 1
         outcomes.append(_mined_outcome(setup, call, tx))
     books.record(setup, outcomes)
@@ -193,17 +195,3 @@ def _mined_outcome(setup: RunSetup, call: Call, tx: MinedTransaction) -> Outcome
         return Outcome(call, tx.tx_hash, 1, tx.gas_used, tx.block, tx.logs)
     error = setup.chain.explain_revert(call, tx.block, tx.tx_hash)
     return Outcome(call, tx.tx_hash, tx.status, tx.gas_used, tx.block, (), error)
-
-
-def _offer_tag(setup: RunSetup, data: bytes, posted: set[tuple[int, int]]) -> tuple[int, int] | None:
-    """(scenario slot, offer index) of the planned offer a mined postOffer made, or None if it is no planned one."""
-    meter_id, chain_slot, wh, price = setup.market.codec.decode_arguments("postOffer", data)
-    slot, row = chain_slot - setup.c0, setup.meter_row.get(meter_id)
-    if row is None or not 0 <= slot < setup.scenario.slots:
-        return None
-    for offer in setup.markets[slot].offers:
-        key = (slot, offer.index)
-        if key not in posted and (offer.seller, offer.wh, offer.price_per_kwh) == (row, wh, price):
-            posted.add(key)
-            return key
-    return None

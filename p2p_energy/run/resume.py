@@ -2,10 +2,11 @@
 
 Everything a run sends follows from the scenario and its seed except four
 facts that come from the chain when the run starts: the first chain slot
-(c0), the block of meter ids, the block the run started after, and the token
-balances before it. They are written here, atomically, before the first
-transaction is sent; a resumed run reads them back, checks that the scenario
-and the chain are the same, and rebuilds everything else from the chain (see
+(c0), the block of meter ids, the block the run started after, and the
+balances before it (tokens, and the households' balances in the escrow).
+They are written here, atomically, before the first transaction is sent; a
+resumed run reads them back, checks that the scenario and the chain are the
+same, and rebuilds everything else from the chain (see
 :mod:`p2p_energy.run.loop`). The file sits in the report folder, next to the
 summary.json the run writes when it ends.
 """
@@ -27,7 +28,7 @@ from p2p_energy.errors import UsageError
 from p2p_energy.output.records import decode_record, encode_record
 
 RUN_RECORD_FILE = "run.json"
-RUN_RECORD_FORMAT = 1
+RUN_RECORD_FORMAT = 2
 
 
 def scenario_fingerprint(scenario: Scenario) -> str:
@@ -41,9 +42,10 @@ class RunRecord:
     """The chain facts of one run, fixed when it starts (see the module docstring).
 
     `first_block` is the latest block when the run started (its hash proves it is still the
-    same chain); the run's transactions are in the blocks after it. `escrow_before` is
-    (totalLocked, totalCredited); `node_accounts` are the accounts households sent through
-    with --node-accounts (empty otherwise).
+    same chain); the run's transactions are in the blocks after it. `escrow_before` is the
+    escrow's (totalLocked, totalBalances), `escrow_balances_before` each household's balance
+    in it; `node_accounts` are the accounts households sent through with --node-accounts
+    (empty otherwise). Format 2: the escrow of prepaid balances (issue 13).
     """
 
     scenario: str
@@ -59,6 +61,7 @@ class RunRecord:
     supply_before: int
     balances_before: list[int]
     escrow_before: list[int]
+    escrow_balances_before: list[int]
     node_accounts: list[str]
     started_at: str
 

@@ -254,6 +254,7 @@ def other_run(**changes) -> RunRecord:
         "supply_before": 0,
         "balances_before": [],
         "escrow_before": [0, 0],
+        "escrow_balances_before": [],
         "node_accounts": [],
         "started_at": "2026-11-25T09:00:00+00:00",
     }
@@ -290,7 +291,21 @@ def test_resume_with_the_record_of_another_chain_exits_2_and_sends_nothing(cli, 
 
 def test_resume_with_a_damaged_run_record_exits_2_naming_the_file(cli, chain, tmp_path):
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / RUN_RECORD_FILE).write_text('{"format": 1, "scenario": "faults"')
+    (tmp_path / "out" / RUN_RECORD_FILE).write_text('{"format": 2, "scenario": "faults"')
     completed = resume(cli, chain, tmp_path)
     assert completed.returncode == 2
     assert f"cannot read the run record {tmp_path / 'out' / RUN_RECORD_FILE}" in said(completed.stderr)
+
+
+def test_resume_with_a_run_record_from_before_the_gas_redesign_exits_2_and_sends_nothing(cli, chain, tmp_path):
+    record = tmp_path / "out" / RUN_RECORD_FILE
+    other_run().save(record)
+    data = json.loads(record.read_text())
+    data["format"] = 1  # a run of the escrow of offers and takes, which kept no balances in the escrow
+    del data["escrow_balances_before"]
+    record.write_text(json.dumps(data))
+    before = block(chain)
+    completed = resume(cli, chain, tmp_path)
+    assert completed.returncode == 2
+    assert f"{record} is not a run record of format 2; run without --resume" in said(completed.stderr)
+    assert block(chain) == before

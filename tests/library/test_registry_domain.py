@@ -1,10 +1,13 @@
+"""A meter's signature binds the live chain id: MeterRegistry.exportProven on a real anvil whose chain id changes."""
+
 import pytest
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.backend import CallReverted
+from p2p_energy.chain.backend import SendError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market
-from p2p_energy.domain.meters import MeterKey, Reading, ReadingDomain
+from p2p_energy.domain.eip712 import Eip712Domain
+from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
 from tests.library.conftest import deploy_local_market, first_account
 
 METER = 1
@@ -17,7 +20,6 @@ def market(toolchain, compile_for):
         market = deploy_local_market(chain, compile_for("cancun"), slot_length=900, grace_period=3600)
         admin = first_account(chain)
         market.transact(admin, "MeterRegistry", "registerMeter", METER, admin.address, KEY.address)
-        market.chain.advance_to(market.view("MeterRegistry", "genesis") + 900 * 5)
         yield market, admin
 
 
@@ -29,27 +31,30 @@ def on_chain_id(market: Market, chain_id: int) -> Market:
     return Market(EvmBackend(chain.w3, market.codec, can_mine=True), market.codec, market.addresses)
 
 
-def submit(market, admin, domain, slot):
-    reading = Reading(METER, slot, 0, slot)
+def proven(market: Market, domain: Eip712Domain, slot: int) -> tuple:
+    """What MeterRegistry.exportProven says of the meter's reading of `slot` signed in `domain`."""
+    reading = Reading(METER, slot, 100 + slot)
     signature = KEY.sign(domain, reading)
-    return market.transact(admin, "MeterRegistry", "submitReading", reading.as_tuple(), signature)
+    data = market.codec.encode("exportProven", reading.as_tuple(), signature.as_tuple())
+    return market.codec.decode_result("exportProven", market.chain.call(market.address("MeterRegistry"), data))
 
 
-def test_a_reading_signed_for_the_live_chain_id_is_accepted(market):
+def test_a_reading_signed_for_the_live_chain_id_proves_the_meters_export(market):
     market, admin = market
-    assert submit(market, admin, ReadingDomain(market.chain.chain_id, market.address("MeterRegistry")), 0).ok
+    domain = reading_domain(market.chain.chain_id, market.address("MeterRegistry"))
+    assert proven(market, domain, 5) == (admin.address, True, 105)
 
 
-def test_after_the_chain_id_changes_a_reading_signed_for_the_old_one_is_rejected(market):
-    market, admin = market
-    old = ReadingDomain(market.chain.chain_id, market.address("MeterRegistry"))
+def test_after_the_chain_id_changes_a_reading_signed_for_the_old_one_proves_nothing(market):
+    market, _ = market
+    old = reading_domain(market.chain.chain_id, market.address("MeterRegistry"))
     moved = on_chain_id(market, 8890)
-    with pytest.raises(CallReverted, match="InvalidMeterSignature"):
-        submit(moved, admin, old, 0)
+    with pytest.raises(SendError, match="InvalidMeterSignature"):
+        proven(moved, old, 0)
 
 
 def test_after_the_chain_id_changes_the_registry_follows_it(market):
     market, admin = market
     moved = on_chain_id(market, 8890)
     assert moved.chain.chain_id == 8890
-    assert submit(moved, admin, ReadingDomain(8890, market.address("MeterRegistry")), 1).ok
+    assert proven(moved, reading_domain(8890, market.address("MeterRegistry")), 1) == (admin.address, True, 101)

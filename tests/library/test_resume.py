@@ -5,7 +5,7 @@ meter and an attacker. The run is stopped by an exception from its progress
 callback (as a crash or Ctrl-C would stop it) and resumed by a new chain
 backend from the run record; its totals must equal those of an uninterrupted run on a
 fresh chain. When the chain's time passed slots while the run was down, their
-offers and takes are skipped and listed, and the books still match the chain.
+matches are skipped and listed, and the books still match the chain.
 """
 
 from dataclasses import dataclass
@@ -110,7 +110,7 @@ def net_tokens(result: RunResult) -> dict[str, int]:
     return {h.name: h.net_tokens for h in result.households}
 
 
-@pytest.mark.parametrize("phase", ["funding households and registering meters", "slot 3/6", "withdrawing credits"])
+@pytest.mark.parametrize("phase", ["funding households and registering meters", "slot 3/6", "withdrawing balances"])
 def test_a_run_whose_process_died_resumes_to_the_totals_of_an_uninterrupted_run(
     market, scenario, uninterrupted, tmp_path, phase
 ):
@@ -132,7 +132,7 @@ def test_a_resumed_run_sends_no_transaction_twice(market, scenario, uninterrupte
     assert resumed.totals().transactions == uninterrupted.totals().transactions
 
 
-def test_offers_of_slots_that_started_while_the_run_was_down_are_skipped_and_listed(market, scenario, tmp_path):
+def test_matches_of_slots_that_started_while_the_run_was_down_are_skipped_and_listed(market, scenario, tmp_path):
     record = tmp_path / "run.json"
     with pytest.raises(Crash):
         market.run(scenario, record, progress=crash_at("slot 2/6"))
@@ -141,8 +141,8 @@ def test_offers_of_slots_that_started_while_the_run_was_down_are_skipped_and_lis
     with pytest.raises(RunFailed) as failed:
         market.run(scenario, record, resume=True)
     result = failed.value.result
-    skipped = [line for line in result.failures if "planned offers not sent" in line]
+    skipped = [line for line in result.failures if "planned matchOrders calls not sent" in line]
     assert [line.split(":")[0] for line in skipped] == ["slot 2", "slot 3"]
-    assert result.checks["every planned offer and take was sent"] is False
+    assert result.checks["every planned match was sent"] is False
     assert result.checks["household token balances match the books"] is True
     assert result.checks["escrow holds nothing for this run at the end"] is True

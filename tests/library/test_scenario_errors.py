@@ -4,7 +4,7 @@ import pytest
 
 from p2p_energy.domain.scenario import ScenarioError, load_scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TAKES_PER_CALL
+from p2p_energy.limits import MAX_FILLS_PER_CALL, MAX_LOTS_PER_CALL
 
 TOP = "seed = 1\nslots = 4\n"
 HOUSEHOLDS = """
@@ -178,7 +178,7 @@ def test_an_unknown_chain_profile_is_rejected(load):
 @pytest.mark.parametrize(
     ("key", "value", "limit"),
     [
-        ("takes_per_tx", MAX_TAKES_PER_CALL + 1, MAX_TAKES_PER_CALL),
+        ("fills_per_tx", MAX_FILLS_PER_CALL + 1, MAX_FILLS_PER_CALL),
         ("lots_per_tx", MAX_LOTS_PER_CALL + 1, MAX_LOTS_PER_CALL),
     ],
 )
@@ -267,3 +267,9 @@ def test_zero_funding_is_rejected_since_nobody_could_buy(load):
     assert "prices.funding: 0 is zero; allowed: NRG per household > 0" in error_of(
         load, tables="\n[prices]\nfunding = 0\n"
     )
+
+
+@pytest.mark.parametrize(("key", "instead"), [("takes_per_tx", "fills_per_tx"), ("readings_per_tx", "settleLots")])
+def test_a_setting_the_gas_redesign_removed_is_refused_naming_what_replaced_it(load, key, instead):
+    message = error_of(load, tables=f"\n[chain]\n{key} = 10\n")
+    assert f"chain.{key}: is no longer a setting" in message and instead in message

@@ -18,6 +18,8 @@ from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.market import MARKET_CONTRACTS, Market, MarketAddresses, deploy_market
 from p2p_energy.domain.meters import MeterKey
+from p2p_energy.domain.orders import order_domain
+from p2p_energy.market_calls import CallLimits, SlotMatch, Trade
 from p2p_energy.run.deployments import default_genesis
 from tests.library.conftest import first_account
 
@@ -96,28 +98,43 @@ def web3_calldata(contract, function, *args):
     return bytes.fromhex(contract.encode_abi(function, args=list(args))[2:])
 
 
-@settings(database=None, deadline=None, max_examples=40)
-@given(takes=st.lists(st.tuples(uint256, uint64), max_size=8))
-def test_take_offers_calldata_equals_web3s(codec, escrow_abi, takes):
-    assert codec.encode("takeOffers", takes) == web3_calldata(escrow_abi, "takeOffers", takes)
-
-
-@settings(database=None, deadline=None, max_examples=40)
-@given(lots=st.lists(st.tuples(uint32, uint64), max_size=8))
-def test_settle_lots_calldata_equals_web3s(codec, escrow_abi, lots):
-    assert codec.encode("settleLots", lots) == web3_calldata(escrow_abi, "settleLots", lots)
+uint16 = st.integers(0, 2**16 - 1)
+uint96 = st.integers(0, 2**96 - 1)
+bytes32 = st.binary(min_size=32, max_size=32)
+signature = st.tuples(bytes32, bytes32)
+lot_trades = st.tuples(uint32, uint64, st.lists(st.tuples(address, uint64, uint96), max_size=4))
 
 
 @settings(database=None, deadline=None, max_examples=40)
 @given(
-    signed=st.lists(
-        st.tuples(st.tuples(uint32, uint64, uint64, uint64), st.binary(min_size=65, max_size=65)), max_size=6
-    )
+    slot=uint64,
+    asks=st.lists(st.tuples(st.tuples(uint32, uint64, uint64, uint64, uint96), signature), max_size=4),
+    bids=st.lists(st.tuples(st.tuples(address, uint64, uint64, uint96), signature), max_size=4),
+    fills=st.lists(st.tuples(uint16, uint16, uint64, uint96), max_size=6),
 )
-def test_submit_readings_calldata_equals_web3s(codec, registry_abi, signed):
-    readings, signatures = [r for r, _ in signed], [s for _, s in signed]
-    expected = web3_calldata(registry_abi, "submitReadings", readings, signatures)
-    assert codec.encode("submitReadings", readings, signatures) == expected
+def test_match_orders_calldata_equals_web3s(codec, escrow_abi, slot, asks, bids, fills):
+    expected = web3_calldata(escrow_abi, "matchOrders", slot, asks, bids, fills)
+    assert codec.encode("matchOrders", slot, asks, bids, fills) == expected
+
+
+@settings(database=None, deadline=None, max_examples=40)
+@given(proofs=st.lists(st.tuples(lot_trades, st.tuples(uint32, uint64, uint64), signature), max_size=5))
+def test_settle_lots_calldata_equals_web3s(codec, escrow_abi, proofs):
+    assert codec.encode("settleLots", proofs) == web3_calldata(escrow_abi, "settleLots", proofs)
+
+
+@settings(database=None, deadline=None, max_examples=40)
+@given(lots=st.lists(lot_trades, max_size=5))
+def test_refund_lots_calldata_equals_web3s(codec, escrow_abi, lots):
+    assert codec.encode("refundLots", lots) == web3_calldata(escrow_abi, "refundLots", lots)
+
+
+@settings(database=None, deadline=None, max_examples=40)
+@given(meters=st.lists(st.tuples(uint32, address, address), max_size=6))
+def test_register_meters_calldata_equals_web3s(codec, registry_abi, meters):
+    ids, owners, signers = [m[0] for m in meters], [m[1] for m in meters], [m[2] for m in meters]
+    expected = web3_calldata(registry_abi, "registerMeters", ids, owners, signers)
+    assert codec.encode("registerMeters", ids, owners, signers) == expected
 
 
 # --------------------------------------------------------------- on anvil
@@ -216,11 +233,11 @@ def test_a_batch_from_several_accounts_is_mined_in_one_block_at_the_asked_time(s
 
 
 def test_a_reverting_call_comes_back_with_status_0_and_the_decoded_custom_error(sender, market, codec):
-    nobody = account("no credit")
-    (outcome,) = sender.send([Call("withdraw", nobody, market.escrow, codec.encode("withdraw"), 150_000)])
+    nobody = account("no balance")
+    (outcome,) = sender.send([Call("withdraw", nobody, market.escrow, codec.encode("withdraw", 5), 150_000)])
     assert outcome.status == 0
     assert outcome.error is not None
-    assert outcome.error.lower() == f"NothingToWithdraw(account={nobody.address})".lower()
+    assert outcome.error.lower() == f"InsufficientBalance(account={nobody.address}, balance=0, needed=5)".lower()
 
 
 def mined_nonces(w3, outcomes):
@@ -284,7 +301,7 @@ def test_a_node_account_sends_through_eth_send_transaction(sender, chain, market
 
 @pytest.fixture(scope="module")
 def trade(chain, market, codec):
-    """A meter, an offer for the slot after next and a take of part of it: the two outcomes."""
+    """A meter, a buyer's deposit and one matched trade for the slot after next: the two outcomes."""
     sender = EvmBackend(chain.web3(), codec, gas_price=0, can_mine=True)
     view = Market(sender, codec, market)
     admin, seller, buyer = first_account(chain), account("seller"), account("buyer")
@@ -299,20 +316,21 @@ def trade(chain, market, codec):
     try:
         now = later(sender)
         assert all(o.ok for o in sender.send(setup, timestamp=now))
+        deposit = Call("deposit", buyer, market.escrow, codec.encode("deposit", NRG), 200_000)
+        (deposited,) = sender.send([deposit], timestamp=now + 1)
         slot = (now - view.view("MeterRegistry", "genesis")) // SLOT + 2
         price = 12 * NRG // 100
-        post = Call("postOffer", seller, market.escrow, codec.encode("postOffer", meter_id, slot, 500, price), 200_000)
-        (posted,) = sender.send([post], timestamp=now + 1)
-        offer_id = codec.decode_log(posted.logs[0]).args["offerId"]
-        take = Call("take", buyer, market.escrow, codec.encode("takeOffers", [(offer_id, 200)]), 300_000)
-        (taken,) = sender.send([take], timestamp=now + 2)
+        orders = order_domain(sender.chain_id, market.escrow)
+        (args,) = SlotMatch(orders, slot, [Trade(meter_id, seller, buyer, 200, price)]).calls(CallLimits(1, 1, 1))
+        match = Call("matchOrders", admin, market.escrow, codec.encode("matchOrders", *args), 400_000)
+        (matched,) = sender.send([match], timestamp=now + 2)
     finally:
         sender.close()
-    assert posted.ok and taken.ok
-    return posted, taken
+    assert deposited.ok and matched.ok
+    return deposited, matched
 
 
-@pytest.mark.parametrize(("event", "which"), [("OfferPosted", 0), ("TradeOpened", 1)])
+@pytest.mark.parametrize(("event", "which"), [("Deposited", 0), ("Traded", 1)])
 def test_decode_log_reads_an_event_of_a_real_receipt_as_web3_does(chain, escrow_contract, codec, trade, event, which):
     outcome = trade[which]
     receipt = chain.web3().eth.get_transaction_receipt(outcome.tx_hash)

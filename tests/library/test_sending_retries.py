@@ -3,7 +3,7 @@
 A real anvil with the market deployed; faults are made the way a node makes
 them: a transfer the account cannot pay is refused, a transaction taken out
 of the pool after it was sent (as a node's pool evicts one) is dropped, and
-withdrawing with nothing credited reverts on chain.
+withdrawing more than the account's escrow balance reverts on chain.
 """
 
 import pytest
@@ -109,10 +109,10 @@ def test_a_dropped_transaction_whose_nonce_another_transaction_used_is_not_sent_
 
 
 def test_a_reverted_transaction_is_reported_with_its_decoded_error_and_sent_once(chain, market, sender, account):
-    withdraw = Call("withdraw", account, market.address("EnergyEscrow"), market.codec.encode("withdraw"), 150_000)
+    withdraw = Call("withdraw", account, market.address("EnergyEscrow"), market.codec.encode("withdraw", 1), 150_000)
     outcomes = sender.send([withdraw])
     assert outcomes[0].status == 0
-    assert outcomes[0].error == f"NothingToWithdraw(account={account.address.lower()})"
+    assert outcomes[0].error == f"InsufficientBalance(account={account.address.lower()}, balance=0, needed=1)"
     assert on_chain_nonce(chain, account) == 1
 
 

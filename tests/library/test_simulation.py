@@ -11,6 +11,7 @@ import pytest
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
 from p2p_energy.domain.scenario import Scenario, load_scenario
+from p2p_energy.limits import trade_id
 from p2p_energy.output.records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
@@ -69,29 +70,75 @@ def test_demo_households_hold_on_chain_the_tokens_the_report_says(demo, compiled
     assert on_chain == {h.name: h.tokens_end for h in result.households}
 
 
-def test_demo_trade_closed_events_add_up_to_the_reports_totals(demo, compiled):
-    chain, result = demo
-    closed = contract(chain, compiled, result, "EnergyEscrow").events.TradeClosed.get_logs(from_block=0)
-    totals = result.totals()
-    assert totals.trades > 0
-    assert len(closed) == totals.trades
-    assert sum(e["args"]["paid"] for e in closed) == totals.tokens_paid
-    assert sum(e["args"]["refunded"] for e in closed) == totals.tokens_refunded
-
-
-def test_demo_trade_closed_events_match_each_trade_record(demo, compiled):
-    chain, result = demo
-    closed = contract(chain, compiled, result, "EnergyEscrow").events.TradeClosed.get_logs(from_block=0)
-    assert {e["args"]["tradeId"]: (e["args"]["paid"], e["args"]["refunded"]) for e in closed} == {
-        t.trade_id: (t.paid, t.refunded) for t in result.trades
-    }
-
-
-def test_demo_leaves_nothing_locked_or_credited_in_the_escrow(demo, compiled):
+def test_demo_lot_events_add_up_to_the_reports_totals(demo, compiled):
     chain, result = demo
     escrow = contract(chain, compiled, result, "EnergyEscrow")
+    settled = escrow.events.LotSettled.get_logs(from_block=0)
+    totals = result.totals()
+    assert totals.trades > 0
+    assert sum(e["args"]["paid"] for e in settled) == totals.tokens_paid
+    assert sum(e["args"]["refunded"] for e in settled) == totals.tokens_refunded
+    assert len(settled) == len({(t.meter_id, t.slot) for t in result.trades})
+
+
+def test_demo_traded_events_match_each_trade_record_in_lot_order(demo, compiled):
+    chain, result = demo
+    traded = contract(chain, compiled, result, "EnergyEscrow").events.Traded.get_logs(from_block=0)
+    by_lot: dict[int, list] = {}
+    for event in traded:
+        by_lot.setdefault(event["args"]["lotKey"], []).append(event["args"])
+    names = {h.address: h.name for h in result.households}
+    on_chain = {
+        trade_id(key >> 64, key & (2**64 - 1), index): (names[a["buyer"]], a["wh"], a["pricePerKWh"], a["cost"])
+        for key, trades in by_lot.items()
+        for index, a in enumerate(trades)
+    }
+    assert on_chain == {t.trade_id: (t.buyer, t.wh, t.price_per_kwh, t.cost) for t in result.trades}
+
+
+def test_demo_leaves_nothing_locked_or_in_balances_in_the_escrow(demo, compiled):
+    chain, result = demo
+    escrow = contract(chain, compiled, result, "EnergyEscrow")
+    token = contract(chain, compiled, result, "EnergyToken")
     assert escrow.functions.totalLocked().call() == 0
-    assert escrow.functions.totalCredited().call() == 0
+    assert escrow.functions.totalBalances().call() == 0
+    assert token.functions.balanceOf(escrow.address).call() == 0
+
+
+def test_demo_funds_every_household_by_the_operators_deposits(toolchain, demo, compiled):
+    chain, result = demo
+    escrow = contract(chain, compiled, result, "EnergyEscrow")
+    deposited = escrow.events.Deposited.get_logs(from_block=0)
+    funding = scenario_file(toolchain, "demo").prices.funding
+    assert sorted((e["args"]["account"], e["args"]["amount"]) for e in deposited) == sorted(
+        (h.address, funding) for h in result.households
+    )
+    operator = chain.accounts[0].address
+    senders = {chain.web3().eth.get_transaction(e["transactionHash"])["from"] for e in deposited}
+    assert senders == {operator}
+    assert contract(chain, compiled, result, "EnergyToken").functions.balanceOf(operator).call() == 0
+    assert {g.operation: g.transactions for g in result.gas}["depositFor"] == 1
+
+
+def test_demo_households_send_only_their_withdrawals_and_no_set_trader(demo):
+    _, result = demo
+    operations = {g.operation: g.transactions for g in result.gas}
+    assert "setTrader" not in operations  # on anvil a household's own key signs its orders
+    assert operations["withdraw"] == len(result.households)
+
+
+def test_a_lot_that_is_not_open_is_skipped_by_a_batch_not_reverted(demo, compiled):
+    chain, result = demo
+    escrow = contract(chain, compiled, result, "EnergyEscrow")
+    trade = result.trades[0]
+    closed = ((trade.meter_id, trade.chain_slot, []), (trade.meter_id, trade.chain_slot, 0), (b"\0" * 32, b"\0" * 32))
+    w3 = chain.web3()
+    tx = escrow.functions.settleLots([closed]).transact({"from": chain.accounts[0].address, "gasPrice": 0})
+    w3.provider.make_request("evm_mine", [])
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    assert receipt["status"] == 1
+    skipped = escrow.events.LotSkipped().process_receipt(receipt)
+    assert [(e["args"]["meterId"], e["args"]["slot"]) for e in skipped] == [(trade.meter_id, trade.chain_slot)]
 
 
 # ------------------------------------------------------------------ faults
@@ -119,12 +166,12 @@ def faults_again(toolchain, faults_chain, faults_deployments, faults):
     return run(toolchain, faults_chain, scenario_file(toolchain, "faults"), faults_deployments)
 
 
-#: The errors MeterRegistry may give for each kind of attack.
+#: The errors a settlement with each kind of attack's reading may give (the registry's or the escrow's).
 EXPECTED_REJECTIONS = {
     "forged reading": {"InvalidMeterSignature"},
-    "replayed reading (same slot again)": {"ReadingOutOfOrder"},
-    "replayed reading (signature moved to the next slot)": {"InvalidMeterSignature"},
-    "replayed reading (signature moved to another meter)": {"InvalidMeterSignature", "RegisterDecreased"},
+    "replayed reading (the meter's reading of another slot)": {"ReadingOfOtherLot"},
+    "replayed reading (signature moved to another slot)": {"InvalidMeterSignature"},
+    "replayed reading (another meter's reading)": {"ReadingOfOtherLot"},
     "replayed reading (signed for another chain id)": {"InvalidMeterSignature"},
     "replayed reading (signed for another deployment)": {"InvalidMeterSignature"},
 }
@@ -140,23 +187,36 @@ def test_faults_every_attack_is_submitted_and_rejected(toolchain, faults):
     assert [a.rejected for a in faults.attacks] == [a.submitted for a in faults.attacks]
 
 
-def test_faults_attacks_are_rejected_with_the_registrys_custom_errors(faults):
+def test_faults_attacks_are_rejected_with_the_expected_custom_errors(faults):
     assert {a.kind for a in faults.attacks} == set(EXPECTED_REJECTIONS)
     for attack in faults.attacks:
         errors = {reason.split("(")[0] for reason in attack.reasons}
         assert errors and errors <= EXPECTED_REJECTIONS[attack.kind], (attack.kind, attack.reasons)
 
 
-def test_faults_offline_meter_lots_are_refunded_in_full(toolchain, faults):
-    offline = scenario_file(toolchain, "faults").faults.offline
-    # A lot needs its slot's reading and the one before: the slot after the outage cannot settle either.
-    dark = [
-        t
-        for t in faults.trades
-        if any(t.seller == o.household and (o.covers(t.slot) or o.covers(t.slot - 1)) for o in offline)
+def test_faults_attacks_were_settlements_sent_by_the_attacker_that_changed_nothing(faults_chain, compiled, faults):
+    escrow = contract(faults_chain, compiled, faults, "EnergyEscrow")
+    w3 = faults_chain.web3()
+    attacker = {h.address for h in faults.households}
+    reverted = [
+        tx
+        for number in range(1, w3.eth.block_number + 1)
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]
+        if tx["to"] == escrow.address and w3.eth.get_transaction_receipt(tx["hash"])["status"] == 0
     ]
-    assert dark, "the offline household sold nothing around its outage: the scenario no longer tests this"
+    assert len(reverted) == sum(a.submitted for a in faults.attacks)
+    assert all(escrow.decode_function_input(tx["input"])[0].fn_name == "settleLots" for tx in reverted)
+    assert not {tx["from"] for tx in reverted} & attacker
+
+
+def test_faults_offline_meter_lots_are_refunded_in_full_and_its_other_lots_settle(toolchain, faults):
+    offline = scenario_file(toolchain, "faults").faults.offline
+    # A lot needs only the reading of its own slot: the offline slots' lots are refunded, no others.
+    dark = [t for t in faults.trades if any(t.seller == o.household and o.covers(t.slot) for o in offline)]
+    assert dark, "the offline household sold nothing during its outage: the scenario no longer tests this"
     assert [(t.outcome, t.paid) for t in dark] == [("refunded", 0)] * len(dark)
+    lit = [t for t in faults.trades if any(t.seller == o.household for o in offline) and t not in dark]
+    assert lit and {t.outcome for t in lit} == {"settled"}
 
 
 def test_faults_under_delivering_seller_is_paid_less_than_price_times_taken(toolchain, faults):
@@ -202,6 +262,14 @@ def test_node_held_accounts_are_the_households(node_run):
     chain, result = node_run
     held = {a.address for a in chain.accounts[1:]}
     assert {h.address for h in result.households} <= held
+
+
+def test_node_held_accounts_name_their_order_keys_with_set_trader(node_run, compiled):
+    chain, result = node_run
+    escrow = contract(chain, compiled, result, "EnergyEscrow")
+    named = {e["args"]["account"] for e in escrow.events.TraderSet.get_logs(from_block=0)}
+    assert named == {h.address for h in result.households}
+    assert {g.operation: g.transactions for g in result.gas}["setTrader"] == len(result.households)
 
 
 # ------------------------------------------------------- qtum-regtest
