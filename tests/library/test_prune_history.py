@@ -61,13 +61,13 @@ def test_simulates_own_chain_keeps_only_the_last_states(toolchain, compile_for):
 
 
 def a_revert(chain: LocalChain, compiled) -> tuple[EvmBackend, Call, int, str]:
-    """A withdraw with nothing credited, reverted on chain; then LATER_BLOCKS empty blocks."""
+    """A withdraw beyond an empty balance, reverted on chain; then LATER_BLOCKS empty blocks."""
     market = deploy_local_market(chain, compiled, genesis=0, gas_price=0)
     nobody = Account.from_key(keccak(text="prune-history: nothing to withdraw"))
-    withdraw = Call("withdraw", nobody, market.address("EnergyEscrow"), market.codec.encode("withdraw"), 150_000)
+    withdraw = Call("withdraw", nobody, market.address("EnergyEscrow"), market.codec.encode("withdraw", 1), 150_000)
     (outcome,) = market.chain.send([withdraw])
     assert outcome.status == 0 and outcome.block is not None and outcome.tx_hash is not None
-    assert outcome.error == f"NothingToWithdraw(account={nobody.address.lower()})"
+    assert outcome.error == f"InsufficientBalance(account={nobody.address.lower()}, balance=0, needed=1)"
     for _ in range(LATER_BLOCKS):
         chain.web3().provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     return market.chain, withdraw, outcome.block, outcome.tx_hash
@@ -81,7 +81,8 @@ def test_a_revert_older_than_the_states_kept_is_still_explained(toolchain, compi
         replayed = w3.provider.make_request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])  # type: ignore[arg-type]
         assert "error" in replayed, "the state to replay it on should be gone"
         assert (
-            backend.explain_revert(call, block, tx_hash) == f"NothingToWithdraw(account={call.sender.address.lower()})"
+            backend.explain_revert(call, block, tx_hash)
+            == f"InsufficientBalance(account={call.sender.address.lower()}, balance=0, needed=1)"
         )
 
 
@@ -94,7 +95,7 @@ def test_a_revert_before_a_restart_from_the_state_file_is_still_explained(toolch
         backend = EvmBackend(restarted.web3(), market_codec(compiled), gas_price=0, can_mine=True)
         try:
             assert backend.explain_revert(call, block, tx_hash) == (
-                f"NothingToWithdraw(account={call.sender.address.lower()})"
+                f"InsufficientBalance(account={call.sender.address.lower()}, balance=0, needed=1)"
             )
         finally:
             backend.close()
