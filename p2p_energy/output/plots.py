@@ -302,7 +302,8 @@ def balance_figure(result: RunResult) -> Figure:
 
 PER_SETTLED_TRADE_LABELS = (
     f"{SETTLE_OPERATION} only",
-    f"{SETTLE_OPERATION} + {READINGS_OPERATION}",
+    # Readings travel inside settleLots since the gas redesign; in older runs they were submitReadings calls.
+    "settlement with its readings",
     "trading (all but set-up)",
     "every transaction",
 )

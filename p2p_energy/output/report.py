@@ -33,6 +33,7 @@ from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.output import plots
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
+    READINGS_OPERATION,
     RECORD_LISTS,
     SETTLE_OPERATION,
     HouseholdRecord,
@@ -441,7 +442,8 @@ def _gas_table(totals: RunTotals) -> Table:
     table.add_section()
     table.add_row("all", f"{totals.transactions:,}", f"{totals.gas:,}", "", _count(totals.all_gas_per_settled_trade))
     table.add_row(f"{SETTLE_OPERATION} only", "", "", "", _count(totals.settle_gas_per_settled_trade))
-    table.add_row("settlement incl. readings", "", "", "", _count(totals.settlement_gas_per_settled_trade))
+    if READINGS_OPERATION in totals.gas_per_operation:  # a run from before readings travelled inside settleLots
+        table.add_row("settlement incl. readings", "", "", "", _count(totals.settlement_gas_per_settled_trade))
     table.add_row("trading (no set-up)", "", "", "", _count(totals.trading_gas_per_settled_trade))
     return table
 
