@@ -14,14 +14,16 @@ import {SlotClock} from "./SlotClock.sol";
  * @notice Prepaid balances, signed orders matched into escrowed trades, and
  * settlement against the seller's signed meter readings.
  *
- * Flow: every account deposits tokens once and names the key that signs its
- * orders ({setTrader}; on Qtum `ecrecover` never yields `msg.sender`, so the
- * key is registered, like a meter key). Sellers sign asks (Wh of a meter in a
- * slot, at least a price per kWh) and buyers sign bids (at most Wh and a price
- * per kWh in a slot) off chain; anyone submits a slot's matches before the slot
+ * Flow: accounts deposit tokens into their balances ({deposit}, or an
+ * operator's {depositFor}). Sellers sign asks (Wh of a meter in a slot, at
+ * least a price per kWh) and buyers sign bids (at most Wh and a price per kWh
+ * in a slot) off chain, each with its own account key; on Qtum, where
+ * `ecrecover` never yields an account's address, with a key the account names
+ * once with {setTrader}. Anyone submits a slot's matches before the slot
  * starts ({matchOrders}): each fill moves a cost from the buyer's balance into
- * escrow. After the slot, the seller's two signed readings prove its export
- * and every trade of that (meter, slot) "lot" is paid pro rata:
+ * escrow. After the slot, the meter's signed reading of its export in the slot
+ * ({IMeterRegistry-exportProven}) settles every trade of that (meter, slot)
+ * "lot" pro rata:
  *
  *     delivered = min(exported, sold)            (sold = Wh matched in the lot)
  *     paid      = floor(cost * delivered / sold) (to the seller)
@@ -32,7 +34,7 @@ import {SlotClock} from "./SlotClock.sol";
  * rounding never creates or loses a token unit; the floor favours the buyer by
  * less than one unit per trade, and a seller is paid at most the cost, which
  * may exceed wh x price / 1000 by less than one unit. If the lot is not settled
- * by slot end + grace period (no readings, or the meter was revoked), anyone
+ * by slot end + grace period (no reading, or the meter was revoked), anyone
  * may refund it: every buyer gets its full cost back.
  *
  * Gas: a lot is one storage word, a running commitment (hash) of its trades;
@@ -59,13 +61,15 @@ import {SlotClock} from "./SlotClock.sol";
 contract EnergyEscrow is SlotClock, EIP712 {
     using SafeERC20 for IERC20;
 
-    /// @notice Most asks, bids and fills in one {matchOrders} call.
+    /// @notice Most asks in one {matchOrders} call.
     uint256 public constant MAX_ASKS_PER_CALL = 200;
+    /// @notice Most bids in one {matchOrders} call.
     uint256 public constant MAX_BIDS_PER_CALL = 400;
+    /// @notice Most fills (trades) in one {matchOrders} call.
     uint256 public constant MAX_FILLS_PER_CALL = 800;
     /// @notice Most accounts one {depositFor} call funds.
     uint256 public constant MAX_DEPOSITS_PER_CALL = 200;
-    /// @notice Most trades in one (meter, slot) lot, so settling a lot is bounded.
+    /// @notice Most trades in one (meter, slot) lot over all {matchOrders} calls, so settling a lot is bounded.
     uint256 public constant MAX_TRADES_PER_LOT = 50;
     /// @notice Most lots one {settleLots} or {refundLots} call handles.
     uint256 public constant MAX_LOTS_PER_CALL = 200;
@@ -75,9 +79,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
     /// so a careless bid cannot lock tokens for ages.
     uint256 public constant MAX_HORIZON = 7 days;
 
-    /// @notice EIP-712 types of the orders.
+    /// @notice EIP-712 type of an ask.
     bytes32 public constant ASK_TYPEHASH =
         keccak256("Ask(uint32 meterId,uint64 slot,uint64 wh,uint64 minWh,uint96 minPricePerKWh)");
+    /// @notice EIP-712 type of a bid.
     bytes32 public constant BID_TYPEHASH =
         keccak256("Bid(address account,uint64 slot,uint64 maxWh,uint96 maxPricePerKWh)");
 
@@ -101,13 +106,13 @@ contract EnergyEscrow is SlotClock, EIP712 {
         uint96 maxPricePerKWh;
     }
 
-    /// @notice An ask and its signature by the trader key of the meter's owner.
+    /// @notice An ask and its signature by the meter owner's key (or the key it named with {setTrader}).
     struct SignedAsk {
         Ask ask;
         Signature signature;
     }
 
-    /// @notice A bid and its signature by the account's trader key.
+    /// @notice A bid and its signature by the account's key (or the key it named with {setTrader}).
     struct SignedBid {
         Bid bid;
         Signature signature;
@@ -199,9 +204,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Emitted when an account names the key that signs its orders.
     event TraderSet(address indexed account, address signer);
-    /// @notice Emitted for every fill: `cost` moved from `buyer`'s balance into lot `lotKey`.
+    /// @notice Emitted for every fill: `cost` = ceil(`wh` * `pricePerKWh` / 1000) moved from `buyer`'s balance
+    /// into lot `lotKey` (see {lotKey}). A lot's trades are its Traded events in order.
     event Traded(uint96 indexed lotKey, address buyer, uint64 wh, uint96 pricePerKWh, uint96 cost);
-    /// @notice Emitted when a lot is settled against the seller's readings; each trade got its
+    /// @notice Emitted when a lot is settled against its meter's reading; each trade got its
     /// share of `paid` by the settlement rule and the rest back.
     event LotSettled(
         uint32 indexed meterId,
@@ -221,10 +227,14 @@ contract EnergyEscrow is SlotClock, EIP712 {
     error InvalidAccount();
     error InvalidGracePeriod();
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
+    /// @notice An order of `account` signed by neither its own key nor the key it named with {setTrader}
+    /// (`expected`, zero if none); `recovered` is the signer's `ecrecover` address.
     error InvalidOrderSignature(address account, address recovered, address expected);
     error WrongSlot(uint64 slot, uint64 expected);
     error TradingClosed(uint64 slot, uint256 startedAt);
+    /// @notice `slot` starts at `startsAt`, after `latestStart` = now + {MAX_HORIZON}.
     error SlotTooFar(uint64 slot, uint256 startsAt, uint256 latestStart);
+    /// @notice Ask or bid number `index` does not come strictly after the one before it (meter id; account).
     error OrdersNotSorted(uint256 index);
     error MeterNotActive(uint32 meterId);
     error BuyerIsSeller(uint256 fill, address buyer);
@@ -232,10 +242,12 @@ contract EnergyEscrow is SlotClock, EIP712 {
     error FillTooSmall(uint256 fill, uint64 wh, uint64 minWh);
     error ExceedsAsk(uint32 meterId, uint64 slot, uint256 soldWh, uint64 askWh);
     error ExceedsBid(address account, uint64 slot, uint256 matchedWh, uint64 bidWh);
+    /// @notice `account`'s bids were matched in `lastSlot` already, a later slot than `slot`.
     error BidOutOfOrder(address account, uint64 slot, uint64 lastSlot);
     error UnknownOrder(uint256 fill);
     error LotFull(uint32 meterId, uint64 slot, uint256 maxTrades);
     error AmountTooLarge(uint256 value, uint256 max);
+    /// @notice The trades given for an open lot are not exactly its trades in match order (its commitment).
     error TradesMismatch(uint32 meterId, uint64 slot);
     error ReadingOfOtherLot(uint32 meterId, uint64 slot, uint32 readingMeterId, uint64 readingSlot);
     error SlotNotOver(uint32 meterId, uint64 slot, uint256 endsAt);
@@ -341,14 +353,18 @@ contract EnergyEscrow is SlotClock, EIP712 {
      *
      * Requirements:
      * - every order is of `slot`, which has not started and starts within {MAX_HORIZON};
-     * - asks in strictly increasing meter id, bids in strictly increasing account, each
-     *   signed by the key the meter's owner (asks) or the account (bids) set;
+     * - asks in strictly increasing meter id, bids in strictly increasing account (as uint160),
+     *   each signed by the key of the meter's owner (asks) or of the account (bids), or by
+     *   the key that account named with {setTrader};
      * - every ask's meter is active; every fill names an existing ask and bid, is at least
      *   the ask's `minWh`, at a price within both orders, and its buyer is not the seller;
      * - per lot: Wh matched in all calls <= the ask's `wh`, at most {MAX_TRADES_PER_LOT} trades;
      * - per bid: Wh matched in all calls <= its `maxWh`, and its account has the cost in its balance;
      *   an account's bids are matched in slot order;
      * - at most {MAX_ASKS_PER_CALL} asks, {MAX_BIDS_PER_CALL} bids and {MAX_FILLS_PER_CALL} fills.
+     *
+     * Each fill locks cost = ceil(wh * pricePerKWh / 1000): rounded up, so that no fill is
+     * free, and the buyer pays less than one token unit above the exact price.
      *
      * Emits a {Traded} event per fill.
      */
@@ -374,7 +390,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
      *
      * Requirements, for each open lot:
      * - `trades` are exactly the lot's trades, in the order they were matched;
-     * - the readings are the meter's signed readings at the end of `slot - 1` and `slot`;
+     * - `reading` is of the lot's meter and slot, signed by the meter's key ({IMeterRegistry-exportProven});
      * - the slot is over and its grace period is not, and the meter is active.
      * And at most {MAX_LOTS_PER_CALL} lots and {MAX_TRADES_PER_CALL} trades in all.
      *
@@ -579,6 +595,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
         _requireSettlementWindow(given.meterId, given.slot);
         (address seller, uint64 exportedWh) = _provenExport(proof);
         uint64 deliveredWh = exportedWh < soldWh ? exportedWh : soldWh;
+        // Clearing its word is what closing a lot means: one write per lot, at most MAX_LOTS_PER_CALL per call.
+        // slither-disable-next-line costly-loop
         delete _lots[lotKey(given.meterId, given.slot)];
         uint256 paid;
         (released, paid) = _payOut(given.trades, deliveredWh, soldWh);
@@ -618,8 +636,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
             uint256 paid = (uint256(trades[i].cost) * deliveredWh) / soldWh;
             cost += trades[i].cost;
             paidTotal += paid;
-            // The loop is bounded by MAX_TRADES_PER_LOT; a buyer is credited only what it gets back.
-            // slither-disable-next-line costly-loop
+            // A buyer is credited only what it gets back (the loop is bounded by MAX_TRADES_PER_LOT).
             if (paid != trades[i].cost) _credit(trades[i].buyer, trades[i].cost - paid);
         }
     }
@@ -633,9 +650,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
         for (uint256 i = 0; i < given.trades.length; ++i) {
             released += given.trades[i].cost;
             // The loop is bounded by MAX_TRADES_PER_LOT.
-            // slither-disable-next-line costly-loop
             _credit(given.trades[i].buyer, given.trades[i].cost);
         }
+        // Clearing its word is what closing a lot means: one write per lot, at most MAX_LOTS_PER_CALL per call.
+        // slither-disable-next-line costly-loop
         delete _lots[lotKey(given.meterId, given.slot)];
         // released < 2^128: at most 50 trades of < 2^96 each.
         emit LotRefunded(given.meterId, given.slot, uint128(released));
@@ -677,6 +695,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
         // on Qtum ecrecover never gives an account's address, so the key it named with {setTrader} signs.
         // (A key whose ecrecover address equals another account's HASH160 address would take a 2^160 search.)
         if (recovered == account) return;
+        // recover reverts rather than return the zero address, so an account that named no key (zero) never matches.
         address trader = _traders[account];
         if (recovered != trader) revert InvalidOrderSignature(account, recovered, trader);
     }

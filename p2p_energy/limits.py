@@ -26,11 +26,6 @@ MAX_HORIZON_S = 7 * 24 * 3600
 #: MeterRegistry.MAX_METERS_PER_CALL: most meters one registerMeters call registers.
 MAX_METERS_PER_CALL = 200
 
-#: (old interface; removed with the run loop rewrite) most offers one takeOffers call took.
-MAX_TAKES_PER_CALL = 100
-#: (old interface; removed with the run loop rewrite) most readings one submitReadings call took.
-MAX_READINGS_PER_CALL = 200
-
 _METER_BITS = 32
 _SLOT_BITS = 64
 _INDEX_BITS = 32

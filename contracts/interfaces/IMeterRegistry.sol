@@ -7,7 +7,7 @@ import {Signature} from "../Signature.sol";
 /**
  * @title IMeterRegistry
  * @notice What the escrow needs from the meter registry: meter owners, and the
- * energy a meter's two signed readings prove it exported in a slot.
+ * energy a meter's signed reading proves it exported in a slot.
  */
 interface IMeterRegistry is ISlotClock {
     /// @notice The energy a meter exported during a slot (its 15-minute interval value), signed by the meter key.

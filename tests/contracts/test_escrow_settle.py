@@ -1,221 +1,190 @@
-import brownie
+"""settleLots when it accepts: pro-rata payment against the meter's signed reading, and lots it skips.
 
-from p2p_energy.limits import MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
-from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, meter_key
+Expected amounts are worked out by hand from the rule (EnergyEscrow's NatSpec), at conftest's PRICE
+of 23,456,789 base units per kWh: cost = ceil(wh x price / 1,000) when matched,
+delivered = min(exported, sold), paid = floor(cost x delivered / sold), refunded = cost - paid.
+The amounts are chosen so that no division is exact: rounding the wrong way changes the last digit.
+"""
 
-SETTLED = 2
+import pytest
 
-# Expected amounts are worked out by hand from the rule (README, "The settlement rule"), at
-# conftest's PRICE of 23,456,789 base units per kWh: cost = ceil(wh x price / 1,000) when taken,
-# paid = floor(cost x delivered / sold), refunded = cost - paid. The amounts are chosen so that
-# no division is exact: rounding the wrong way changes the last digit.
+from tests.contracts.conftest import FUNDS, GRACE, OTHER_METER, SELLER_METER, fill, lot_of, lot_trade
 
-
-def test_full_delivery_pays_the_seller_everything(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_234), 1_234))
-    deliver(SELLER_METER, 1, 1_234)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # cost = ceil(1,234 x 23,456,789 / 1,000) = ceil(28,945,677.626) = 28,945,678, all of it paid
-    assert (escrow.creditOf(seller), escrow.creditOf(buyer)) == (28_945_678, 0)
+# ceil(1,234 x 23,456.789) = ceil(28,945,677.626) = 28,945,678
+COST_1234 = 28_945_678
+# ceil(300 x 23,456.789) = ceil(7,037,036.7) = 7,037,037; ceil(700 x 23,456.789) = ceil(16,419,752.3) = 16,419,753
+COST_300, COST_700 = 7_037_037, 16_419_753
 
 
-def test_partial_delivery_pays_the_seller_pro_rata_rounded_down(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_234), 1_234))
-    deliver(SELLER_METER, 1, 500)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # cost 28,945,678 (as above); paid = floor(28,945,678 x 500 / 1,234) = floor(11,728,394.65) = 11,728,394;
-    # refunded = 28,945,678 - 11,728,394 = 17,217,284
-    assert (escrow.creditOf(seller), escrow.creditOf(buyer)) == (11_728_394, 17_217_284)
+@pytest.fixture(scope="module")
+def sold_1234(trade, buyer, goto):
+    """1,234 Wh of meter 1 in slot 1 sold to buyer; the chain then in slot 2. Returns the lot's trades."""
+
+    def sold_1234():
+        trade(1_234)
+        goto(2, 100)
+        return [lot_trade(buyer, 1_234, COST_1234)]
+
+    return sold_1234
 
 
-def test_zero_export_refunds_every_buyer_in_full(escrow, offer, take, deliver, seller, buyer, buyer2):
-    offer_id = offer(1_000)
-    take((offer_id, 600))
-    take((offer_id, 400), by=buyer2)
-    deliver(SELLER_METER, 1, 0)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # costs, refunded whole: ceil(600 x 23,456.789) = ceil(14,074,073.4) = 14,074,074;
-    # ceil(400 x 23,456.789) = ceil(9,382,715.6) = 9,382,716
-    assert (escrow.creditOf(seller), escrow.creditOf(buyer), escrow.creditOf(buyer2)) == (0, 14_074_074, 9_382_716)
+@pytest.fixture(scope="module")
+def sold_300_700(ask, bid, match, buyer, buyer2, goto):
+    """1,000 Wh of meter 1 in slot 1: 300 to buyer, 700 to buyer2; the chain then in slot 2."""
+
+    def sold_300_700():
+        match([ask(1_000)], [bid(buyer, 300), bid(buyer2, 700)], [fill(0, 0, 300), fill(0, 1, 700)])
+        goto(2, 100)
+        return [lot_trade(buyer, 300, COST_300), lot_trade(buyer2, 700, COST_700)]
+
+    return sold_300_700
 
 
-def test_over_delivery_pays_no_more_than_the_price(escrow, offer, take, deliver, seller, buyer):
-    take((offer(1_234), 1_234))
-    deliver(SELLER_METER, 1, 5_000)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # delivered = min(5,000, 1,234) = 1,234: the cost, 28,945,678, and no more
-    assert escrow.creditOf(seller) == 28_945_678
+def test_full_delivery_pays_the_seller_the_whole_cost(escrow, sold_1234, settle, seller, buyer):
+    settle(SELLER_METER, 1, sold_1234(), 1_234)
+    # 10,000,000,000 - 28,945,678 = 9,971,054,322 stays with the buyer, nothing comes back
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (COST_1234, 9_971_054_322)
 
 
-def test_several_buyers_of_one_offer_share_the_shortfall(escrow, offer, take, deliver, seller, buyer, buyer2):
-    offer_id = offer(1_000)
-    take((offer_id, 300))
-    take((offer_id, 700), by=buyer2)
-    deliver(SELLER_METER, 1, 333)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # 300 Wh: cost ceil(7,037,036.7) = 7,037,037; paid floor(7,037,037 x 333 / 1,000) = floor(2,343,333.321)
-    #   = 2,343,333; refunded 7,037,037 - 2,343,333 = 4,693,704
-    # 700 Wh: cost ceil(16,419,752.3) = 16,419,753; paid floor(16,419,753 x 333 / 1,000) = floor(5,467,777.749)
-    #   = 5,467,777; refunded 16,419,753 - 5,467,777 = 10,951,976
-    # seller: 2,343,333 + 5,467,777 = 7,811,110
-    assert (escrow.creditOf(seller), escrow.creditOf(buyer), escrow.creditOf(buyer2)) == (
-        7_811_110,
-        4_693_704,
-        10_951_976,
+def test_partial_delivery_pays_the_seller_pro_rata_rounded_down(escrow, sold_1234, settle, seller):
+    settle(SELLER_METER, 1, sold_1234(), 500)
+    # paid = floor(28,945,678 x 500 / 1,234) = floor(11,728,394.65) = 11,728,394
+    assert escrow.balanceOf(seller) == 11_728_394
+
+
+def test_partial_delivery_refunds_the_buyer_the_rest_of_its_cost(escrow, sold_1234, settle, buyer):
+    settle(SELLER_METER, 1, sold_1234(), 500)
+    # refunded = 28,945,678 - 11,728,394 = 17,217,284; 9,971,054,322 + 17,217,284 = 9,988,271,606
+    assert escrow.balanceOf(buyer) == 9_988_271_606
+
+
+def test_one_wh_delivered_pays_one_1234th_rounded_down(escrow, sold_1234, settle, seller, buyer):
+    settle(SELLER_METER, 1, sold_1234(), 1)
+    # paid = floor(28,945,678 / 1,234) = floor(23,456.79) = 23,456; refunded 28,945,678 - 23,456 = 28,922,222
+    # the buyer: 9,971,054,322 + 28,922,222 = 9,999,976,544
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (23_456, 9_999_976_544)
+
+
+def test_delivery_above_the_sold_wh_pays_no_more_than_the_cost(escrow, sold_1234, settle, seller):
+    settle(SELLER_METER, 1, sold_1234(), 5_000)
+    # delivered = min(5,000, 1,234) = 1,234: the cost, and no more
+    assert escrow.balanceOf(seller) == COST_1234
+
+
+def test_zero_delivery_refunds_every_buyer_in_full(escrow, sold_300_700, settle, seller, buyer, buyer2):
+    settle(SELLER_METER, 1, sold_300_700(), 0)
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (0, FUNDS, FUNDS)
+
+
+def test_buyers_of_one_lot_share_the_shortfall_pro_rata(escrow, sold_300_700, settle, buyer, buyer2):
+    settle(SELLER_METER, 1, sold_300_700(), 333)
+    # 300 Wh: paid floor(7,037,037 x 333 / 1,000) = floor(2,343,333.321) = 2,343,333, refunded 4,693,704:
+    #   10,000,000,000 - 7,037,037 + 4,693,704 = 9,997,656,667
+    # 700 Wh: paid floor(16,419,753 x 333 / 1,000) = floor(5,467,777.749) = 5,467,777, refunded 10,951,976:
+    #   10,000,000,000 - 16,419,753 + 10,951,976 = 9,994,532,223
+    assert (escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (9_997_656_667, 9_994_532_223)
+
+
+def test_the_seller_gets_the_sum_of_the_trades_payments(escrow, sold_300_700, settle, seller):
+    settle(SELLER_METER, 1, sold_300_700(), 333)
+    # 2,343,333 + 5,467,777 = 7,811,110 (not floor(23,456,790 x 333 / 1,000) = 7,811,111: each trade rounds down)
+    assert escrow.balanceOf(seller) == 7_811_110
+
+
+def test_settlement_emits_lot_settled_with_the_lots_totals(sold_300_700, settle, seller):
+    event = settle(SELLER_METER, 1, sold_300_700(), 333).events["LotSettled"]
+    # refunded 4,693,704 + 10,951,976 = 15,645,680
+    assert dict(event) == {
+        "meterId": SELLER_METER,
+        "slot": 1,
+        "seller": seller,
+        "soldWh": 1_000,
+        "deliveredWh": 333,
+        "paid": 7_811_110,
+        "refunded": 15_645_680,
+    }
+
+
+def test_settlement_clears_the_lot_word(escrow, sold_1234, settle):
+    settle(SELLER_METER, 1, sold_1234(), 500)
+    assert lot_of(escrow, SELLER_METER, 1) == (bytes(24), 0, 0)
+
+
+def test_settlement_moves_the_lots_cost_from_locked_to_balances(escrow, token, sold_1234, settle):
+    settle(SELLER_METER, 1, sold_1234(), 500)
+    assert (escrow.totalLocked(), escrow.totalBalances(), token.balanceOf(escrow)) == (0, 2 * FUNDS, 2 * FUNDS)
+
+
+def test_a_lot_matched_in_two_calls_settles_with_its_trades_in_match_order(
+    escrow, ask, bid, match, settle, goto, seller, buyer, buyer2
+):
+    match([ask(1_234)], [bid(buyer2, 777)], [fill(0, 0, 777)])
+    match([ask(1_234)], [bid(buyer, 457)], [fill(0, 0, 457)])
+    goto(2, 100)
+    # costs: ceil(777 x 23,456.789) = ceil(18,225,925.053) = 18,225,926; ceil(457 x 23,456.789) = ceil(10,719,752.573)
+    # = 10,719,753; paid at 1,000 of 1,234 Wh: floor(14,769,794.16) = 14,769,794 and floor(8,686,995.95) = 8,686,995
+    settle(SELLER_METER, 1, [lot_trade(buyer2, 777, 18_225_926), lot_trade(buyer, 457, 10_719_753)], 1_000)
+    assert escrow.balanceOf(seller) == 14_769_794 + 8_686_995
+
+
+def test_settlement_is_accepted_in_the_first_second_after_the_slot(escrow, trade, settle, next_block_at, buyer):
+    trade(1_234)
+    next_block_at(escrow.slotEnd(1))
+    tx = settle(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234)
+    assert tx.events["LotSettled"]["paid"] == COST_1234
+
+
+def test_settlement_is_accepted_in_the_last_second_of_the_grace_period(escrow, trade, settle, next_block_at, buyer):
+    trade(1_234)
+    next_block_at(escrow.slotEnd(1) + GRACE - 1)
+    tx = settle(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234)
+    assert tx.events["LotSettled"]["paid"] == COST_1234
+
+
+def test_a_batch_settles_every_lot_it_names(escrow, trade, proof, goto, stranger, seller, seller2, buyer, buyer2):
+    trade(1_234)
+    trade(1_234, by=buyer2, meter=OTHER_METER)
+    goto(2, 100)
+    proofs = [
+        proof(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234),
+        proof(OTHER_METER, 1, [lot_trade(buyer2, 1_234, COST_1234)], 500),
+    ]
+    escrow.settleLots(proofs, {"from": stranger})
+    # meter 2 delivered 500 of 1,234 Wh: floor(28,945,678 x 500 / 1,234) = 11,728,394
+    assert (escrow.balanceOf(seller), escrow.balanceOf(seller2), escrow.totalLocked()) == (COST_1234, 11_728_394, 0)
+
+
+def test_a_lot_settled_alone_first_is_skipped_by_a_later_batch(
+    escrow, trade, proof, settle, goto, stranger, seller2, buyer, buyer2
+):
+    trade(1_234)
+    trade(1_234, by=buyer2, meter=OTHER_METER)
+    goto(2, 100)
+    first = [lot_trade(buyer, 1_234, COST_1234)]
+    settle(SELLER_METER, 1, first, 1_234)
+    proofs = [proof(SELLER_METER, 1, first, 1_234), proof(OTHER_METER, 1, [lot_trade(buyer2, 1_234, COST_1234)], 1_234)]
+    tx = escrow.settleLots(proofs, {"from": stranger})
+    skipped, settled = tx.events["LotSkipped"], tx.events["LotSettled"]
+    assert ((skipped["meterId"], skipped["slot"]), (settled["meterId"], settled["seller"])) == (
+        (SELLER_METER, 1),
+        (OTHER_METER, seller2),
     )
 
 
-def test_several_offers_of_one_seller_in_one_slot_settle_as_one_lot(escrow, offer, take, deliver, seller, buyer):
-    cheap, dear = offer(400), offer(600, price=31_415_927)
-    take((cheap, 400), (dear, 600))
-    deliver(SELLER_METER, 1, 777)
-    tx = escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # one lot of 1,000 Wh sold, 777 delivered:
-    # 400 Wh: cost ceil(9,382,715.6) = 9,382,716; paid floor(9,382,716 x 777 / 1,000) = floor(7,290,370.332) = 7,290,370
-    # 600 Wh at 31,415,927: cost ceil(18,849,556.2) = 18,849,557;
-    #   paid floor(18,849,557 x 777 / 1,000) = floor(14,646,105.789) = 14,646,105
-    # paid 7,290,370 + 14,646,105 = 21,936,475; refunded 9,382,716 + 18,849,557 - 21,936,475 = 6,295,798
-    settled = tx.events["LotSettled"]
-    assert (settled["soldWh"], settled["deliveredWh"], settled["paid"], settled["refunded"]) == (
-        1_000,
-        777,
-        21_936_475,
-        6_295_798,
-    )
-    assert len(tx.events["TradeClosed"]) == 2
+def test_a_skipped_lot_pays_nobody_twice(escrow, sold_1234, settle, seller, buyer):
+    trades = sold_1234()
+    settle(SELLER_METER, 1, trades, 500)
+    settle(SELLER_METER, 1, trades, 1_234)
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (11_728_394, 9_988_271_606)
 
 
-def test_settlement_closes_each_trade_with_an_event(escrow, offer, take, deliver, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 250)
-    tx = escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    closed = tx.events["TradeClosed"]
-    assert (closed["tradeId"], closed["buyer"]) == (escrow.tradeIdOf(SELLER_METER, 1, 0), buyer)
-    # cost 23,456,789 (1 kWh); paid floor(23,456,789 x 250 / 1,000) = floor(5,864,197.25) = 5,864,197;
-    # refunded 23,456,789 - 5,864,197 = 17,592,592
-    assert (closed["paid"], closed["refunded"]) == (5_864_197, 17_592_592)
+def test_a_lot_named_twice_in_one_batch_is_settled_once_and_skipped_once(escrow, sold_1234, proof, stranger):
+    trades = sold_1234()
+    tx = escrow.settleLots([proof(SELLER_METER, 1, trades, 500)] * 2, {"from": stranger})
+    assert (len(tx.events["LotSettled"]), len(tx.events["LotSkipped"])) == (1, 1)
 
 
-def test_settlement_moves_the_lot_from_locked_to_credited(escrow, offer, take, deliver, buyer):
-    take((offer(1_234), 1_234))
-    deliver(SELLER_METER, 1, 700)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    # the whole cost, 28,945,678, moves: paid to the seller or refunded to the buyer, both credited
-    assert (escrow.totalLocked(), escrow.totalCredited()) == (0, 28_945_678)
-
-
-def test_settle_before_the_slot_is_over_reverts(escrow, offer, take, goto, buyer, registry):
-    take((offer(1_000), 1_000))
-    goto(1, 10)
-    with brownie.reverts(f"SlotNotOver: {SELLER_METER}, 1, {registry.slotEnd(1)}"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_without_readings_reverts(escrow, offer, take, goto, buyer):
-    take((offer(1_000), 1_000))
-    goto(2)
-    with brownie.reverts(f"DeliveryUnknown: {SELLER_METER}, 1"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_with_no_reading_of_the_previous_slot_reverts(escrow, offer, take, goto, sign, registry, buyer):
-    take((offer(1_000), 1_000))
-    goto(2)
-    registry.submitReading(*sign(SELLER_METER, 1, 0, 5_000), {"from": buyer})
-    with brownie.reverts(f"DeliveryUnknown: {SELLER_METER}, 1"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_twice_reverts(escrow, offer, take, deliver, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 1_000)
-    escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-    with brownie.reverts(f"LotNotOpen: {SELLER_METER}, 1, {SETTLED}"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_a_lot_without_trades_reverts(escrow, deliver, buyer):
-    deliver(SELLER_METER, 1, 1_000)
-    with brownie.reverts(f"LotNotOpen: {SELLER_METER}, 1, 0"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_after_the_grace_period_reverts(escrow, offer, take, deliver, registry, mine_at, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 1_000)
-    closes = registry.slotEnd(1) + GRACE
-    mine_at(closes)
-    with brownie.reverts(f"SettlementWindowClosed: {SELLER_METER}, 1, {closes}"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_of_a_revoked_meter_reverts(escrow, offer, take, deliver, registry, admin, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 1_000)
-    registry.revokeMeter(SELLER_METER, {"from": admin})
-    with brownie.reverts(f"MeterNotActive: {SELLER_METER}"):
-        escrow.settleLot(SELLER_METER, 1, {"from": buyer})
-
-
-def test_settle_lots_settles_every_lot_in_one_call(escrow, offer, take, deliver, seller, seller2, buyer):
-    take((offer(1_000), 1_000), (offer(1_999, meter_id=OTHER_METER, by=seller2), 1_999))
-    deliver(SELLER_METER, 1, 1_000)
-    deliver(OTHER_METER, 1, 1_000)
-    tx = escrow.settleLots([(SELLER_METER, 1), (OTHER_METER, 1)], {"from": buyer})
-    assert len(tx.events["LotSettled"]) == 2
-    # seller: the cost of 1 kWh, 23,456,789, in full
-    # seller2: cost ceil(1,999 x 23,456.789) = ceil(46,890,121.211) = 46,890,122;
-    #   paid floor(46,890,122 x 1,000 / 1,999) = floor(23,456,789.39) = 23,456,789
-    assert (escrow.creditOf(seller), escrow.creditOf(seller2)) == (23_456_789, 23_456_789)
-
-
-def test_settle_lots_is_all_or_nothing(escrow, offer, take, deliver, buyer):
-    take((offer(1_000), 1_000))
-    deliver(SELLER_METER, 1, 1_000)
-    with brownie.reverts(f"LotNotOpen: {OTHER_METER}, 1, 0"):
-        escrow.settleLots([(SELLER_METER, 1), (OTHER_METER, 1)], {"from": buyer})
-    assert escrow.lotOf(SELLER_METER, 1)["state"] == 1
-
-
-def test_settle_lots_rejects_too_many_lots(escrow, buyer):
-    too_many = escrow.MAX_LOTS_PER_CALL() + 1
-    with brownie.reverts(f"BatchTooLarge: {too_many}, {too_many - 1}"):
-        escrow.settleLots([(SELLER_METER, 1)] * too_many, {"from": buyer})
-
-
-def full_lots(count, registry, admin, seller, offer, take, buyers):
-    """`count` full lots (MAX_TRADES_PER_LOT one-Wh trades each), one per new meter, all in slot 1."""
-    meters = range(100, 100 + count)
-    for meter_id in meters:
-        registry.registerMeter(meter_id, seller, meter_key(meter_id).address, {"from": admin})
-        offer_id = offer(MAX_TRADES_PER_LOT, meter_id=meter_id)
-        take(*[(offer_id, 1)] * MAX_TRADES_PER_LOT, by=buyers[meter_id % len(buyers)])
-    return [(meter_id, 1) for meter_id in meters]
-
-
-def record_slot_one(lots, registry, sign, mine_at, stranger):
-    mine_at(registry.slotEnd(1))
-    # 100 Wh exported of MAX_TRADES_PER_LOT (50) sold: sellers are paid in full, buyers get nothing back.
-    signed = [sign(meter_id, slot, 0, 100 * slot) for meter_id, _ in lots for slot in (0, 1)]
-    registry.submitReadings([r for r, _ in signed], [s for _, s in signed], {"from": stranger})
-
-
-def test_settle_lots_rejects_more_trades_than_fit_a_call(
-    escrow, registry, admin, seller, offer, take, sign, mine_at, stranger, buyer
-):
-    count = MAX_TRADES_PER_CALL // MAX_TRADES_PER_LOT + 1  # 17 lots, 850 trades > 800
-    lots = full_lots(count, registry, admin, seller, offer, take, [buyer])
-    record_slot_one(lots, registry, sign, mine_at, stranger)
-    with brownie.reverts(f"BatchTooLarge: {count * MAX_TRADES_PER_LOT}, {MAX_TRADES_PER_CALL}"):
-        escrow.settleLots(lots, {"from": buyer})
-
-
-def test_settling_the_most_trades_a_call_allows_fits_a_block(
-    escrow, registry, admin, seller, offer, take, sign, mine_at, stranger, buyer, buyer2
-):
-    count = MAX_TRADES_PER_CALL // MAX_TRADES_PER_LOT  # 16 lots, 800 trades
-    lots = full_lots(count, registry, admin, seller, offer, take, [buyer, buyer2])
-    record_slot_one(lots, registry, sign, mine_at, stranger)
-    tx = escrow.settleLots(lots, {"from": buyer})
-    assert len(tx.events["TradeClosed"]) == MAX_TRADES_PER_CALL
-    assert tx.gas_used < 30_000_000
+def test_a_lot_that_was_never_matched_is_skipped(settle, goto, buyer):
+    goto(2, 100)
+    tx = settle(OTHER_METER, 1, [lot_trade(buyer, 1, 1)], 1)
+    assert (tx.events["LotSkipped"]["meterId"], "LotSettled" in tx.events) == (OTHER_METER, False)

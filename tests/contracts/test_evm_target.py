@@ -2,8 +2,8 @@ from tests.conftest import EVM_TARGET
 
 # The hardfork each target introduced opcodes in: PUSH0 (0x5f) with shanghai,
 # MCOPY (0x5e) with cancun. A build for an older target must not contain them,
-# and solc 0.8.28 uses both where the target has them (MCOPY in the token and the
-# registry; the escrow copies no memory), so a build for the wrong target shows.
+# and solc 0.8.28 (viaIR) uses both where the target has them (MCOPY in each of
+# the three contracts), so a build for the wrong target shows.
 PUSH0, MCOPY = 0x5F, 0x5E
 OPCODES_OF_TARGET = {"london": set(), "shanghai": {PUSH0}, "cancun": {PUSH0, MCOPY}}
 # What each hardfork adds to a block header: withdrawals with shanghai, the beacon root with cancun.
