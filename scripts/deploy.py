@@ -30,7 +30,7 @@ from p2p_energy.run.deployment_record import (
 )
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
 from p2p_energy.run.target import PRIVATE_KEY_ENV
-from p2p_energy.solidity.compiler import Compiler
+from p2p_energy.solidity.compiler import CompilationResult, Compiler
 from p2p_energy.solidity.toolchain import find_toolchain
 
 
@@ -46,7 +46,8 @@ def deployer_key(chain_id: int) -> str:
     raise UsageError(f"no key for the deployer: add an account to brownie or set ${PRIVATE_KEY_ENV}")
 
 
-def main() -> None:
+def market_on_brownie() -> tuple[CompilationResult, EvmBackend, DeploymentRequest]:
+    """The compiled contracts, a backend over brownie's network and the request for the recorded market."""
     toolchain = find_toolchain(Path.cwd())
     compiled = Compiler.for_project(toolchain, os.environ.get("P2P_EVM", DEFAULT_EVM_VERSION)).compile()
     chain = EvmBackend(web3, market_codec(compiled))
@@ -56,6 +57,11 @@ def main() -> None:
         grace_period_s=DEFAULT_GRACE_PERIOD_S,
         directory=toolchain.root / DEFAULT_DIRECTORY,
     )
+    return compiled, chain, request
+
+
+def main() -> None:
+    compiled, chain, request = market_on_brownie()
     try:
         record, _, reused = deploy_or_reuse(
             chain, compiled, Account.from_hex(deployer_key(chain.chain_id)), request, progress=print

@@ -13,29 +13,14 @@ readings here. On anvil the chain's clock is moved to the slot's end; on
 any other chain the script waits for it (two slots).
 """
 
-import os
-from pathlib import Path
-
-from brownie.network.web3 import web3
 from eth_utils.crypto import keccak
 
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.evm import EvmBackend
-from p2p_energy.chain.market import market_codec
 from p2p_energy.domain.meters import MeterKey
-from p2p_energy.networks import DEFAULT_EVM_VERSION
 from p2p_energy.quickstart import run_trade
-from p2p_energy.run.deployment_record import (
-    DEFAULT_DIRECTORY,
-    DEFAULT_GRACE_PERIOD_S,
-    DEFAULT_SLOT_LENGTH_S,
-    network_for_chain_id,
-)
-from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
-from p2p_energy.solidity.compiler import Compiler
-from p2p_energy.solidity.toolchain import find_toolchain
+from p2p_energy.run.deployments import deploy_or_reuse
 from p2p_energy.units import base_units_to_tokens
-from scripts.deploy import deployer_key
+from scripts.deploy import deployer_key, market_on_brownie
 
 
 def _key(role: str) -> bytes:
@@ -43,15 +28,7 @@ def _key(role: str) -> bytes:
 
 
 def main() -> None:
-    toolchain = find_toolchain(Path.cwd())
-    compiled = Compiler.for_project(toolchain, os.environ.get("P2P_EVM", DEFAULT_EVM_VERSION)).compile()
-    chain = EvmBackend(web3, market_codec(compiled))
-    request = DeploymentRequest(
-        network=network_for_chain_id(chain.chain_id),
-        slot_length_s=DEFAULT_SLOT_LENGTH_S,
-        grace_period_s=DEFAULT_GRACE_PERIOD_S,
-        directory=toolchain.root / DEFAULT_DIRECTORY,
-    )
+    compiled, chain, request = market_on_brownie()
     operator = Account.from_hex(deployer_key(chain.chain_id))
     try:
         _, market, _ = deploy_or_reuse(chain, compiled, operator, request, progress=print)

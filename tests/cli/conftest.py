@@ -15,3 +15,18 @@ def cli():
         return subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=timeout, check=False)
 
     return run
+
+
+FAULTS = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"
+
+
+@pytest.fixture(scope="module")
+def long_faults(tmp_path_factory) -> Path:
+    """faults.toml over 16 slots instead of 8, so a run lasts long enough to be interrupted."""
+    text = (
+        FAULTS.read_text().replace("\nslots = 8\n", "\nslots = 16\n").replace("start_hour = 11.0", "start_hour = 9.0")
+    )
+    assert "slots = 16" in text
+    path = tmp_path_factory.mktemp("scenario") / "faults.toml"
+    path.write_text(text)
+    return path

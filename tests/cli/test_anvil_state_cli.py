@@ -21,7 +21,6 @@ from p2p_energy.solidity.toolchain import find_toolchain
 from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
-FAULTS = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"
 #: The environment of the CLI runs: anvil's dev key, not one from the environment, deploys.
 ENV = {name: value for name, value in os.environ.items() if name != PRIVATE_KEY_ENV}
 
@@ -96,15 +95,8 @@ def test_chain_prints_where_it_keeps_its_state(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Path:
-    """faults.toml over 16 slots instead of 8, so the run lasts long enough to be interrupted."""
-    text = (
-        FAULTS.read_text().replace("\nslots = 8\n", "\nslots = 16\n").replace("start_hour = 11.0", "start_hour = 9.0")
-    )
-    assert "slots = 16" in text
-    path = tmp_path_factory.mktemp("scenario") / "faults.toml"
-    path.write_text(text)
-    return path
+def scenario(long_faults: Path) -> Path:
+    return long_faults
 
 
 def simulate(scenario: Path, url: str, work: Path, *extra: str) -> list[str]:

@@ -28,9 +28,8 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.run.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
-from tests.cli.conftest import CLI
+from tests.cli.conftest import CLI, FAULTS
 
-FAULTS = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"
 #: Blocks the runner mines after the set-up before it is paused for the snapshot, and after it.
 BLOCKS_BEFORE_SNAPSHOT = 12
 BLOCKS_LOST = 3
@@ -84,15 +83,8 @@ class Interrupted:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Path:
-    """faults.toml over 16 slots instead of 8, so the run lasts long enough to be interrupted."""
-    text = (
-        FAULTS.read_text().replace("\nslots = 8\n", "\nslots = 16\n").replace("start_hour = 11.0", "start_hour = 9.0")
-    )
-    assert "slots = 16" in text
-    path = tmp_path_factory.mktemp("scenario") / "faults.toml"
-    path.write_text(text)
-    return path
+def scenario(long_faults: Path) -> Path:
+    return long_faults
 
 
 @pytest.fixture(scope="module")
