@@ -85,6 +85,7 @@ from p2p_energy.gas_figures import (
     largest_batch,
 )
 from p2p_energy.market_calls import CallLimits, SlotMatch, Trade, lot_proof, lot_trades, needs_trader, trader_of
+from p2p_energy.run.encoding import MAX_CALLDATA_BYTES
 from p2p_energy.solidity.compiler import CompilationResult
 
 __all__ = [
@@ -116,10 +117,6 @@ BALANCE = 10**6 * 10**8
 _GAS_PER_SENDER = 5_000_000
 #: Gas limit of a small set-up transaction sent in bulk (setTrader).
 _SMALL_GAS = 150_000
-#: Most calldata of one call on Qtum: qtumd refuses a transaction over 100,000 bytes ("Transaction too
-#: large": its standard weight limit), and a contract call carries its calldata in an output script
-#: beside its inputs and change. It bounds matchOrders and settleLots calls below the escrow's limits.
-QTUM_MAX_CALLDATA = 95_000
 #: Transactions per bulk send: qtumd v27.1 refused every sendtocontract after the 501st of one round
 #: ("map::at"; seen on regtest with one transaction per sender), so bulk set-up goes in smaller phases.
 _BULK = 250
@@ -432,7 +429,7 @@ def run_gas_report_on_qtum(
     with QtumNode(qtumd) as node:
         chain = node.backend(market_codec(compiled))
         admin = chain.wallet_account(node.miner)
-        report = measure_gas(chain, compiled, admin, trades_per_lot, max_calldata=QTUM_MAX_CALLDATA, **kwargs)
+        report = measure_gas(chain, compiled, admin, trades_per_lot, max_calldata=MAX_CALLDATA_BYTES, **kwargs)
         return replace(report, chain="qtumd regtest")
 
 

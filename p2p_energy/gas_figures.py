@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_METERS_PER_CALL
-from p2p_energy.market_calls import settle_calldata_bytes
+from p2p_energy.run.encoding import lots_size
 
 ERC20_TRANSFER_REFERENCE = "token transfer (ERC20)"
 DEPOSIT = "deposit (an account's first)"
@@ -164,7 +164,7 @@ def largest_batch(
     chain) accepts, and the bound that sets it (the escrow's lots per call where two bounds agree)."""
     bounds = [(max_lots, f"{max_lots} lots per call"), (max_trades // trades_per_lot, f"{max_trades} trades per call")]
     if max_calldata is not None:
-        empty = settle_calldata_bytes(0, 0)
-        per_lot = settle_calldata_bytes(1, trades_per_lot) - empty
+        empty = lots_size(0, 0, settle=True)
+        per_lot = lots_size(1, trades_per_lot, settle=True) - empty
         bounds.append(((max_calldata - empty) // per_lot, f"{max_calldata:,} bytes of calldata per transaction"))
     return min(bounds, key=lambda bound: bound[0])

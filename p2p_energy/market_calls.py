@@ -34,6 +34,7 @@ from p2p_energy.domain.meters import MeterKey, Reading
 from p2p_energy.domain.orders import Ask, Bid, Fill, LotTrade, sign_order
 from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.errors import UsageError
+from p2p_energy.run.encoding import match_orders_size
 
 #: The ABI arguments of one matchOrders call: (slot, signed asks, signed bids, fills).
 MatchArgs = tuple[int, list[Any], list[Any], list[Any]]
@@ -48,23 +49,6 @@ class Trade:
     buyer: Account
     wh: int
     price_per_kwh: int
-
-
-_WORD = 32
-_SELECTOR = 4
-
-
-def match_calldata_bytes(asks: int, bids: int, fills: int) -> int:
-    """Bytes of matchOrders calldata: selector, slot and three array offsets and lengths, then per ask
-    (Ask, 5 words, and its Signature, 2), per bid (4 + 2 words) and per fill (4 words), all static tuples."""
-    return _SELECTOR + _WORD * (1 + 3 + 3 + 7 * asks + 6 * bids + 4 * fills)
-
-
-def settle_calldata_bytes(lots: int, trades: int) -> int:
-    """Bytes of settleLots calldata: selector, array offset and length, then per lot an offset, the LotProof
-    head (lot offset, Reading 3 words, Signature 2), the LotTrades head (3) and its trades' length, and
-    3 words per trade."""
-    return _SELECTOR + _WORD * (2 + 11 * lots + 3 * trades)
 
 
 @dataclass(frozen=True)
@@ -91,7 +75,7 @@ class CallLimits:
     def allow(self, asks: int, bids: int, fills: int) -> bool:
         """Whether one call of this shape keeps within the limits."""
         within = asks <= self.asks and bids <= self.bids and fills <= self.fills
-        return within and (self.calldata is None or match_calldata_bytes(asks, bids, fills) <= self.calldata)
+        return within and (self.calldata is None or match_orders_size(asks, bids, fills) <= self.calldata)
 
 
 def needs_trader(account: Account) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from p2p_energy.domain.eip712 import Signature
+from p2p_energy.domain.eip712 import Signature, address_word, word
 from p2p_energy.domain.meters import Reading
 from p2p_energy.domain.orders import Ask, Bid, LotTrade
 
@@ -35,14 +35,6 @@ def lots_size(lots: int, trades: int, *, settle: bool) -> int:
     return 4 + 2 * _WORD + per_lot * lots + 3 * _WORD * trades
 
 
-def _w(value: int) -> bytes:
-    return value.to_bytes(_WORD, "big")
-
-
-def _address(address: str) -> bytes:
-    return bytes(12) + bytes.fromhex(address[2:])
-
-
 @dataclass(frozen=True)
 class Lot:
     """A lot as settleLots and refundLots name it: its meter, its chain slot, its trades in match order."""
@@ -53,8 +45,8 @@ class Lot:
 
     def encoded(self) -> bytes:
         """The ABI encoding of the `LotTrades` tuple (dynamic: its trades follow its head)."""
-        parts = [_w(self.meter_id), _w(self.slot), _w(3 * _WORD), _w(len(self.trades))]
-        parts += [_address(t.buyer) + _w(t.wh) + _w(t.cost) for t in self.trades]
+        parts = [word(self.meter_id), word(self.slot), word(3 * _WORD), word(len(self.trades))]
+        parts += [address_word(t.buyer) + word(t.wh) + word(t.cost) for t in self.trades]
         return b"".join(parts)
 
 
@@ -68,7 +60,14 @@ class LotProof:
 
     def encoded(self) -> bytes:
         r = self.reading
-        head = _w(6 * _WORD) + _w(r.meter_id) + _w(r.slot) + _w(r.exported_wh) + self.signature.r + self.signature.vs
+        head = (
+            word(6 * _WORD)
+            + word(r.meter_id)
+            + word(r.slot)
+            + word(r.exported_wh)
+            + self.signature.r
+            + self.signature.vs
+        )
         return head + self.lot.encoded()
 
 
@@ -76,9 +75,9 @@ def _dynamic_array(items: Sequence[bytes]) -> bytes:
     """An array of dynamic elements: its length, an offset per element, the elements."""
     offsets, at = [], _WORD * len(items)
     for item in items:
-        offsets.append(_w(at))
+        offsets.append(word(at))
         at += len(item)
-    return _w(len(items)) + b"".join(offsets) + b"".join(items)
+    return word(len(items)) + b"".join(offsets) + b"".join(items)
 
 
 def match_orders(
@@ -89,23 +88,25 @@ def match_orders(
     fills: Sequence[tuple[int, int, int, int]],
 ) -> bytes:
     """matchOrders(slot, asks, bids, fills) calldata; `fills` are (ask index, bid index, Wh, price per kWh)."""
-    ask_part = _w(len(asks)) + b"".join(
-        _w(a.meter_id) + _w(a.slot) + _w(a.wh) + _w(a.min_wh) + _w(a.min_price_per_kwh) + s.r + s.vs for a, s in asks
+    ask_part = word(len(asks)) + b"".join(
+        word(a.meter_id) + word(a.slot) + word(a.wh) + word(a.min_wh) + word(a.min_price_per_kwh) + s.r + s.vs
+        for a, s in asks
     )
-    bid_part = _w(len(bids)) + b"".join(
-        _address(b.account) + _w(b.slot) + _w(b.max_wh) + _w(b.max_price_per_kwh) + s.r + s.vs for b, s in bids
+    bid_part = word(len(bids)) + b"".join(
+        address_word(b.account) + word(b.slot) + word(b.max_wh) + word(b.max_price_per_kwh) + s.r + s.vs
+        for b, s in bids
     )
-    fill_part = _w(len(fills)) + b"".join(_w(a) + _w(b) + _w(wh) + _w(price) for a, b, wh, price in fills)
+    fill_part = word(len(fills)) + b"".join(word(a) + word(b) + word(wh) + word(price) for a, b, wh, price in fills)
     head = 4 * _WORD
-    offsets = _w(head) + _w(head + len(ask_part)) + _w(head + len(ask_part) + len(bid_part))
-    return selector + _w(slot) + offsets + ask_part + bid_part + fill_part
+    offsets = word(head) + word(head + len(ask_part)) + word(head + len(ask_part) + len(bid_part))
+    return selector + word(slot) + offsets + ask_part + bid_part + fill_part
 
 
 def settle_lots(selector: bytes, proofs: Sequence[LotProof]) -> bytes:
     """settleLots(proofs) calldata."""
-    return selector + _w(_WORD) + _dynamic_array([p.encoded() for p in proofs])
+    return selector + word(_WORD) + _dynamic_array([p.encoded() for p in proofs])
 
 
 def refund_lots(selector: bytes, lots: Sequence[Lot]) -> bytes:
     """refundLots(lots) calldata."""
-    return selector + _w(_WORD) + _dynamic_array([lot.encoded() for lot in lots])
+    return selector + word(_WORD) + _dynamic_array([lot.encoded() for lot in lots])

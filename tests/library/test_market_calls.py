@@ -19,11 +19,10 @@ from p2p_energy.market_calls import (
     Trade,
     lot_proof,
     lot_trades,
-    match_calldata_bytes,
     needs_trader,
-    settle_calldata_bytes,
     trader_of,
 )
+from p2p_energy.run.encoding import lots_size, match_orders_size
 
 DOMAIN = order_domain(31337, "0x" + "e5" * 20)
 SLOT = 42
@@ -140,11 +139,11 @@ def test_calldata_sizes_are_those_the_abi_encoding_gives(compile_for, limits):
     calls = SlotMatch(DOMAIN, SLOT, trades()).calls(limits)
     for args in calls:
         size = len(codec.encode("matchOrders", *args))
-        assert size == match_calldata_bytes(len(args[1]), len(args[2]), len(args[3]))
+        assert size == match_orders_size(len(args[1]), len(args[2]), len(args[3]))
         assert limits.calldata is None or size <= limits.calldata
     assert (len(calls) > 1) == (limits.calldata is not None)
     lots = SlotMatch(DOMAIN, SLOT, trades()).lots()
     meter = MeterKey(keccak(text="test_market_calls:meter"))
     domain = reading_domain(31337, "0x" + "ab" * 20)
     proofs = [lot_proof(meter, domain, Reading(m, SLOT, 100), lot) for m, lot in lots.items()]
-    assert len(codec.encode("settleLots", proofs)) == settle_calldata_bytes(len(lots), 20)
+    assert len(codec.encode("settleLots", proofs)) == lots_size(len(lots), 20, settle=True)
