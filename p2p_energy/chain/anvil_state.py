@@ -11,7 +11,7 @@ and when the chain stops: `anvil_dumpState` streamed into a file beside the
 state file, checked to hold the state of its own last block
 (:func:`matches_blocks`; if not, the save is dropped and tried again), then
 flushed to disk and renamed over the state file
-(:func:`p2p_energy.chain.processes.write_whole`).
+(:func:`p2p_energy.files.write_whole`).
 
 The dump leaves out the states of earlier blocks (anvil's
 --preserve-historical-states): with them a town's file is 2.4 times bigger,
@@ -43,8 +43,9 @@ from typing import Any, BinaryIO
 import requests
 
 from p2p_energy.chain.backend import ChainError
-from p2p_energy.chain.processes import deferred_signals, write_whole
+from p2p_energy.chain.processes import deferred_signals
 from p2p_energy.errors import UsageError
+from p2p_energy.files import write_whole
 
 #: Seconds from the end of one save to the start of the next, at least: a save that took longer is
 #: followed by a pause twice as long (anvil's dump of a big state costs it seconds of work).

@@ -13,11 +13,6 @@ Three guards, for anvil and qtumd alike:
   it (:func:`claim`) and first removes the folders of earlier runs whose
   owner and node are both dead (a run killed with SIGKILL cleans up nothing
   itself).
-
-And one for the files a node's state is kept in: :func:`write_whole`
-replaces a file only with a whole new one (written beside it, flushed to
-disk, then renamed over it), so that a kill at any moment leaves either
-the old file or the new one.
 """
 
 from __future__ import annotations
@@ -32,7 +27,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 #: The signals the CLI handles like Ctrl-C.
 INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
@@ -132,32 +126,3 @@ def wait_or_kill(process: subprocess.Popen[bytes], timeout_s: float) -> None:
     except subprocess.TimeoutExpired:
         signal_group(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def write_whole(path: Path, write: Callable[[BinaryIO], bool]) -> bool:
-    """Replace `path` with what `write` writes, whole or not at all; False (and `path` untouched) if `write` says so.
-
-    `write` fills a temporary file in the same folder (`.NAME.saving`); if it
-    returns True the file is flushed to disk and renamed over `path` (atomic
-    on POSIX), and the folder is flushed too, so that after a crash or a
-    SIGKILL at any moment `path` is either the old whole file or the new one.
-    If `write` returns False or raises, the temporary file is removed.
-    """
-    temporary = path.with_name(f".{path.name}.saving")
-    try:
-        with temporary.open("wb") as out:
-            if not write(out):
-                temporary.unlink()
-                return False
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return True

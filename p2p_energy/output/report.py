@@ -12,7 +12,6 @@ whole, except that the run record `run.json` (written by the run, read by
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -23,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.files import write_whole
 from p2p_energy.output import plots
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
@@ -235,21 +235,17 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def write_file_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `data` to a temporary file beside `path`, then rename it over `path` (:func:`files.write_whole`)."""
+
+    def write(out: BinaryIO) -> bool:
+        out.write(data)
+        os.fchmod(out.fileno(), 0o644)
+        return True
+
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
+        write_whole(path, write)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _carry_over(old: Path, new: Path) -> None:
