@@ -6,270 +6,286 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {EscrowWords as W} from "./EscrowWords.sol";
 import {Signature} from "./Signature.sol";
 import {SlotClock} from "./SlotClock.sol";
 
 /**
  * @title EnergyEscrow
- * @notice Prepaid balances, signed orders matched into escrowed trades, and
+ * @notice Prepaid balances, standing orders matched by one named matcher into escrowed trades, and
  * settlement against the seller's signed meter readings.
  *
- * Flow: accounts deposit tokens into their balances ({deposit}, or an
- * operator's {depositFor}). Sellers sign asks (Wh of a meter in a slot, at
- * least a price per kWh) and buyers sign bids (at most Wh and a price per kWh
- * in a slot) off chain, each with its own account key; on Qtum, where
- * `ecrecover` never yields an account's address, with a key the account names
- * once with {setTrader}. Anyone submits a slot's matches before the slot
- * starts ({matchOrders}): each fill moves a cost from the buyer's balance into
- * escrow. After the slot, the meter's signed reading of its export in the slot
- * ({IMeterRegistry-exportProven}) settles every trade of that (meter, slot)
- * "lot" pro rata:
+ * Flow: accounts deposit tokens into their balances ({deposit}, or anyone's {depositFor}). Buyers
+ * sign a standing bid (at most a price per kWh and Wh per slot, until a slot) and sellers a standing
+ * ask (their meter, at least a price per kWh, at most Wh per slot, fills of at least `minWh`, until a
+ * slot), once for many slots, each with its own account key (on Qtum, where `ecrecover` never yields
+ * an account's address, with a key it names once with {setTrader}). Only the escrow's {matcher}
+ * submits them ({matchOrders}): it places the signed orders and names fills, each of which moves a
+ * cost from the buyer's balance into escrow before the slot starts. After the slot, the meter's
+ * signed reading of its export settles every trade of that (meter, slot) "lot" pro rata
+ * ({closeLots}; anyone may call it):
  *
  *     delivered = min(exported, sold)            (sold = Wh matched in the lot)
  *     paid      = floor(cost * delivered / sold) (to the seller)
  *     refunded  = cost - paid                    (to the buyer)
  *
- * where cost = ceil(wh * pricePerKWh / 1000) was locked at the match (rounded
- * up so that no trade is free). paid + refunded == cost for every trade, so
- * rounding never creates or loses a token unit; the floor favours the buyer by
- * less than one unit per trade, and a seller is paid at most the cost, which
- * may exceed wh x price / 1000 by less than one unit. If the lot is not settled
- * by slot end + grace period (no reading, or the meter was revoked), anyone
- * may refund it: every buyer gets its full cost back.
+ * where cost = ceil(wh * pricePerKWh / 1000) was locked at the match (rounded up so that no trade is
+ * free). paid + refunded == cost for every trade, so rounding never creates or loses a token unit.
+ * If a lot is not settled by slot end + grace period (no reading, or its meter was revoked), anyone
+ * may close it again: every buyer gets its full cost back.
  *
- * Gas: a lot is one storage word, a running commitment (hash) of its trades;
- * settling or refunding a lot is given its trades in calldata and checks them
- * against it. Payouts and refunds are credited to balances, withdrawn by their
- * owners (pull payments): nothing is pushed to many addresses in a loop, which
- * on Qtum would also mean one transaction output per recipient.
+ * Why one matcher: every signed order and reading the matcher sends is public while its transaction
+ * waits to be mined. If anyone could submit orders, a copier could re-price every fill up to the
+ * buyers' limits, fill lots with minimum-size trades, or spend an order first. Orders are signed for
+ * this escrow's EIP-712 domain, and only {matcher} (fixed at deployment) may submit them, so a copied
+ * order is worth nothing. A copied reading is worth nothing either: a reading proves export only to
+ * the escrow its meter is registered for, and a lot settles once, with whoever submits the reading.
  *
- * What a submitter of matches can and cannot do: it chooses who trades with
- * whom and the price, but never a fill below the ask's price or above the bid's,
- * never more than an ask's Wh in its lot or a bid's Wh in its slot, never a
- * fill below the ask's minimum, never for a slot that started or starts beyond
- * {MAX_HORIZON}, and never from a buyer's balance without the buyer's bid.
+ * Gas: a batch call names every account it debits or credits once (strictly increasing addresses), reads
+ * each account's storage word once, works on the words in memory and writes each back once: the one
+ * place balances change in batches ({_commitBook}). Lots are committed in groups of up to
+ * {MAX_LOTS_PER_GROUP} lots of one slot: a group is one storage word holding a running 192-bit hash of
+ * its lots and trades and a bitmap of its open lots; closing lots is given the group's trades again
+ * in calldata and checks them against it.
  *
  * Invariants (checked by the test suite after every step of random runs):
  * - token.balanceOf(this) == totalBalances + totalLocked;
- * - totalLocked == sum of the open lots' costs, totalBalances == sum of balances;
- * - a lot is settled or refunded at most once, so no trade is paid twice;
- * - every trade ends paid (settled lot) or refunded, and paid <= its cost.
+ * - totalLocked == the costs of the open lots' trades, totalBalances == sum of balances;
+ * - a lot is closed (settled or refunded) at most once, so no trade is paid twice;
+ * - every trade ends paid (settled lot) or refunded, and paid <= its cost;
+ * - per standing bid: Wh matched per slot <= its maxWhPerSlot, every fill's price <= its limit;
+ *   per lot: Wh sold <= its ask's maxWhPerSlot, every fill's price >= its floor.
  *
- * Native value is never accepted: there is no payable function, receive or
- * fallback. Every loop is bounded by a constant below.
+ * Native value is never accepted: there is no payable function, receive or fallback. Every loop is
+ * bounded by a constant below.
  */
 contract EnergyEscrow is SlotClock, EIP712 {
     using SafeERC20 for IERC20;
+    using W for uint256;
 
-    /// @notice Most asks in one {matchOrders} call.
-    uint256 public constant MAX_ASKS_PER_CALL = 200;
-    /// @notice Most bids in one {matchOrders} call.
-    uint256 public constant MAX_BIDS_PER_CALL = 400;
-    /// @notice Most fills (trades) in one {matchOrders} call.
-    uint256 public constant MAX_FILLS_PER_CALL = 800;
-    /// @notice Most accounts one {depositFor} call funds.
-    uint256 public constant MAX_DEPOSITS_PER_CALL = 200;
-    /// @notice Most trades in one (meter, slot) lot over all {matchOrders} calls, so settling a lot is bounded.
+    /// @notice Most accounts one batch call names.
+    uint256 public constant MAX_ACCOUNTS_PER_CALL = 1000;
+    /// @notice Most standing orders (bids and asks) one {matchOrders} call places.
+    uint256 public constant MAX_ORDERS_PER_CALL = 1000;
+    /// @notice Most one-word records in one call's matching or closing stream.
+    uint256 public constant MAX_RECORDS_PER_CALL = 4000;
+    /// @notice Most trades in one (meter, slot) lot, so closing a lot is bounded.
     uint256 public constant MAX_TRADES_PER_LOT = 50;
-    /// @notice Most lots one {settleLots} or {refundLots} call handles.
-    uint256 public constant MAX_LOTS_PER_CALL = 200;
-    /// @notice Most trades one {settleLots} or {refundLots} call closes, so a call fits a block.
-    uint256 public constant MAX_TRADES_PER_CALL = 800;
-    /// @notice Orders for a slot that starts more than this many seconds from now are refused,
-    /// so a careless bid cannot lock tokens for ages.
+    /// @notice Most lots in one group (one storage word: a commitment and a bitmap of open lots).
+    uint256 public constant MAX_LOTS_PER_GROUP = 64;
+    /// @notice Most accounts one {depositFor} call funds or one {payOut} call pays.
+    uint256 public constant MAX_DEPOSITS_PER_CALL = 200;
+    /// @notice Fills for a slot that starts more than this many seconds from now are skipped,
+    /// so no trade locks tokens for ages.
     uint256 public constant MAX_HORIZON = 7 days;
 
-    /// @notice EIP-712 type of an ask.
-    bytes32 public constant ASK_TYPEHASH =
-        keccak256("Ask(uint32 meterId,uint64 slot,uint64 wh,uint64 minWh,uint96 minPricePerKWh)");
-    /// @notice EIP-712 type of a bid.
+    /// @notice EIP-712 type of a standing bid.
     bytes32 public constant BID_TYPEHASH =
-        keccak256("Bid(address account,uint64 slot,uint64 maxWh,uint96 maxPricePerKWh)");
+        keccak256("Bid(address account,uint48 maxPricePerKWh,uint24 maxWhPerSlot,uint32 untilSlot)");
+    /// @notice EIP-712 type of a standing ask.
+    bytes32 public constant ASK_TYPEHASH = keccak256(
+        "Ask(address account,uint32 meterId,uint48 minPricePerKWh,uint24 maxWhPerSlot,uint24 minWh,uint32 untilSlot)"
+    );
 
     uint256 private constant WH_PER_KWH = 1000;
+    // Tags bit 255 of a lot's word in a group's hash chain, so a trade's word is never read as a lot's.
+    uint256 private constant LOT_TAG = 1 << 255;
 
-    /// @notice A seller's signed offer: up to `wh` of meter `meterId` in `slot`, in fills of at least
-    /// `minWh`, at `minPricePerKWh` token base units per kWh or more.
-    struct Ask {
-        uint32 meterId;
-        uint64 slot;
-        uint64 wh;
-        uint64 minWh;
-        uint96 minPricePerKWh;
-    }
-
-    /// @notice A buyer's signed bid: up to `maxWh` in `slot` for `account`, at most `maxPricePerKWh`.
+    /// @notice A buyer's standing bid: in every slot up to `untilSlot`, at most `maxWhPerSlot` Wh at
+    /// at most `maxPricePerKWh` token base units per kWh.
     struct Bid {
         address account;
-        uint64 slot;
-        uint64 maxWh;
-        uint96 maxPricePerKWh;
+        uint48 maxPricePerKWh;
+        uint24 maxWhPerSlot;
+        uint32 untilSlot;
     }
 
-    /// @notice An ask and its signature by the meter owner's key (or the key it named with {setTrader}).
+    /// @notice A seller's standing ask: in every slot up to `untilSlot`, at most `maxWhPerSlot` Wh of
+    /// meter `meterId` (which `account` owns), in fills of at least `minWh`, at `minPricePerKWh` or more.
+    struct Ask {
+        address account;
+        uint32 meterId;
+        uint48 minPricePerKWh;
+        uint24 maxWhPerSlot;
+        uint24 minWh;
+        uint32 untilSlot;
+    }
+
+    /// @notice A bid, the index of its account in the call's account list, and its signature.
+    struct SignedBid {
+        uint16 index;
+        Bid bid;
+        Signature signature;
+    }
+
+    /// @notice An ask and its signature.
     struct SignedAsk {
         Ask ask;
         Signature signature;
     }
 
-    /// @notice A bid and its signature by the account's key (or the key it named with {setTrader}).
-    struct SignedBid {
-        Bid bid;
-        Signature signature;
+    /// @notice A view of an account's storage word (see {EscrowWords}).
+    struct AccountView {
+        uint96 balance;
+        uint48 bidPrice;
+        uint24 bidWh;
+        uint32 bidUntil;
+        uint32 lastSlot;
+        uint24 lastWh;
     }
 
-    /// @notice One trade of a {matchOrders} call: `wh` of ask `ask` to bid `bid` (indices) at a price.
-    struct Fill {
-        uint16 ask;
-        uint16 bid;
-        uint64 wh;
-        uint96 pricePerKWh;
-    }
-
-    /// @notice A trade as a lot's commitment covers it, in the order it was matched.
-    struct LotTrade {
-        address buyer;
-        uint64 wh;
-        uint96 cost;
-    }
-
-    /// @notice A lot and all its trades, as {refundLots} is given them.
-    struct LotTrades {
+    /// @notice A view of a seller's standing ask.
+    struct AskView {
         uint32 meterId;
-        uint64 slot;
-        LotTrade[] trades;
+        uint48 minPrice;
+        uint24 maxWh;
+        uint24 minWh;
+        uint32 until;
     }
 
-    /// @notice A lot, its trades and the meter's signed reading that proves its export, as {settleLots} is given them.
-    struct LotProof {
-        LotTrades lot;
-        IMeterRegistry.Reading reading;
-        Signature signature;
-    }
-
-    // One storage slot. (bidSlot, bidWh): the Wh of the account's bid matched so far in its latest
-    // matched slot, so one bid is never matched beyond its Wh, across any number of calls.
-    struct Account {
-        uint128 balance;
-        uint64 bidSlot;
-        uint64 bidWh;
-    }
-
-    // One storage slot: a running hash of the lot's trades (192 bits: finding two trade lists with
-    // one hash takes about 2^96 hashes), the Wh sold and the number of trades. Zero when closed.
-    struct Lot {
+    // One storage word per group: a running hash of its lots and trades (192 bits: finding two lists
+    // with one hash takes about 2^96 hashes) and a bit per lot, set while the lot is open.
+    struct Group {
         bytes24 commitment;
-        uint48 soldWh;
-        uint16 trades;
+        uint64 open;
     }
 
-    // An ask as one {matchOrders} call works with it: read from calldata and storage once,
-    // changed in memory, written back once.
-    struct AskState {
-        uint32 meterId;
-        address seller;
-        uint64 wh;
-        uint64 minWh;
-        uint96 minPricePerKWh;
-        Lot lot;
+    // Per slot: the highest meter id matched in it (lots come in increasing meter id across all calls,
+    // so a lot is matched in one call only) and the number of groups.
+    struct SlotBook {
+        uint32 lastMeter;
+        uint32 groups;
     }
 
-    // A bid as one {matchOrders} call works with it.
-    struct BidState {
-        address account;
-        uint64 maxWh;
-        uint96 maxPricePerKWh;
-        Account state;
+    /// @notice Why a fill, an order or a lot was skipped instead of reverting the call.
+    enum Skip {
+        None,
+        TradingClosed,
+        SlotTooFar,
+        NoAsk,
+        AskExpired,
+        NoBid,
+        BidExpired,
+        BuyerIsSeller,
+        BelowAsk,
+        AboveBid,
+        TooSmall,
+        AskFull,
+        BidFull,
+        BidOutOfOrder,
+        LotFull,
+        InsufficientBalance,
+        StaleOrder,
+        BadSignature,
+        NotMeterOwner,
+        NotOpen,
+        NotOver,
+        NoReading,
+        Unproven
     }
 
     /// @notice The token trades are paid in.
     IERC20 public immutable token;
     /// @notice Where meters are, and what proves their export.
     IMeterRegistry public immutable registry;
-    /// @notice Seconds after a slot's end during which it can be settled; after that it can only be refunded.
+    /// @notice Seconds after a slot's end during which its lots can be settled; after that only refunded.
     uint64 public immutable gracePeriod;
+    /// @notice The only account that may submit orders and fills ({matchOrders}, {payOut}).
+    address public immutable matcher;
 
     /// @notice Tokens in balances (free to match or withdraw).
     uint128 public totalBalances;
     /// @notice Tokens locked in open lots.
     uint128 public totalLocked;
 
-    mapping(address account => Account) private _accounts;
+    mapping(address account => uint256) private _accounts;
+    mapping(address account => uint256) private _asks;
     mapping(address account => address) private _traders;
-    mapping(uint96 lotKey => Lot) private _lots;
+    mapping(uint32 slot => SlotBook) private _slots;
+    mapping(uint64 groupKey => Group) private _groups;
 
     /// @notice Emitted when an account deposits tokens into its balance.
     event Deposited(address indexed account, uint256 amount);
-    /// @notice Emitted when an account withdraws from its balance.
+    /// @notice Emitted when tokens leave an account's balance to the account ({withdraw}, {payOut}).
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Emitted when an account names the key that signs its orders.
     event TraderSet(address indexed account, address signer);
-    /// @notice Emitted for every fill: `cost` = ceil(`wh` * `pricePerKWh` / 1000) moved from `buyer`'s balance
-    /// into lot `lotKey` (see {lotKey}). A lot's trades are its Traded events in order.
-    event Traded(uint96 indexed lotKey, address buyer, uint64 wh, uint96 pricePerKWh, uint96 cost);
-    /// @notice Emitted when a lot is settled against its meter's reading; each trade got its
-    /// share of `paid` by the settlement rule and the rest back.
-    event LotSettled(
-        uint32 indexed meterId,
-        uint64 indexed slot,
-        address indexed seller,
-        uint64 soldWh,
-        uint64 deliveredWh,
-        uint128 paid,
-        uint128 refunded
+    /// @notice Emitted when a standing bid is placed (replacing the account's previous one).
+    event BidPlaced(address indexed account, uint48 maxPricePerKWh, uint24 maxWhPerSlot, uint32 untilSlot);
+    /// @notice Emitted when a standing ask is placed (replacing the account's previous one).
+    event AskPlaced(
+        address indexed account, uint32 indexed meterId, uint48 minPricePerKWh, uint24 maxWhPerSlot, uint24 minWh,
+        uint32 untilSlot
     );
+    /// @notice Emitted when an account cancels its standing orders and every order it signed
+    /// that ends at or before `untilSlot`.
+    event OrdersCancelled(address indexed account, uint32 untilSlot);
+    /// @notice Emitted when a signed order is not placed, and why.
+    event OrderSkipped(address indexed account, Skip reason);
+    /// @notice Emitted for every fill: `wh` of lot `lotKey` (see {lotKey}) to `buyer` at `pricePerKWh`;
+    /// cost = ceil(wh * pricePerKWh / 1000) moved from `buyer`'s balance into escrow. A lot's trades
+    /// are its Traded events in order.
+    event Traded(uint96 indexed lotKey, address indexed buyer, uint24 wh, uint48 pricePerKWh);
+    /// @notice Emitted for a fill that was not made, and why; the call goes on.
+    event FillSkipped(uint96 indexed lotKey, address indexed buyer, Skip reason);
+    /// @notice Emitted when group `group` of `slot` is committed: the `lots` lots with Traded events
+    /// before it in this call, of this slot, that no earlier group took.
+    event GroupMatched(uint32 indexed slot, uint32 group, uint8 lots);
+    /// @notice Emitted when a lot is settled against its meter's reading; each trade got its
+    /// share of the delivered Wh by the settlement rule and the rest back.
+    event LotSettled(uint96 indexed lotKey, address indexed seller, uint64 soldWh, uint64 deliveredWh, uint128 paid);
     /// @notice Emitted when a lot is refunded in full after its grace period.
-    event LotRefunded(uint32 indexed meterId, uint64 indexed slot, uint128 refunded);
-    /// @notice Emitted when a batch names a lot that is not open (closed already, or never matched): it is skipped.
-    event LotSkipped(uint32 indexed meterId, uint64 indexed slot);
+    event LotRefunded(uint96 indexed lotKey, uint128 refunded);
+    /// @notice Emitted when a lot of a closing call is left as it is, and why.
+    event LotSkipped(uint96 indexed lotKey, Skip reason);
+    /// @notice Emitted when a closing call names a group that is closed already (every lot closed).
+    event GroupSkipped(uint32 indexed slot, uint32 group);
 
     error ZeroAmount();
     error InvalidAccount();
     error InvalidGracePeriod();
+    error NotMatcher(address caller, address matcher);
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
-    /// @notice An order of `account` signed by neither its own key nor the key it named with {setTrader}
-    /// (`expected`, zero if none); `recovered` is the signer's `ecrecover` address.
-    error InvalidOrderSignature(address account, address recovered, address expected);
-    error WrongSlot(uint64 slot, uint64 expected);
-    error TradingClosed(uint64 slot, uint256 startedAt);
-    /// @notice `slot` starts at `startsAt`, after `latestStart` = now + {MAX_HORIZON}.
-    error SlotTooFar(uint64 slot, uint256 startsAt, uint256 latestStart);
-    /// @notice Ask or bid number `index` does not come strictly after the one before it (meter id; account).
-    error OrdersNotSorted(uint256 index);
-    error MeterNotActive(uint32 meterId);
-    error BuyerIsSeller(uint256 fill, address buyer);
-    error PriceOutsideOrders(uint256 fill, uint96 price, uint96 askMin, uint96 bidMax);
-    error FillTooSmall(uint256 fill, uint64 wh, uint64 minWh);
-    error ExceedsAsk(uint32 meterId, uint64 slot, uint256 soldWh, uint64 askWh);
-    error ExceedsBid(address account, uint64 slot, uint256 matchedWh, uint64 bidWh);
-    /// @notice `account`'s bids were matched in `lastSlot` already, a later slot than `slot`.
-    error BidOutOfOrder(address account, uint64 slot, uint64 lastSlot);
-    error UnknownOrder(uint256 fill);
-    error LotFull(uint32 meterId, uint64 slot, uint256 maxTrades);
     error AmountTooLarge(uint256 value, uint256 max);
-    /// @notice The trades given for an open lot are not exactly its trades in match order (its commitment).
-    error TradesMismatch(uint32 meterId, uint64 slot);
-    error ReadingOfOtherLot(uint32 meterId, uint64 slot, uint32 readingMeterId, uint64 readingSlot);
-    error SlotNotOver(uint32 meterId, uint64 slot, uint256 endsAt);
-    error SettlementWindowClosed(uint32 meterId, uint64 slot, uint256 closedAt);
-    error RefundNotYetDue(uint32 meterId, uint64 slot, uint256 dueAt);
     error BatchTooLarge(uint256 size, uint256 max);
     error LengthMismatch(uint256 accounts, uint256 amounts);
+    /// @notice The accounts of a batch call are not in strictly increasing order at `index`.
+    error AccountsNotSorted(uint256 index);
+    /// @notice Order number `index` names account `given` at a place of the account list holding `listed`.
+    error OrderAccountMismatch(uint256 index, address given, address listed);
+    /// @notice A record names account `index` of a list of `accounts`.
+    error UnknownAccount(uint256 index, uint256 accounts);
+    /// @notice A stream of records ends inside a record group.
+    error TruncatedRecords(uint256 length);
+    /// @notice Meter `meterId`'s lot comes after meter `lastMeter`'s in `slot`: lots of a slot must come
+    /// in strictly increasing meter id over all calls, so a lot is matched in one call only.
+    error LotsNotSorted(uint32 slot, uint32 meterId, uint32 lastMeter);
+    /// @notice A group has more than {MAX_LOTS_PER_GROUP} lots or none.
+    error GroupSize(uint256 lots);
+    /// @notice The lots and trades given for group `group` of `slot` are not exactly its own.
+    error TradesMismatch(uint32 slot, uint32 group);
+
+    modifier onlyMatcher() {
+        if (msg.sender != matcher) revert NotMatcher(msg.sender, matcher);
+        _;
+    }
 
     /**
      * @param token_ The payment token (an ERC20/QRC20).
      * @param registry_ The meter registry; its slot clock is copied here.
      * @param gracePeriod_ Seconds after a slot's end to settle it (not zero: a lot could never be settled).
+     * @param matcher_ The only account that may submit orders and fills.
      */
-    constructor(IERC20 token_, IMeterRegistry registry_, uint64 gracePeriod_)
+    constructor(IERC20 token_, IMeterRegistry registry_, uint64 gracePeriod_, address matcher_)
         SlotClock(registry_.genesis(), registry_.slotLength())
-        EIP712("P2P Energy Escrow", "2")
+        EIP712("P2P Energy Escrow", "3")
     {
-        if (address(token_) == address(0)) revert InvalidAccount();
+        if (address(token_) == address(0) || matcher_ == address(0)) revert InvalidAccount();
         if (gracePeriod_ == 0) revert InvalidGracePeriod();
         token = token_;
         registry = registry_;
         gracePeriod = gracePeriod_;
+        matcher = matcher_;
     }
 
     // ------------------------------------------------------------- balances
@@ -277,16 +293,16 @@ contract EnergyEscrow is SlotClock, EIP712 {
     /**
      * @notice Moves `amount` tokens from the caller into its balance (approve this contract first).
      *
-     * Requirements: `amount` is not zero.
+     * Requirements: `amount` is not zero; the balance stays below 2^96.
      *
      * Emits a {Deposited} event.
      */
     function deposit(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        _accounts[msg.sender].balance = _toUint128(_accounts[msg.sender].balance + amount);
+        _addToBalance(msg.sender, amount);
         totalBalances = _toUint128(totalBalances + amount);
         emit Deposited(msg.sender, amount);
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /**
@@ -305,12 +321,12 @@ contract EnergyEscrow is SlotClock, EIP712 {
         for (uint256 i = 0; i < accounts.length; ++i) {
             if (amounts[i] == 0) revert ZeroAmount();
             if (accounts[i] == address(0)) revert InvalidAccount();
-            _accounts[accounts[i]].balance = _toUint128(_accounts[accounts[i]].balance + amounts[i]);
+            _addToBalance(accounts[i], amounts[i]);
             total += amounts[i];
             emit Deposited(accounts[i], amounts[i]);
         }
         totalBalances = _toUint128(totalBalances + total);
-        IERC20(token).safeTransferFrom(msg.sender, address(this), total);
+        token.safeTransferFrom(msg.sender, address(this), total);
     }
 
     /**
@@ -322,13 +338,40 @@ contract EnergyEscrow is SlotClock, EIP712 {
      */
     function withdraw(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint128 balance = _accounts[msg.sender].balance;
-        if (amount > balance) revert InsufficientBalance(msg.sender, balance, amount);
+        uint256 word = _accounts[msg.sender];
+        if (amount > word.balance()) revert InsufficientBalance(msg.sender, word.balance(), amount);
         // amount <= balance <= totalBalances.
-        _accounts[msg.sender].balance = balance - uint128(amount);
+        _accounts[msg.sender] = word.withBalance(word.balance() - amount);
         totalBalances -= uint128(amount);
         emit Withdrawn(msg.sender, amount);
-        IERC20(token).safeTransfer(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /**
+     * @notice Sends each of `accounts` its whole balance (to the account itself, never elsewhere): the
+     * matcher's end-of-day payout, so that households need not send a transaction (nor hold the chain's
+     * coin) to be paid. An account with an empty balance is passed over.
+     *
+     * Requirements: the caller is {matcher}; at most {MAX_DEPOSITS_PER_CALL} accounts.
+     *
+     * Emits a {Withdrawn} event per account paid.
+     */
+    function payOut(address[] calldata accounts) external onlyMatcher {
+        if (accounts.length > MAX_DEPOSITS_PER_CALL) revert BatchTooLarge(accounts.length, MAX_DEPOSITS_PER_CALL);
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            address account = accounts[i];
+            uint256 word = _accounts[account];
+            uint256 amount = word.balance();
+            if (amount == 0) continue;
+            // Effects before the transfer, per account: the balance is empty before the token is called.
+            _accounts[account] = word.withBalance(0);
+            // amount <= totalBalances: it was one of the balances.
+            totalBalances -= uint128(amount);
+            emit Withdrawn(account, amount);
+            // Bounded by MAX_DEPOSITS_PER_CALL; tokens go only to the accounts themselves.
+            // slither-disable-next-line calls-loop
+            token.safeTransfer(account, amount);
+        }
     }
 
     /**
@@ -346,374 +389,775 @@ contract EnergyEscrow is SlotClock, EIP712 {
         emit TraderSet(msg.sender, signer);
     }
 
-    // -------------------------------------------------------------- matching
+    /**
+     * @notice Cancels the caller's standing bid and ask, and every order it signed that ends at or
+     * before `untilSlot` (so none of them can be placed any more); trades already matched stay.
+     *
+     * Emits an {OrdersCancelled} event.
+     */
+    function cancelOrders(uint32 untilSlot) external {
+        uint256 word = _accounts[msg.sender];
+        uint256 barrier = word.bidUntil() > untilSlot ? word.bidUntil() : untilSlot;
+        _accounts[msg.sender] = word.withBid(0, 0, barrier);
+        uint256 askWord = _asks[msg.sender];
+        uint256 askBarrier = askWord.askUntil() > untilSlot ? askWord.askUntil() : untilSlot;
+        _asks[msg.sender] = W.ask(askWord.askMeter(), 0, 0, 0, askBarrier);
+        emit OrdersCancelled(msg.sender, untilSlot);
+    }
+
+    // ------------------------------------------------------------ batch calls
 
     /**
-     * @notice Matches signed asks and bids of `slot` into escrowed trades; anyone may call.
+     * @notice Places signed standing orders and matches fills into escrowed trades, slot by slot.
+     *
+     * `accounts` lists every account the call debits or credits, in strictly increasing order; records
+     * name them by index. `bids` replace their accounts' standing bids, `asks` their accounts' standing
+     * asks, each only if signed by the account's key (or the key it named with {setTrader}) and ending
+     * after the order it replaces (else it is skipped: {OrderSkipped}); an ask's meter must be owned
+     * by its account. `matches` is a stream of one-word records ({EscrowWords}): per slot a header and
+     * its lots, per lot a header (the seller) and its fills (buyer, Wh, price per kWh).
+     *
+     * A fill is made only if: the slot has not started and starts within {MAX_HORIZON}; the seller
+     * has a standing ask until the slot and the buyer a standing bid until it; the buyer is not the
+     * seller; its price is within both orders; its Wh are at least the ask's `minWh`; the lot's Wh stay
+     * within the ask's `maxWhPerSlot` and its trades within {MAX_TRADES_PER_LOT}; the buyer's Wh in the
+     * slot stay within its bid's `maxWhPerSlot` (slots in increasing order per buyer, counted across
+     * calls); and the buyer's balance covers its cost. Otherwise the fill is skipped ({FillSkipped},
+     * with the reason) and the call goes on.
      *
      * Requirements:
-     * - every order is of `slot`, which has not started and starts within {MAX_HORIZON};
-     * - asks in strictly increasing meter id, bids in strictly increasing account (as uint160),
-     *   each signed by the key of the meter's owner (asks) or of the account (bids), or by
-     *   the key that account named with {setTrader};
-     * - every ask's meter is active; every fill names an existing ask and bid, is at least
-     *   the ask's `minWh`, at a price within both orders, and its buyer is not the seller;
-     * - per lot: Wh matched in all calls <= the ask's `wh`, at most {MAX_TRADES_PER_LOT} trades;
-     * - per bid: Wh matched in all calls <= its `maxWh`, and its account has the cost in its balance;
-     *   an account's bids are matched in slot order;
-     * - at most {MAX_ASKS_PER_CALL} asks, {MAX_BIDS_PER_CALL} bids and {MAX_FILLS_PER_CALL} fills.
+     * - the caller is {matcher};
+     * - accounts strictly increasing, at most {MAX_ACCOUNTS_PER_CALL}; at most {MAX_ORDERS_PER_CALL}
+     *   orders and {MAX_RECORDS_PER_CALL} records; records name listed accounts;
+     * - a slot's lots come in strictly increasing meter id, over this and every earlier call.
      *
-     * Each fill locks cost = ceil(wh * pricePerKWh / 1000): rounded up, so that no fill is
-     * free, and the buyer pays less than one token unit above the exact price.
+     * Each fill locks cost = ceil(wh * pricePerKWh / 1000): rounded up, so that no fill is free.
      *
-     * Emits a {Traded} event per fill.
+     * Emits {BidPlaced}, {AskPlaced} or {OrderSkipped} per order, {Traded} or {FillSkipped} per fill,
+     * and {GroupMatched} per group of up to {MAX_LOTS_PER_GROUP} lots committed.
      */
-    function matchOrders(uint64 slot, SignedAsk[] calldata asks, SignedBid[] calldata bids, Fill[] calldata fills)
-        external
-    {
-        if (asks.length > MAX_ASKS_PER_CALL) revert BatchTooLarge(asks.length, MAX_ASKS_PER_CALL);
-        if (bids.length > MAX_BIDS_PER_CALL) revert BatchTooLarge(bids.length, MAX_BIDS_PER_CALL);
-        if (fills.length > MAX_FILLS_PER_CALL) revert BatchTooLarge(fills.length, MAX_FILLS_PER_CALL);
-        _requireOpenForOrders(slot);
-        uint256 locked = _fillAll(slot, fills, _loadAsks(slot, asks), _loadBids(slot, bids));
-        // locked <= the sum of the debited balances, each checked against its account.
-        totalBalances -= uint128(locked);
-        totalLocked = _toUint128(totalLocked + locked);
-    }
-
-    // ------------------------------------------------------------ settlement
-
-    /**
-     * @notice Settles lots against their meters' readings; anyone may call. A lot that is not
-     * open (settled or refunded already, or never matched) is skipped, so a batch never fails
-     * because someone closed one of its lots first.
-     *
-     * Requirements, for each open lot:
-     * - `trades` are exactly the lot's trades, in the order they were matched;
-     * - `reading` is of the lot's meter and slot, signed by the meter's key ({IMeterRegistry-exportProven});
-     * - the slot is over and its grace period is not, and the meter is active.
-     * And at most {MAX_LOTS_PER_CALL} lots and {MAX_TRADES_PER_CALL} trades in all.
-     *
-     * Emits a {LotSettled} event per settled lot and a {LotSkipped} event per skipped one.
-     */
-    function settleLots(LotProof[] calldata proofs) external {
-        if (proofs.length > MAX_LOTS_PER_CALL) revert BatchTooLarge(proofs.length, MAX_LOTS_PER_CALL);
-        uint256 released = 0;
-        uint256 trades = 0;
-        for (uint256 i = 0; i < proofs.length; ++i) {
-            trades += proofs[i].lot.trades.length;
-            released += _settle(proofs[i]);
-        }
-        if (trades > MAX_TRADES_PER_CALL) revert BatchTooLarge(trades, MAX_TRADES_PER_CALL);
-        _release(released);
+    function matchOrders(
+        address[] calldata accounts,
+        SignedBid[] calldata bids,
+        SignedAsk[] calldata asks,
+        uint256[] calldata matches
+    ) external onlyMatcher {
+        uint256[] memory book = _openBook(accounts);
+        _placeOrders(accounts, book, bids, asks);
+        uint256 locked = _matchAll(accounts, book, matches);
+        _commitBook(accounts, book, locked, 0);
     }
 
     /**
-     * @notice Refunds lots whose grace period is over in full; anyone may call. A lot that is
-     * not open is skipped, as in {settleLots}.
+     * @notice Closes lots: settles each open lot of the given groups whose slot is over, within its
+     * grace period, against its meter's signed reading; refunds in full each open lot whose grace
+     * period is over; leaves the others as they are. Anyone may call it.
      *
-     * Requirements, for each open lot: `trades` are exactly its trades; its grace period is over.
-     * And at most {MAX_LOTS_PER_CALL} lots and {MAX_TRADES_PER_CALL} trades in all.
+     * `closes` is a stream of one-word records ({EscrowWords}): per group a header and all its lots,
+     * per lot a header (meter, seller, the reading that proves it, if any) and all its trades in
+     * match order, exactly as matched; `readings` are the meters' signed readings
+     * ({IMeterRegistry-provenExports} says what each proves).
      *
-     * Emits a {LotRefunded} event per refunded lot and a {LotSkipped} event per skipped one.
+     * A lot is skipped ({LotSkipped}, with the reason) if it is closed already, if its slot is not
+     * over, or, within the grace period, if no reading given proves its slot. A group that is closed
+     * already is skipped ({GroupSkipped}): a batch never fails because someone closed its lots first.
+     *
+     * Requirements:
+     * - accounts strictly increasing, at most {MAX_ACCOUNTS_PER_CALL}, naming every seller and buyer;
+     * - at most {MAX_RECORDS_PER_CALL} records; each open group given with exactly its lots and trades.
+     *
+     * Emits {LotSettled}, {LotRefunded} or {LotSkipped} per lot, {GroupSkipped} per closed group.
      */
-    function refundLots(LotTrades[] calldata lots) external {
-        if (lots.length > MAX_LOTS_PER_CALL) revert BatchTooLarge(lots.length, MAX_LOTS_PER_CALL);
-        uint256 released = 0;
-        uint256 trades = 0;
-        for (uint256 i = 0; i < lots.length; ++i) {
-            trades += lots[i].trades.length;
-            released += _refund(lots[i]);
-        }
-        if (trades > MAX_TRADES_PER_CALL) revert BatchTooLarge(trades, MAX_TRADES_PER_CALL);
-        _release(released);
+    function closeLots(
+        address[] calldata accounts,
+        IMeterRegistry.Reading[] calldata readings,
+        Signature[] calldata signatures,
+        uint256[] calldata closes
+    ) external {
+        uint256[] memory book = _openBook(accounts);
+        uint256 released = _closeAll(accounts, book, readings, signatures, closes);
+        _commitBook(accounts, book, 0, released);
+    }
+
+    /**
+     * @notice {matchOrders} and {closeLots} in one call, on one list of accounts: each account's word
+     * is read and written once for both, which is why the matcher sends them together.
+     *
+     * Requirements: as {matchOrders} and {closeLots}; the caller is {matcher}.
+     */
+    function matchAndClose(
+        address[] calldata accounts,
+        SignedBid[] calldata bids,
+        SignedAsk[] calldata asks,
+        uint256[] calldata matches,
+        IMeterRegistry.Reading[] calldata readings,
+        Signature[] calldata signatures,
+        uint256[] calldata closes
+    ) external onlyMatcher {
+        uint256[] memory book = _openBook(accounts);
+        uint256 released = _closeAll(accounts, book, readings, signatures, closes);
+        _placeOrders(accounts, book, bids, asks);
+        uint256 locked = _matchAll(accounts, book, matches);
+        _commitBook(accounts, book, locked, released);
     }
 
     // ---------------------------------------------------------------- views
 
-    /// @notice `account`'s balance, and how much of its bid in `bidSlot` was matched.
-    function accountOf(address account) external view returns (Account memory) {
-        return _accounts[account];
+    /// @notice `account`'s balance, standing bid and the Wh it bought in the latest slot it bought in.
+    function accountOf(address account) external view returns (AccountView memory) {
+        uint256 word = _accounts[account];
+        return AccountView({
+            balance: uint96(word.balance()),
+            bidPrice: uint48(word.bidPrice()),
+            bidWh: uint24(word.bidWh()),
+            bidUntil: uint32(word.bidUntil()),
+            lastSlot: uint32(word.lastSlot()),
+            lastWh: uint24(word.lastWh())
+        });
+    }
+
+    /// @notice `account`'s standing ask (all zero if none).
+    function askOf(address account) external view returns (AskView memory) {
+        uint256 word = _asks[account];
+        return AskView({
+            meterId: word.askMeter(),
+            minPrice: uint48(word.askMinPrice()),
+            maxWh: uint24(word.askMaxWh()),
+            minWh: uint24(word.askMinWh()),
+            until: uint32(word.askUntil())
+        });
     }
 
     /// @notice Tokens in `account`'s balance.
     function balanceOf(address account) external view returns (uint256) {
-        return _accounts[account].balance;
+        return _accounts[account].balance();
     }
 
-    /// @notice The key that signs `account`'s orders (zero if none).
+    /// @notice The key that signs `account`'s orders besides its own (zero if none).
     function traderOf(address account) external view returns (address) {
         return _traders[account];
     }
 
-    /// @notice The (meter, slot) lot: all zero unless open.
-    function lotOf(uint32 meterId, uint64 slot) external view returns (Lot memory) {
-        return _lots[lotKey(meterId, slot)];
+    /// @notice The matching state of `slot`: the highest meter id matched in it and its number of groups.
+    function slotOf(uint32 slot) external view returns (SlotBook memory) {
+        return _slots[slot];
     }
 
-    /// @notice Key of the (meter, slot) lot: meter id in the high 32 bits, slot in the low 64.
+    /// @notice Group `group` of `slot`: its commitment and open lots (all zero once every lot is closed).
+    function groupOf(uint32 slot, uint32 group) external view returns (Group memory) {
+        return _groups[_groupKey(slot, group)];
+    }
+
+    /// @notice Key of the (meter, slot) lot in events: meter id in the high 32 bits, slot in the low 64.
     function lotKey(uint32 meterId, uint64 slot) public pure returns (uint96) {
         return (uint96(meterId) << 64) | slot;
     }
 
-    /// @notice The commitment a lot holds after `trades` were matched into it, in this order.
-    function commitmentOf(LotTrade[] calldata trades) external pure returns (bytes24 commitment) {
-        for (uint256 i = 0; i < trades.length; ++i) {
-            commitment = _chain(commitment, trades[i].buyer, trades[i].wh, trades[i].cost);
+    /// @notice The EIP-712 digest the account's key signs for `bid`.
+    function bidDigest(Bid calldata bid) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(BID_TYPEHASH, bid.account, bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot))
+        );
+    }
+
+    /// @notice The EIP-712 digest the account's key signs for `ask`.
+    function askDigest(Ask calldata ask) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ASK_TYPEHASH, ask.account, ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh,
+                    ask.untilSlot
+                )
+            )
+        );
+    }
+
+    // ------------------------------------------------------- the account book
+
+    /// Every listed account's storage word, read once.
+    function _openBook(address[] calldata accounts) private view returns (uint256[] memory book) {
+        if (accounts.length > MAX_ACCOUNTS_PER_CALL) revert BatchTooLarge(accounts.length, MAX_ACCOUNTS_PER_CALL);
+        book = new uint256[](accounts.length);
+        address previous = address(0);
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            // Strictly increasing: an account is read once, so no write hides another.
+            if (accounts[i] <= previous) revert AccountsNotSorted(i);
+            previous = accounts[i];
+            book[i] = _accounts[accounts[i]];
         }
     }
 
-    /// @notice The EIP-712 digest the owner's trader key signs for `ask`.
-    function askDigest(Ask calldata ask) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(abi.encode(ASK_TYPEHASH, ask.meterId, ask.slot, ask.wh, ask.minWh, ask.minPricePerKWh))
-        );
+    /// The one place a batch changes balances and totals: every word written back once, `locked`
+    /// moved from balances into escrow and `released` back (credited to balances by the book).
+    function _commitBook(address[] calldata accounts, uint256[] memory book, uint256 locked, uint256 released)
+        private
+    {
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            // An unchanged word costs a warm no-op write: cheaper than tracking which changed.
+            _accounts[accounts[i]] = book[i];
+        }
+        // locked <= the balances it was debited from; released <= totalLocked + locked (open lots' costs).
+        totalLocked = _toUint128(totalLocked + locked - released);
+        totalBalances = _toUint128(totalBalances + released - locked);
     }
 
-    /// @notice The EIP-712 digest the account's trader key signs for `bid`.
-    function bidDigest(Bid calldata bid) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(abi.encode(BID_TYPEHASH, bid.account, bid.slot, bid.maxWh, bid.maxPricePerKWh))
-        );
+    function _credit(uint256[] memory book, uint256 index, uint256 amount) private pure {
+        uint256 word = book[index];
+        uint256 value = word.balance() + amount;
+        if (value > W.MASK96) revert AmountTooLarge(value, W.MASK96);
+        book[index] = word.withBalance(value);
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    function _placeOrders(
+        address[] calldata accounts,
+        uint256[] memory book,
+        SignedBid[] calldata bids,
+        SignedAsk[] calldata asks
+    ) private {
+        if (bids.length + asks.length > MAX_ORDERS_PER_CALL) {
+            revert BatchTooLarge(bids.length + asks.length, MAX_ORDERS_PER_CALL);
+        }
+        for (uint256 i = 0; i < bids.length; ++i) {
+            Bid calldata bid = bids[i].bid;
+            uint256 index = bids[i].index;
+            if (index >= accounts.length) revert UnknownAccount(index, accounts.length);
+            if (accounts[index] != bid.account) revert OrderAccountMismatch(i, bid.account, accounts[index]);
+            uint256 word = book[index];
+            Skip why = bid.untilSlot <= word.bidUntil() ? Skip.StaleOrder : Skip.None;
+            if (why == Skip.None && !_signedBy(bid.account, bidDigest(bid), bids[i].signature)) {
+                why = Skip.BadSignature;
+            }
+            if (why != Skip.None) {
+                emit OrderSkipped(bid.account, why);
+                continue;
+            }
+            book[index] = word.withBid(bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot);
+            emit BidPlaced(bid.account, bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot);
+        }
+        for (uint256 i = 0; i < asks.length; ++i) {
+            _placeAsk(asks[i]);
+        }
+    }
+
+    function _placeAsk(SignedAsk calldata signed) private {
+        Ask calldata ask = signed.ask;
+        Skip why = ask.untilSlot <= _asks[ask.account].askUntil() ? Skip.StaleOrder : Skip.None;
+        if (why == Skip.None && !_signedBy(ask.account, askDigest(ask), signed.signature)) why = Skip.BadSignature;
+        if (why == Skip.None && !_ownsActiveMeter(ask.account, ask.meterId)) why = Skip.NotMeterOwner;
+        if (why != Skip.None) {
+            emit OrderSkipped(ask.account, why);
+            return;
+        }
+        _asks[ask.account] = W.ask(ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh, ask.untilSlot);
+        emit AskPlaced(ask.account, ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh, ask.untilSlot);
+    }
+
+    function _ownsActiveMeter(address account, uint32 meterId) private view returns (bool) {
+        // The registry is fixed at deployment; an unknown meter makes it revert, which here means "not owned".
+        // slither-disable-next-line calls-loop
+        try registry.meterOwner(meterId) returns (address owner, bool active) {
+            return owner == account && active;
+        } catch {
+            return false;
+        }
+    }
+
+    function _signedBy(address account, bytes32 digest, Signature calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature.r, signature.vs);
+        if (err != ECDSA.RecoverError.NoError) return false;
+        // On EVM chains an account's own key signs for it (ecrecover gives its address) with no storage read;
+        // on Qtum ecrecover never gives an account's address, so the key it named with {setTrader} signs.
+        // (tryRecover never returns the zero address without an error, so an account that named no key,
+        // zero, never matches.)
+        return recovered == account || recovered == _traders[account];
+    }
+
+    // -------------------------------------------------------------- matching
+
+    /// Walks the matching stream: per slot its lots, committed in groups. Returns the costs locked.
+    function _matchAll(address[] calldata accounts, uint256[] memory book, uint256[] calldata matches)
+        private
+        returns (uint256 locked)
+    {
+        if (matches.length > MAX_RECORDS_PER_CALL) revert BatchTooLarge(matches.length, MAX_RECORDS_PER_CALL);
+        uint256 at = 0;
+        while (at < matches.length) {
+            (uint32 slot, uint256 lots) = matches[at++].slotHeader();
+            uint256 slotLocked;
+            (slotLocked, at) = _matchSlot(accounts, book, matches, at, slot, lots);
+            locked += slotLocked;
+        }
+    }
+
+    // A group being built: its hash chain so far, its lots, the slot and the group's number.
+    struct Builder {
+        bytes24 commitment;
+        uint256 lots;
+        uint32 slot;
+        SlotBook book;
+    }
+
+    function _matchSlot(
+        address[] calldata accounts,
+        uint256[] memory book,
+        uint256[] calldata matches,
+        uint256 at,
+        uint32 slot,
+        uint256 lots
+    ) private returns (uint256 locked, uint256 next) {
+        Builder memory group = Builder(0, 0, slot, _slots[slot]);
+        Skip closed = _slotClosed(slot);
+        for (uint256 l = 0; l < lots; ++l) {
+            if (at >= matches.length) revert TruncatedRecords(matches.length);
+            (uint256 seller, uint256 fills) = matches[at++].lotHeader();
+            if (seller >= accounts.length) revert UnknownAccount(seller, accounts.length);
+            if (at + fills > matches.length) revert TruncatedRecords(matches.length);
+            uint256 lotLocked = _matchLot(accounts, book, matches[at:at + fills], seller, group, closed);
+            locked += lotLocked;
+            at += fills;
+            if (group.lots == MAX_LOTS_PER_GROUP) _storeGroup(group);
+        }
+        if (group.lots != 0) _storeGroup(group);
+        _slots[slot] = group.book;
+        return (locked, at);
+    }
+
+    function _slotClosed(uint32 slot) private view returns (Skip) {
+        uint256 startsAt = slotStart(slot);
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
+        if (block.timestamp >= startsAt) return Skip.TradingClosed;
+        if (startsAt > block.timestamp + MAX_HORIZON) return Skip.SlotTooFar;
+        return Skip.None;
+    }
+
+    // A lot while its fills are made: read by the assembly in _makeFills at these word offsets.
+    struct LotRun {
+        uint256 ask; // 0x00: the seller's standing ask (EscrowWords)
+        uint256 seller; // 0x20: the seller's index in the call's accounts
+        uint256 slot; // 0x40
+        uint256 key; // 0x60: lotKey(meter, slot)
+        uint256 next; // 0x80: the next fill to look at
+        uint256 sold; // 0xa0: Wh sold so far
+        uint256 trades; // 0xc0
+        uint256 locked; // 0xe0: costs locked so far
+        bytes24 commitment; // 0x100: the group's hash chain, this lot included
+    }
+
+    // Skip codes the assembly emits: the values of Skip's members of those names.
+    uint256 private constant _NO_BID = 5;
+    uint256 private constant _BID_EXPIRED = 6;
+    uint256 private constant _BUYER_IS_SELLER = 7;
+    uint256 private constant _BELOW_ASK = 8;
+    uint256 private constant _ABOVE_BID = 9;
+    uint256 private constant _TOO_SMALL = 10;
+    uint256 private constant _ASK_FULL = 11;
+    uint256 private constant _BID_FULL = 12;
+    uint256 private constant _BID_OUT_OF_ORDER = 13;
+    uint256 private constant _LOT_FULL = 14;
+    uint256 private constant _INSUFFICIENT_BALANCE = 15;
+
+    function _matchLot(
+        address[] calldata accounts,
+        uint256[] memory book,
+        uint256[] calldata fills,
+        uint256 seller,
+        Builder memory group,
+        Skip closed
+    ) private returns (uint256 locked) {
+        uint256 ask = _asks[accounts[seller]];
+        uint32 meterId = ask.askMeter();
+        uint32 slot = group.slot;
+        Skip lotSkip = closed;
+        if (meterId == 0) {
+            lotSkip = Skip.NoAsk;
+        } else {
+            if (meterId <= group.book.lastMeter) revert LotsNotSorted(slot, meterId, group.book.lastMeter);
+            group.book.lastMeter = meterId;
+            if (lotSkip == Skip.None && slot > ask.askUntil()) lotSkip = Skip.AskExpired;
+        }
+        uint96 key = lotKey(meterId, slot);
+        if (lotSkip != Skip.None) {
+            for (uint256 f = 0; f < fills.length; ++f) {
+                (uint256 buyer,,) = fills[f].fill();
+                if (buyer >= accounts.length) revert UnknownAccount(buyer, accounts.length);
+                emit FillSkipped(key, accounts[buyer], lotSkip);
+            }
+            return 0;
+        }
+        bytes24 commitment = _chain(group.commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(accounts[seller]));
+        LotRun memory run = LotRun(ask, seller, slot, key, 0, 0, 0, 0, commitment);
+        _makeFills(accounts, book, fills, run);
+        if (run.trades != 0) {
+            group.commitment = run.commitment;
+            ++group.lots;
+        }
+        return run.locked;
+    }
+
+    /**
+     * Makes each fill of `fills` that passes every check, and emits FillSkipped with the first check that
+     * fails for the others (Skip's order: BuyerIsSeller, NoBid, BidExpired, BelowAsk, AboveBid, TooSmall,
+     * AskFull, LotFull, BidOutOfOrder, BidFull, InsufficientBalance). A made fill moves its cost out of the
+     * buyer's balance (in `book`), counts its Wh in the buyer's slot, extends the hash chain and emits Traded.
+     *
+     * The per-trade loop of matching, in assembly: in Solidity it cost about 2,000 gas a fill besides its
+     * event (measured); this is a few hundred. Bounds: wh < 2^24, price < 2^48 (masked fields), so
+     * wh * price + 999 < 2^73; a lot sells at most 50 fills, so sold < 2^30; locked < 2^73 * 4000.
+     */
+    function _makeFills(
+        address[] calldata accounts,
+        uint256[] memory book,
+        uint256[] calldata fills,
+        LotRun memory run
+    ) private {
+        bytes32 traded = Traded.selector;
+        bytes32 skipped = FillSkipped.selector;
+        bytes4 unknownAccount = UnknownAccount.selector;
+        uint256 maxTrades = MAX_TRADES_PER_LOT;
+        assembly ("memory-safe") {
+            // Why a fill cannot be made (0 if it can): the first failing check in Skip's order.
+            function skipReason(ask, bidder, buyer, seller, slot, wh, price, cost, sold, trades, cap) -> why {
+                if eq(buyer, seller) {
+                    why := _BUYER_IS_SELLER
+                    leave
+                }
+                let limit := and(shr(96, bidder), 0xffffffffffff)
+                if iszero(limit) {
+                    why := _NO_BID
+                    leave
+                }
+                if gt(slot, and(shr(168, bidder), 0xffffffff)) {
+                    why := _BID_EXPIRED
+                    leave
+                }
+                if or(iszero(price), lt(price, and(shr(32, ask), 0xffffffffffff))) {
+                    why := _BELOW_ASK
+                    leave
+                }
+                if gt(price, limit) {
+                    why := _ABOVE_BID
+                    leave
+                }
+                if or(iszero(wh), lt(wh, and(shr(104, ask), 0xffffff))) {
+                    why := _TOO_SMALL
+                    leave
+                }
+                if gt(add(sold, wh), and(shr(80, ask), 0xffffff)) {
+                    why := _ASK_FULL
+                    leave
+                }
+                if iszero(lt(trades, cap)) {
+                    why := _LOT_FULL
+                    leave
+                }
+                let last := and(shr(200, bidder), 0xffffffff)
+                if lt(slot, last) {
+                    why := _BID_OUT_OF_ORDER
+                    leave
+                }
+                if gt(add(wh, mul(eq(slot, last), shr(232, bidder))), and(shr(144, bidder), 0xffffff)) {
+                    why := _BID_FULL
+                    leave
+                }
+                if gt(cost, and(bidder, 0xffffffffffffffffffffffff)) { why := _INSUFFICIENT_BALANCE }
+            }
+
+            let ask := mload(run)
+            let seller := mload(add(run, 0x20))
+            let slot := mload(add(run, 0x40))
+            let key := mload(add(run, 0x60))
+            let sold := mload(add(run, 0xa0))
+            let trades := mload(add(run, 0xc0))
+            let locked := mload(add(run, 0xe0))
+            let commitment := mload(add(run, 0x100))
+            let words := add(book, 0x20)
+            let out := mload(0x40) // event data, beyond the free memory pointer (not kept)
+            for { let f := 0 } lt(f, fills.length) { f := add(f, 1) } {
+                let record := calldataload(add(fills.offset, shl(5, f)))
+                let buyer := and(record, 0xffff)
+                if iszero(lt(buyer, accounts.length)) {
+                    mstore(0x00, unknownAccount)
+                    mstore(0x04, buyer)
+                    mstore(0x24, accounts.length)
+                    revert(0x00, 0x44)
+                }
+                // Listed accounts were read (and so checked to be clean addresses) by _openBook.
+                let account := calldataload(add(accounts.offset, shl(5, buyer)))
+                let wh := and(shr(16, record), 0xffffff)
+                let price := and(shr(40, record), 0xffffffffffff)
+                let cost := div(add(mul(wh, price), 999), 1000)
+                let at := add(words, shl(5, buyer))
+                let bidder := mload(at)
+                let why := skipReason(ask, bidder, buyer, seller, slot, wh, price, cost, sold, trades, maxTrades)
+                switch why
+                case 0 {
+                    let last := and(shr(200, bidder), 0xffffffff)
+                    let bought := add(wh, mul(eq(slot, last), shr(232, bidder)))
+                    // Keep the bid (bits 96..199); new balance, last slot and its Wh.
+                    let kept := and(bidder, 0xffffffffffffffffffffffffff000000000000000000000000)
+                    let remaining := sub(and(bidder, 0xffffffffffffffffffffffff), cost)
+                    mstore(at, or(or(kept, remaining), or(shl(200, slot), shl(232, bought))))
+                    sold := add(sold, wh)
+                    trades := add(trades, 1)
+                    locked := add(locked, cost)
+                    mstore(0x00, commitment)
+                    mstore(0x20, or(or(shl(184, price), shl(160, wh)), account))
+                    commitment := and(keccak256(0x00, 0x40), not(0xffffffffffffffff))
+                    mstore(out, wh)
+                    mstore(add(out, 0x20), price)
+                    log3(out, 0x40, traded, key, account)
+                }
+                default {
+                    mstore(out, why)
+                    log3(out, 0x20, skipped, key, account)
+                }
+            }
+            mstore(add(run, 0xa0), sold)
+            mstore(add(run, 0xc0), trades)
+            mstore(add(run, 0xe0), locked)
+            mstore(add(run, 0x100), commitment)
+        }
+    }
+
+    function _storeGroup(Builder memory group) private {
+        uint32 number = group.book.groups;
+        // group.lots <= MAX_LOTS_PER_GROUP = 64: the bitmap fits 64 bits and the count 8.
+        _groups[_groupKey(group.slot, number)] = Group(group.commitment, uint64((1 << group.lots) - 1));
+        emit GroupMatched(group.slot, number, uint8(group.lots));
+        group.book.groups = number + 1;
+        group.commitment = 0;
+        group.lots = 0;
+    }
+
+    // -------------------------------------------------------------- closing
+
+    // What a closing call does with an open lot.
+    enum Action {
+        Settle,
+        Refund,
+        Leave
+    }
+
+    // What a closing call knows of a lot while it walks the lot's trades.
+    struct Closing {
+        uint32 slot;
+        uint32 meterId;
+        uint256 seller;
+        uint256 sold;
+        uint256 exported;
+        Action action;
+    }
+
+    /// Walks the closing stream group by group. Returns the costs released from escrow.
+    function _closeAll(
+        address[] calldata accounts,
+        uint256[] memory book,
+        IMeterRegistry.Reading[] calldata readings,
+        Signature[] calldata signatures,
+        uint256[] calldata closes
+    ) private returns (uint256 released) {
+        if (closes.length > MAX_RECORDS_PER_CALL) revert BatchTooLarge(closes.length, MAX_RECORDS_PER_CALL);
+        IMeterRegistry.Proof[] memory proofs;
+        if (readings.length != 0) {
+            // The registry is fixed at deployment and never reverts for a bad reading.
+            proofs = registry.provenExports(readings, signatures);
+        }
+        uint256 at = 0;
+        while (at < closes.length) {
+            (uint32 slot, uint32 number, uint256 lots) = closes[at++].groupHeader();
+            if (lots == 0 || lots > MAX_LOTS_PER_GROUP) revert GroupSize(lots);
+            uint64 key = _groupKey(slot, number);
+            Group memory group = _groups[key];
+            uint256 groupReleased;
+            (groupReleased, at) = _closeGroup(accounts, book, readings, proofs, closes, at, number, slot, lots, group);
+            if (group.commitment == 0) {
+                emit GroupSkipped(slot, number);
+                continue;
+            }
+            released += groupReleased;
+            // Clearing a group's word is what closing its last lot means: one write per group.
+            // slither-disable-next-line costly-loop
+            if (group.open == 0) delete _groups[key];
+            else _groups[key].open = group.open;
+        }
+    }
+
+    function _closeGroup(
+        address[] calldata accounts,
+        uint256[] memory book,
+        IMeterRegistry.Reading[] calldata readings,
+        IMeterRegistry.Proof[] memory proofs,
+        uint256[] calldata closes,
+        uint256 at,
+        uint32 number,
+        uint32 slot,
+        uint256 lots,
+        Group memory group
+    ) private returns (uint256 released, uint256 next) {
+        bool skipAll = group.commitment == 0;
+        bytes24 commitment = 0;
+        for (uint256 l = 0; l < lots; ++l) {
+            if (at >= closes.length) revert TruncatedRecords(closes.length);
+            (uint32 meterId, uint256 seller, uint256 trades, uint256 reading) = closes[at++].closeLotHeader();
+            if (seller >= accounts.length) revert UnknownAccount(seller, accounts.length);
+            if (at + trades > closes.length) revert TruncatedRecords(closes.length);
+            uint256[] calldata lotTrades = closes[at:at + trades];
+            at += trades;
+            commitment = _chain(commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(accounts[seller]));
+            uint256 sold;
+            (commitment, sold) = _hashTrades(accounts, lotTrades, commitment);
+            if (skipAll) continue;
+            uint64 bit = uint64(1) << l;
+            Closing memory lot = Closing(slot, meterId, seller, sold, 0, Action.Leave);
+            Skip why = group.open & bit == 0 ? Skip.NotOpen : _closeAction(lot, readings, proofs, reading);
+            if (lot.action == Action.Leave) {
+                emit LotSkipped(lotKey(meterId, slot), why);
+                continue;
+            }
+            released += _closeLot(accounts, book, lotTrades, lot);
+            group.open &= ~bit;
+        }
+        if (!skipAll && commitment != group.commitment) revert TradesMismatch(slot, number);
+        return (released, at);
+    }
+
+    /// What to do with an open lot: sets `lot.action` (and `lot.exported` to settle); returns why it is left.
+    function _closeAction(
+        Closing memory lot,
+        IMeterRegistry.Reading[] calldata readings,
+        IMeterRegistry.Proof[] memory proofs,
+        uint256 reading
+    ) private view returns (Skip) {
+        uint256 endsAt = slotEnd(lot.slot);
+        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
+        // slither-disable-next-line timestamp
+        if (block.timestamp < endsAt) return Skip.NotOver;
+        if (block.timestamp >= endsAt + gracePeriod) {
+            lot.action = Action.Refund;
+            return Skip.None;
+        }
+        if (reading == 0 || reading > readings.length) return Skip.NoReading;
+        IMeterRegistry.Reading calldata r = readings[reading - 1];
+        if (r.meterId != lot.meterId || lot.slot < r.firstSlot || lot.slot >= proofs[reading - 1].provenUntil) {
+            return Skip.Unproven;
+        }
+        lot.exported = r.exportedWh[lot.slot - r.firstSlot];
+        lot.action = Action.Settle;
+        return Skip.None;
+    }
+
+    /// The hash chain over a lot's trades (as matching built it), and the Wh they sold. In assembly for the
+    /// same reason as _makeFills; wh < 2^24 per trade and at most MAX_RECORDS_PER_CALL trades.
+    function _hashTrades(address[] calldata accounts, uint256[] calldata trades, bytes24 commitment)
+        private
+        pure
+        returns (bytes24 chained, uint256 sold)
+    {
+        bytes4 unknownAccount = UnknownAccount.selector;
+        assembly ("memory-safe") {
+            chained := commitment
+            for { let t := 0 } lt(t, trades.length) { t := add(t, 1) } {
+                let record := calldataload(add(trades.offset, shl(5, t)))
+                let buyer := and(record, 0xffff)
+                if iszero(lt(buyer, accounts.length)) {
+                    mstore(0x00, unknownAccount)
+                    mstore(0x04, buyer)
+                    mstore(0x24, accounts.length)
+                    revert(0x00, 0x44)
+                }
+                let account := calldataload(add(accounts.offset, shl(5, buyer)))
+                sold := add(sold, and(shr(16, record), 0xffffff))
+                mstore(0x00, chained)
+                // (price << 184) | (wh << 160) | buyer: the record's wh and price fields, moved up.
+                mstore(0x20, or(shl(160, and(shr(16, record), 0xffffffffffffffffff)), account))
+                chained := and(keccak256(0x00, 0x40), not(0xffffffffffffffff))
+            }
+        }
+    }
+
+    /// Settles or refunds a lot (`lot.action`): credits each buyer what it gets back and the seller
+    /// what it is paid. Returns the lot's costs, all of which leave escrow.
+    function _closeLot(
+        address[] calldata accounts,
+        uint256[] memory book,
+        uint256[] calldata trades,
+        Closing memory lot
+    ) private returns (uint256 released) {
+        bool settle = lot.action == Action.Settle;
+        uint256 delivered = lot.exported < lot.sold ? lot.exported : lot.sold;
+        uint256 paidTotal;
+        (released, paidTotal) = _payBuyers(book, trades, settle ? delivered : 0, lot.sold);
+        uint96 key = lotKey(lot.meterId, lot.slot);
+        if (settle) {
+            if (paidTotal != 0) _credit(book, lot.seller, paidTotal);
+            // sold < 50 * 2^24 and paidTotal <= released < 50 * 2^73: both fit their event fields.
+            emit LotSettled(key, accounts[lot.seller], uint64(lot.sold), uint64(delivered), uint128(paidTotal));
+        } else {
+            emit LotRefunded(key, uint128(released));
+        }
+    }
+
+    /**
+     * The settlement rule for each trade of a lot that sold `sold` Wh of which `delivered` were delivered
+     * (0 for a refund): paid = floor(cost * delivered / sold) to the seller, cost - paid credited to the
+     * buyer (in `book`). Returns the lot's costs and what the seller is paid. In assembly for the same
+     * reason as _makeFills: cost < 2^73 and delivered <= sold < 2^30, so cost * delivered < 2^103; buyer
+     * indices were checked by _hashTrades; a balance that would pass 2^96 - 1 reverts (AmountTooLarge).
+     */
+    function _payBuyers(uint256[] memory book, uint256[] calldata trades, uint256 delivered, uint256 sold)
+        private
+        pure
+        returns (uint256 released, uint256 paidTotal)
+    {
+        bytes4 tooLarge = AmountTooLarge.selector;
+        assembly ("memory-safe") {
+            let words := add(book, 0x20)
+            for { let t := 0 } lt(t, trades.length) { t := add(t, 1) } {
+                let record := calldataload(add(trades.offset, shl(5, t)))
+                let wh := and(shr(16, record), 0xffffff)
+                let cost := div(add(mul(wh, and(shr(40, record), 0xffffffffffff)), 999), 1000)
+                let paid := div(mul(cost, delivered), sold)
+                released := add(released, cost)
+                paidTotal := add(paidTotal, paid)
+                if lt(paid, cost) {
+                    let at := add(words, shl(5, and(record, 0xffff)))
+                    let word := mload(at)
+                    let credited := add(and(word, 0xffffffffffffffffffffffff), sub(cost, paid))
+                    if gt(credited, 0xffffffffffffffffffffffff) {
+                        mstore(0x00, tooLarge)
+                        mstore(0x04, credited)
+                        mstore(0x24, 0xffffffffffffffffffffffff)
+                        revert(0x00, 0x44)
+                    }
+                    mstore(at, or(and(word, not(0xffffffffffffffffffffffff)), credited))
+                }
+            }
+        }
     }
 
     // -------------------------------------------------------------- internal
 
-    /// Every fill against the orders' states, then the states written back: the Wh it locked.
-    function _fillAll(uint64 slot, Fill[] calldata fills, AskState[] memory asks, BidState[] memory bids)
-        private
-        returns (uint256 locked)
-    {
-        for (uint256 i = 0; i < fills.length; ++i) {
-            Fill calldata fill = fills[i];
-            if (fill.ask >= asks.length || fill.bid >= bids.length) revert UnknownOrder(i);
-            locked += _fill(i, fill, asks[fill.ask], bids[fill.bid], slot);
-        }
-        for (uint256 i = 0; i < asks.length; ++i) {
-            _lots[lotKey(asks[i].meterId, slot)] = asks[i].lot;
-        }
-        for (uint256 i = 0; i < bids.length; ++i) {
-            _accounts[bids[i].account] = bids[i].state;
+    function _groupKey(uint32 slot, uint32 group) private pure returns (uint64) {
+        return (uint64(slot) << 32) | group;
+    }
+
+    /// The next link of a hash chain: keccak(previous, word) cut to 24 bytes, in scratch memory.
+    function _chain(bytes24 previous, uint256 word) private pure returns (bytes24 next) {
+        assembly ("memory-safe") {
+            mstore(0x00, previous)
+            mstore(0x20, word)
+            next := and(keccak256(0x00, 0x40), not(0xffffffffffffffff))
         }
     }
 
-    function _loadAsks(uint64 slot, SignedAsk[] calldata asks) private view returns (AskState[] memory states) {
-        states = new AskState[](asks.length);
-        uint32 previous = 0;
-        for (uint256 i = 0; i < asks.length; ++i) {
-            Ask calldata ask = asks[i].ask;
-            if (ask.slot != slot) revert WrongSlot(ask.slot, slot);
-            // Strictly increasing ids: a lot is loaded once per call, so no write hides another.
-            if (i > 0 && ask.meterId <= previous) revert OrdersNotSorted(i);
-            previous = ask.meterId;
-            // The registry is fixed at deployment and reverts only for an unknown meter, which should fail the call.
-            // slither-disable-next-line calls-loop
-            (address owner, bool active) = registry.meterOwner(ask.meterId);
-            if (!active) revert MeterNotActive(ask.meterId);
-            _requireSignedBy(owner, askDigest(ask), asks[i].signature);
-            states[i] = AskState({
-                meterId: ask.meterId,
-                seller: owner,
-                wh: ask.wh,
-                minWh: ask.minWh,
-                minPricePerKWh: ask.minPricePerKWh,
-                lot: _lots[lotKey(ask.meterId, slot)]
-            });
-        }
-    }
-
-    function _loadBids(uint64 slot, SignedBid[] calldata bids) private view returns (BidState[] memory states) {
-        states = new BidState[](bids.length);
-        address previous = address(0);
-        for (uint256 i = 0; i < bids.length; ++i) {
-            Bid calldata bid = bids[i].bid;
-            if (bid.slot != slot) revert WrongSlot(bid.slot, slot);
-            // Strictly increasing accounts: an account is loaded once per call, so no write hides another.
-            if (i > 0 && bid.account <= previous) revert OrdersNotSorted(i);
-            previous = bid.account;
-            _requireSignedBy(bid.account, bidDigest(bid), bids[i].signature);
-            Account memory account = _accounts[bid.account];
-            if (account.bidSlot > slot) revert BidOutOfOrder(bid.account, slot, account.bidSlot);
-            if (account.bidSlot < slot) {
-                account.bidSlot = slot;
-                account.bidWh = 0;
-            }
-            states[i] = BidState({
-                account: bid.account,
-                maxWh: bid.maxWh,
-                maxPricePerKWh: bid.maxPricePerKWh,
-                state: account
-            });
-        }
-    }
-
-    function _fill(uint256 index, Fill calldata fill, AskState memory ask, BidState memory bid, uint64 slot)
-        private
-        returns (uint96 cost)
-    {
-        if (bid.account == ask.seller) revert BuyerIsSeller(index, bid.account);
-        uint96 price = fill.pricePerKWh;
-        if (price < ask.minPricePerKWh || price > bid.maxPricePerKWh || price == 0) {
-            revert PriceOutsideOrders(index, price, ask.minPricePerKWh, bid.maxPricePerKWh);
-        }
-        uint64 wh = fill.wh;
-        if (wh == 0 || wh < ask.minWh) revert FillTooSmall(index, wh, ask.minWh);
-        uint256 fullCost = (uint256(wh) * price + WH_PER_KWH - 1) / WH_PER_KWH;
-        if (fullCost > type(uint96).max) revert AmountTooLarge(fullCost, type(uint96).max);
-        cost = uint96(fullCost);
-        _addToLot(ask, slot, bid.account, wh, cost);
-        _debit(bid, slot, wh, cost);
-        emit Traded(lotKey(ask.meterId, slot), bid.account, wh, price, cost);
-    }
-
-    function _addToLot(AskState memory ask, uint64 slot, address buyer, uint64 wh, uint96 cost) private pure {
-        Lot memory lot = ask.lot;
-        uint256 soldWh = uint256(lot.soldWh) + wh;
-        if (soldWh > ask.wh) revert ExceedsAsk(ask.meterId, slot, soldWh, ask.wh);
-        if (lot.trades >= MAX_TRADES_PER_LOT) revert LotFull(ask.meterId, slot, MAX_TRADES_PER_LOT);
-        // soldWh <= ask.wh < 2^64 would not fit 48 bits only for asks above 2.8e14 Wh (281 GWh) per slot.
-        if (soldWh > type(uint48).max) revert AmountTooLarge(soldWh, type(uint48).max);
-        lot.soldWh = uint48(soldWh);
-        lot.trades += 1;
-        lot.commitment = _chain(lot.commitment, buyer, wh, cost);
-    }
-
-    function _debit(BidState memory bid, uint64 slot, uint64 wh, uint96 cost) private pure {
-        Account memory account = bid.state;
-        uint256 matchedWh = uint256(account.bidWh) + wh;
-        if (matchedWh > bid.maxWh) revert ExceedsBid(bid.account, slot, matchedWh, bid.maxWh);
-        if (account.balance < cost) revert InsufficientBalance(bid.account, account.balance, cost);
-        // matchedWh <= bid.maxWh < 2^64; cost <= balance.
-        account.bidWh = uint64(matchedWh);
-        account.balance -= cost;
-    }
-
-    function _settle(LotProof calldata proof) private returns (uint256 released) {
-        LotTrades calldata given = proof.lot;
-        uint64 soldWh = _openLot(given);
-        if (soldWh == 0) return 0;
-        _requireSettlementWindow(given.meterId, given.slot);
-        (address seller, uint64 exportedWh) = _provenExport(proof);
-        uint64 deliveredWh = exportedWh < soldWh ? exportedWh : soldWh;
-        // Clearing its word is what closing a lot means: one write per lot, at most MAX_LOTS_PER_CALL per call.
-        // slither-disable-next-line costly-loop
-        delete _lots[lotKey(given.meterId, given.slot)];
-        uint256 paid;
-        (released, paid) = _payOut(given.trades, deliveredWh, soldWh);
-        if (paid != 0) _credit(seller, paid);
-        // paid <= released: each trade's pay <= its cost; both < 2^128 (50 trades of < 2^96).
-        emit LotSettled(given.meterId, given.slot, seller, soldWh, deliveredWh, uint128(paid), uint128(released - paid));
-    }
-
-    function _requireSettlementWindow(uint32 meterId, uint64 slot) private view {
-        uint256 endsAt = slotEnd(slot);
-        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
-        // slither-disable-next-line timestamp
-        if (block.timestamp < endsAt) revert SlotNotOver(meterId, slot, endsAt);
-        if (block.timestamp >= endsAt + gracePeriod) revert SettlementWindowClosed(meterId, slot, endsAt + gracePeriod);
-    }
-
-    function _provenExport(LotProof calldata proof) private view returns (address seller, uint64 exportedWh) {
-        LotTrades calldata given = proof.lot;
-        if (proof.reading.meterId != given.meterId || proof.reading.slot != given.slot) {
-            revert ReadingOfOtherLot(given.meterId, given.slot, proof.reading.meterId, proof.reading.slot);
-        }
-        bool active;
-        // The registry is fixed at deployment; it reverts for a reading that proves nothing, which should fail the call.
-        // slither-disable-next-line calls-loop
-        (seller, active, exportedWh) = registry.exportProven(proof.reading, proof.signature);
-        if (!active) revert MeterNotActive(given.meterId);
-    }
-
-    /// Credits each buyer what it gets back by the settlement rule; returns the lot's cost and what the seller gets.
-    function _payOut(LotTrade[] calldata trades, uint64 deliveredWh, uint64 soldWh)
-        private
-        returns (uint256 cost, uint256 paidTotal)
-    {
-        for (uint256 i = 0; i < trades.length; ++i) {
-            // The settlement rule (see the contract's NatSpec). cost < 2^96 and
-            // deliveredWh <= soldWh < 2^48, so the product fits and paid <= cost.
-            uint256 paid = (uint256(trades[i].cost) * deliveredWh) / soldWh;
-            cost += trades[i].cost;
-            paidTotal += paid;
-            // A buyer is credited only what it gets back (the loop is bounded by MAX_TRADES_PER_LOT).
-            if (paid != trades[i].cost) _credit(trades[i].buyer, trades[i].cost - paid);
-        }
-    }
-
-    function _refund(LotTrades calldata given) private returns (uint256 released) {
-        if (_openLot(given) == 0) return 0;
-        uint256 dueAt = slotEnd(given.slot) + gracePeriod;
-        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
-        // slither-disable-next-line timestamp
-        if (block.timestamp < dueAt) revert RefundNotYetDue(given.meterId, given.slot, dueAt);
-        for (uint256 i = 0; i < given.trades.length; ++i) {
-            released += given.trades[i].cost;
-            // The loop is bounded by MAX_TRADES_PER_LOT.
-            _credit(given.trades[i].buyer, given.trades[i].cost);
-        }
-        // Clearing its word is what closing a lot means: one write per lot, at most MAX_LOTS_PER_CALL per call.
-        // slither-disable-next-line costly-loop
-        delete _lots[lotKey(given.meterId, given.slot)];
-        // released < 2^128: at most 50 trades of < 2^96 each.
-        emit LotRefunded(given.meterId, given.slot, uint128(released));
-    }
-
-    /// The Wh sold in the lot if it is open (then `given.trades` must be exactly its trades), else 0.
-    function _openLot(LotTrades calldata given) private returns (uint64 soldWh) {
-        Lot memory lot = _lots[lotKey(given.meterId, given.slot)];
-        // An open lot has at least one trade of at least 1 Wh.
-        if (lot.trades == 0) {
-            emit LotSkipped(given.meterId, given.slot);
-            return 0;
-        }
-        if (given.trades.length != lot.trades) revert TradesMismatch(given.meterId, given.slot);
-        bytes24 commitment = 0;
-        for (uint256 i = 0; i < given.trades.length; ++i) {
-            LotTrade calldata trade = given.trades[i];
-            commitment = _chain(commitment, trade.buyer, trade.wh, trade.cost);
-        }
-        if (commitment != lot.commitment) revert TradesMismatch(given.meterId, given.slot);
-        return lot.soldWh;
-    }
-
-    function _chain(bytes24 commitment, address buyer, uint64 wh, uint96 cost) private pure returns (bytes24) {
-        return bytes24(keccak256(abi.encodePacked(commitment, buyer, wh, cost)));
-    }
-
-    function _requireOpenForOrders(uint64 slot) private view {
-        uint256 startsAt = slotStart(slot);
-        // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
-        // slither-disable-next-line timestamp
-        if (block.timestamp >= startsAt) revert TradingClosed(slot, startsAt);
-        if (startsAt > block.timestamp + MAX_HORIZON) revert SlotTooFar(slot, startsAt, block.timestamp + MAX_HORIZON);
-    }
-
-    function _requireSignedBy(address account, bytes32 digest, Signature calldata signature) private view {
-        address recovered = ECDSA.recover(digest, signature.r, signature.vs);
-        // On EVM chains an account's own key signs for it (ecrecover gives its address) with no storage read;
-        // on Qtum ecrecover never gives an account's address, so the key it named with {setTrader} signs.
-        // (A key whose ecrecover address equals another account's HASH160 address would take a 2^160 search.)
-        if (recovered == account) return;
-        // recover reverts rather than return the zero address, so an account that named no key (zero) never matches.
-        address trader = _traders[account];
-        if (recovered != trader) revert InvalidOrderSignature(account, recovered, trader);
-    }
-
-    // Money moves only through these: deposit (into a balance), _fill (balance -> locked),
-    // _credit + _release (locked -> balances) and withdraw (balance -> out). _release moves the
-    // locked total to the balances' total once per call, which keeps
-    // token.balanceOf(this) == totalBalances + totalLocked.
-
-    function _credit(address account, uint256 amount) private {
-        // amount < 2^128 and balances stay below totalBalances + totalLocked < 2^128.
-        _accounts[account].balance += uint128(amount);
-    }
-
-    function _release(uint256 amount) private {
-        // amount <= totalLocked: it is the sum of open lots' costs, each added when matched.
-        totalLocked -= uint128(amount);
-        totalBalances = _toUint128(totalBalances + amount);
+    function _addToBalance(address account, uint256 amount) private {
+        uint256 word = _accounts[account];
+        uint256 value = word.balance() + amount;
+        if (value > W.MASK96) revert AmountTooLarge(value, W.MASK96);
+        _accounts[account] = word.withBalance(value);
     }
 
     function _toUint128(uint256 value) private pure returns (uint128) {

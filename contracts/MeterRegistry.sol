@@ -10,59 +10,80 @@ import {SlotClock} from "./SlotClock.sol";
 
 /**
  * @title MeterRegistry
- * @notice Operator-approved smart meters, and what their signed readings prove.
+ * @notice Operator-approved smart meters, the one escrow each sells through,
+ * and what their signed readings prove.
  *
- * A meter is registered by an operator with its owner (the account that
- * trades its energy) and its own signing key: the address `ecrecover`
- * yields for the meter's key. The signer is never compared with
- * `msg.sender`: on Qtum the two address kinds of one key differ, so a meter
- * is identified only by the key registered here.
+ * A meter is registered by an operator with its owner (the account paid for
+ * its energy), its own signing key (the address `ecrecover` yields for it)
+ * and the escrow (market) it sells through. The signer is never compared
+ * with `msg.sender`: on Qtum the two address kinds of one key differ, so a
+ * meter is identified only by the key registered here.
  *
  * A reading is EIP-712 typed data signed by the meter key: the energy the
- * meter exported during one slot (the interval value smart meters record every
- * 15 minutes). Readings are not stored: the escrow is given a lot's reading
- * when it settles the lot and asks {exportProven} what it proves. So the chain
- * holds no meter data beyond what settlements carry, and nobody can front-run
- * a meter's readings: there is nothing to record first. Consumption (import,
- * which tells when people are home) is not part of a reading and never reaches
- * the chain.
+ * meter exported in consecutive slots (the interval values smart meters
+ * record every 15 minutes), so one signature covers a window. Readings are
+ * not stored: an escrow is given them when it settles lots and asks
+ * {provenExports} what they prove. A reading proves export only to the
+ * escrow its meter was registered for, so one meter's energy is paid for at
+ * most once however many escrows share this registry (each escrow settles a
+ * (meter, slot) lot once). Consumption (import, which tells when people are
+ * home) is not part of a reading and never reaches the chain.
+ *
+ * Revocation takes effect from the slot under way when it is sent: readings
+ * of earlier slots still prove what the meter delivered, so revoking a meter
+ * never takes what its seller already earned.
  *
  * The EIP-712 domain binds this contract's address and the live
  * `block.chainid` (OpenZeppelin's EIP712 rebuilds the separator when the chain
  * id differs from the one at deployment), so a reading proves nothing on
- * another registry or chain. A meter signs one reading per slot; the escrow
- * checks that a reading is of the lot's own meter and slot.
+ * another registry or chain.
  */
 contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     /// @notice Role allowed to register and revoke meters.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     /// @notice EIP-712 type of a reading.
-    bytes32 public constant READING_TYPEHASH = keccak256("Reading(uint32 meterId,uint64 slot,uint64 exportedWh)");
+    bytes32 public constant READING_TYPEHASH =
+        keccak256("Reading(uint32 meterId,uint32 firstSlot,uint32[] exportedWh)");
 
     /// @notice Most meters one {registerMeters} call registers.
     uint256 public constant MAX_METERS_PER_CALL = 200;
+    /// @notice Most readings one {provenExports} call checks.
+    uint256 public constant MAX_READINGS_PER_CALL = 1000;
+    /// @notice Most slots one reading covers (a day of 15-minute slots).
+    uint256 public constant MAX_SLOTS_PER_READING = 96;
 
-    // Packed into one storage slot: what matching an ask reads ({meterOwner}), once per ask.
+    // `revokedFrom` of a meter that is active.
+    uint32 private constant ACTIVE = type(uint32).max;
+
+    // One storage word: everything a reading's proof reads, once per reading.
     struct Meter {
-        address owner;
-        bool active;
+        address signer;
+        uint32 revokedFrom;
+        uint16 market;
     }
 
     mapping(uint32 meterId => Meter) private _meters;
-    mapping(uint32 meterId => address) private _signers;
+    // Read when an escrow takes a seller's ask and by views, never per reading.
+    mapping(uint32 meterId => address) private _owners;
+    mapping(address escrow => uint16) private _marketIds;
+    mapping(uint16 id => address escrow) private _marketById;
+    uint16 private _markets;
 
-    /// @notice Emitted when an operator registers a meter.
-    event MeterRegistered(uint32 indexed meterId, address indexed owner, address signer);
-    /// @notice Emitted when an operator revokes a meter; its readings prove nothing from then on.
-    event MeterRevoked(uint32 indexed meterId);
+    /// @notice Emitted when an operator registers a meter to sell through escrow `market`.
+    event MeterRegistered(uint32 indexed meterId, address indexed owner, address signer, address indexed market);
+    /// @notice Emitted when an operator revokes a meter; its readings prove nothing from slot `fromSlot` on.
+    event MeterRevoked(uint32 indexed meterId, uint32 fromSlot);
+    /// @notice Emitted the first time a meter is registered for escrow `market`, which gets number `id`.
+    event MarketAdded(address indexed market, uint16 id);
 
     error ZeroAdmin();
     error MeterAlreadyRegistered(uint32 meterId);
     error UnknownMeter(uint32 meterId);
     error MeterNotActive(uint32 meterId);
     error InvalidAccount();
-    error InvalidMeterSignature(uint32 meterId, address recovered, address expected);
+    error InvalidMeterId();
+    error TooManyMarkets(uint256 max);
     error BatchTooLarge(uint256 size, uint256 max);
     error LengthMismatch(uint256 meterIds, uint256 owners, uint256 signers);
 
@@ -73,7 +94,7 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      */
     constructor(address admin, uint64 genesis_, uint64 slotLength_)
         SlotClock(genesis_, slotLength_)
-        EIP712("P2P Energy Meter Registry", "2")
+        EIP712("P2P Energy Meter Registry", "3")
     {
         if (admin == address(0)) revert ZeroAdmin();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -81,43 +102,50 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     }
 
     /**
-     * @notice Registers meter `meterId`, owned by `owner`, signing with the key whose
-     * `ecrecover` address is `signer`.
+     * @notice Registers meter `meterId`, owned by `owner`, signing with the key whose `ecrecover`
+     * address is `signer`, selling through escrow `market`.
      *
      * Requirements:
      * - the caller holds {OPERATOR_ROLE};
-     * - `meterId` was never registered (ids are not reused, so old readings never
+     * - `meterId` is not zero and was never registered (ids are not reused, so old readings never
      *   prove anything for a new meter);
-     * - `owner` and `signer` are not the zero address.
+     * - `owner`, `signer` and `market` are not the zero address.
      *
-     * Emits a {MeterRegistered} event.
+     * Emits a {MeterRegistered} event (and {MarketAdded} the first time `market` is named).
      */
-    function registerMeter(uint32 meterId, address owner, address signer) external onlyRole(OPERATOR_ROLE) {
-        _register(meterId, owner, signer);
-    }
-
-    /**
-     * @notice Registers several meters, all or none: as {registerMeter} for each (`meterIds[i]`,
-     * `owners[i]`, `signers[i]`); at most {MAX_METERS_PER_CALL}.
-     *
-     * Emits a {MeterRegistered} event per meter.
-     */
-    function registerMeters(uint32[] calldata meterIds, address[] calldata owners, address[] calldata signers)
+    function registerMeter(uint32 meterId, address owner, address signer, address market)
         external
         onlyRole(OPERATOR_ROLE)
     {
+        _register(meterId, owner, signer, _marketId(market), market);
+    }
+
+    /**
+     * @notice Registers several meters for escrow `market`, all or none: as {registerMeter} for each
+     * (`meterIds[i]`, `owners[i]`, `signers[i]`); at most {MAX_METERS_PER_CALL}.
+     *
+     * Emits a {MeterRegistered} event per meter.
+     */
+    function registerMeters(
+        uint32[] calldata meterIds,
+        address[] calldata owners,
+        address[] calldata signers,
+        address market
+    ) external onlyRole(OPERATOR_ROLE) {
         if (meterIds.length > MAX_METERS_PER_CALL) revert BatchTooLarge(meterIds.length, MAX_METERS_PER_CALL);
         if (owners.length != meterIds.length || signers.length != meterIds.length) {
             revert LengthMismatch(meterIds.length, owners.length, signers.length);
         }
+        uint16 id = _marketId(market);
         for (uint256 i = 0; i < meterIds.length; ++i) {
-            _register(meterIds[i], owners[i], signers[i]);
+            _register(meterIds[i], owners[i], signers[i], id, market);
         }
     }
 
     /**
-     * @notice Revokes meter `meterId`: its readings prove nothing from now on, so the
-     * escrow settles none of its slots (its buyers are refunded after the grace period).
+     * @notice Revokes meter `meterId` from the slot under way on: its readings prove nothing for
+     * that slot and later ones, so the escrow settles none of those lots (their buyers are refunded
+     * after the grace period); earlier slots stay provable.
      *
      * Requirements:
      * - the caller holds {OPERATOR_ROLE};
@@ -127,51 +155,111 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
      */
     function revokeMeter(uint32 meterId) external onlyRole(OPERATOR_ROLE) {
         Meter memory meter = _meters[meterId];
-        if (meter.owner == address(0)) revert UnknownMeter(meterId);
-        if (!meter.active) revert MeterNotActive(meterId);
-        _meters[meterId].active = false;
-        emit MeterRevoked(meterId);
+        if (meter.signer == address(0)) revert UnknownMeter(meterId);
+        if (meter.revokedFrom != ACTIVE) revert MeterNotActive(meterId);
+        // currentSlot() < 2^32 for 15-minute slots until the year 124,000; a later slot would only move revocation.
+        uint32 fromSlot = uint32(currentSlot());
+        _meters[meterId].revokedFrom = fromSlot;
+        emit MeterRevoked(meterId, fromSlot);
     }
 
     /// @inheritdoc IMeterRegistry
-    function exportProven(Reading calldata reading, Signature calldata signature)
+    /// @dev At most {MAX_READINGS_PER_CALL} readings of at most {MAX_SLOTS_PER_READING} slots each;
+    /// as many signatures as readings.
+    function provenExports(Reading[] calldata readings, Signature[] calldata signatures)
         external
         view
-        returns (address owner, bool active, uint64 exportedWh)
+        returns (Proof[] memory proofs)
     {
-        Meter memory meter = _meters[reading.meterId];
-        if (meter.owner == address(0)) revert UnknownMeter(reading.meterId);
-        address signer = _signers[reading.meterId];
-        address recovered = ECDSA.recover(readingDigest(reading), signature.r, signature.vs);
-        if (recovered != signer) revert InvalidMeterSignature(reading.meterId, recovered, signer);
-        return (meter.owner, meter.active, reading.exportedWh);
+        if (readings.length > MAX_READINGS_PER_CALL) revert BatchTooLarge(readings.length, MAX_READINGS_PER_CALL);
+        if (signatures.length != readings.length) revert LengthMismatch(readings.length, signatures.length, 0);
+        uint16 market = _marketIds[msg.sender];
+        proofs = new Proof[](readings.length);
+        for (uint256 i = 0; i < readings.length; ++i) {
+            proofs[i] = _prove(readings[i], signatures[i], market);
+        }
     }
 
     /// @notice The EIP-712 digest a meter key signs for `reading` on this chain and registry.
     function readingDigest(Reading calldata reading) public view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(READING_TYPEHASH, reading.meterId, reading.slot, reading.exportedWh))
+            keccak256(
+                abi.encode(
+                    READING_TYPEHASH,
+                    reading.meterId,
+                    reading.firstSlot,
+                    // EIP-712 hashes an array as the keccak of its elements as 32-byte words, which
+                    // is what encodePacked makes of an array.
+                    keccak256(abi.encodePacked(reading.exportedWh))
+                )
+            )
         );
     }
 
     /// @inheritdoc IMeterRegistry
     function meterOwner(uint32 meterId) external view returns (address owner, bool active) {
-        Meter memory meter = _meters[meterId];
-        if (meter.owner == address(0)) revert UnknownMeter(meterId);
-        return (meter.owner, meter.active);
+        owner = _owners[meterId];
+        if (owner == address(0)) revert UnknownMeter(meterId);
+        return (owner, _meters[meterId].revokedFrom == ACTIVE);
     }
 
-    /// @notice Owner, signing address and state of meter `meterId` (all zero if never registered).
-    function meterInfo(uint32 meterId) external view returns (address owner, address signer, bool active) {
+    /// @notice Owner, signing address, escrow and first revoked slot of meter `meterId` (the slot is
+    /// 2^32 - 1 while active; all zero if never registered).
+    function meterInfo(uint32 meterId)
+        external
+        view
+        returns (address owner, address signer, address market, uint32 revokedFrom)
+    {
         Meter memory meter = _meters[meterId];
-        return (meter.owner, _signers[meterId], meter.active);
+        return (_owners[meterId], meter.signer, marketOf(meter.market), meter.revokedFrom);
     }
 
-    function _register(uint32 meterId, address owner, address signer) private {
+    /// @notice The escrow with market number `id` (zero if none).
+    function marketOf(uint16 id) public view returns (address market) {
+        return _marketById[id];
+    }
+
+    function _prove(Reading calldata reading, Signature calldata signature, uint16 market)
+        private
+        view
+        returns (Proof memory)
+    {
+        Meter memory meter = _meters[reading.meterId];
+        uint32 first = reading.firstSlot;
+        if (meter.signer == address(0)) return Proof(first, Unproven.UnknownMeter);
+        if (market == 0 || meter.market != market) return Proof(first, Unproven.OtherMarket);
+        if (reading.exportedWh.length > MAX_SLOTS_PER_READING || reading.exportedWh.length == 0) {
+            return Proof(first, Unproven.BadSignature);
+        }
+        (address recovered, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(readingDigest(reading), signature.r, signature.vs);
+        if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) return Proof(first, Unproven.BadSignature);
+        // first + length <= 2^32 - 1 + 96 would not fit 32 bits only for readings past slot 2^32 - 97.
+        uint256 end = uint256(first) + reading.exportedWh.length;
+        if (end > meter.revokedFrom) {
+            return Proof(first > meter.revokedFrom ? first : meter.revokedFrom, Unproven.Revoked);
+        }
+        if (end > type(uint32).max) return Proof(first, Unproven.BadSignature);
+        return Proof(uint32(end), Unproven.None);
+    }
+
+    function _marketId(address market) private returns (uint16 id) {
+        if (market == address(0)) revert InvalidAccount();
+        id = _marketIds[market];
+        if (id != 0) return id;
+        if (_markets == type(uint16).max) revert TooManyMarkets(type(uint16).max);
+        id = ++_markets;
+        _marketIds[market] = id;
+        _marketById[id] = market;
+        emit MarketAdded(market, id);
+    }
+
+    function _register(uint32 meterId, address owner, address signer, uint16 id, address market) private {
+        if (meterId == 0) revert InvalidMeterId();
         if (owner == address(0) || signer == address(0)) revert InvalidAccount();
-        if (_meters[meterId].owner != address(0)) revert MeterAlreadyRegistered(meterId);
-        _meters[meterId] = Meter({owner: owner, active: true});
-        _signers[meterId] = signer;
-        emit MeterRegistered(meterId, owner, signer);
+        if (_owners[meterId] != address(0)) revert MeterAlreadyRegistered(meterId);
+        _meters[meterId] = Meter({signer: signer, revokedFrom: ACTIVE, market: id});
+        _owners[meterId] = owner;
+        emit MeterRegistered(meterId, owner, signer, market);
     }
 }
