@@ -7,7 +7,6 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {EscrowWords as W} from "./EscrowWords.sol";
-import {Signature} from "./Signature.sol";
 import {SlotClock} from "./SlotClock.sol";
 
 /**
@@ -15,60 +14,59 @@ import {SlotClock} from "./SlotClock.sol";
  * @notice Prepaid balances, standing orders matched by one named matcher into escrowed trades, and
  * settlement against the seller's signed meter readings.
  *
- * Flow: accounts deposit tokens into their balances ({deposit}, or anyone's {depositFor}). Buyers
- * sign a standing bid (at most a price per kWh and Wh per slot, until a slot) and sellers a standing
- * ask (their meter, at least a price per kWh, at most Wh per slot, fills of at least `minWh`, until a
- * slot), once for many slots, each with its own account key (on Qtum, where `ecrecover` never yields
- * an account's address, with a key it names once with {setTrader}). Only the escrow's {matcher}
- * submits them ({matchOrders}): it places the signed orders and names fills, each of which moves a
- * cost from the buyer's balance into escrow before the slot starts. After the slot, the meter's
- * signed reading of its export settles every trade of that (meter, slot) "lot" pro rata
- * ({closeLots}; anyone may call it):
+ * Flow: accounts deposit tokens into their balances ({deposit}, or anyone's {depositFor}). A buyer signs a
+ * standing bid (at most a price per kWh and Wh per slot, until a slot) and a seller a standing ask (its
+ * meter, at least a price per kWh, at most Wh per slot, fills of at least `minWh`, until a slot), once for
+ * many slots, each with its own account key (on Qtum, where `ecrecover` never yields an account's address,
+ * with a key it names once with {setTrader}). Only the escrow's {matcher} submits them ({matchOrders}): it
+ * places the signed orders and names fills, each of which moves a cost from the buyer's balance into escrow
+ * before the slot starts. After the slot, the meter's signed reading of its export settles every trade of
+ * that (meter, slot) "lot" pro rata ({closeLots}; anyone may call it):
  *
  *     delivered = min(exported, sold)            (sold = Wh matched in the lot)
  *     paid      = floor(cost * delivered / sold) (to the seller)
  *     refunded  = cost - paid                    (to the buyer)
  *
- * where cost = ceil(wh * pricePerKWh / 1000) was locked at the match (rounded up so that no trade is
- * free). paid + refunded == cost for every trade, so rounding never creates or loses a token unit.
- * If a lot is not settled by slot end + grace period (no reading, or its meter was revoked), anyone
- * may close it again: every buyer gets its full cost back.
+ * where cost = ceil(wh * pricePerKWh / 1000) was locked at the match (rounded up so that no trade is free).
+ * paid + refunded == cost for every trade, so rounding never creates or loses a token unit. A lot not
+ * settled by slot end + grace period (no reading, or its meter was revoked before the slot) is refunded in
+ * full by the next {closeLots} that names it.
  *
- * Why one matcher: every signed order and reading the matcher sends is public while its transaction
- * waits to be mined. If anyone could submit orders, a copier could re-price every fill up to the
- * buyers' limits, fill lots with minimum-size trades, or spend an order first. Orders are signed for
- * this escrow's EIP-712 domain, and only {matcher} (fixed at deployment) may submit them, so a copied
- * order is worth nothing. A copied reading is worth nothing either: a reading proves export only to
- * the escrow its meter is registered for, and a lot settles once, with whoever submits the reading.
+ * Why one matcher: every signed order and reading the matcher sends is public while its transaction waits to
+ * be mined. If anyone could submit orders, a copier could re-price every fill up to the buyers' limits, fill
+ * lots with minimum-size trades, or spend an order first. Orders are signed for this escrow's EIP-712 domain
+ * and only {matcher} (fixed at deployment) may submit them, so a copied order is worth nothing. A copied
+ * reading is worth nothing either: it proves export only to the escrow its meter is registered for
+ * ({IMeterRegistry-provenExports}), and a lot settles once, by whoever submits the reading first.
  *
- * Gas: a batch call names every account it debits or credits once (strictly increasing addresses), reads
- * each account's storage word once, works on the words in memory and writes each back once: the one
- * place balances change in batches ({_commitBook}). Lots are committed in groups of up to
- * {MAX_LOTS_PER_GROUP} lots of one slot: a group is one storage word holding a running 192-bit hash of
- * its lots and trades and a bitmap of its open lots; closing lots is given the group's trades again
- * in calldata and checks them against it.
+ * Gas: a batch call names every account whose balance it changes once (strictly increasing addresses),
+ * reads each account's storage word once, works on the words in memory and writes each back once
+ * ({_commitBook}: the one place batches change balances). Lots are committed in groups of up to
+ * {MAX_LOTS_PER_GROUP} lots of one slot: a group is one storage word holding a running 192-bit hash of its
+ * lots and trades and a bitmap of its open lots; closing lots is given the group's trades again in calldata
+ * and checks them against it. Records are packed bytes ({EscrowWords} has the layouts), so one call
+ * carries hours of a neighbourhood's trades within a Qtum transaction's 100,000 bytes.
  *
  * Invariants (checked by the test suite after every step of random runs):
  * - token.balanceOf(this) == totalBalances + totalLocked;
  * - totalLocked == the costs of the open lots' trades, totalBalances == sum of balances;
  * - a lot is closed (settled or refunded) at most once, so no trade is paid twice;
  * - every trade ends paid (settled lot) or refunded, and paid <= its cost;
- * - per standing bid: Wh matched per slot <= its maxWhPerSlot, every fill's price <= its limit;
+ * - per standing bid: Wh bought per slot <= its maxWhPerSlot, every fill's price <= its limit;
  *   per lot: Wh sold <= its ask's maxWhPerSlot, every fill's price >= its floor.
  *
  * Native value is never accepted: there is no payable function, receive or fallback. Every loop is
- * bounded by a constant below.
+ * bounded by a constant below or by the length of calldata, itself bounded by {MAX_BYTES_PER_STREAM}.
  */
 contract EnergyEscrow is SlotClock, EIP712 {
     using SafeERC20 for IERC20;
     using W for uint256;
+    using W for bytes;
 
     /// @notice Most accounts one batch call names.
-    uint256 public constant MAX_ACCOUNTS_PER_CALL = 1000;
-    /// @notice Most standing orders (bids and asks) one {matchOrders} call places.
-    uint256 public constant MAX_ORDERS_PER_CALL = 1000;
-    /// @notice Most one-word records in one call's matching or closing stream.
-    uint256 public constant MAX_RECORDS_PER_CALL = 4000;
+    uint256 public constant MAX_ACCOUNTS_PER_CALL = 2000;
+    /// @notice Most bytes in one of a call's record streams (orders, matches, readings, closes).
+    uint256 public constant MAX_BYTES_PER_STREAM = 200_000;
     /// @notice Most trades in one (meter, slot) lot, so closing a lot is bounded.
     uint256 public constant MAX_TRADES_PER_LOT = 50;
     /// @notice Most lots in one group (one storage word: a commitment and a bitmap of open lots).
@@ -87,42 +85,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
         "Ask(address account,uint32 meterId,uint48 minPricePerKWh,uint24 maxWhPerSlot,uint24 minWh,uint32 untilSlot)"
     );
 
-    uint256 private constant WH_PER_KWH = 1000;
-    // Tags bit 255 of a lot's word in a group's hash chain, so a trade's word is never read as a lot's.
+    // Bit 255 of a lot's word in a group's hash chain, so a trade's word is never read as a lot's.
     uint256 private constant LOT_TAG = 1 << 255;
-
-    /// @notice A buyer's standing bid: in every slot up to `untilSlot`, at most `maxWhPerSlot` Wh at
-    /// at most `maxPricePerKWh` token base units per kWh.
-    struct Bid {
-        address account;
-        uint48 maxPricePerKWh;
-        uint24 maxWhPerSlot;
-        uint32 untilSlot;
-    }
-
-    /// @notice A seller's standing ask: in every slot up to `untilSlot`, at most `maxWhPerSlot` Wh of
-    /// meter `meterId` (which `account` owns), in fills of at least `minWh`, at `minPricePerKWh` or more.
-    struct Ask {
-        address account;
-        uint32 meterId;
-        uint48 minPricePerKWh;
-        uint24 maxWhPerSlot;
-        uint24 minWh;
-        uint32 untilSlot;
-    }
-
-    /// @notice A bid, the index of its account in the call's account list, and its signature.
-    struct SignedBid {
-        uint16 index;
-        Bid bid;
-        Signature signature;
-    }
-
-    /// @notice An ask and its signature.
-    struct SignedAsk {
-        Ask ask;
-        Signature signature;
-    }
+    uint256 private constant BID_TAG = 1;
+    uint256 private constant ASK_TAG = 2;
 
     /// @notice A view of an account's storage word (see {EscrowWords}).
     struct AccountView {
@@ -143,15 +109,15 @@ contract EnergyEscrow is SlotClock, EIP712 {
         uint32 until;
     }
 
-    // One storage word per group: a running hash of its lots and trades (192 bits: finding two lists
-    // with one hash takes about 2^96 hashes) and a bit per lot, set while the lot is open.
+    /// @notice One storage word per group: a running hash of its lots and trades (192 bits: finding two
+    /// lists with one hash takes about 2^96 hashes) and a bit per lot, set while the lot is open.
     struct Group {
         bytes24 commitment;
         uint64 open;
     }
 
-    // Per slot: the highest meter id matched in it (lots come in increasing meter id across all calls,
-    // so a lot is matched in one call only) and the number of groups.
+    /// @notice Per slot: the highest meter id matched in it (a slot's lots come in increasing meter id
+    /// across all calls, so a lot is matched in one call only) and its number of groups.
     struct SlotBook {
         uint32 lastMeter;
         uint32 groups;
@@ -214,25 +180,29 @@ contract EnergyEscrow is SlotClock, EIP712 {
     event BidPlaced(address indexed account, uint48 maxPricePerKWh, uint24 maxWhPerSlot, uint32 untilSlot);
     /// @notice Emitted when a standing ask is placed (replacing the account's previous one).
     event AskPlaced(
-        address indexed account, uint32 indexed meterId, uint48 minPricePerKWh, uint24 maxWhPerSlot, uint24 minWh,
+        address indexed account,
+        uint32 indexed meterId,
+        uint48 minPricePerKWh,
+        uint24 maxWhPerSlot,
+        uint24 minWh,
         uint32 untilSlot
     );
-    /// @notice Emitted when an account cancels its standing orders and every order it signed
-    /// that ends at or before `untilSlot`.
+    /// @notice Emitted when an account cancels its standing orders and every order it signed that ends at or
+    /// before `untilSlot`.
     event OrdersCancelled(address indexed account, uint32 untilSlot);
     /// @notice Emitted when a signed order is not placed, and why.
     event OrderSkipped(address indexed account, Skip reason);
     /// @notice Emitted for every fill: `wh` of lot `lotKey` (see {lotKey}) to `buyer` at `pricePerKWh`;
-    /// cost = ceil(wh * pricePerKWh / 1000) moved from `buyer`'s balance into escrow. A lot's trades
-    /// are its Traded events in order.
+    /// cost = ceil(wh * pricePerKWh / 1000) moved from `buyer`'s balance into escrow. A lot's trades are its
+    /// Traded events in order.
     event Traded(uint96 indexed lotKey, address indexed buyer, uint24 wh, uint48 pricePerKWh);
     /// @notice Emitted for a fill that was not made, and why; the call goes on.
     event FillSkipped(uint96 indexed lotKey, address indexed buyer, Skip reason);
-    /// @notice Emitted when group `group` of `slot` is committed: the `lots` lots with Traded events
-    /// before it in this call, of this slot, that no earlier group took.
+    /// @notice Emitted when group `group` of `slot` is committed: the `lots` lots of `slot` with Traded
+    /// events in this call since the slot's previous group.
     event GroupMatched(uint32 indexed slot, uint32 group, uint8 lots);
-    /// @notice Emitted when a lot is settled against its meter's reading; each trade got its
-    /// share of the delivered Wh by the settlement rule and the rest back.
+    /// @notice Emitted when a lot is settled against its meter's reading; each trade got its share of the
+    /// delivered Wh by the settlement rule and the rest back.
     event LotSettled(uint96 indexed lotKey, address indexed seller, uint64 soldWh, uint64 deliveredWh, uint128 paid);
     /// @notice Emitted when a lot is refunded in full after its grace period.
     event LotRefunded(uint96 indexed lotKey, uint128 refunded);
@@ -244,23 +214,25 @@ contract EnergyEscrow is SlotClock, EIP712 {
     error ZeroAmount();
     error InvalidAccount();
     error InvalidGracePeriod();
+    /// @notice Only {matcher} may submit orders and fills.
     error NotMatcher(address caller, address matcher);
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
     error AmountTooLarge(uint256 value, uint256 max);
     error BatchTooLarge(uint256 size, uint256 max);
     error LengthMismatch(uint256 accounts, uint256 amounts);
-    /// @notice The accounts of a batch call are not in strictly increasing order at `index`.
+    /// @notice The accounts of a batch call are not whole 20-byte addresses in strictly increasing order;
+    /// `index` is the first out of order (or the count, if the bytes do not divide into addresses).
     error AccountsNotSorted(uint256 index);
-    /// @notice Order number `index` names account `given` at a place of the account list holding `listed`.
-    error OrderAccountMismatch(uint256 index, address given, address listed);
     /// @notice A record names account `index` of a list of `accounts`.
     error UnknownAccount(uint256 index, uint256 accounts);
-    /// @notice A stream of records ends inside a record group.
-    error TruncatedRecords(uint256 length);
-    /// @notice Meter `meterId`'s lot comes after meter `lastMeter`'s in `slot`: lots of a slot must come
-    /// in strictly increasing meter id over all calls, so a lot is matched in one call only.
+    /// @notice The call changes the balance of account `index`, which it lists only by name (after `loaded`).
+    error AccountNotLoaded(uint256 index);
+    /// @notice A record stream ends inside the record starting at byte `at`, or has a record it does not know.
+    error MalformedRecords(uint256 at);
+    /// @notice Meter `meterId`'s lot comes after meter `lastMeter`'s in `slot`: a slot's lots must come in
+    /// strictly increasing meter id over all calls, so a lot is matched in one call only.
     error LotsNotSorted(uint32 slot, uint32 meterId, uint32 lastMeter);
-    /// @notice A group has more than {MAX_LOTS_PER_GROUP} lots or none.
+    /// @notice A group names no lots or more than {MAX_LOTS_PER_GROUP}.
     error GroupSize(uint256 lots);
     /// @notice The lots and trades given for group `group` of `slot` are not exactly its own.
     error TradesMismatch(uint32 slot, uint32 group);
@@ -306,8 +278,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     /**
-     * @notice Moves tokens from the caller into the balances of `accounts`, `amounts[i]` each
-     * (approve this contract first): how an operator funds many households in one call.
+     * @notice Moves tokens from the caller into the balances of `accounts`, `amounts[i]` each (approve this
+     * contract first): how an operator funds many households in one call.
      *
      * Requirements: as many amounts as accounts, none zero, no zero account; at most
      * {MAX_DEPOSITS_PER_CALL} accounts.
@@ -348,9 +320,9 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     /**
-     * @notice Sends each of `accounts` its whole balance (to the account itself, never elsewhere): the
-     * matcher's end-of-day payout, so that households need not send a transaction (nor hold the chain's
-     * coin) to be paid. An account with an empty balance is passed over.
+     * @notice Sends each of `accounts` its whole balance, to the account itself and never elsewhere: the
+     * matcher's payout, so that households need not send a transaction (nor hold the chain's coin) to be
+     * paid. An account with an empty balance is passed over.
      *
      * Requirements: the caller is {matcher}; at most {MAX_DEPOSITS_PER_CALL} accounts.
      *
@@ -375,9 +347,9 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     /**
-     * @notice Names `signer` (an `ecrecover` address) as a key that signs the caller's orders, besides
-     * the caller's own key where `ecrecover` yields the caller's address (EVM chains, not Qtum);
-     * replaces any key named earlier.
+     * @notice Names `signer` (an `ecrecover` address) as a key that signs the caller's orders, besides the
+     * caller's own key where `ecrecover` yields the caller's address (EVM chains, not Qtum); replaces any key
+     * named earlier.
      *
      * Requirements: `signer` is not the zero address.
      *
@@ -390,18 +362,16 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     /**
-     * @notice Cancels the caller's standing bid and ask, and every order it signed that ends at or
-     * before `untilSlot` (so none of them can be placed any more); trades already matched stay.
+     * @notice Cancels the caller's standing bid and ask, and every order it signed that ends at or before
+     * `untilSlot` (none of them can be placed any more); trades already matched stay.
      *
      * Emits an {OrdersCancelled} event.
      */
     function cancelOrders(uint32 untilSlot) external {
         uint256 word = _accounts[msg.sender];
-        uint256 barrier = word.bidUntil() > untilSlot ? word.bidUntil() : untilSlot;
-        _accounts[msg.sender] = word.withBid(0, 0, barrier);
+        _accounts[msg.sender] = word.withBid(0, 0, _max(word.bidUntil(), untilSlot));
         uint256 askWord = _asks[msg.sender];
-        uint256 askBarrier = askWord.askUntil() > untilSlot ? askWord.askUntil() : untilSlot;
-        _asks[msg.sender] = W.ask(askWord.askMeter(), 0, 0, 0, askBarrier);
+        _asks[msg.sender] = W.ask(askWord.askMeter(), 0, 0, 0, _max(askWord.askUntil(), untilSlot));
         emit OrdersCancelled(msg.sender, untilSlot);
     }
 
@@ -410,95 +380,71 @@ contract EnergyEscrow is SlotClock, EIP712 {
     /**
      * @notice Places signed standing orders and matches fills into escrowed trades, slot by slot.
      *
-     * `accounts` lists every account the call debits or credits, in strictly increasing order; records
-     * name them by index. `bids` replace their accounts' standing bids, `asks` their accounts' standing
-     * asks, each only if signed by the account's key (or the key it named with {setTrader}) and ending
-     * after the order it replaces (else it is skipped: {OrderSkipped}); an ask's meter must be owned
-     * by its account. `matches` is a stream of one-word records ({EscrowWords}): per slot a header and
-     * its lots, per lot a header (the seller) and its fills (buyer, Wh, price per kWh).
+     * `accounts` lists 20-byte addresses in two parts, each strictly increasing: the first `loaded` are the
+     * accounts whose balance the call changes (every buyer: read and written once), the rest are only named
+     * (sellers); records name accounts by their index in the whole list. `orders` are signed bids and asks ({EscrowWords}): each replaces its account's standing order if
+     * it is signed by the account's key (or the key the account named with {setTrader}) and ends after the
+     * order it replaces, and an ask only for a meter its account owns; else it is skipped ({OrderSkipped}).
+     * `matches` holds per slot a header and its lots, per lot a header (the seller) and its fills (buyer, Wh,
+     * price per kWh).
      *
-     * A fill is made only if: the slot has not started and starts within {MAX_HORIZON}; the seller
-     * has a standing ask until the slot and the buyer a standing bid until it; the buyer is not the
-     * seller; its price is within both orders; its Wh are at least the ask's `minWh`; the lot's Wh stay
-     * within the ask's `maxWhPerSlot` and its trades within {MAX_TRADES_PER_LOT}; the buyer's Wh in the
-     * slot stay within its bid's `maxWhPerSlot` (slots in increasing order per buyer, counted across
-     * calls); and the buyer's balance covers its cost. Otherwise the fill is skipped ({FillSkipped},
-     * with the reason) and the call goes on.
+     * A fill is made only if: the slot has not started and starts within {MAX_HORIZON}; the seller has a
+     * standing ask until the slot and the buyer a standing bid until it; the buyer is not the seller; its price
+     * is within both orders; its Wh are at least the ask's `minWh`; the lot's Wh stay within the ask's
+     * `maxWhPerSlot` and its trades within {MAX_TRADES_PER_LOT}; the buyer's Wh in the slot stay within its
+     * bid's `maxWhPerSlot` (a buyer's slots in increasing order, counted across calls); and the buyer's balance
+     * covers its cost. Otherwise it is skipped ({FillSkipped}, with the reason) and the call goes on.
      *
      * Requirements:
      * - the caller is {matcher};
-     * - accounts strictly increasing, at most {MAX_ACCOUNTS_PER_CALL}; at most {MAX_ORDERS_PER_CALL}
-     *   orders and {MAX_RECORDS_PER_CALL} records; records name listed accounts;
+     * - both parts of the account list strictly increasing, at most {MAX_ACCOUNTS_PER_CALL} accounts, every
+     *   buyer loaded; each stream at most {MAX_BYTES_PER_STREAM} bytes of whole records naming listed accounts;
      * - a slot's lots come in strictly increasing meter id, over this and every earlier call.
      *
      * Each fill locks cost = ceil(wh * pricePerKWh / 1000): rounded up, so that no fill is free.
      *
-     * Emits {BidPlaced}, {AskPlaced} or {OrderSkipped} per order, {Traded} or {FillSkipped} per fill,
-     * and {GroupMatched} per group of up to {MAX_LOTS_PER_GROUP} lots committed.
+     * Emits {BidPlaced}, {AskPlaced} or {OrderSkipped} per order, {Traded} or {FillSkipped} per fill, and
+     * {GroupMatched} per group of up to {MAX_LOTS_PER_GROUP} lots committed.
      */
-    function matchOrders(
-        address[] calldata accounts,
-        SignedBid[] calldata bids,
-        SignedAsk[] calldata asks,
-        uint256[] calldata matches
-    ) external onlyMatcher {
-        uint256[] memory book = _openBook(accounts);
-        _placeOrders(accounts, book, bids, asks);
+    function matchOrders(bytes calldata accounts, uint256 loaded, bytes calldata orders, bytes calldata matches)
+        external
+        onlyMatcher
+    {
+        uint256[] memory book = _openBook(accounts, loaded);
+        _placeOrders(accounts, book, orders);
         uint256 locked = _matchAll(accounts, book, matches);
         _commitBook(accounts, book, locked, 0);
     }
 
     /**
-     * @notice Closes lots: settles each open lot of the given groups whose slot is over, within its
-     * grace period, against its meter's signed reading; refunds in full each open lot whose grace
-     * period is over; leaves the others as they are. Anyone may call it.
+     * @notice Closes lots: settles each open lot of the given groups whose slot is over, within its grace
+     * period, against its meter's signed reading; refunds in full each open lot whose grace period is over;
+     * leaves the others as they are. Anyone may call it.
      *
-     * `closes` is a stream of one-word records ({EscrowWords}): per group a header and all its lots,
-     * per lot a header (meter, seller, the reading that proves it, if any) and all its trades in
-     * match order, exactly as matched; `readings` are the meters' signed readings
-     * ({IMeterRegistry-provenExports} says what each proves).
+     * `accounts` is as for {matchOrders}: the first `loaded` accounts are those whose balance the call changes
+     * (every seller paid and every buyer refunded), the rest only named (buyers of lots delivered in full).
+     * `closes` holds per group a header and all its lots, per lot a header (meter, seller, the reading that
+     * proves it, if any, the lot's price) and all its trades in match order, exactly as matched; `readings`
+     * are the meters' signed readings ({IMeterRegistry-provenExports} says what each proves).
      *
-     * A lot is skipped ({LotSkipped}, with the reason) if it is closed already, if its slot is not
-     * over, or, within the grace period, if no reading given proves its slot. A group that is closed
-     * already is skipped ({GroupSkipped}): a batch never fails because someone closed its lots first.
+     * A lot is skipped ({LotSkipped}, with the reason) if it is closed already, if its slot is not over, or,
+     * within the grace period, if no reading given proves its slot. A group that is closed already is skipped
+     * ({GroupSkipped}): a batch never fails because someone closed its lots first.
      *
      * Requirements:
-     * - accounts strictly increasing, at most {MAX_ACCOUNTS_PER_CALL}, naming every seller and buyer;
-     * - at most {MAX_RECORDS_PER_CALL} records; each open group given with exactly its lots and trades.
+     * - both parts of the account list strictly increasing, at most {MAX_ACCOUNTS_PER_CALL} accounts, naming
+     *   every seller and buyer, with each account whose balance changes loaded ({AccountNotLoaded});
+     * - each stream at most {MAX_BYTES_PER_STREAM} bytes of whole records naming listed accounts;
+     * - each open group given with exactly its lots and trades.
      *
      * Emits {LotSettled}, {LotRefunded} or {LotSkipped} per lot, {GroupSkipped} per closed group.
      */
-    function closeLots(
-        address[] calldata accounts,
-        IMeterRegistry.Reading[] calldata readings,
-        Signature[] calldata signatures,
-        uint256[] calldata closes
-    ) external {
-        uint256[] memory book = _openBook(accounts);
-        uint256 released = _closeAll(accounts, book, readings, signatures, closes);
+    function closeLots(bytes calldata accounts, uint256 loaded, bytes calldata readings, bytes calldata closes)
+        external
+    {
+        uint256[] memory book = _openBook(accounts, loaded);
+        uint256 released = _closeAll(accounts, book, readings, closes);
         _commitBook(accounts, book, 0, released);
-    }
-
-    /**
-     * @notice {matchOrders} and {closeLots} in one call, on one list of accounts: each account's word
-     * is read and written once for both, which is why the matcher sends them together.
-     *
-     * Requirements: as {matchOrders} and {closeLots}; the caller is {matcher}.
-     */
-    function matchAndClose(
-        address[] calldata accounts,
-        SignedBid[] calldata bids,
-        SignedAsk[] calldata asks,
-        uint256[] calldata matches,
-        IMeterRegistry.Reading[] calldata readings,
-        Signature[] calldata signatures,
-        uint256[] calldata closes
-    ) external onlyMatcher {
-        uint256[] memory book = _openBook(accounts);
-        uint256 released = _closeAll(accounts, book, readings, signatures, closes);
-        _placeOrders(accounts, book, bids, asks);
-        uint256 locked = _matchAll(accounts, book, matches);
-        _commitBook(accounts, book, locked, released);
     }
 
     // ---------------------------------------------------------------- views
@@ -553,55 +499,64 @@ contract EnergyEscrow is SlotClock, EIP712 {
         return (uint96(meterId) << 64) | slot;
     }
 
-    /// @notice The EIP-712 digest the account's key signs for `bid`.
-    function bidDigest(Bid calldata bid) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(abi.encode(BID_TYPEHASH, bid.account, bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot))
-        );
+    /// @notice The EIP-712 digest `account`'s key signs for a standing bid.
+    function bidDigest(address account, uint48 maxPricePerKWh, uint24 maxWhPerSlot, uint32 untilSlot)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(BID_TYPEHASH, account, maxPricePerKWh, maxWhPerSlot, untilSlot)));
     }
 
-    /// @notice The EIP-712 digest the account's key signs for `ask`.
-    function askDigest(Ask calldata ask) public view returns (bytes32) {
+    /// @notice The EIP-712 digest `account`'s key signs for a standing ask.
+    function askDigest(
+        address account,
+        uint32 meterId,
+        uint48 minPricePerKWh,
+        uint24 maxWhPerSlot,
+        uint24 minWh,
+        uint32 untilSlot
+    ) public view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    ASK_TYPEHASH, ask.account, ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh,
-                    ask.untilSlot
-                )
-            )
+            keccak256(abi.encode(ASK_TYPEHASH, account, meterId, minPricePerKWh, maxWhPerSlot, minWh, untilSlot))
         );
     }
 
     // ------------------------------------------------------- the account book
 
-    /// Every listed account's storage word, read once.
-    function _openBook(address[] calldata accounts) private view returns (uint256[] memory book) {
-        if (accounts.length > MAX_ACCOUNTS_PER_CALL) revert BatchTooLarge(accounts.length, MAX_ACCOUNTS_PER_CALL);
-        book = new uint256[](accounts.length);
+    /// The storage words of the first `loaded` listed accounts (the ones whose balance the call may change),
+    /// read once; the others are only named (for hashing and events). Returns the words and the list's length.
+    function _openBook(bytes calldata accounts, uint256 loaded) private view returns (uint256[] memory book) {
+        uint256 count = accounts.length / W.ACCOUNT_SIZE;
+        if (count * W.ACCOUNT_SIZE != accounts.length || loaded > count) revert AccountsNotSorted(count);
+        if (count > MAX_ACCOUNTS_PER_CALL) revert BatchTooLarge(count, MAX_ACCOUNTS_PER_CALL);
+        book = new uint256[](loaded);
         address previous = address(0);
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            // Strictly increasing: an account is read once, so no write hides another.
-            if (accounts[i] <= previous) revert AccountsNotSorted(i);
-            previous = accounts[i];
-            book[i] = _accounts[accounts[i]];
+        for (uint256 i = 0; i < count; ++i) {
+            address account = accounts.readAddress(i * W.ACCOUNT_SIZE);
+            // Each part strictly increasing: a loaded account is read once, so no write hides another.
+            if (i == loaded) previous = address(0);
+            if (account <= previous) revert AccountsNotSorted(i);
+            previous = account;
+            if (i < loaded) book[i] = _accounts[account];
         }
     }
 
-    /// The one place a batch changes balances and totals: every word written back once, `locked`
-    /// moved from balances into escrow and `released` back (credited to balances by the book).
-    function _commitBook(address[] calldata accounts, uint256[] memory book, uint256 locked, uint256 released)
-        private
-    {
-        for (uint256 i = 0; i < accounts.length; ++i) {
+    /// The one place a batch changes balances and totals: every loaded word written back once, `locked` moved
+    /// from balances into escrow and `released` back (already credited to balances in the book).
+    function _commitBook(bytes calldata accounts, uint256[] memory book, uint256 locked, uint256 released) private {
+        for (uint256 i = 0; i < book.length; ++i) {
             // An unchanged word costs a warm no-op write: cheaper than tracking which changed.
-            _accounts[accounts[i]] = book[i];
+            _accounts[accounts.readAddress(i * W.ACCOUNT_SIZE)] = book[i];
         }
+        if (locked == released) return;
         // locked <= the balances it was debited from; released <= totalLocked + locked (open lots' costs).
         totalLocked = _toUint128(totalLocked + locked - released);
         totalBalances = _toUint128(totalBalances + released - locked);
     }
 
     function _credit(uint256[] memory book, uint256 index, uint256 amount) private pure {
+        if (index >= book.length) revert AccountNotLoaded(index);
         uint256 word = book[index];
         uint256 value = word.balance() + amount;
         if (value > W.MASK96) revert AmountTooLarge(value, W.MASK96);
@@ -610,48 +565,67 @@ contract EnergyEscrow is SlotClock, EIP712 {
 
     // ---------------------------------------------------------------- orders
 
-    function _placeOrders(
-        address[] calldata accounts,
-        uint256[] memory book,
-        SignedBid[] calldata bids,
-        SignedAsk[] calldata asks
-    ) private {
-        if (bids.length + asks.length > MAX_ORDERS_PER_CALL) {
-            revert BatchTooLarge(bids.length + asks.length, MAX_ORDERS_PER_CALL);
-        }
-        for (uint256 i = 0; i < bids.length; ++i) {
-            Bid calldata bid = bids[i].bid;
-            uint256 index = bids[i].index;
-            if (index >= accounts.length) revert UnknownAccount(index, accounts.length);
-            if (accounts[index] != bid.account) revert OrderAccountMismatch(i, bid.account, accounts[index]);
-            uint256 word = book[index];
-            Skip why = bid.untilSlot <= word.bidUntil() ? Skip.StaleOrder : Skip.None;
-            if (why == Skip.None && !_signedBy(bid.account, bidDigest(bid), bids[i].signature)) {
-                why = Skip.BadSignature;
+    function _placeOrders(bytes calldata accounts, uint256[] memory book, bytes calldata orders) private {
+        if (orders.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(orders.length, MAX_BYTES_PER_STREAM);
+        uint256 at = 0;
+        while (at < orders.length) {
+            uint256 tag = orders.read(at, 1);
+            if (tag == BID_TAG && at + W.BID_SIZE <= orders.length) {
+                _placeBid(accounts, book, orders[at + 1:at + W.BID_SIZE]);
+                at += W.BID_SIZE;
+            } else if (tag == ASK_TAG && at + W.ASK_SIZE <= orders.length) {
+                _placeAsk(orders[at + 1:at + W.ASK_SIZE]);
+                at += W.ASK_SIZE;
+            } else {
+                revert MalformedRecords(at);
             }
-            if (why != Skip.None) {
-                emit OrderSkipped(bid.account, why);
-                continue;
-            }
-            book[index] = word.withBid(bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot);
-            emit BidPlaced(bid.account, bid.maxPricePerKWh, bid.maxWhPerSlot, bid.untilSlot);
-        }
-        for (uint256 i = 0; i < asks.length; ++i) {
-            _placeAsk(asks[i]);
         }
     }
 
-    function _placeAsk(SignedAsk calldata signed) private {
-        Ask calldata ask = signed.ask;
-        Skip why = ask.untilSlot <= _asks[ask.account].askUntil() ? Skip.StaleOrder : Skip.None;
-        if (why == Skip.None && !_signedBy(ask.account, askDigest(ask), signed.signature)) why = Skip.BadSignature;
-        if (why == Skip.None && !_ownsActiveMeter(ask.account, ask.meterId)) why = Skip.NotMeterOwner;
+    /// A bid record without its tag: account index 2 | maxPrice 6 | maxWhPerSlot 3 | untilSlot 4 | r | vs.
+    function _placeBid(bytes calldata accounts, uint256[] memory book, bytes calldata bid) private {
+        uint256 index = bid.read(0, 2);
+        if (index >= book.length) revert UnknownAccount(index, book.length);
+        address account = accounts.readAddress(index * W.ACCOUNT_SIZE);
+        uint48 price = uint48(bid.read(2, 6));
+        uint24 wh = uint24(bid.read(8, 3));
+        uint32 until = uint32(bid.read(11, 4));
+        uint256 word = book[index];
+        Skip why = until <= word.bidUntil() ? Skip.StaleOrder : Skip.None;
+        if (why == Skip.None && !_signedBy(account, bidDigest(account, price, wh, until), bid[15:79])) {
+            why = Skip.BadSignature;
+        }
         if (why != Skip.None) {
-            emit OrderSkipped(ask.account, why);
+            emit OrderSkipped(account, why);
             return;
         }
-        _asks[ask.account] = W.ask(ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh, ask.untilSlot);
-        emit AskPlaced(ask.account, ask.meterId, ask.minPricePerKWh, ask.maxWhPerSlot, ask.minWh, ask.untilSlot);
+        book[index] = word.withBid(price, wh, until);
+        emit BidPlaced(account, price, wh, until);
+    }
+
+    /// An ask record without its tag: account 20 | meterId 4 | minPrice 6 | maxWhPerSlot 3 | minWh 3 |
+    /// untilSlot 4 | r | vs.
+    function _placeAsk(bytes calldata ask) private {
+        address account = ask.readAddress(0);
+        uint32 meterId = uint32(ask.read(20, 4));
+        uint48 price = uint48(ask.read(24, 6));
+        uint24 maxWh = uint24(ask.read(30, 3));
+        uint24 minWh = uint24(ask.read(33, 3));
+        uint32 until = uint32(ask.read(36, 4));
+        Skip why = until <= _asks[account].askUntil() ? Skip.StaleOrder : Skip.None;
+        if (
+            why == Skip.None
+                && !_signedBy(account, askDigest(account, meterId, price, maxWh, minWh, until), ask[40:104])
+        ) {
+            why = Skip.BadSignature;
+        }
+        if (why == Skip.None && !_ownsActiveMeter(account, meterId)) why = Skip.NotMeterOwner;
+        if (why != Skip.None) {
+            emit OrderSkipped(account, why);
+            return;
+        }
+        _asks[account] = W.ask(meterId, price, maxWh, minWh, until);
+        emit AskPlaced(account, meterId, price, maxWh, minWh, until);
     }
 
     function _ownsActiveMeter(address account, uint32 meterId) private view returns (bool) {
@@ -664,8 +638,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
         }
     }
 
-    function _signedBy(address account, bytes32 digest, Signature calldata signature) private view returns (bool) {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature.r, signature.vs);
+    /// Whether the 64-byte compact signature (r | vs) over `digest` is by `account`'s key or the key it named.
+    function _signedBy(address account, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
         if (err != ECDSA.RecoverError.NoError) return false;
         // On EVM chains an account's own key signs for it (ecrecover gives its address) with no storage read;
         // on Qtum ecrecover never gives an account's address, so the key it named with {setTrader} signs.
@@ -676,22 +652,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
 
     // -------------------------------------------------------------- matching
 
-    /// Walks the matching stream: per slot its lots, committed in groups. Returns the costs locked.
-    function _matchAll(address[] calldata accounts, uint256[] memory book, uint256[] calldata matches)
-        private
-        returns (uint256 locked)
-    {
-        if (matches.length > MAX_RECORDS_PER_CALL) revert BatchTooLarge(matches.length, MAX_RECORDS_PER_CALL);
-        uint256 at = 0;
-        while (at < matches.length) {
-            (uint32 slot, uint256 lots) = matches[at++].slotHeader();
-            uint256 slotLocked;
-            (slotLocked, at) = _matchSlot(accounts, book, matches, at, slot, lots);
-            locked += slotLocked;
-        }
-    }
-
-    // A group being built: its hash chain so far, its lots, the slot and the group's number.
+    // A slot being matched: the group being built (its hash chain so far and its lots) and the slot's book.
     struct Builder {
         bytes24 commitment;
         uint256 lots;
@@ -699,29 +660,37 @@ contract EnergyEscrow is SlotClock, EIP712 {
         SlotBook book;
     }
 
-    function _matchSlot(
-        address[] calldata accounts,
-        uint256[] memory book,
-        uint256[] calldata matches,
-        uint256 at,
-        uint32 slot,
-        uint256 lots
-    ) private returns (uint256 locked, uint256 next) {
-        Builder memory group = Builder(0, 0, slot, _slots[slot]);
-        Skip closed = _slotClosed(slot);
-        for (uint256 l = 0; l < lots; ++l) {
-            if (at >= matches.length) revert TruncatedRecords(matches.length);
-            (uint256 seller, uint256 fills) = matches[at++].lotHeader();
-            if (seller >= accounts.length) revert UnknownAccount(seller, accounts.length);
-            if (at + fills > matches.length) revert TruncatedRecords(matches.length);
-            uint256 lotLocked = _matchLot(accounts, book, matches[at:at + fills], seller, group, closed);
-            locked += lotLocked;
-            at += fills;
-            if (group.lots == MAX_LOTS_PER_GROUP) _storeGroup(group);
+    /// Walks the matching stream: per slot its lots, committed in groups. Returns the costs locked.
+    function _matchAll(bytes calldata accounts, uint256[] memory book, bytes calldata matches)
+        private
+        returns (uint256 locked)
+    {
+        if (matches.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(matches.length, MAX_BYTES_PER_STREAM);
+        uint256 at = 0;
+        while (at < matches.length) {
+            if (at + W.SLOT_HEADER_SIZE > matches.length) revert MalformedRecords(at);
+            uint32 slot = uint32(matches.read(at, 4));
+            uint256 lots = matches.read(at + 4, 2);
+            at += W.SLOT_HEADER_SIZE;
+            Builder memory group = Builder(0, 0, slot, _slots[slot]);
+            Skip closed = _slotClosed(slot);
+            for (uint256 l = 0; l < lots; ++l) {
+                if (at + W.LOT_HEADER_SIZE > matches.length) revert MalformedRecords(at);
+                uint256 seller = matches.read(at, 2);
+                uint256 fills = matches.read(at + 2, 1);
+                uint256 price = matches.read(at + 3, 6);
+                uint256 end = at + W.LOT_HEADER_SIZE + fills * (price == 0 ? W.PRICED_FILL_SIZE : W.FILL_SIZE);
+                if (end > matches.length) revert MalformedRecords(at);
+                if (seller * W.ACCOUNT_SIZE >= accounts.length) revert UnknownAccount(seller, accounts.length / 20);
+                locked += _matchLot(
+                    accounts, book, matches[at + W.LOT_HEADER_SIZE:end], accounts.readAddress(seller * 20), price, group, closed
+                );
+                at = end;
+                if (group.lots == MAX_LOTS_PER_GROUP) _storeGroup(group);
+            }
+            if (group.lots != 0) _storeGroup(group);
+            _slots[slot] = group.book;
         }
-        if (group.lots != 0) _storeGroup(group);
-        _slots[slot] = group.book;
-        return (locked, at);
     }
 
     function _slotClosed(uint32 slot) private view returns (Skip) {
@@ -733,17 +702,57 @@ contract EnergyEscrow is SlotClock, EIP712 {
         return Skip.None;
     }
 
-    // A lot while its fills are made: read by the assembly in _makeFills at these word offsets.
+    // A lot while its fills are made: read by the assembly of _makeFills at these word offsets.
     struct LotRun {
         uint256 ask; // 0x00: the seller's standing ask (EscrowWords)
-        uint256 seller; // 0x20: the seller's index in the call's accounts
+        address seller; // 0x20
         uint256 slot; // 0x40
         uint256 key; // 0x60: lotKey(meter, slot)
-        uint256 next; // 0x80: the next fill to look at
+        uint256 price; // 0x80: the lot's price per kWh, or 0: each fill carries its own
         uint256 sold; // 0xa0: Wh sold so far
         uint256 trades; // 0xc0
         uint256 locked; // 0xe0: costs locked so far
         bytes24 commitment; // 0x100: the group's hash chain, this lot included
+    }
+
+    function _matchLot(
+        bytes calldata accounts,
+        uint256[] memory book,
+        bytes calldata fills,
+        address seller,
+        uint256 price,
+        Builder memory group,
+        Skip closed
+    ) private returns (uint256 locked) {
+        uint256 ask = _asks[seller];
+        uint32 meterId = ask.askMeter();
+        uint32 slot = group.slot;
+        Skip lotSkip = closed;
+        if (meterId == 0) {
+            lotSkip = Skip.NoAsk;
+        } else {
+            if (meterId <= group.book.lastMeter) revert LotsNotSorted(slot, meterId, group.book.lastMeter);
+            group.book.lastMeter = meterId;
+            if (lotSkip == Skip.None && slot > ask.askUntil()) lotSkip = Skip.AskExpired;
+        }
+        uint96 key = lotKey(meterId, slot);
+        if (lotSkip != Skip.None) {
+            uint256 size = price == 0 ? W.PRICED_FILL_SIZE : W.FILL_SIZE;
+            for (uint256 at = 0; at < fills.length; at += size) {
+                uint256 buyer = fills.read(at, 2);
+                if (buyer >= book.length) revert AccountNotLoaded(buyer);
+                emit FillSkipped(key, accounts.readAddress(buyer * W.ACCOUNT_SIZE), lotSkip);
+            }
+            return 0;
+        }
+        bytes24 commitment = _chain(group.commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(seller));
+        LotRun memory run = LotRun(ask, seller, slot, key, price, 0, 0, 0, commitment);
+        _makeFills(accounts, book, fills, run);
+        if (run.trades != 0) {
+            group.commitment = run.commitment;
+            ++group.lots;
+        }
+        return run.locked;
     }
 
     // Skip codes the assembly emits: the values of Skip's members of those names.
@@ -759,68 +768,27 @@ contract EnergyEscrow is SlotClock, EIP712 {
     uint256 private constant _LOT_FULL = 14;
     uint256 private constant _INSUFFICIENT_BALANCE = 15;
 
-    function _matchLot(
-        address[] calldata accounts,
-        uint256[] memory book,
-        uint256[] calldata fills,
-        uint256 seller,
-        Builder memory group,
-        Skip closed
-    ) private returns (uint256 locked) {
-        uint256 ask = _asks[accounts[seller]];
-        uint32 meterId = ask.askMeter();
-        uint32 slot = group.slot;
-        Skip lotSkip = closed;
-        if (meterId == 0) {
-            lotSkip = Skip.NoAsk;
-        } else {
-            if (meterId <= group.book.lastMeter) revert LotsNotSorted(slot, meterId, group.book.lastMeter);
-            group.book.lastMeter = meterId;
-            if (lotSkip == Skip.None && slot > ask.askUntil()) lotSkip = Skip.AskExpired;
-        }
-        uint96 key = lotKey(meterId, slot);
-        if (lotSkip != Skip.None) {
-            for (uint256 f = 0; f < fills.length; ++f) {
-                (uint256 buyer,,) = fills[f].fill();
-                if (buyer >= accounts.length) revert UnknownAccount(buyer, accounts.length);
-                emit FillSkipped(key, accounts[buyer], lotSkip);
-            }
-            return 0;
-        }
-        bytes24 commitment = _chain(group.commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(accounts[seller]));
-        LotRun memory run = LotRun(ask, seller, slot, key, 0, 0, 0, 0, commitment);
-        _makeFills(accounts, book, fills, run);
-        if (run.trades != 0) {
-            group.commitment = run.commitment;
-            ++group.lots;
-        }
-        return run.locked;
-    }
-
     /**
      * Makes each fill of `fills` that passes every check, and emits FillSkipped with the first check that
-     * fails for the others (Skip's order: BuyerIsSeller, NoBid, BidExpired, BelowAsk, AboveBid, TooSmall,
+     * fails for the others (in Skip's order: BuyerIsSeller, NoBid, BidExpired, BelowAsk, AboveBid, TooSmall,
      * AskFull, LotFull, BidOutOfOrder, BidFull, InsufficientBalance). A made fill moves its cost out of the
      * buyer's balance (in `book`), counts its Wh in the buyer's slot, extends the hash chain and emits Traded.
      *
      * The per-trade loop of matching, in assembly: in Solidity it cost about 2,000 gas a fill besides its
-     * event (measured); this is a few hundred. Bounds: wh < 2^24, price < 2^48 (masked fields), so
-     * wh * price + 999 < 2^73; a lot sells at most 50 fills, so sold < 2^30; locked < 2^73 * 4000.
+     * event (measured). Bounds: wh < 2^24 and price < 2^48 (record fields), so wh * price + 999 < 2^73; a lot
+     * makes at most MAX_TRADES_PER_LOT fills, so sold < 2^30; locked < 2^73 * (stream bytes / 5).
      */
-    function _makeFills(
-        address[] calldata accounts,
-        uint256[] memory book,
-        uint256[] calldata fills,
-        LotRun memory run
-    ) private {
+    function _makeFills(bytes calldata accounts, uint256[] memory book, bytes calldata fills, LotRun memory run)
+        private
+    {
         bytes32 traded = Traded.selector;
         bytes32 skipped = FillSkipped.selector;
-        bytes4 unknownAccount = UnknownAccount.selector;
+        bytes4 notLoaded = AccountNotLoaded.selector;
         uint256 maxTrades = MAX_TRADES_PER_LOT;
         assembly ("memory-safe") {
             // Why a fill cannot be made (0 if it can): the first failing check in Skip's order.
-            function skipReason(ask, bidder, buyer, seller, slot, wh, price, cost, sold, trades, cap) -> why {
-                if eq(buyer, seller) {
+            function skipReason(ask, bidder, same, slot, wh, price, cost, sold, trades, cap) -> why {
+                if same {
                     why := _BUYER_IS_SELLER
                     leave
                 }
@@ -866,59 +834,78 @@ contract EnergyEscrow is SlotClock, EIP712 {
             }
 
             let ask := mload(run)
-            let seller := mload(add(run, 0x20))
             let slot := mload(add(run, 0x40))
-            let key := mload(add(run, 0x60))
+            let lotPrice := mload(add(run, 0x80))
             let sold := mload(add(run, 0xa0))
             let trades := mload(add(run, 0xc0))
             let locked := mload(add(run, 0xe0))
-            let commitment := mload(add(run, 0x100))
             let words := add(book, 0x20)
-            let out := mload(0x40) // event data, beyond the free memory pointer (not kept)
-            for { let f := 0 } lt(f, fills.length) { f := add(f, 1) } {
-                let record := calldataload(add(fills.offset, shl(5, f)))
-                let buyer := and(record, 0xffff)
-                if iszero(lt(buyer, accounts.length)) {
-                    mstore(0x00, unknownAccount)
+            let stride := 5
+            if iszero(lotPrice) { stride := 11 }
+            let end := add(fills.offset, fills.length)
+            for { let at := fills.offset } lt(at, end) { at := add(at, stride) } {
+                // buyer 2 | wh 3 [| price 6]
+                let record := calldataload(at)
+                let buyer := shr(240, record)
+                if iszero(lt(buyer, mload(book))) {
+                    mstore(0x00, notLoaded)
                     mstore(0x04, buyer)
-                    mstore(0x24, accounts.length)
-                    revert(0x00, 0x44)
+                    revert(0x00, 0x24)
                 }
-                // Listed accounts were read (and so checked to be clean addresses) by _openBook.
-                let account := calldataload(add(accounts.offset, shl(5, buyer)))
-                let wh := and(shr(16, record), 0xffffff)
-                let price := and(shr(40, record), 0xffffffffffff)
+                let account := shr(96, calldataload(add(accounts.offset, mul(buyer, 20))))
+                let wh := and(shr(216, record), 0xffffff)
+                let price := lotPrice
+                if iszero(lotPrice) { price := and(shr(168, record), 0xffffffffffff) }
                 let cost := div(add(mul(wh, price), 999), 1000)
-                let at := add(words, shl(5, buyer))
-                let bidder := mload(at)
-                let why := skipReason(ask, bidder, buyer, seller, slot, wh, price, cost, sold, trades, maxTrades)
-                switch why
-                case 0 {
-                    let last := and(shr(200, bidder), 0xffffffff)
-                    let bought := add(wh, mul(eq(slot, last), shr(232, bidder)))
-                    // Keep the bid (bits 96..199); new balance, last slot and its Wh.
-                    let kept := and(bidder, 0xffffffffffffffffffffffffff000000000000000000000000)
-                    let remaining := sub(and(bidder, 0xffffffffffffffffffffffff), cost)
-                    mstore(at, or(or(kept, remaining), or(shl(200, slot), shl(232, bought))))
-                    sold := add(sold, wh)
-                    trades := add(trades, 1)
-                    locked := add(locked, cost)
-                    mstore(0x00, commitment)
-                    mstore(0x20, or(or(shl(184, price), shl(160, wh)), account))
-                    commitment := and(keccak256(0x00, 0x40), not(0xffffffffffffffff))
-                    mstore(out, wh)
-                    mstore(add(out, 0x20), price)
-                    log3(out, 0x40, traded, key, account)
+                let bidder := mload(add(words, shl(5, buyer)))
+                let last := and(shr(200, bidder), 0xffffffff)
+                // bought = wh + (the Wh bought in this slot before, if the buyer's last slot is this one).
+                let bought := add(wh, mul(eq(slot, last), shr(232, bidder)))
+                let limit := and(shr(96, bidder), 0xffffffffffff)
+                // Every check at once; skipReason names the first that fails, only for a fill that is not made.
+                let bad := or(eq(account, mload(add(run, 0x20))), iszero(limit))
+                bad := or(bad, gt(slot, and(shr(168, bidder), 0xffffffff)))
+                bad := or(bad, or(or(iszero(price), lt(price, and(shr(32, ask), 0xffffffffffff))), gt(price, limit)))
+                bad := or(bad, or(iszero(wh), lt(wh, and(shr(104, ask), 0xffffff))))
+                bad := or(bad, or(gt(add(sold, wh), and(shr(80, ask), 0xffffff)), iszero(lt(trades, maxTrades))))
+                bad := or(bad, or(lt(slot, last), gt(bought, and(shr(144, bidder), 0xffffff))))
+                bad := or(bad, gt(cost, and(bidder, 0xffffffffffffffffffffffff)))
+                if bad {
+                    let out := mload(0x40) // event data, beyond the free memory pointer (not kept)
+                    mstore(
+                        out,
+                        skipReason(
+                            ask, bidder, eq(account, mload(add(run, 0x20))), slot, wh, price, cost, sold, trades, maxTrades
+                        )
+                    )
+                    log3(out, 0x20, skipped, mload(add(run, 0x60)), account)
+                    continue
                 }
-                default {
-                    mstore(out, why)
-                    log3(out, 0x20, skipped, key, account)
-                }
+                // Keep the bid (bits 96..199); the new balance, the slot and its Wh bought.
+                mstore(
+                    add(words, shl(5, buyer)),
+                    or(
+                        or(
+                            and(bidder, 0xffffffffffffffffffffffffff000000000000000000000000),
+                            sub(and(bidder, 0xffffffffffffffffffffffff), cost)
+                        ),
+                        or(shl(200, slot), shl(232, bought))
+                    )
+                )
+                sold := add(sold, wh)
+                trades := add(trades, 1)
+                locked := add(locked, cost)
+                mstore(0x00, mload(add(run, 0x100)))
+                mstore(0x20, or(or(shl(208, wh), shl(160, price)), account))
+                mstore(add(run, 0x100), and(keccak256(0x00, 0x40), not(0xffffffffffffffff)))
+                let out := mload(0x40)
+                mstore(out, wh)
+                mstore(add(out, 0x20), price)
+                log3(out, 0x40, traded, mload(add(run, 0x60)), account)
             }
             mstore(add(run, 0xa0), sold)
             mstore(add(run, 0xc0), trades)
             mstore(add(run, 0xe0), locked)
-            mstore(add(run, 0x100), commitment)
         }
     }
 
@@ -941,38 +928,39 @@ contract EnergyEscrow is SlotClock, EIP712 {
         Leave
     }
 
-    // What a closing call knows of a lot while it walks the lot's trades.
+    // A lot while a closing call walks it.
     struct Closing {
         uint32 slot;
         uint32 meterId;
         uint256 seller;
+        uint256 price;
         uint256 sold;
         uint256 exported;
         Action action;
     }
 
     /// Walks the closing stream group by group. Returns the costs released from escrow.
-    function _closeAll(
-        address[] calldata accounts,
-        uint256[] memory book,
-        IMeterRegistry.Reading[] calldata readings,
-        Signature[] calldata signatures,
-        uint256[] calldata closes
-    ) private returns (uint256 released) {
-        if (closes.length > MAX_RECORDS_PER_CALL) revert BatchTooLarge(closes.length, MAX_RECORDS_PER_CALL);
-        IMeterRegistry.Proof[] memory proofs;
-        if (readings.length != 0) {
-            // The registry is fixed at deployment and never reverts for a bad reading.
-            proofs = registry.provenExports(readings, signatures);
-        }
+    function _closeAll(bytes calldata accounts, uint256[] memory book, bytes calldata readings, bytes calldata closes)
+        private
+        returns (uint256 released)
+    {
+        if (closes.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(closes.length, MAX_BYTES_PER_STREAM);
+        if (readings.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(readings.length, MAX_BYTES_PER_STREAM);
+        uint256[] memory proofs;
+        // The registry is fixed at deployment and never reverts for a bad reading (only for malformed bytes).
+        if (readings.length != 0) proofs = registry.provenExports(readings);
         uint256 at = 0;
         while (at < closes.length) {
-            (uint32 slot, uint32 number, uint256 lots) = closes[at++].groupHeader();
+            if (at + W.GROUP_HEADER_SIZE > closes.length) revert MalformedRecords(at);
+            uint32 slot = uint32(closes.read(at, 4));
+            uint32 number = uint32(closes.read(at + 4, 4));
+            uint256 lots = closes.read(at + 8, 1);
             if (lots == 0 || lots > MAX_LOTS_PER_GROUP) revert GroupSize(lots);
             uint64 key = _groupKey(slot, number);
             Group memory group = _groups[key];
             uint256 groupReleased;
-            (groupReleased, at) = _closeGroup(accounts, book, readings, proofs, closes, at, number, slot, lots, group);
+            (groupReleased, at) =
+                _closeGroup(accounts, book, readings, proofs, closes, at + W.GROUP_HEADER_SIZE, number, slot, lots, group);
             if (group.commitment == 0) {
                 emit GroupSkipped(slot, number);
                 continue;
@@ -986,11 +974,11 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     function _closeGroup(
-        address[] calldata accounts,
+        bytes calldata accounts,
         uint256[] memory book,
-        IMeterRegistry.Reading[] calldata readings,
-        IMeterRegistry.Proof[] memory proofs,
-        uint256[] calldata closes,
+        bytes calldata readings,
+        uint256[] memory proofs,
+        bytes calldata closes,
         uint256 at,
         uint32 number,
         uint32 slot,
@@ -1000,18 +988,26 @@ contract EnergyEscrow is SlotClock, EIP712 {
         bool skipAll = group.commitment == 0;
         bytes24 commitment = 0;
         for (uint256 l = 0; l < lots; ++l) {
-            if (at >= closes.length) revert TruncatedRecords(closes.length);
-            (uint32 meterId, uint256 seller, uint256 trades, uint256 reading) = closes[at++].closeLotHeader();
-            if (seller >= accounts.length) revert UnknownAccount(seller, accounts.length);
-            if (at + trades > closes.length) revert TruncatedRecords(closes.length);
-            uint256[] calldata lotTrades = closes[at:at + trades];
-            at += trades;
-            commitment = _chain(commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(accounts[seller]));
+            if (at + W.CLOSE_LOT_HEADER_SIZE > closes.length) revert MalformedRecords(at);
+            uint32 meterId = uint32(closes.read(at, 4));
+            uint256 seller = closes.read(at + 4, 2);
+            uint256 trades = closes.read(at + 6, 1);
+            uint256 reading = closes.read(at + 7, 2);
+            uint256 price = closes.read(at + 9, 6);
+            if (seller * W.ACCOUNT_SIZE >= accounts.length) revert UnknownAccount(seller, accounts.length / 20);
+            uint256 end =
+                at + W.CLOSE_LOT_HEADER_SIZE + trades * (price == 0 ? W.PRICED_FILL_SIZE : W.FILL_SIZE);
+            if (end > closes.length) revert MalformedRecords(at);
+            bytes calldata lotTrades = closes[at + W.CLOSE_LOT_HEADER_SIZE:end];
+            at = end;
+            commitment = _chain(
+                commitment, LOT_TAG | (uint256(meterId) << 160) | uint160(accounts.readAddress(seller * W.ACCOUNT_SIZE))
+            );
             uint256 sold;
-            (commitment, sold) = _hashTrades(accounts, lotTrades, commitment);
+            (commitment, sold) = _hashTrades(accounts, lotTrades, price, commitment);
             if (skipAll) continue;
             uint64 bit = uint64(1) << l;
-            Closing memory lot = Closing(slot, meterId, seller, sold, 0, Action.Leave);
+            Closing memory lot = Closing(slot, meterId, seller, price, sold, 0, Action.Leave);
             Skip why = group.open & bit == 0 ? Skip.NotOpen : _closeAction(lot, readings, proofs, reading);
             if (lot.action == Action.Leave) {
                 emit LotSkipped(lotKey(meterId, slot), why);
@@ -1025,12 +1021,11 @@ contract EnergyEscrow is SlotClock, EIP712 {
     }
 
     /// What to do with an open lot: sets `lot.action` (and `lot.exported` to settle); returns why it is left.
-    function _closeAction(
-        Closing memory lot,
-        IMeterRegistry.Reading[] calldata readings,
-        IMeterRegistry.Proof[] memory proofs,
-        uint256 reading
-    ) private view returns (Skip) {
+    function _closeAction(Closing memory lot, bytes calldata readings, uint256[] memory proofs, uint256 reading)
+        private
+        view
+        returns (Skip)
+    {
         uint256 endsAt = slotEnd(lot.slot);
         // Slots are wall-clock time by design; block-producer timestamp skew only moves this bound by that skew.
         // slither-disable-next-line timestamp
@@ -1039,19 +1034,23 @@ contract EnergyEscrow is SlotClock, EIP712 {
             lot.action = Action.Refund;
             return Skip.None;
         }
-        if (reading == 0 || reading > readings.length) return Skip.NoReading;
-        IMeterRegistry.Reading calldata r = readings[reading - 1];
-        if (r.meterId != lot.meterId || lot.slot < r.firstSlot || lot.slot >= proofs[reading - 1].provenUntil) {
+        if (reading == 0 || reading > proofs.length) return Skip.NoReading;
+        uint256 proof = proofs[reading - 1];
+        uint256 at = proof >> 64;
+        // The registry checked the reading's bytes: header (meterId 4 | firstSlot 4 | slots 1), then the values.
+        uint256 first = readings.read(at + 4, 4);
+        if (readings.read(at, 4) != lot.meterId || lot.slot < first || lot.slot >= (proof & W.MASK32)) {
             return Skip.Unproven;
         }
-        lot.exported = r.exportedWh[lot.slot - r.firstSlot];
+        lot.exported = readings.read(at + 9 + 4 * (lot.slot - first), 4);
         lot.action = Action.Settle;
         return Skip.None;
     }
 
-    /// The hash chain over a lot's trades (as matching built it), and the Wh they sold. In assembly for the
-    /// same reason as _makeFills; wh < 2^24 per trade and at most MAX_RECORDS_PER_CALL trades.
-    function _hashTrades(address[] calldata accounts, uint256[] calldata trades, bytes24 commitment)
+    /// The hash chain over a lot's trades (records at the lot's `price`, or each with its own if 0), as
+    /// matching built it, and the Wh they sold. In assembly for the same reason as _makeFills; wh < 2^24 per
+    /// trade and at most MAX_BYTES_PER_STREAM / 5 trades.
+    function _hashTrades(bytes calldata accounts, bytes calldata trades, uint256 price, bytes24 commitment)
         private
         pure
         returns (bytes24 chained, uint256 sold)
@@ -1059,72 +1058,94 @@ contract EnergyEscrow is SlotClock, EIP712 {
         bytes4 unknownAccount = UnknownAccount.selector;
         assembly ("memory-safe") {
             chained := commitment
-            for { let t := 0 } lt(t, trades.length) { t := add(t, 1) } {
-                let record := calldataload(add(trades.offset, shl(5, t)))
-                let buyer := and(record, 0xffff)
-                if iszero(lt(buyer, accounts.length)) {
+            let count := div(accounts.length, 20)
+            let stride := 5
+            if iszero(price) { stride := 11 }
+            let end := add(trades.offset, trades.length)
+            for { let at := trades.offset } lt(at, end) { at := add(at, stride) } {
+                let record := calldataload(at)
+                let buyer := shr(240, record)
+                if iszero(lt(buyer, count)) {
                     mstore(0x00, unknownAccount)
                     mstore(0x04, buyer)
-                    mstore(0x24, accounts.length)
+                    mstore(0x24, count)
                     revert(0x00, 0x44)
                 }
-                let account := calldataload(add(accounts.offset, shl(5, buyer)))
-                sold := add(sold, and(shr(16, record), 0xffffff))
+                let wh := and(shr(216, record), 0xffffff)
+                let tradePrice := price
+                if iszero(price) { tradePrice := and(shr(168, record), 0xffffffffffff) }
+                sold := add(sold, wh)
                 mstore(0x00, chained)
-                // (price << 184) | (wh << 160) | buyer: the record's wh and price fields, moved up.
-                mstore(0x20, or(shl(160, and(shr(16, record), 0xffffffffffffffffff)), account))
+                // (wh << 208) | (price << 160) | buyer, as _makeFills chained it.
+                let account := shr(96, calldataload(add(accounts.offset, mul(buyer, 20))))
+                mstore(0x20, or(or(shl(208, wh), shl(160, tradePrice)), account))
                 chained := and(keccak256(0x00, 0x40), not(0xffffffffffffffff))
             }
         }
     }
 
-    /// Settles or refunds a lot (`lot.action`): credits each buyer what it gets back and the seller
-    /// what it is paid. Returns the lot's costs, all of which leave escrow.
-    function _closeLot(
-        address[] calldata accounts,
-        uint256[] memory book,
-        uint256[] calldata trades,
-        Closing memory lot
-    ) private returns (uint256 released) {
+    /// Settles or refunds a lot (`lot.action`): credits each buyer what it gets back and the seller what it is
+    /// paid. Returns the lot's costs, all of which leave escrow.
+    function _closeLot(bytes calldata accounts, uint256[] memory book, bytes calldata trades, Closing memory lot)
+        private
+        returns (uint256 released)
+    {
         bool settle = lot.action == Action.Settle;
         uint256 delivered = lot.exported < lot.sold ? lot.exported : lot.sold;
         uint256 paidTotal;
-        (released, paidTotal) = _payBuyers(book, trades, settle ? delivered : 0, lot.sold);
+        (released, paidTotal) = _payBuyers(book, trades, lot.price, settle ? delivered : 0, lot.sold);
         uint96 key = lotKey(lot.meterId, lot.slot);
         if (settle) {
             if (paidTotal != 0) _credit(book, lot.seller, paidTotal);
             // sold < 50 * 2^24 and paidTotal <= released < 50 * 2^73: both fit their event fields.
-            emit LotSettled(key, accounts[lot.seller], uint64(lot.sold), uint64(delivered), uint128(paidTotal));
+            emit LotSettled(
+                key,
+                accounts.readAddress(lot.seller * W.ACCOUNT_SIZE),
+                uint64(lot.sold),
+                uint64(delivered),
+                uint128(paidTotal)
+            );
         } else {
             emit LotRefunded(key, uint128(released));
         }
     }
 
     /**
-     * The settlement rule for each trade of a lot that sold `sold` Wh of which `delivered` were delivered
-     * (0 for a refund): paid = floor(cost * delivered / sold) to the seller, cost - paid credited to the
-     * buyer (in `book`). Returns the lot's costs and what the seller is paid. In assembly for the same
-     * reason as _makeFills: cost < 2^73 and delivered <= sold < 2^30, so cost * delivered < 2^103; buyer
-     * indices were checked by _hashTrades; a balance that would pass 2^96 - 1 reverts (AmountTooLarge).
+     * The settlement rule for each trade of a lot that sold `sold` Wh of which `delivered` were delivered (0 for
+     * a refund): paid = floor(cost * delivered / sold) to the seller, cost - paid credited to the buyer (in
+     * `book`). Returns the lot's costs and what the seller is paid. In assembly for the same reason as
+     * _makeFills: cost < 2^73 and delivered <= sold < 2^30, so cost * delivered < 2^103; a buyer whose balance
+     * changes must be loaded (AccountNotLoaded), and a balance that would pass 2^96 - 1 reverts (AmountTooLarge).
      */
-    function _payBuyers(uint256[] memory book, uint256[] calldata trades, uint256 delivered, uint256 sold)
+    function _payBuyers(uint256[] memory book, bytes calldata trades, uint256 price, uint256 delivered, uint256 sold)
         private
         pure
         returns (uint256 released, uint256 paidTotal)
     {
         bytes4 tooLarge = AmountTooLarge.selector;
+        bytes4 notLoaded = AccountNotLoaded.selector;
         assembly ("memory-safe") {
             let words := add(book, 0x20)
-            for { let t := 0 } lt(t, trades.length) { t := add(t, 1) } {
-                let record := calldataload(add(trades.offset, shl(5, t)))
-                let wh := and(shr(16, record), 0xffffff)
-                let cost := div(add(mul(wh, and(shr(40, record), 0xffffffffffff)), 999), 1000)
+            let stride := 5
+            if iszero(price) { stride := 11 }
+            let end := add(trades.offset, trades.length)
+            for { let at := trades.offset } lt(at, end) { at := add(at, stride) } {
+                let record := calldataload(at)
+                let tradePrice := price
+                if iszero(price) { tradePrice := and(shr(168, record), 0xffffffffffff) }
+                let cost := div(add(mul(and(shr(216, record), 0xffffff), tradePrice), 999), 1000)
                 let paid := div(mul(cost, delivered), sold)
                 released := add(released, cost)
                 paidTotal := add(paidTotal, paid)
                 if lt(paid, cost) {
-                    let at := add(words, shl(5, and(record, 0xffff)))
-                    let word := mload(at)
+                    let buyer := shr(240, record)
+                    if iszero(lt(buyer, mload(book))) {
+                        mstore(0x00, notLoaded)
+                        mstore(0x04, buyer)
+                        revert(0x00, 0x24)
+                    }
+                    let slotOf := add(words, shl(5, buyer))
+                    let word := mload(slotOf)
                     let credited := add(and(word, 0xffffffffffffffffffffffff), sub(cost, paid))
                     if gt(credited, 0xffffffffffffffffffffffff) {
                         mstore(0x00, tooLarge)
@@ -1132,7 +1153,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
                         mstore(0x24, 0xffffffffffffffffffffffff)
                         revert(0x00, 0x44)
                     }
-                    mstore(at, or(and(word, not(0xffffffffffffffffffffffff)), credited))
+                    mstore(slotOf, or(and(word, not(0xffffffffffffffffffffffff)), credited))
                 }
             }
         }
@@ -1158,6 +1179,10 @@ contract EnergyEscrow is SlotClock, EIP712 {
         uint256 value = word.balance() + amount;
         if (value > W.MASK96) revert AmountTooLarge(value, W.MASK96);
         _accounts[account] = word.withBalance(value);
+    }
+
+    function _max(uint256 a, uint32 b) private pure returns (uint256) {
+        return a > b ? a : b;
     }
 
     function _toUint128(uint256 value) private pure returns (uint128) {

@@ -3,29 +3,42 @@ pragma solidity ^0.8.24;
 
 /**
  * @title EscrowWords
- * @notice The escrow's packed words: an account's storage word, a seller's standing ask, and the
- * one-word records its batch calls read from calldata. Every field is read from the low bits up;
- * `p2p_energy/wire/` writes the same layouts (a test compares the two).
+ * @notice The escrow's packed storage words and the byte layout of its batch calls' records.
+ * `p2p_energy/wire/` writes the same layouts (tests compare the two).
  *
- * Account (storage, one word per account):
- *   balance 0..95 | bidPrice 96..143 | bidWh 144..167 | bidUntil 168..199 | lastSlot 200..231 | lastWh 232..255
- * Ask (storage, one word per seller):
- *   meterId 0..31 | minPrice 32..79 | maxWh 80..103 | minWh 104..127 | until 128..159
- * Matching records (calldata, one word each):
- *   slot header   slot 0..31 | lots 32..47
- *   lot header    seller (account index) 0..15 | fills 16..31
- *   fill          buyer (account index) 0..15 | wh 16..39 | price 40..87
- * Closing records:
- *   group header  slot 0..31 | group 32..63 | lots 64..79
- *   lot header    meterId 0..31 | seller (account index) 32..47 | trades 48..63 | reading (index + 1, 0: none) 64..79
- *   trade         as a fill
+ * Storage words (fields from the low bits up):
+ *   account  balance 0..95 | bidPrice 96..143 | bidWh 144..167 | bidUntil 168..199 | lastSlot 200..231 | lastWh 232..255
+ *   ask      meterId 0..31 | minPrice 32..79 | maxWh 80..103 | minWh 104..127 | until 128..159
+ *
+ * Calldata records (big-endian, packed, sizes in bytes):
+ *   accounts      address 20, strictly increasing
+ *   orders        bid: tag 1 (=1) | account index 2 | maxPrice 6 | maxWhPerSlot 3 | untilSlot 4 | r 32 | vs 32
+ *                 ask: tag 1 (=2) | account 20 | meterId 4 | minPrice 6 | maxWhPerSlot 3 | minWh 3 | untilSlot 4
+ *                      | r 32 | vs 32
+ *   matches       slot header: slot 4 | lots 2; lot header: seller (account index) 2 | fills 1 | price per kWh 6;
+ *                 fill: buyer (account index) 2 | wh 3, at the lot's price; or, in a lot whose price is 0
+ *                 (each fill its own), buyer 2 | wh 3 | price per kWh 6
+ *   closes        group header: slot 4 | group 4 | lots 1; lot header: meterId 4 | seller (account index) 2
+ *                 | trades 1 | reading (ordinal from 1; 0: none) 2 | price per kWh 6; trade: as a fill
+ *   readings      meterId 4 | firstSlot 4 | slots 1 | exportedWh 4 per slot | r 32 | vs 32
  */
 library EscrowWords {
-    uint256 internal constant MASK16 = 0xffff;
     uint256 internal constant MASK24 = 0xffffff;
     uint256 internal constant MASK32 = 0xffffffff;
     uint256 internal constant MASK48 = 0xffffffffffff;
     uint256 internal constant MASK96 = 0xffffffffffffffffffffffff;
+
+    uint256 internal constant ACCOUNT_SIZE = 20;
+    uint256 internal constant BID_SIZE = 80;
+    uint256 internal constant ASK_SIZE = 105;
+    uint256 internal constant SLOT_HEADER_SIZE = 6;
+    uint256 internal constant LOT_HEADER_SIZE = 9;
+    uint256 internal constant FILL_SIZE = 5;
+    uint256 internal constant PRICED_FILL_SIZE = 11;
+    uint256 internal constant GROUP_HEADER_SIZE = 9;
+    uint256 internal constant CLOSE_LOT_HEADER_SIZE = 15;
+    uint256 internal constant READING_HEADER_SIZE = 9;
+    uint256 internal constant SIGNATURE_SIZE = 64;
 
     // ------------------------------------------------------------- account
 
@@ -64,11 +77,6 @@ library EscrowWords {
         return kept | (price << 96) | (wh << 144) | (until << 168);
     }
 
-    /// The word with the slot it last bought in and the Wh bought in it (slot < 2^32, Wh < 2^24).
-    function withLast(uint256 word, uint256 slot, uint256 wh) internal pure returns (uint256) {
-        return (word & ((1 << 200) - 1)) | (slot << 200) | (wh << 232);
-    }
-
     // ----------------------------------------------------------------- ask
 
     function askMeter(uint256 word) internal pure returns (uint32) {
@@ -101,32 +109,17 @@ library EscrowWords {
 
     // ------------------------------------------------------------- records
 
-    /// (slot, number of lots) of a matching slot header.
-    function slotHeader(uint256 word) internal pure returns (uint32 slot, uint256 lots) {
-        return (uint32(word), (word >> 32) & MASK16);
+    /// The `size`-byte big-endian number at byte `at` of `data` (the caller checks at + size <= data.length).
+    function read(bytes calldata data, uint256 at, uint256 size) internal pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := shr(sub(256, shl(3, size)), calldataload(add(data.offset, at)))
+        }
     }
 
-    /// (seller's account index, number of fills) of a matching lot header.
-    function lotHeader(uint256 word) internal pure returns (uint256 seller, uint256 fills) {
-        return (word & MASK16, (word >> 16) & MASK16);
-    }
-
-    /// (buyer's account index, Wh, price per kWh) of a fill or a lot's trade.
-    function fill(uint256 word) internal pure returns (uint256 buyer, uint256 wh, uint256 price) {
-        return (word & MASK16, (word >> 16) & MASK24, (word >> 40) & MASK48);
-    }
-
-    /// (slot, group number, number of lots) of a closing group header.
-    function groupHeader(uint256 word) internal pure returns (uint32 slot, uint32 group, uint256 lots) {
-        return (uint32(word), uint32(word >> 32), (word >> 64) & MASK16);
-    }
-
-    /// (meter id, seller's account index, number of trades, reading index + 1) of a closing lot header.
-    function closeLotHeader(uint256 word)
-        internal
-        pure
-        returns (uint32 meterId, uint256 seller, uint256 trades, uint256 reading)
-    {
-        return (uint32(word), (word >> 32) & MASK16, (word >> 48) & MASK16, (word >> 64) & MASK16);
+    /// The address at byte `at` of `data` (the caller checks at + 20 <= data.length).
+    function readAddress(bytes calldata data, uint256 at) internal pure returns (address account) {
+        assembly ("memory-safe") {
+            account := shr(96, calldataload(add(data.offset, at)))
+        }
     }
 }

@@ -53,6 +53,9 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     /// @notice Most slots one reading covers (a day of 15-minute slots).
     uint256 public constant MAX_SLOTS_PER_READING = 96;
 
+    uint256 private constant READING_HEADER_SIZE = 9;
+    uint256 private constant SIGNATURE_SIZE = 64;
+
     // `revokedFrom` of a meter that is active.
     uint32 private constant ACTIVE = type(uint32).max;
 
@@ -86,6 +89,8 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     error TooManyMarkets(uint256 max);
     error BatchTooLarge(uint256 size, uint256 max);
     error LengthMismatch(uint256 meterIds, uint256 owners, uint256 signers);
+    /// @notice The packed readings end inside the reading starting at byte `at`, or it has no slots or too many.
+    error MalformedReadings(uint256 at);
 
     /**
      * @param admin Account given {DEFAULT_ADMIN_ROLE} and {OPERATOR_ROLE}.
@@ -164,19 +169,20 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IMeterRegistry
-    /// @dev At most {MAX_READINGS_PER_CALL} readings of at most {MAX_SLOTS_PER_READING} slots each;
-    /// as many signatures as readings.
-    function provenExports(Reading[] calldata readings, Signature[] calldata signatures)
-        external
-        view
-        returns (Proof[] memory proofs)
-    {
-        if (readings.length > MAX_READINGS_PER_CALL) revert BatchTooLarge(readings.length, MAX_READINGS_PER_CALL);
-        if (signatures.length != readings.length) revert LengthMismatch(readings.length, signatures.length, 0);
+    /// @dev At most {MAX_READINGS_PER_CALL} readings of 1 to {MAX_SLOTS_PER_READING} slots each.
+    function provenExports(bytes calldata readings) external view returns (uint256[] memory proofs) {
         uint16 market = _marketIds[msg.sender];
-        proofs = new Proof[](readings.length);
-        for (uint256 i = 0; i < readings.length; ++i) {
-            proofs[i] = _prove(readings[i], signatures[i], market);
+        uint256 count = 0;
+        for (uint256 at = 0; at < readings.length; ++count) {
+            at = _nextReading(readings, at);
+        }
+        if (count > MAX_READINGS_PER_CALL) revert BatchTooLarge(count, MAX_READINGS_PER_CALL);
+        proofs = new uint256[](count);
+        uint256 offset = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            (uint32 provenUntil, Unproven reason) = _prove(readings, offset, market);
+            proofs[i] = (offset << 64) | (uint256(reason) << 32) | provenUntil;
+            offset = _nextReading(readings, offset);
         }
     }
 
@@ -219,28 +225,48 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         return _marketById[id];
     }
 
-    function _prove(Reading calldata reading, Signature calldata signature, uint16 market)
+    /// The byte after the reading at `at`; reverts if the reading runs past the end.
+    function _nextReading(bytes calldata readings, uint256 at) private pure returns (uint256 next) {
+        if (at + READING_HEADER_SIZE > readings.length) revert MalformedReadings(at);
+        uint256 slots = uint8(readings[at + 8]);
+        if (slots == 0 || slots > MAX_SLOTS_PER_READING) revert MalformedReadings(at);
+        next = at + READING_HEADER_SIZE + 4 * slots + SIGNATURE_SIZE;
+        if (next > readings.length) revert MalformedReadings(at);
+    }
+
+    function _prove(bytes calldata readings, uint256 at, uint16 market)
         private
         view
-        returns (Proof memory)
+        returns (uint32 provenUntil, Unproven reason)
     {
-        Meter memory meter = _meters[reading.meterId];
-        uint32 first = reading.firstSlot;
-        if (meter.signer == address(0)) return Proof(first, Unproven.UnknownMeter);
-        if (market == 0 || meter.market != market) return Proof(first, Unproven.OtherMarket);
-        if (reading.exportedWh.length > MAX_SLOTS_PER_READING || reading.exportedWh.length == 0) {
-            return Proof(first, Unproven.BadSignature);
-        }
+        uint32 meterId = uint32(bytes4(readings[at:at + 4]));
+        uint32 first = uint32(bytes4(readings[at + 4:at + 8]));
+        uint256 slots = uint8(readings[at + 8]);
+        Meter memory meter = _meters[meterId];
+        if (meter.signer == address(0)) return (first, Unproven.UnknownMeter);
+        if (market == 0 || meter.market != market) return (first, Unproven.OtherMarket);
+        bytes calldata exported = readings[at + READING_HEADER_SIZE:at + READING_HEADER_SIZE + 4 * slots];
+        bytes calldata signature = readings[at + READING_HEADER_SIZE + 4 * slots:at + READING_HEADER_SIZE + 4 * slots
+            + SIGNATURE_SIZE];
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(READING_TYPEHASH, meterId, first, keccak256(abi.encodePacked(_words(exported)))))
+        );
         (address recovered, ECDSA.RecoverError err,) =
-            ECDSA.tryRecover(readingDigest(reading), signature.r, signature.vs);
-        if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) return Proof(first, Unproven.BadSignature);
-        // first + length <= 2^32 - 1 + 96 would not fit 32 bits only for readings past slot 2^32 - 97.
-        uint256 end = uint256(first) + reading.exportedWh.length;
-        if (end > meter.revokedFrom) {
-            return Proof(first > meter.revokedFrom ? first : meter.revokedFrom, Unproven.Revoked);
+            ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
+        if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) return (first, Unproven.BadSignature);
+        uint256 end = uint256(first) + slots;
+        if (end > meter.revokedFrom) return (first > meter.revokedFrom ? first : meter.revokedFrom, Unproven.Revoked);
+        // A reading ending past slot 2^32 - 1 proves no more than that slot.
+        if (end > type(uint32).max) return (type(uint32).max, Unproven.BadSignature);
+        return (uint32(end), Unproven.None);
+    }
+
+    /// 4-byte big-endian values as 32-byte words: how EIP-712 encodes a uint32[] before hashing it.
+    function _words(bytes calldata packed) private pure returns (uint256[] memory words) {
+        words = new uint256[](packed.length / 4);
+        for (uint256 i = 0; i < words.length; ++i) {
+            words[i] = uint32(bytes4(packed[4 * i:4 * i + 4]));
         }
-        if (end > type(uint32).max) return Proof(first, Unproven.BadSignature);
-        return Proof(uint32(end), Unproven.None);
     }
 
     function _marketId(address market) private returns (uint16 id) {

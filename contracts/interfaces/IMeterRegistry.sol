@@ -32,22 +32,17 @@ interface IMeterRegistry is ISlotClock {
         Revoked
     }
 
-    /// @notice What one reading proves to the escrow that asked: the slots before `provenUntil` (from the
-    /// reading's first slot) are proven; `reason` says why later slots are not.
-    struct Proof {
-        uint32 provenUntil;
-        Unproven reason;
-    }
 
     /// @notice Owner of meter `meterId` (who is paid for its energy) and whether it is active.
     /// Reverts for an unknown meter.
     function meterOwner(uint32 meterId) external view returns (address owner, bool active);
 
-    /// @notice What each reading proves to the caller (an escrow): per reading, the slots proven.
-    /// A reading proves slots only to the escrow its meter was registered for, only up to the slot its
-    /// meter was revoked in, and only with the meter key's signature; it never reverts for a bad reading.
-    function provenExports(Reading[] calldata readings, Signature[] calldata signatures)
-        external
-        view
-        returns (Proof[] memory proofs);
+    /// @notice What each of the packed signed `readings` proves to the caller (an escrow). A reading is
+    /// meterId 4 | firstSlot 4 | slots 1 | exportedWh 4 per slot | r 32 | vs 32 bytes (big-endian, as
+    /// in {Reading} with an EIP-2098 signature). Per reading, one word: its byte offset in `readings` (bits
+    /// 64 and up), why later slots are not proven ({Unproven}, bits 32..39) and the first slot it does not
+    /// prove (bits 0..31); slots from `firstSlot` up to that one are proven. A reading proves slots only to
+    /// the escrow its meter was registered for, only before the slot its meter was revoked in, and only with
+    /// the meter key's signature; a bad reading never reverts, malformed bytes do.
+    function provenExports(bytes calldata readings) external view returns (uint256[] memory proofs);
 }
