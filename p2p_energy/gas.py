@@ -44,7 +44,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, ChainBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
 from p2p_energy.chain.qtumd import QtumNode
-from p2p_energy.domain.eip712 import Eip712Domain
+from p2p_energy.wire.eip712 import Eip712Domain
 from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
 from p2p_energy.domain.orders import LotTrade, order_domain
 from p2p_energy.domain.settlement import trade_cost

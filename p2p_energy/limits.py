@@ -1,30 +1,28 @@
-"""The contracts' batch limits and trade-id layout, the one Python copy of each.
+"""The contracts' limits and trade-id layout, the one Python copy of each.
 
-The planner and the runner must keep to these or a planned transaction
+The planner, the wire format and the runner keep to these or a call
 reverts on chain; they live here, importing nothing, so every module reads
-the same numbers. tests/contracts/test_limits.py checks each one against the
-deployed contracts, so a contract change cannot silently desynchronise them.
+the same numbers. tests/contracts/test_limits.py checks each one against
+the deployed contracts, so a contract change cannot silently desynchronise them.
 """
 
-#: EnergyEscrow.MAX_ASKS_PER_CALL: most asks in one matchOrders call.
-MAX_ASKS_PER_CALL = 200
-#: EnergyEscrow.MAX_BIDS_PER_CALL: most bids in one matchOrders call.
-MAX_BIDS_PER_CALL = 400
-#: EnergyEscrow.MAX_FILLS_PER_CALL: most fills (trades) in one matchOrders call.
-MAX_FILLS_PER_CALL = 800
-#: EnergyEscrow.MAX_TRADES_PER_LOT: most trades in one (meter, slot) lot, over all matchOrders calls.
+#: EnergyEscrow.MAX_ACCOUNTS_PER_CALL: most accounts one matchOrders or closeLots call names.
+MAX_ACCOUNTS_PER_CALL = 2000
+#: EnergyEscrow.MAX_BYTES_PER_STREAM: most bytes in one of a call's record streams.
+MAX_BYTES_PER_STREAM = 200_000
+#: EnergyEscrow.MAX_TRADES_PER_LOT: most trades in one (meter, slot) lot.
 MAX_TRADES_PER_LOT = 50
-#: EnergyEscrow.MAX_LOTS_PER_CALL: most lots one settleLots or refundLots call handles.
-MAX_LOTS_PER_CALL = 200
-#: EnergyEscrow.MAX_TRADES_PER_CALL: most trades one settleLots or refundLots call closes.
-MAX_TRADES_PER_CALL = 800
-#: EnergyEscrow.MAX_DEPOSITS_PER_CALL: most accounts one depositFor call funds.
+#: EnergyEscrow.MAX_LOTS_PER_GROUP: most lots one group (one commitment word) holds.
+MAX_LOTS_PER_GROUP = 64
+#: EnergyEscrow.MAX_DEPOSITS_PER_CALL: most accounts one depositFor call funds or one payOut call pays.
 MAX_DEPOSITS_PER_CALL = 200
-#: EnergyEscrow.MAX_HORIZON: orders for a slot that starts more than this many seconds after the
-#: matching block are refused (SlotTooFar).
+#: EnergyEscrow.MAX_HORIZON: fills for a slot that starts more than this many seconds after the matching
+#: block are skipped (SlotTooFar).
 MAX_HORIZON_S = 7 * 24 * 3600
 #: MeterRegistry.MAX_METERS_PER_CALL: most meters one registerMeters call registers.
 MAX_METERS_PER_CALL = 200
+#: MeterRegistry.MAX_READINGS_PER_CALL: most readings one provenExports call (so one closeLots call) checks.
+MAX_READINGS_PER_CALL = 1000
 
 _METER_BITS = 32
 _SLOT_BITS = 64
@@ -42,13 +40,3 @@ def trade_id(meter_id: int, slot: int, index: int) -> int:
             f"trade id out of range: meter {meter_id} (uint32), slot {slot} (uint64), index {index} (uint32)"
         )
     return (((meter_id << _SLOT_BITS) | slot) << _INDEX_BITS) | index
-
-
-def meter_of_trade(trade_id: int) -> int:
-    """Meter id of a trade id (see trade_id): its bits above the 64-bit slot and 32-bit index."""
-    return trade_id >> (_SLOT_BITS + _INDEX_BITS)
-
-
-def slot_of_trade(trade_id: int) -> int:
-    """Slot of a trade id (see trade_id): the 64 bits above the 32-bit index."""
-    return (trade_id >> _INDEX_BITS) & ((1 << _SLOT_BITS) - 1)

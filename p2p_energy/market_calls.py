@@ -28,8 +28,8 @@ from typing import Any
 
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.market import Market
-from p2p_energy.domain.eip712 import Eip712Domain, Signature
-from p2p_energy.domain.keys import key_address
+from p2p_energy.wire.eip712 import Eip712Domain, Signature
+from p2p_energy.wire.eip712 import key_address
 from p2p_energy.domain.meters import MeterKey, Reading
 from p2p_energy.domain.orders import Ask, Bid, Fill, LotTrade, sign_order
 from p2p_energy.domain.settlement import trade_cost

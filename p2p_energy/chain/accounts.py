@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import coincurve
 from eth_utils.address import to_checksum_address
 
-from p2p_energy.domain.keys import key_address
 from p2p_energy.errors import UsageError
+from p2p_energy.wire.eip712 import key_address
 
 
 @dataclass(frozen=True)

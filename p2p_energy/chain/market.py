@@ -83,7 +83,8 @@ def deploy_market(
     slot_length: int,
     grace_period: int,
 ) -> dict[str, Deployed]:
-    """Deploy EnergyToken, MeterRegistry and EnergyEscrow; `admin` gets every role."""
+    """Deploy EnergyToken, MeterRegistry and EnergyEscrow; `admin` gets every role and is the escrow's matcher (the
+    only account that may submit orders and fills)."""
     if slot_length <= 0:
         raise UsageError(f"slot length must be positive, got {slot_length} s")
     if grace_period <= 0:
@@ -91,5 +92,7 @@ def deploy_market(
         raise UsageError(f"grace period must be at least 1 s (with 0 no lot can be settled), got {grace_period} s")
     token = deploy_contract(chain, compiled, "EnergyToken", admin, TOKEN_NAME, TOKEN_SYMBOL, admin.address)
     registry = deploy_contract(chain, compiled, "MeterRegistry", admin, admin.address, genesis, slot_length)
-    escrow = deploy_contract(chain, compiled, "EnergyEscrow", admin, token.address, registry.address, grace_period)
+    escrow = deploy_contract(
+        chain, compiled, "EnergyEscrow", admin, token.address, registry.address, grace_period, admin.address
+    )
     return {"EnergyToken": token, "MeterRegistry": registry, "EnergyEscrow": escrow}

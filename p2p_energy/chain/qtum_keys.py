@@ -36,8 +36,6 @@ from dataclasses import dataclass
 import coincurve
 from eth_utils.address import to_checksum_address
 
-from p2p_energy.domain.keys import key_address
-from p2p_energy.domain.meters import MeterKey
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import (
     MAINNET_ADDRESS_VERSION,
@@ -48,6 +46,8 @@ from p2p_energy.networks import (
     NetworkPreset,
     network,
 )
+from p2p_energy.wire.eip712 import key_address
+from p2p_energy.wire.readings import MeterKey
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}

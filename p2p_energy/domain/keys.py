@@ -7,8 +7,6 @@ the role. For simulations only: anyone who knows the seed knows every key.
 
 from __future__ import annotations
 
-import coincurve
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 #: The order of the secp256k1 group: a private key is an integer in 1..N-1.
@@ -24,15 +22,6 @@ def seed_key(seed: int, label: str) -> bytes:
     while not 0 < int.from_bytes(material, "big") < SECP256K1_N:
         material = keccak(material)
     return material
-
-
-def key_address(private_key: bytes) -> str:
-    """The checksummed keccak-style address of a secp256k1 private key (what `ecrecover` yields).
-
-    keccak256 of the 64-byte uncompressed public key (its 0x04 prefix dropped), last 20 bytes.
-    """
-    public = coincurve.PrivateKey(private_key).public_key.format(compressed=False)[1:]
-    return str(to_checksum_address(keccak(public)[12:]))
 
 
 def meter_label(household: str) -> str:

@@ -41,7 +41,6 @@ from p2p_energy.domain.scenario_assets import BatteryBounds, BatterySpec, GridSp
 from p2p_energy.domain.scenario_fields import REQUIRED, Limits, Table, show, type_name
 from p2p_energy.domain.scenario_fields import ScenarioError as ScenarioError
 from p2p_energy.domain.scenario_fields import nrg_to_base_units as nrg_to_base_units
-from p2p_energy.limits import MAX_FILLS_PER_CALL, MAX_LOTS_PER_CALL
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 MARKET_MODES = ("merit", "pay_as_bid", "pay_as_clear")
@@ -54,10 +53,8 @@ MAX_SLOT_LENGTH_S = 86_400
 MAX_HOUSEHOLDS = 20_000
 #: Households x slots of one run (a 10,000-household day of 900 s slots); keeps the energy arrays in memory.
 MAX_HOUSEHOLD_SLOTS = 960_000
-#: Largest allowed chain.fills_per_tx: the escrow's own limit.
-MAX_FILLS_PER_TX = MAX_FILLS_PER_CALL
-#: Largest allowed chain.lots_per_tx: the escrow's own limit.
-MAX_LOTS_PER_TX = MAX_LOTS_PER_CALL
+#: Largest chain.window_slots: a day of 15-minute slots (a meter reading covers at most 96 slots).
+MAX_WINDOW_SLOTS = 96
 MAX_GRACE_PERIOD_S = 7 * 86_400
 #: NRG per kWh; keeps prices exact in float64 arithmetic (< 2**53 base units) and far inside uint96.
 MAX_PRICE_NRG = 1_000_000
@@ -134,8 +131,8 @@ class ChainSpec:
     evm: str = DEFAULT_EVM_VERSION
     profile: str = "local"
     grace_period_s: int = 1_800
-    fills_per_tx: int = MAX_FILLS_PER_CALL
-    lots_per_tx: int = 100
+    #: Slots matched per matchOrders round and closed per closeLots round (1: every slot, half a slot ahead).
+    window_slots: int = 1
 
 
 @dataclass(frozen=True)
@@ -258,11 +255,13 @@ _GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery")
 _EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
 _PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff")
 _MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
-_CHAIN_KEYS = ("evm", "profile", "grace_period_s", "fills_per_tx", "lots_per_tx")
+_CHAIN_KEYS = ("evm", "profile", "grace_period_s", "window_slots")
 #: Keys of the market before the gas redesign (issue 13), and what replaced them.
 _REMOVED_CHAIN_KEYS = {
-    "takes_per_tx": "fills_per_tx (trades per matchOrders call)",
-    "readings_per_tx": "nothing: readings now travel inside settleLots, one per lot",
+    "takes_per_tx": "window_slots (slots per matching and closing round)",
+    "readings_per_tx": "nothing: readings travel inside closeLots, one window per meter",
+    "fills_per_tx": "window_slots (slots per round); calls are cut to a Qtum transaction's size and gas",
+    "lots_per_tx": "window_slots (slots per round); calls are cut to a Qtum transaction's size and gas",
 }
 _FAULT_KEYS = ("cloudy_slots", "cloud_factor", "offline", "under_delivery", "attacker")
 
@@ -308,7 +307,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         households=households,
         prices=_prices(top.table("prices")),
         market=_market(top.table("market")),
-        chain=_chain(top.table("chain")),
+        chain=_chain(top.table("chain"), slot_length_s),
         faults=_faults(top.table("faults"), households, slots),
         weather=_weather(top.table("weather")),
         forecast=_forecast(top.table("forecast")),
@@ -432,22 +431,31 @@ def _mode(market: Table) -> str:
     return market.choice("mode", MARKET_MODES, "merit")
 
 
-def _chain(chain: Table) -> ChainSpec:
+def _chain(chain: Table, slot_length_s: int) -> ChainSpec:
     for key, instead in _REMOVED_CHAIN_KEYS.items():
         if key in chain.data:
             chain.fail(
                 key,
-                "is no longer a setting (the market has no takes or stored readings since the gas redesign)",
+                "is no longer a setting (the escrow takes standing orders and packed batches since escrow v3)",
                 instead,
             )
     chain.check_keys(_CHAIN_KEYS)
-    return ChainSpec(
+    spec = ChainSpec(
         evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
         profile=chain.choice("profile", CHAIN_PROFILES, "local"),
         grace_period_s=chain.integer("grace_period_s", Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
-        fills_per_tx=chain.integer("fills_per_tx", Limits(low=1, high=MAX_FILLS_PER_TX), MAX_FILLS_PER_CALL),
-        lots_per_tx=chain.integer("lots_per_tx", Limits(low=1, high=MAX_LOTS_PER_TX), 100),
+        window_slots=chain.integer("window_slots", Limits(low=1, high=MAX_WINDOW_SLOTS, unit="slots"), 1),
     )
+    # A slot's lots wait for the next closing round after the slot ends: up to window_slots + 1 slots.
+    wait = (spec.window_slots + 1) * slot_length_s
+    if spec.grace_period_s < wait:
+        chain.fail(
+            "grace_period_s",
+            f"is {spec.grace_period_s} s, shorter than window_slots + 1 slots ({wait} s), the longest a lot waits for "
+            "its closing round: lots would be refunded, not settled",
+            f"at least {wait} s, or fewer window_slots",
+        )
+    return spec
 
 
 def _weather(weather: Table) -> WeatherSpec:

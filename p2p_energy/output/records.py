@@ -33,7 +33,10 @@ OUTCOMES = ("settled", "refunded")
 SETUP_OPERATIONS = frozenset(
     {"deploy", "registerMeter", "registerMeters", "mint", "approve", "depositFor", "setTrader"}
 )
-SETTLE_OPERATION = "settleLots"
+#: The calls that settle lots: closeLots (settlement and refunds, readings inside, since escrow v3); settleLots
+#: before it. Their gas per settled trade is the settlement figure.
+SETTLE_OPERATION = "closeLots"
+SETTLE_OPERATIONS = frozenset({"closeLots", "settleLots"})
 READINGS_OPERATION = "submitReadings"
 #: RunResult's lists of records, which its JSON gives after the run's fields and totals.
 RECORD_LISTS = ("slots", "households", "trades", "gas", "attacks")
@@ -334,8 +337,8 @@ class RunTotals:
     Gas per settled trade is given four ways, each divided by the number of settled trades
     (rounded down; None when nothing settled):
 
-    - `settle_gas_per_settled_trade`: settleLots calls only (the batch figure the design targets);
-    - `settlement_gas_per_settled_trade`: settleLots plus the meters' submitReadings calls;
+    - `settle_gas_per_settled_trade`: the settling calls only (closeLots; settleLots in runs before escrow v3);
+    - `settlement_gas_per_settled_trade`: those plus the meters' submitReadings calls (runs before the gas redesign);
     - `trading_gas_per_settled_trade`: every transaction except the one-off set-up
       (SETUP_OPERATIONS: deploy, registerMeters, mint, approve, depositFor, setTrader);
     - `all_gas_per_settled_trade`: every transaction of the run.
@@ -447,7 +450,7 @@ class RunResult:
             transactions_per_operation[record.operation] += record.transactions
         all_gas = sum(gas_per_operation.values())
         setup_gas = sum(gas for op, gas in gas_per_operation.items() if op in SETUP_OPERATIONS)
-        settle_gas = gas_per_operation[SETTLE_OPERATION]
+        settle_gas = sum(gas_per_operation[op] for op in SETTLE_OPERATIONS)
         return RunTotals(
             households=len(self.households),
             slots=len(self.slots),

@@ -2,8 +2,9 @@
 
 Every outcome of an honest transaction goes through :meth:`Books.record`
 (gas per operation, failures, and the ledger and balances from the
-contracts' events: Traded, LotSettled, LotRefunded, LotSkipped, Deposited,
-Withdrawn, MeterRegistered, TraderSet); the attacker's through
+contracts' events: Traded, GroupMatched, FillSkipped, LotSettled,
+LotRefunded, LotSkipped, GroupSkipped, BidPlaced, AskPlaced, OrderSkipped,
+Deposited, Withdrawn, MeterRegistered, TraderSet); the attacker's through
 :meth:`Books.record_attack`. A resumed run feeds the transactions it finds
 on chain through the same two methods, so its books are the ones an
 uninterrupted run would have kept.
@@ -20,8 +21,7 @@ from p2p_energy.chain.backend import Outcome
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.run.ledger import Ledger
 from p2p_energy.run.state import RunSetup
-
-_SLOT_BITS = 64
+from p2p_energy.wire.records import lot_of_key, skip_reason
 
 
 @dataclass
@@ -31,21 +31,26 @@ class Books:
     ledger: Ledger = field(default_factory=Ledger)
     #: Operation label -> [transactions, gas used].
     gas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    #: Household row -> tokens deposited into / withdrawn from its escrow balance.
+    #: Household row -> tokens deposited into / paid out of its escrow balance.
     deposited: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     withdrawn: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    #: Household rows whose meter is registered, and those that named their trader key.
+    #: Household rows whose meter is registered, those that named their trader key, and those whose standing
+    #: bid and ask were placed.
     meters: set[int] = field(default_factory=set)
     traders: set[int] = field(default_factory=set)
-    #: (meter, scenario slot) of every lot a batch skipped because it was not open.
+    bids: set[int] = field(default_factory=set)
+    asks: set[int] = field(default_factory=set)
+    #: (meter, scenario slot) of every lot a closing call skipped because it was not open.
     lots_skipped: list[tuple[int, int]] = field(default_factory=list)
-    #: Lots of the run a batch skipped while the books held them open: someone else closed them.
+    #: Lots of the run a closing call skipped while the books held them open: someone else closed them.
     closed_elsewhere: set[tuple[int, int]] = field(default_factory=set)
-    #: Attack kind -> what became of each attempt ("accepted" or the decoded error).
+    #: Attack kind -> what became of each attempt ("accepted" or why it was refused).
     attacks: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     attacks_accepted: list[str] = field(default_factory=list)
     #: Honest transactions that failed (reverted, refused, dropped), one line each: what, who, tx, why.
     tx_failures: list[str] = field(default_factory=list)
+    #: Planned fills and orders the escrow skipped, one line each: which, and why.
+    fills_skipped: list[str] = field(default_factory=list)
     #: Planned actions not sent because the chain could no longer take them (after an interruption).
     skipped: list[str] = field(default_factory=list)
     #: Lots still open when the run ended, one line each: which, and why.
@@ -60,37 +65,71 @@ class Books:
             if not outcome.ok:
                 self.tx_failures.append(failure_line(outcome))
                 continue
+            # Per chain slot, this transaction's lots in the order of their first trade: GroupMatched takes them.
+            pending: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for event in _events(setup, outcome):
-                self._event(setup, event.name, event.args)
+                self._event(setup, event.name, event.args, pending)
 
-    def _event(self, setup: RunSetup, name: str, args: dict[str, Any]) -> None:
+    def _event(
+        self, setup: RunSetup, name: str, args: dict[str, Any], pending: dict[int, list[tuple[int, int]]]
+    ) -> None:
         if name == "Traded":
-            self._traded(setup, args)
+            self._traded(setup, args, pending)
+        elif name == "GroupMatched":
+            keys, pending[args["slot"]] = pending[args["slot"]][: args["lots"]], pending[args["slot"]][args["lots"] :]
+            self.ledger.grouped(args["slot"], args["group"], keys)
         elif name in ("LotSettled", "LotRefunded", "LotSkipped"):
-            self._lot_event(name, (args["meterId"], args["slot"] - setup.c0), args)
-        elif name in ("Deposited", "Withdrawn"):
-            row = setup.row_by_address.get(args["account"].lower())
-            if row is not None:
-                (self.deposited if name == "Deposited" else self.withdrawn)[row] += args["amount"]
-        elif name == "MeterRegistered":
+            meter_id, chain_slot = lot_of_key(args["lotKey"])
+            self._lot_event(name, (meter_id, chain_slot - setup.c0), args)
+        elif name == "GroupSkipped":
+            for key in self.ledger.groups.get((args["slot"], args["group"]), []):
+                if self.ledger.lots[key].state == "open":
+                    self.closed_elsewhere.add(key)
+        elif name in ("FillSkipped", "OrderSkipped"):
+            self._skipped(setup, name, args)
+        else:
+            self._account_event(setup, name, args)
+
+    def _account_event(self, setup: RunSetup, name: str, args: dict[str, Any]) -> None:
+        if name == "MeterRegistered":
             row = setup.meter_row.get(args["meterId"])
             if row is not None:
                 self.meters.add(row)
+            return
+        row = setup.row_by_address.get(str(args.get("account", "")).lower())
+        if row is None:
+            return
+        if name in ("Deposited", "Withdrawn"):
+            (self.deposited if name == "Deposited" else self.withdrawn)[row] += args["amount"]
         elif name == "TraderSet":
-            row = setup.row_by_address.get(args["account"].lower())
-            if row is not None:
-                self.traders.add(row)
+            self.traders.add(row)
+        elif name == "BidPlaced":
+            self.bids.add(row)
+        elif name == "AskPlaced":
+            self.asks.add(row)
+
+    def _skipped(self, setup: RunSetup, name: str, args: dict[str, Any]) -> None:
+        if name == "OrderSkipped":
+            self.fills_skipped.append(
+                f"the standing order of {args['account']} was not placed: {skip_reason(args['reason'])}"
+            )
+            return
+        meter_id, chain_slot = lot_of_key(args["lotKey"])
+        self.fills_skipped.append(
+            f"a fill of meter {meter_id}'s lot in slot {chain_slot - setup.c0} to {args['buyer']} was not made: "
+            f"{skip_reason(args['reason'])}"
+        )
 
     def _lot_event(self, name: str, key: tuple[int, int], args: dict[str, Any]) -> None:
         lot = self.ledger.lots.get(key)
         if name == "LotSkipped":
             self.lots_skipped.append(key)
-            if lot is not None and lot.state == "open":
+            if lot is not None and lot.state == "open" and skip_reason(args["reason"]) == "NotOpen":
                 self.closed_elsewhere.add(key)
         elif lot is None:
             return  # not a lot of this run
         elif name == "LotSettled":
-            self.ledger.settled(*key, args["soldWh"], args["deliveredWh"], args["paid"], args["refunded"])
+            self.ledger.settled(*key, args["soldWh"], args["deliveredWh"], args["paid"])
         else:
             self.ledger.refunded(*key, args["refunded"])
 
@@ -101,23 +140,38 @@ class Books:
         for event in (codec.decode_log(log) for log in logs):
             if event is None or event.name not in ("LotSettled", "LotRefunded"):
                 continue
-            key = (event.args["meterId"], event.args["slot"] - setup.c0)
+            meter_id, chain_slot = lot_of_key(event.args["lotKey"])
+            key = (meter_id, chain_slot - setup.c0)
             if key in self.closed_elsewhere and self.ledger.lots[key].state == "open":
-                self._event(setup, event.name, event.args)
+                self._lot_event(event.name, key, event.args)
         self.closed_elsewhere.clear()
 
-    def _traded(self, setup: RunSetup, args: dict[str, Any]) -> None:
-        meter_id, chain_slot = args["lotKey"] >> _SLOT_BITS, args["lotKey"] & ((1 << _SLOT_BITS) - 1)
+    def _traded(self, setup: RunSetup, args: dict[str, Any], pending: dict[int, list[tuple[int, int]]]) -> None:
+        meter_id, chain_slot = lot_of_key(args["lotKey"])
         seller = setup.meter_row.get(meter_id)
         if seller is None:
             return  # not a lot of this run
-        fill = (_row_of(setup, args["buyer"]), args["wh"], args["pricePerKWh"], args["cost"])
-        self.ledger.traded(meter_id, chain_slot, chain_slot - setup.c0, seller, fill)
+        fill = (_row_of(setup, args["buyer"]), args["wh"], args["pricePerKWh"])
+        lot = self.ledger.traded(meter_id, chain_slot, chain_slot - setup.c0, seller, fill)
+        if len(lot.trades) == 1:
+            pending[chain_slot].append(lot.key)
 
-    def record_attack(self, outcome: Outcome) -> None:
-        self.attacks[outcome.call.label].append(outcome.error or "accepted")
-        if outcome.ok:
+    def record_attack(self, setup: RunSetup, outcome: Outcome) -> None:
+        """An attack's outcome: accepted only if it closed a lot (a settlement the reading should not allow)."""
+        if not outcome.ok:
+            self.attacks[outcome.call.label].append(outcome.error or "reverted")
+            return
+        events = _events(setup, outcome)
+        settled = [e for e in events if e.name in ("LotSettled", "LotRefunded")]
+        if settled:
+            self.attacks[outcome.call.label].append("accepted")
             self.attacks_accepted.append(f"{outcome.call.label} (tx {outcome.tx_hash})")
+            for event in settled:  # the books follow the chain, whoever closed the lot
+                meter_id, chain_slot = lot_of_key(event.args["lotKey"])
+                self._lot_event(event.name, (meter_id, chain_slot - setup.c0), event.args)
+            return
+        reasons = sorted({skip_reason(e.args["reason"]) for e in events if e.name == "LotSkipped"})
+        self.attacks[outcome.call.label].append("skipped: " + ", ".join(reasons) if reasons else "no effect")
 
 
 def failure_line(outcome: Outcome) -> str:

@@ -2,13 +2,15 @@
 
 Every trade closed exactly once and as the settlement rule says (recomputed
 from the meters' actual export), every lot event agreeing with the lot's
-trades; every household funded with its deposit, its meter registered and
-its order key named where it needs naming, its whole escrow balance
-withdrawn, and its token balance as the books say; total supply grown by
-exactly the funding minted; the escrow holding nothing for the run, its
-tokens equal to its balances plus what is locked, and every lot of the run
-closed on chain; every attack rejected; every honest transaction succeeded;
-every planned match sent; every lot closed within its grace period.
+trades; every household funded with its deposit, the meter of every
+household that exports registered, its order key named where it needs
+naming and its standing orders placed, its whole escrow balance paid out,
+and its token balance as the books say; total supply grown by exactly the
+funding minted; the escrow holding nothing for the run, its tokens equal to
+its balances plus what is locked, and every lot of the run closed on chain
+(every group's word cleared); every attack rejected; every honest
+transaction succeeded and every planned fill made; every planned match
+sent; every lot closed within its grace period.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from p2p_energy.run.books import Books
+from p2p_energy.run.matching import StandingTerms, standing_terms
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import RunSetup
 
@@ -36,32 +39,27 @@ class ChainState:
     def read(cls, setup: RunSetup, books: Books) -> ChainState:
         a, market = setup.addresses, setup.market
         addresses = [h.account.address for h in setup.households]
-        lots = sorted(set(books.ledger.lots) | planned_lots(setup))
+        groups = sorted(books.ledger.groups)
         answers = setup.chain.calls(
             [(a.token, setup.encode("balanceOf", address)) for address in addresses]
             + [(a.escrow, setup.encode("balanceOf", address)) for address in addresses]
-            + [(a.escrow, setup.encode("lotOf", meter, setup.c0 + slot)) for meter, slot in lots]
+            + [(a.escrow, setup.encode("groupOf", slot, number)) for slot, number in groups]
         )
         words = [int.from_bytes(answer[:32], "big") for answer in answers[: 2 * len(addresses)]]
-        # lotOf gives (commitment, soldWh, trades): a closed lot is all zero.
-        still_open = [lot for lot, answer in zip(lots, answers[2 * len(addresses) :], strict=True) if any(answer)]
+        # groupOf gives (commitment, open lots' bitmap): bit i set while the group's lot i is open.
+        still_open = []
+        for group, answer in zip(groups, answers[2 * len(addresses) :], strict=True):
+            bits = int.from_bytes(answer[32:64], "big")
+            keys = books.ledger.groups[group]
+            still_open += [key for i, key in enumerate(keys) if bits >> i & 1]
         return cls(
             balances=words[: len(addresses)],
             escrow_balances=words[len(addresses) :],
             supply=int(market.view("EnergyToken", "totalSupply")),
             escrow=(int(market.view("EnergyEscrow", "totalLocked")), int(market.view("EnergyEscrow", "totalBalances"))),
             escrow_tokens=int(market.view("EnergyToken", "balanceOf", a.escrow)),
-            open_lots=still_open,
+            open_lots=sorted(still_open),
         )
-
-
-def planned_lots(setup: RunSetup) -> set[tuple[int, int]]:
-    """(meter, scenario slot) of every lot the plan trades in."""
-    lots = set()
-    for slot, market in enumerate(setup.markets):
-        for take in market.takes:
-            lots.add((setup.households[market.offers[take.offer_index].seller].meter_id, slot))
-    return lots
 
 
 def balances_of(setup: RunSetup) -> list[int]:
@@ -93,7 +91,7 @@ def expected_escrow(setup: RunSetup, books: Books, record: RunRecord) -> list[in
 
 
 def expected_balances(setup: RunSetup, books: Books, record: RunRecord) -> list[int]:
-    """Each household's token balance as the books say once it withdrew everything."""
+    """Each household's token balance as the books say once it was paid out everything."""
     return [b + e for b, e in zip(record.balances_before, expected_escrow(setup, books, record), strict=True)]
 
 
@@ -113,10 +111,14 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
     mismatched = [row for row in rows if expected[row] != after.balances[row]]
     funding = setup.scenario.prices.funding
     unfunded = [row for row in rows if books.deposited[row] != funding]
+    terms = standing_terms(setup)
     unready = [
         row
         for row in rows
-        if row not in books.meters or (setup.households[row].needs_trader and row not in books.traders)
+        if (setup.exports(row) and row not in books.meters)
+        or (setup.households[row].needs_trader and row not in books.traders)
+        or (terms.get(row, StandingTerms()).bid_wh and row not in books.bids)
+        or (terms.get(row, StandingTerms()).ask_wh and row not in books.asks)
     ]
     withdrawals = expected_escrow(setup, books, record)
     kept = [row for row in rows if after.escrow_balances[row] or books.withdrawn[row] != withdrawals[row]]
@@ -126,8 +128,9 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "lot events that disagree with the books": ledger.disagreements[:5],
         "token balances differ from the books for": _named(setup, mismatched),
         "households not funded with their deposit": _named(setup, unfunded),
-        "households without a registered meter or a named order key": _named(setup, unready),
-        "households that did not withdraw their whole balance": _named(setup, kept),
+        "households without a registered meter, a named order key or a placed standing order": _named(setup, unready),
+        "households not paid out their whole balance": _named(setup, kept),
+        "planned fills or orders the escrow skipped": books.fills_skipped[:5],
         "lots the escrow still holds open (meter, slot)": after.open_lots[:20],
         "attacks accepted by the chain": books.attacks_accepted,
     }
@@ -137,14 +140,15 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "every trade closed exactly once by the settlement rule": not wrong and not ledger.disagreements,
         "household token balances match the books": not mismatched,
         "every household was funded with its deposit": not unfunded,
-        "every meter registered, every order key named where needed": not unready,
-        "every household withdrew its whole balance": not kept,
+        "every selling meter registered, every order key named and standing order placed": not unready,
+        "every household was paid out its whole balance": not kept,
         "total supply grew by exactly the funding minted": after.supply == record.supply_before + minted,
         "escrow holds nothing for this run at the end": after.escrow == tuple(record.escrow_before),
         "escrow's tokens equal its balances plus what is locked": after.escrow_tokens == sum(after.escrow),
         "every lot of the run is closed on chain": not after.open_lots,
         "every attack was rejected": not books.attacks_accepted,
         "every honest transaction succeeded": not books.tx_failures,
+        "every planned fill was made": not books.fills_skipped,
         "every planned match was sent": not books.skipped,
         "every lot closed by the end of its grace period": not books.unclosed,
     }

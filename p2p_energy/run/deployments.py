@@ -116,7 +116,7 @@ def deploy_or_reuse(
     path = record_path(request.directory, request.network, chain.chain_id)
     record = load_record(path)
     if record is not None:
-        stale = _why_stale(chain, compiled, record, path, request)
+        stale = _why_stale(chain, compiled, record, path, request, admin.address)
         if stale is None:
             progress(
                 f"reused the market in {path}: the code at all {len(MARKET_CONTRACTS)} addresses is the recorded code, "
@@ -197,9 +197,15 @@ def _checked_address(value: str, what: str) -> str:
 
 
 def _why_stale(
-    chain: ChainBackend, compiled: CompilationResult, record: DeploymentRecord, path: Path, request: DeploymentRequest
+    chain: ChainBackend,
+    compiled: CompilationResult,
+    record: DeploymentRecord,
+    path: Path,
+    request: DeploymentRequest,
+    matcher: str,
 ) -> str | None:
-    """Why the record does not describe this chain (redeploy), None if it can be reused.
+    """Why the record does not describe this chain (redeploy), None if it can be reused by `matcher` (the account
+    that will submit orders: the escrow's matcher must be it).
 
     Raises UsageError when it does describe this chain but not the request.
     """
@@ -217,7 +223,15 @@ def _why_stale(
     for name, code in codes.items():
         if code_hash(code) != record.code_hashes[name]:
             return f"the code at {name}'s address {record.addresses[name]} is not the recorded code (another chain)"
-    differences = _differences(Market(chain, market_codec(compiled), MarketAddresses.of(record.addresses)), request)
+    market = Market(chain, market_codec(compiled), MarketAddresses.of(record.addresses))
+    differences = _differences(market, request)
+    # An older escrow has no matcher: its call reverts, which is the code-hash difference reported below.
+    try:
+        deployed_matcher = str(market.view("EnergyEscrow", "matcher"))
+    except P2PEnergyError:
+        deployed_matcher = matcher
+    if deployed_matcher.lower() != matcher.lower():
+        differences.append(f"its escrow's matcher is {deployed_matcher}, not this run's operator {matcher}")
     compiled_hashes = {name: code_hash(compiled[name].runtime_bytecode) for name in MARKET_CONTRACTS}
     changed = [name for name in MARKET_CONTRACTS if record.compiled_code_hashes[name] != compiled_hashes[name]]
     if changed:

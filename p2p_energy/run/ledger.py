@@ -2,12 +2,13 @@
 
 Every trade and lot the runner creates is recorded here from the receipts'
 events: `Traded` opens a trade in its (meter, slot) lot, numbered in the
-order the lot got its trades (the escrow's own order, which its commitment
-covers); `LotSettled` closes a lot's trades by the settlement rule
-(:func:`p2p_energy.domain.settlement.settle_lot` on the sold and delivered
-Wh the event states, checked against the event's paid and refunded totals);
-`LotRefunded` gives every trade its cost back. Next to that, the expected
-outcome computed in Python from the household profiles: at the end
+order the lot got its trades (the escrow's own order, which its group's
+commitment covers); `GroupMatched` puts the lots a call made in a slot into
+their group (the escrow closes lots group by group); `LotSettled` closes a
+lot's trades by the settlement rule (:func:`p2p_energy.domain.settlement.settle_lot`
+on the sold and delivered Wh the event states, checked against the event's
+paid total); `LotRefunded` gives every trade its cost back. Next to that, the
+expected outcome computed in Python from the household profiles: at the end
 :meth:`Ledger.mismatches` compares the two; any difference names the trade ids.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from p2p_energy.domain.settlement import settle_lot
+from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.limits import trade_id
 
 
@@ -48,6 +49,8 @@ class Lot:
     trades: list[int] = field(default_factory=list)  # trade ids in match order
     state: str = "open"  # open, settled, refunded
     delivered_wh: int = 0
+    #: (chain slot, group number) of the escrow's group that holds the lot, once its GroupMatched is seen.
+    group: tuple[int, int] | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -62,18 +65,27 @@ class Ledger:
     offered_wh: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     trades: dict[int, Trade] = field(default_factory=dict)
     lots: dict[tuple[int, int], Lot] = field(default_factory=dict)
+    #: (chain slot, group number) -> the keys of its lots, in the group's order.
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
     #: Lot events that disagree with the lot's trades as the books know them, one line each.
     disagreements: list[str] = field(default_factory=list)
 
-    def traded(self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int, int]) -> None:
-        """A `Traded` event: `fill` is (buyer row, Wh, price per kWh, cost), the lot's next trade."""
-        buyer, wh, price, cost = fill
+    def traded(self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int]) -> Lot:
+        """A `Traded` event: `fill` is (buyer row, Wh, price per kWh), the lot's next trade. Returns its lot."""
+        buyer, wh, price = fill
         lot = self.lots.setdefault((meter_id, slot), Lot(meter_id, slot, seller))
         number = trade_id(meter_id, chain_slot, len(lot.trades))
-        self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, cost)
+        self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, trade_cost(wh, price))
         lot.trades.append(number)
+        return lot
 
-    def settled(self, meter_id: int, slot: int, sold_wh: int, delivered_wh: int, paid: int, refunded: int) -> None:
+    def grouped(self, chain_slot: int, number: int, keys: list[tuple[int, int]]) -> None:
+        """A `GroupMatched` event: the lots `keys` (in order) make group `number` of `chain_slot`."""
+        self.groups[(chain_slot, number)] = keys
+        for key in keys:
+            self.lots[key].group = (chain_slot, number)
+
+    def settled(self, meter_id: int, slot: int, sold_wh: int, delivered_wh: int, paid: int) -> None:
         """A `LotSettled` event: each trade closed by the settlement rule on the event's Wh."""
         lot = self.lots[(meter_id, slot)]
         trades = [self.trades[t] for t in lot.trades]
@@ -83,10 +95,9 @@ class Ledger:
             )
             sold_wh = max(sold_wh, 1)
         outcome = settle_lot([t.cost for t in trades], sold_wh, delivered_wh)
-        if (sum(outcome.paid), sum(outcome.refunded)) != (paid, refunded):
+        if sum(outcome.paid) != paid:
             self.disagreements.append(
-                f"lot ({meter_id}, {slot}) settled paying {paid} and refunding {refunded}; the rule on its trades "
-                f"pays {sum(outcome.paid)} and refunds {sum(outcome.refunded)}"
+                f"lot ({meter_id}, {slot}) settled paying {paid}; the rule on its trades pays {sum(outcome.paid)}"
             )
         for t, p, r in zip(trades, outcome.paid, outcome.refunded, strict=True):
             t.closes.append((p, r))

@@ -1,28 +1,32 @@
 """The run loop: a scenario's neighbourhood day, slot by slot, on a real chain.
 
 Off chain first (deterministic from the seed): household energy
-(:mod:`p2p_energy.domain.profiles`) and the market plan (:mod:`p2p_energy.domain.market`).
-Then on chain, in phases that each go out as one batch (one block on a local
-chain where the block gas limit allows, see :mod:`p2p_energy.chain.evm`):
+(:mod:`p2p_energy.domain.profiles`), the market plan (:mod:`p2p_energy.domain.market`)
+and from it every matchOrders call of the day (:mod:`p2p_energy.run.matching`:
+standing orders, lots, calls cut per round). Then on chain, in phases that
+each go out as one batch (one block on a local chain where the block gas
+limit allows, see :mod:`p2p_energy.chain.evm`):
 
 1. set-up: the operator mints the households' funding to itself, approves
-   the escrow once and registers every meter (registerMeters in batches); a
-   household whose key's `ecrecover` address is not its address (Qtum)
-   names it (setTrader); then, in the next block, the operator deposits each
-   household's funding (depositFor in batches);
+   the escrow once and registers the meter of every household that exports,
+   bound to this escrow (registerMeters in batches); a household whose key's
+   `ecrecover` address is not its address (Qtum) names it (setTrader); then,
+   in the next block, the operator deposits each household's funding
+   (depositFor in batches);
 2. for each tick t, half a slot before chain slot c0 + t starts:
-   - the attacker's settlements with forged or replayed readings (if the
-     scenario has an attacker), in a block of their own, before the
-     operator settles the lots they target;
-   - the operator's block: slot t's matches (matchOrders: the plan's asks,
-     bids and fills, see :mod:`p2p_energy.run.matching`), settlement of slot
-     t - 2's lots with their meters' signed readings (settleLots in batches),
-     and refunds of every lot whose grace period is over (refundLots);
-3. every household withdraws its balance.
+   - the attacker's closings with forged or replayed readings (if the
+     scenario has an attacker), in a block of their own, before the operator
+     closes the lots they target;
+   - every `chain.window_slots` ticks, a round: the operator closes the lots
+     whose slots ended since the last round (closeLots: settled against their
+     meters' signed readings, or refunded once their grace period is over) and
+     matches the round's slots (matchOrders, each call in a block after the
+     one before: a buyer's slots must be matched in order);
+3. the operator pays every household its balance (payOut in batches).
 
-Slot t - 2 settles at tick t because a lot can be settled only once its
-slot has ended, which for slot t - 2 is half a slot before tick t. An
-offline meter signs no reading: its lots are refunded after the grace period.
+A lot can be settled once its slot has ended, which for slot t - 2 is half a
+slot before tick t. An offline meter signs no reading: its lots are refunded
+after the grace period.
 
 The books (:class:`p2p_energy.run.books.Books`) are kept from the events; the
 run ends with checks of the chain against them.
@@ -30,7 +34,7 @@ run ends with checks of the chain against them.
 Interruptions: a run record is written before anything is sent, and
 `--resume` reads the run's own transactions back and sends only what is
 missing (:mod:`p2p_energy.run.replay`). Chain time tells where the run is; if
-it passed a slot's start while the node was down, that slot's matches can
+it passed a slot's start while the node was down, that round's matches can
 no longer be made: they are skipped and the report lists them.
 
 The parts: :mod:`~p2p_energy.run.context` (what a run is given),
@@ -52,19 +56,20 @@ from datetime import UTC, datetime
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
 from p2p_energy.domain.market import clear_all
-from p2p_energy.domain.meters import simulated_meter_key
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.output.records import RunResult
 from p2p_energy.run.attacks import attack_calls, attack_schedule
 from p2p_energy.run.books import Books
-from p2p_energy.run.calls import match_calls, planned_gas, refund_calls, settle_calls, setup_calls, withdraw_calls
+from p2p_energy.run.calls import close_calls, match_calls, payout_calls, planned_gas, setup_calls
 from p2p_energy.run.checks import ChainState, balances_of, check_run
 from p2p_energy.run.context import RunContext, RunFailed, Stage, reporting_chain_stops
+from p2p_energy.run.matching import match_schedule
 from p2p_energy.run.replay import Resumption, call_key, new_record, read_back, resumable
 from p2p_energy.run.result import build_result
 from p2p_energy.run.resume import RunRecord
-from p2p_energy.run.state import Household, RunSetup, household_account, trader_key
+from p2p_energy.run.state import Household, RunSetup, household_account, simulated_meter_key, trader_key
+from p2p_energy.wire.records import MatchCall
 
 
 @dataclass
@@ -78,6 +83,8 @@ class _Run:
     resumption: Resumption = field(default_factory=Resumption)
     stage: Stage = field(default_factory=Stage)
     timings: dict[str, float] = field(default_factory=dict)
+    #: Tick -> the matchOrders calls of the round that starts at it (see matching.match_schedule).
+    schedule: dict[int, list[MatchCall]] = field(default_factory=dict)
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -130,10 +137,10 @@ def run_simulation(context: RunContext) -> RunResult:
             _setup(run)
         with run.timed("trading"):
             _trade(run, progress.phase, progress.tick)
-        stage.name = "the withdrawals"
-        progress.phase("withdrawing balances")
-        with run.timed("withdrawing"):
-            _withdraw(run)
+        stage.name = "the payout"
+        progress.phase("paying out balances")
+        with run.timed("paying out"):
+            _pay_out(run)
         stage.name = "the final checks"
         with run.timed("checking"):
             result = _finish(run, record, started_at)
@@ -160,11 +167,12 @@ def _check_fits(context: RunContext) -> None:
             f"{scenario.source}: slot_length_s is {scenario.slot_length_s} s but the deployment's slots are "
             f"{timing.slot_length} s: deploy anew with --slot-length {scenario.slot_length_s} or change the scenario"
         )
-    if timing.grace_period < timing.slot_length:
+    wait = (scenario.chain.window_slots + 1) * timing.slot_length
+    if timing.grace_period < wait:
         raise UsageError(
-            f"the deployment's grace period ({timing.grace_period} s) is shorter than a slot ({timing.slot_length} s): "
-            "the runner settles a slot half a slot after it ends; deploy with --grace-period >= the "
-            "slot length"
+            f"the deployment's grace period ({timing.grace_period} s) is shorter than window_slots + 1 slots "
+            f"({wait} s), the longest a lot waits for its closing round: deploy with --grace-period >= {wait} or "
+            "lower chain.window_slots"
         )
     if context.resume and context.record_path is None:
         raise UsageError("resuming needs the run record of the interrupted run")
@@ -204,7 +212,10 @@ def _start(context: RunContext, stage: Stage) -> tuple[_Run, RunRecord]:
     setup = RunSetup(
         scenario, plan, markets, context.market, context.admin, accounts[-1], households, context.timing, record.c0
     )
-    run = _Run(setup, record.first_block, stage=stage, timings={"planning": planning_s})
+    started = time.perf_counter()
+    schedule = match_schedule(setup)
+    planning_s += time.perf_counter() - started
+    run = _Run(setup, record.first_block, stage=stage, timings={"planning": planning_s}, schedule=schedule)
     if resumed:
         stage.name = "the read-back of the run from the chain"
         senders = [h.account.address for h in households] + [setup.admin.address, setup.attacker.address]
@@ -286,7 +297,8 @@ def _trade(run: _Run, phase: Callable[[str], None], tick: Callable[[int, int, in
     setup = run.setup
     slots = setup.scenario.slots
     grace_slots = math.ceil(setup.timing.grace_period / setup.timing.slot_length)
-    last_tick = slots + 1 + grace_slots + 1
+    # The last round that can refund the last slot's lots: its grace period over, at a round tick.
+    last_tick = slots + 1 + grace_slots + setup.scenario.chain.window_slots + 1
     attacks = _Attacks(attack_schedule(setup.scenario))
     for t in range(last_tick + 1):
         run.stage.name = f"slot {t} of {slots}" if t < slots else f"the settlement after slot {slots - 1}"
@@ -323,8 +335,9 @@ class _Attacks:
 
 
 def _tick(run: _Run, t: int, attacks: _Attacks) -> None:
-    """Half a slot before slot t: the attacker's settlements (a block of their own), then the operator's
-    block: the matches for slot t, the settlements of slot t - 2 and the refunds that are due."""
+    """Half a slot before slot t: the attacker's closings (a block of their own), then, every window_slots ticks,
+    the operator's round: the closings that are due and the round's matches, each match call in a block after the
+    one before (a buyer's slots are matched in order, and a Qtum block does not keep one sender's order)."""
     setup = run.setup
     at = setup.slot_start(setup.c0 + t) - setup.timing.slot_length // 2
     if not setup.chain.can_mine:
@@ -337,28 +350,30 @@ def _tick(run: _Run, t: int, attacks: _Attacks) -> None:
         )
         if hostile is not None:
             for outcome in setup.chain.send(hostile, timestamp=at):
-                run.books.record_attack(outcome)
+                run.books.record_attack(setup, outcome)
             attacks.sent += len(attacks.waiting)
             attacks.waiting = []
             at += 1 if hostile else 0
-    phases: list[list[Call]] = [[]]
-    if t < setup.scenario.slots:
-        matches = run.resumption.unsent(match_calls(setup, t))
+    if t % setup.scenario.chain.window_slots:
+        return
+    matches: list[Call] = []
+    if t < setup.scenario.slots and t in run.schedule:
+        matches = run.resumption.unsent(match_calls(setup, run.schedule[t]))
         if not _too_late(run, t, matches, _at(run, at)):
-            for call in matches:  # a call of round n continues lots of round n - 1: mined after it
-                phases += [[] for _ in range(call.tag[1] + 1 - len(phases))]
-                phases[call.tag[1]].append(call)
             _offered(run, t)
-    now = _at(run, at)
-    phases[0] += settle_calls(setup, run.books, now) + refund_calls(setup, run.books, now)
+        else:
+            matches = []
+    phases = [close_calls(setup, run.books, _at(run, at)) + matches[:1], *([call] for call in matches[1:])]
     for number, calls in enumerate(phases):
         run.send(calls, at + number)
 
 
-def _offered(run: _Run, slot: int) -> None:
-    """The plan's offers of `slot` (its orders went out) in the books' offered energy."""
-    for offer in run.setup.markets[slot].offers:
-        run.books.ledger.offered_wh[(offer.seller, slot)] += offer.wh
+def _offered(run: _Run, first: int) -> None:
+    """The plan's offers of the round's slots from `first` (their orders went out) in the books' offered energy."""
+    setup = run.setup
+    for market in setup.markets[first : first + setup.scenario.chain.window_slots]:
+        for offer in market.offers:
+            run.books.ledger.offered_wh[(offer.seller, market.slot)] += offer.wh
 
 
 def _at(run: _Run, planned: int) -> int:
@@ -368,7 +383,7 @@ def _at(run: _Run, planned: int) -> int:
 
 
 def _too_late(run: _Run, slot: int, calls: list[Call], at: int) -> bool:
-    """True (and noted) when `calls`, the matches of `slot`, can no longer be made at chain time `at`."""
+    """True (and noted) when `calls`, the matches of the round from `slot`, can no longer be made at chain time `at`."""
     starts = run.setup.slot_start(run.setup.c0 + slot)
     if not calls or at < starts:
         return False
@@ -379,6 +394,6 @@ def _too_late(run: _Run, slot: int, calls: list[Call], at: int) -> bool:
     return True
 
 
-def _withdraw(run: _Run) -> None:
-    calls = withdraw_calls(run.setup, balances_of(run.setup))
+def _pay_out(run: _Run) -> None:
+    calls = payout_calls(run.setup, balances_of(run.setup))
     run.send(run.resumption.unsent(calls), None)

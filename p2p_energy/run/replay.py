@@ -14,7 +14,7 @@ that was mined (succeeded or reverted: a reverted transaction is reported,
 never blindly sent again; every call is built from the plan and the books
 alone, so it has the same calldata when built again), a closed lot, a
 withdrawn balance. The books follow the events of what was mined (Traded,
-LotSettled, LotRefunded, Deposited, Withdrawn, ...), as in a live run.
+GroupMatched, LotSettled, LotRefunded, Deposited, Withdrawn, ...), as in a live run.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ RUN_OPERATIONS = frozenset(
         "registerMeters",
         "setTrader",
         "matchOrders",
-        "settleLots",
-        "refundLots",
-        "withdraw",
+        "closeLots",
+        "payOut",
     )
 )
 
@@ -175,7 +174,7 @@ def read_back(setup: RunSetup, books: Books, first_block: int) -> tuple[Resumpti
             done = resumption.attacks_before
             kind = kinds[done] if done < len(kinds) else "attack"
             resumption.attacks_before += 1
-            books.record_attack(_mined_outcome(setup, Call(kind, who, tx.to, tx.data, tx.gas, tx.value), tx))
+            books.record_attack(setup, _mined_outcome(setup, Call(kind, who, tx.to, tx.data, tx.gas, tx.value), tx))
             continue
         if tx.to.lower() in market:
             label = setup.market.codec.function_of(tx.data)

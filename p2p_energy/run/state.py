@@ -8,23 +8,19 @@ goes into the books (:class:`p2p_energy.run.books.Books`) instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-
-import coincurve
-from eth_utils.crypto import keccak
 
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.backend import ChainBackend
 from p2p_energy.chain.market import Market, MarketAddresses
-from p2p_energy.domain.eip712 import Eip712Domain, Signature
-from p2p_energy.domain.keys import account_label, key_address, seed_key
+from p2p_energy.domain.keys import account_label, meter_label, seed_key
 from p2p_energy.domain.market import SlotMarket
-from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
-from p2p_energy.domain.orders import order_domain
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.run.context import MarketTiming
+from p2p_energy.wire.eip712 import Eip712Domain, key_address
+from p2p_energy.wire.orders import order_domain
+from p2p_energy.wire.readings import MeterKey, Reading, SignedReading, reading_domain
 
 
 @dataclass(frozen=True)
@@ -59,29 +55,17 @@ def household_account(chain: ChainBackend, seed: int, name: str) -> Account:
     return chain.account(seed_key(seed, account_label(name)))
 
 
+def simulated_meter_key(seed: int, household: str) -> MeterKey:
+    """The signing key of `household`'s meter in a simulation run with `seed`: keccak(f"{seed}:{household}").
+
+    For simulations only: anyone who knows the seed knows every key (see domain.keys.seed_key).
+    """
+    return MeterKey(seed_key(seed, meter_label(household)))
+
+
 def trader_key(account: Account, seed: int, name: str) -> bytes:
     """The key that signs `name`'s orders: the account's own key, or the seed's where the node holds the account."""
     return account.private_key if account.private_key is not None else seed_key(seed, account_label(name))
-
-
-@lru_cache(maxsize=4096)
-def _signer(private_key: bytes) -> coincurve.PrivateKey:
-    return coincurve.PrivateKey(private_key)
-
-
-@lru_cache(maxsize=16)
-def _separator(domain: Eip712Domain) -> bytes:
-    return domain.separator()
-
-
-def sign_typed(private_key: bytes, domain: Eip712Domain, struct_hash: bytes) -> Signature:
-    """The EIP-2098 compact signature of a struct in `domain`, as :func:`p2p_energy.domain.eip712.sign_digest`
-    gives it, with the key's coincurve object and the domain separator made once (a city-sized day signs
-    tens of thousands of orders and readings)."""
-    digest = keccak(b"\x19\x01" + _separator(domain) + struct_hash)
-    signed = _signer(private_key).sign_recoverable(digest, hasher=None)
-    s = int.from_bytes(signed[32:64], "big")
-    return Signature(signed[:32], (s | (signed[64] << 255)).to_bytes(32, "big"))
 
 
 @dataclass(frozen=True)
@@ -129,8 +113,12 @@ class RunSetup:
         """True when household `row`'s meter signs its reading of scenario `slot` (it is not offline then)."""
         return not self.scenario.faults.is_offline(self.households[row].name, slot)
 
-    def reading(self, row: int, slot: int) -> tuple[Reading, Signature]:
-        """Household `row`'s meter reading of scenario `slot` (its actual export), signed by the meter."""
+    def exports(self, row: int) -> bool:
+        """True when household `row`'s meter exports in some slot: only such meters are registered to sell."""
+        return bool(self.plan.export_wh[row].any())
+
+    def reading(self, row: int, slots: range) -> SignedReading:
+        """Household `row`'s meter reading of scenario `slots` (its actual export in each), signed by the meter."""
         h = self.households[row]
-        reading = Reading(h.meter_id, self.c0 + slot, int(self.plan.export_wh[row, slot]))
-        return reading, sign_typed(h.meter_key.private_key, self.readings, reading.struct_hash())
+        exported = tuple(int(self.plan.export_wh[row, slot]) for slot in slots)
+        return h.meter_key.sign(self.readings, Reading(h.meter_id, self.c0 + slots.start, exported))
