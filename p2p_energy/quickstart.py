@@ -3,8 +3,10 @@
 `run_quickstart` (`p2p-energy demo`, `brownie run token`) proves the whole pipeline
 (solc-js -> artifacts -> anvil -> the chain backend) on a fresh machine.
 `run_trade` (`brownie run trade`) takes one trade through every step of the
-market's interface: deposit, signed ask and bid, matchOrders, settleLots with
-the meter's signed reading, withdraw; the simulation does the same at scale.
+market's interface: a meter registered for the escrow, a deposit, a signed
+standing ask and bid placed and matched by the matcher (matchOrders), the lot
+closed with the meter's signed reading (closeLots), a withdrawal and a payout;
+the simulation does the same at scale.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from typing import Any
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import LocalChain
-from p2p_energy.chain.backend import Outcome
+from p2p_energy.chain.backend import Call, CallReverted, Outcome
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
-from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
-from p2p_energy.domain.orders import order_domain
 from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.market_calls import CallLimits, SlotMatch, Trade, lot_proof, needs_trader, trader_of
 from p2p_energy.solidity.compiler import CompilationResult
 from p2p_energy.units import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, base_units_to_tokens
+from p2p_energy.wire.cutting import LotAction, call_gas, close_call, cut_closes
+from p2p_energy.wire.eip712 import key_address
+from p2p_energy.wire.orders import Ask, Bid, needs_trader, order_domain, sign_order
+from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
+from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall, Trade
 
 #: Tokens minted to each funded account by the quickstart.
 GRANT_TOKENS = 1_000
@@ -106,13 +110,14 @@ class TradeResult:
 def run_trade(
     market: Market, operator: Account, seller: Account, buyer: Account, meter: MeterKey, *, meter_id: int = 1
 ) -> TradeResult:
-    """One trade on the market's new interface: the operator registers `seller`'s meter (the next free id
-    from `meter_id`); the buyer deposits (the operator mints it the tokens); seller and buyer name their
-    order keys where the chain needs it (setTrader, Qtum); the seller's signed ask and the buyer's signed
-    bid are matched (matchOrders, sent by the operator) for a slot after next; after the slot the meter's
-    signed reading settles the lot (settleLots: 400 of the 500 Wh delivered, so the buyer gets a fifth back);
-    both withdraw their balances. `seller` and `buyer` must hold their keys here (they sign orders)."""
-    chain = market.chain
+    """One trade on the market's interface: the operator registers `seller`'s meter for this escrow (the next
+    free id from `meter_id`); the buyer deposits (the operator mints it the tokens); seller and buyer name their
+    order keys where the chain needs it (setTrader, Qtum); the operator, the escrow's matcher, places the
+    seller's signed standing ask and the buyer's signed standing bid and matches one trade for a slot after next
+    (matchOrders); after the slot it closes the lot with the meter's signed reading (closeLots: 400 of the 500 Wh
+    delivered, so the buyer gets a fifth back); the seller withdraws its balance and the operator pays the buyer
+    out (payOut). `seller` and `buyer` must hold their keys here (they sign orders)."""
+    chain, escrow = market.chain, market.addresses.escrow
     steps: list[TradeStep] = []
 
     def send(name: str, sender: Account, contract: str, function: str, *args: Any) -> Outcome:
@@ -123,30 +128,54 @@ def run_trade(
     funded = chain.fund(operator, {a.address: chain.gas_price * _GAS_FOR_FEES for a in (seller, buyer)})
     if not all(o.ok for o in funded):
         raise P2PEnergyError(f"funding the seller and the buyer failed: {funded[0].error}")
-    while int(market.view("MeterRegistry", "meterInfo", meter_id), 16):  # its owner
+    while market.view("MeterRegistry", "meterInfo", meter_id) != _NO_OWNER:  # its owner
         meter_id += 1  # a market reused from an earlier run: ids are never reused
-    send("registerMeter", operator, "MeterRegistry", "registerMeter", meter_id, seller.address, meter.address)
+    send("registerMeter", operator, "MeterRegistry", "registerMeter", meter_id, seller.address, meter.address, escrow)
     cost = trade_cost(TRADE_WH, TRADE_PRICE_PER_KWH)
     send("mint", operator, "EnergyToken", "mint", buyer.address, cost)
-    send("approve", buyer, "EnergyToken", "approve", market.addresses.escrow, cost)
+    send("approve", buyer, "EnergyToken", "approve", escrow, cost)
     send("deposit", buyer, "EnergyEscrow", "deposit", cost)
     for account in (seller, buyer):
-        if needs_trader(account):
-            send("setTrader", account, "EnergyEscrow", "setTrader", trader_of(account))
+        if needs_trader(account.address, _key(account)):
+            send("setTrader", account, "EnergyEscrow", "setTrader", key_address(_key(account)))
     slot = int(market.view("EnergyEscrow", "currentSlot")) + 2
-    trade = Trade(meter_id, seller, buyer, TRADE_WH, TRADE_PRICE_PER_KWH)
-    match = SlotMatch(order_domain(chain.chain_id, market.addresses.escrow), slot, [trade])
-    (args,) = match.calls(CallLimits(1, 1, 1))
-    send("matchOrders", operator, "EnergyEscrow", "matchOrders", *args)
-    chain.advance_to(int(market.view("EnergyEscrow", "slotEnd", slot)))
-    reading = Reading(meter_id, slot, DELIVERED_WH)
-    proof = lot_proof(meter, reading_domain(chain.chain_id, market.addresses.registry), reading, match.lots()[meter_id])
-    settled = send("settleLots", operator, "EnergyEscrow", "settleLots", [proof])
-    (lot,) = [e for e in map(market.codec.decode_log, settled.logs) if e is not None and e.name == "LotSettled"]
-    for account in (seller, buyer):
-        balance = int(market.view("EnergyEscrow", "balanceOf", account.address))
-        if balance:
-            send("withdraw", account, "EnergyEscrow", "withdraw", balance)
-    return TradeResult(
-        meter_id, slot, TRADE_WH, cost, lot.args["deliveredWh"], lot.args["paid"], lot.args["refunded"], steps
+    domain = order_domain(chain.chain_id, escrow)
+    orders = (
+        sign_order(_key(seller), domain, Ask(seller.address, meter_id, TRADE_PRICE_PER_KWH, TRADE_WH, TRADE_WH, slot)),
+        sign_order(_key(buyer), domain, Bid(buyer.address, TRADE_PRICE_PER_KWH, TRADE_WH, slot)),
     )
+    lot = Lot(meter_id, slot, seller.address, (Trade(buyer.address, TRADE_WH, TRADE_PRICE_PER_KWH),))
+    _send_call(market, operator, "matchOrders", MatchCall(orders, (lot,)), steps)
+    chain.advance_to(int(market.view("EnergyEscrow", "slotEnd", slot)))
+    reading = meter.sign(
+        reading_domain(chain.chain_id, market.addresses.registry), Reading(meter_id, slot, (DELIVERED_WH,))
+    )
+    settle = LotAction(settle=True, exported_wh=DELIVERED_WH)
+    (cut,) = cut_closes([GroupClose(slot, 0, (lot,))], lambda _: settle)
+    closed = _send_call(market, operator, "closeLots", close_call(cut, [reading]), steps)
+    (settled,) = [e for e in map(market.codec.decode_log, closed.logs) if e is not None and e.name == "LotSettled"]
+    balance = int(market.view("EnergyEscrow", "balanceOf", seller.address))
+    send("withdraw", seller, "EnergyEscrow", "withdraw", balance)
+    send("payOut", operator, "EnergyEscrow", "payOut", [buyer.address])
+    paid = settled.args["paid"]
+    return TradeResult(meter_id, slot, TRADE_WH, cost, settled.args["deliveredWh"], paid, cost - paid, steps)
+
+
+_NO_OWNER = "0x0000000000000000000000000000000000000000"
+
+
+def _key(account: Account) -> bytes:
+    if account.private_key is None:
+        raise P2PEnergyError(f"the node holds the key of {account.address}: its orders cannot be signed here")
+    return account.private_key
+
+
+def _send_call(
+    market: Market, operator: Account, label: str, call: MatchCall | CloseCall, steps: list[TradeStep]
+) -> Outcome:
+    """Send a batch call built by the wire format (its calldata and modelled gas); raise if it reverts."""
+    outcome = market.chain.send([Call(label, operator, market.addresses.escrow, call.calldata, call_gas(call))])[0]
+    if not outcome.ok:
+        raise CallReverted(label, outcome.error or "reverted on chain", outcome.tx_hash)
+    steps.append(TradeStep(label, operator.address, outcome.tx_hash or "", outcome.gas_used))
+    return outcome

@@ -16,10 +16,10 @@ any other chain the script waits for it (two slots).
 from eth_utils.crypto import keccak
 
 from p2p_energy.chain.accounts import Account
-from p2p_energy.domain.meters import MeterKey
 from p2p_energy.quickstart import run_trade
 from p2p_energy.run.deployments import deploy_or_reuse
 from p2p_energy.units import base_units_to_tokens
+from p2p_energy.wire.readings import MeterKey
 from scripts.deploy import deployer_key, market_on_brownie
 
 

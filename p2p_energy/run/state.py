@@ -19,7 +19,7 @@ from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.run.context import MarketTiming
 from p2p_energy.wire.eip712 import Eip712Domain, key_address
-from p2p_energy.wire.orders import order_domain
+from p2p_energy.wire.orders import needs_trader, order_domain
 from p2p_energy.wire.readings import MeterKey, Reading, SignedReading, reading_domain
 
 
@@ -47,7 +47,7 @@ class Household:
 
     @property
     def needs_trader(self) -> bool:
-        return self.trader.lower() != self.account.address.lower()
+        return needs_trader(self.account.address, self.trader_key)
 
 
 def household_account(chain: ChainBackend, seed: int, name: str) -> Account:

@@ -52,7 +52,7 @@ class CallBounds:
 # What each part of a call costs (gas): least squares over the 241 calls of demo, faults, street, neighbourhood
 # and city-day (largest error 2.5% for matchOrders, 5.9% for closeLots), plus 12% and rounded up, so that the
 # model stays above a receipt (checked by `p2p-energy gas` and tests/library/test_cutting.py).
-_MATCH_BASE = 48_000
+_MATCH_BASE = 100_000  # the transaction, the totals word (fresh on the first match), the loop
 _LOADED_ACCOUNT = 6_900  # a balance word read and written (cold), its 20 bytes of calldata
 _NAMED_ACCOUNT = 2_300  # a seller: its address, its ask word read (cold)
 _SLOT = 36_000  # a slot's word and its first group's word, both fresh
@@ -61,7 +61,7 @@ _MATCH_LOT = 3_300  # the lot's header and its hash link
 _FILL = 3_750  # a Traded event (2,012), the checks, the hash link, the debit
 _BID = 9_700  # a signature check and the standing bid's fields
 _ASK = 39_500  # a signature check, the registry's owner check, a fresh ask word
-_CLOSE_BASE = 38_000  # the registry call
+_CLOSE_BASE = 100_000  # the transaction, the registry call (cold), the totals word
 _CLOSE_LOADED = 6_900
 _CLOSE_NAMED = 450
 _READING = 12_100  # a meter word read, a signature check, the values hashed

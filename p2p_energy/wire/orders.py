@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from p2p_energy.wire.eip712 import Eip712Domain, FieldValue, Signature, StructType, address_bytes, sign_struct
+from p2p_energy.wire.eip712 import (
+    Eip712Domain,
+    FieldValue,
+    Signature,
+    StructType,
+    address_bytes,
+    key_address,
+    sign_struct,
+)
 
 DOMAIN_NAME = "P2P Energy Escrow"
 DOMAIN_VERSION = "3"
@@ -134,3 +142,9 @@ def order_records(orders: Sequence[SignedOrder], index: Mapping[str, int]) -> by
 
 def _be(value: int, size: int) -> bytes:
     return value.to_bytes(size, "big")
+
+
+def needs_trader(account: str, order_key: bytes) -> bool:
+    """Whether `account` must name `order_key` with setTrader before orders signed with it count: where `ecrecover`
+    of the key is not the account's address (Qtum's HASH160 addresses; node-held accounts that delegate)."""
+    return key_address(order_key).lower() != account.lower()
