@@ -11,6 +11,11 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
+from p2p_energy.solidity.compiler import Compiler
+from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
+
 # Looked up, not imported: brownie hashes the source of every module a
 # conftest imports, and brownie._config is a compiled extension it cannot read.
 CONFIG = importlib.import_module("brownie._config").CONFIG
@@ -32,3 +37,25 @@ if _artifact.is_file():
             f"brownie's build/ holds contracts compiled for {_built_for}, not {EVM_TARGET}: "
             "run `rm -rf build/contracts build/interfaces` first (make test does)"
         )
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    return find_toolchain()
+
+
+@pytest.fixture(scope="session")
+def compile_for(toolchain):
+    """Compile the project's contracts for an EVM target (shared, content-addressed cache)."""
+
+    def compile_for(evm_version: str):
+        return Compiler.for_project(toolchain, evm_version).compile()
+
+    return compile_for
+
+
+@pytest.fixture
+def scratch_compiler(toolchain, tmp_path: Path):
+    """A compiler over an empty contracts folder of the test's own."""
+    (tmp_path / "contracts").mkdir()
+    return Compiler(toolchain, contracts_dir=tmp_path / "contracts", cache_dir=tmp_path / "cache")

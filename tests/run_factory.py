@@ -157,7 +157,6 @@ def _gas(households: int, slots: int, trades: list[TradeRecord]) -> list[GasReco
         GasRecord("approve", 1, 46_000),
         GasRecord("depositFor", 1, 60_000 + 26_000 * households),
         GasRecord("matchOrders", slots, 21_000 * slots + 37_000 * lots + 14_000 * buyers + 6_000 * len(trades)),
-        GasRecord("settleLots", batches, 21_000 * batches + 25_000 * lots + 3_000 * settled),
-        GasRecord("refundLots", 1, 60_000),
-        GasRecord("withdraw", households, 64_000 * households),
+        GasRecord("closeLots", batches, 100_000 * batches + 7_000 * lots + 800 * settled),
+        GasRecord("payOut", 1, 60_000 + 31_000 * households),
     ]

@@ -19,7 +19,7 @@ from p2p_energy.errors import UsageError
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
-from p2p_energy.output.records import RunResult, RunTotals
+from p2p_energy.output.records import SETTLE_OPERATION, RunResult, RunTotals
 from p2p_energy.output.report import load_report, share, write_file_atomic
 
 COMPARE_FILE = "compare.html"
@@ -56,7 +56,12 @@ def _per_second(r: RunResult, t: RunTotals) -> float | None:
 
 
 #: Short names of the four gas-per-settled-trade figures (plots.PER_SETTLED_TRADE_LABELS), for the table.
-_PER_TRADE_NAMES = ("settleLots gas / trade", "+ readings gas / trade", "trading gas / trade", "all gas / trade")
+_PER_TRADE_NAMES = (
+    f"{SETTLE_OPERATION} gas / trade",
+    "+ readings gas / trade",
+    "trading gas / trade",
+    "all gas / trade",
+)
 
 
 def _per_settled_metric(index: int) -> Metric:

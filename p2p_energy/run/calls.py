@@ -20,7 +20,7 @@ from p2p_energy.run.ledger import Lot as LedgerLot
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.cutting import CloseCut, LotAction, call_gas, close_call, cut_closes
 from p2p_energy.wire.readings import SignedReading
-from p2p_energy.wire.records import GroupClose, Lot, MatchCall, Trade
+from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall, Trade
 
 # Gas limits per call, generous: unused gas is not charged. A few times the
 # measured cost (see `p2p-energy gas`), so a slow path never runs out.
@@ -119,6 +119,14 @@ def group_closes(setup: RunSetup, books: Books, lots: Sequence[LedgerLot]) -> li
 
 
 def close_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
+    """The operator's closeLots transactions at chain time `at` (see :func:`closings`)."""
+    escrow = setup.addresses.escrow
+    return [
+        Call("closeLots", setup.admin, escrow, call.calldata, call_gas(call)) for call in closings(setup, books, at)
+    ]
+
+
+def closings(setup: RunSetup, books: Books, at: int) -> list[CloseCall]:
     """closeLots for every group with an open lot that can close at chain time `at`: settled where its slot is
     over, its settlement window open and its meter signed its reading; refunded where its grace period is over."""
     actions: dict[tuple[int, int], LotAction] = {}
@@ -135,11 +143,8 @@ def close_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
         return actions.get((lot.meter_id, lot.slot - setup.c0))
 
     due = [books.ledger.lots[key] for key in actions]
-    calls = []
-    for cut in cut_closes(group_closes(setup, books, due), action):
-        call = close_call(cut, readings_of(setup, cut, action))
-        calls.append(Call("closeLots", setup.admin, setup.addresses.escrow, call.calldata, call_gas(call)))
-    return calls
+    cuts = cut_closes(group_closes(setup, books, due), action, setup.bounds)
+    return [close_call(cut, readings_of(setup, cut, action)) for cut in cuts]
 
 
 def readings_of(setup: RunSetup, cut: CloseCut, action: Callable[[Lot], LotAction | None]) -> list[SignedReading]:

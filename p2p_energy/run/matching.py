@@ -113,7 +113,7 @@ def slot_lots(setup: RunSetup, market: SlotMarket) -> list[Lot]:
 def match_schedule(setup: RunSetup) -> dict[int, list[MatchCall]]:
     """Tick -> the matchOrders calls sent at it: one round per `chain.window_slots` slots, at its first slot."""
     window = setup.scenario.chain.window_slots
-    cutter = MatchCutter(standing_orders(setup))
+    cutter = MatchCutter(standing_orders(setup), setup.bounds)
     schedule: dict[int, list[MatchCall]] = {}
     for first in range(0, setup.scenario.slots, window):
         lots = [lot for market in setup.markets[first : first + window] for lot in slot_lots(setup, market)]

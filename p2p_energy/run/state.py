@@ -18,6 +18,7 @@ from p2p_energy.domain.market import SlotMarket
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.run.context import MarketTiming
+from p2p_energy.wire.cutting import MAX_CALL_GAS, CallBounds
 from p2p_energy.wire.eip712 import Eip712Domain, key_address
 from p2p_energy.wire.orders import needs_trader, order_domain
 from p2p_energy.wire.readings import MeterKey, Reading, SignedReading, reading_domain
@@ -108,6 +109,12 @@ class RunSetup:
 
     def encode(self, function: str, *args: Any) -> bytes:
         return self.market.codec.encode(function, *args)
+
+    @property
+    def bounds(self) -> CallBounds:
+        """What one batch call may carry on this chain: a Qtum transaction's bytes, and the gas bound or, on a chain
+        of smaller blocks, what is left of a block once the call's own transaction is counted."""
+        return CallBounds(gas=min(MAX_CALL_GAS, self.chain.block_gas_limit * 9 // 10))
 
     def reading_online(self, row: int, slot: int) -> bool:
         """True when household `row`'s meter signs its reading of scenario `slot` (it is not offline then)."""

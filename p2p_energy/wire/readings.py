@@ -27,6 +27,8 @@ from p2p_energy.wire.eip712 import Eip712Domain, Signature, StructType, key_addr
 DOMAIN_NAME = "P2P Energy Meter Registry"
 DOMAIN_VERSION = "3"
 READING_TYPE = StructType("Reading", (("meterId", "uint32"), ("firstSlot", "uint32"), ("exportedWh", "uint32[]")))
+#: IMeterRegistry.Unproven's members in order: why a reading proves nothing (or nothing from a slot on).
+UNPROVEN = ("None", "UnknownMeter", "OtherMarket", "BadSignature", "Revoked")
 #: MeterRegistry.MAX_SLOTS_PER_READING.
 MAX_SLOTS_PER_READING = 96
 #: Bytes of a packed reading before its values: meterId 4 | firstSlot 4 | slots 1; each value 4; signature 64.

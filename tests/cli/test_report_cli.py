@@ -20,7 +20,7 @@ def test_report_prints_the_totals_of_a_report_folder(cli, tmp_path):
     assert completed.returncode == 0, completed.stderr
     settled = sum(t.outcome == "settled" for t in result.trades)
     assert f"{len(result.trades):,} ({settled:,} settled" in completed.stdout
-    assert "settleLots only" in completed.stdout
+    assert "closeLots only" in completed.stdout
     assert completed.stdout.splitlines()[-1] == f"page: {tmp_path / 'report.html'}"
 
 
@@ -95,7 +95,7 @@ def test_compare_puts_runs_side_by_side_in_a_table_and_a_page(cli, tmp_path):
     completed = cli("compare", str(tmp_path / "merit"), str(tmp_path / "uniform"), "--out", str(out))
     assert completed.returncode == 0, completed.stderr
     assert (
-        "merit" in completed.stdout and "uniform" in completed.stdout and "settleLots gas / trade" in completed.stdout
+        "merit" in completed.stdout and "uniform" in completed.stdout and "closeLots gas / trade" in completed.stdout
     )
     assert completed.stdout.splitlines()[-1] == f"page: {out}"
     assert out.read_text().startswith("<!DOCTYPE html>")

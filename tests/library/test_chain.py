@@ -11,7 +11,7 @@ from p2p_energy.chain.market import deploy_contract
 from p2p_energy.chain.processes import PID_FILE, sweep_stale
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
-from tests.library.conftest import first_account, local_backend
+from tests.local_chain import first_account, local_backend
 
 
 def port_is_open(port: int) -> bool:

@@ -10,7 +10,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, CallReverted
 from p2p_energy.chain.market import deploy_contract
 from p2p_energy.errors import UsageError
-from tests.library.conftest import deploy_local_market, first_account
+from tests.local_chain import deploy_local_market, first_account
 
 ERROR_ABI = [
     {

@@ -17,7 +17,7 @@ from p2p_energy.run.deployment_record import (
     same_code_except_immutables,
 )
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
-from tests.library.conftest import first_account, local_backend
+from tests.local_chain import first_account, local_backend
 
 SLOT = 900
 GRACE = 1_800

@@ -1,5 +1,6 @@
-"""The domain (scenario, profiles, market, settlement, meters, keys) and the ground-floor modules
-(errors, units, networks, limits) load no chain client: neither web3 nor eth-account.
+"""The domain (scenario, profiles, market, settlement, keys), the wire format (orders, readings, records,
+cutting) and the ground-floor modules (errors, units, networks, limits) load no chain client: neither web3
+nor eth-account.
 
 Each check runs in a fresh interpreter, so modules other tests imported do not count.
 """
@@ -12,8 +13,9 @@ import pytest
 
 _IMPORT_THE_DOMAIN = """
 import importlib, importlib.util, json, pkgutil, sys
-import p2p_energy.domain
+import p2p_energy.domain, p2p_energy.wire
 names = [f"p2p_energy.domain.{info.name}" for info in pkgutil.iter_modules(p2p_energy.domain.__path__)]
+names += [f"p2p_energy.wire.{info.name}" for info in pkgutil.iter_modules(p2p_energy.wire.__path__)]
 names += ["p2p_energy.errors", "p2p_energy.units", "p2p_energy.networks"]
 names += [name for name in ["p2p_energy.limits"] if importlib.util.find_spec(name) is not None]
 for name in names:
@@ -32,7 +34,7 @@ def domain_import() -> dict[str, list[str]]:
 
 
 def test_the_check_imports_every_domain_module(domain_import):
-    assert {"p2p_energy.domain.scenario", "p2p_energy.domain.meters", "p2p_energy.domain.keys"} <= set(
+    assert {"p2p_energy.domain.scenario", "p2p_energy.domain.keys", "p2p_energy.wire.records"} <= set(
         domain_import["imported"]
     )
 

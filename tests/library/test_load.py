@@ -29,7 +29,7 @@ from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
 from p2p_energy.domain.orders import LotTrade, order_domain
 from p2p_energy.domain.settlement import settle_lot
 from p2p_energy.market_calls import CallLimits, SlotMatch, Trade, lot_proof
-from tests.library.conftest import deploy_local_market, first_account
+from tests.local_chain import deploy_local_market, first_account
 
 SELLERS = 25
 BUYERS = 25

@@ -15,7 +15,7 @@ from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import market_codec
 from p2p_energy.errors import UsageError
 from p2p_energy.run.target import TargetOptions, open_target
-from tests.library.conftest import deploy_local_market
+from tests.local_chain import deploy_local_market
 
 #: Blocks mined after the revert: far more than the pruned chains below keep.
 LATER_BLOCKS = 12

@@ -8,7 +8,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.domain.meters import MeterKey
 from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.quickstart import DELIVERED_WH, TRADE_PRICE_PER_KWH, TRADE_WH, run_trade
-from tests.library.conftest import deploy_local_market, first_account
+from tests.local_chain import deploy_local_market, first_account
 
 STEPS = ["registerMeter", "mint", "approve", "deposit", "matchOrders", "settleLots", "withdraw", "withdraw"]
 

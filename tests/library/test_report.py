@@ -271,8 +271,8 @@ def test_a_summary_without_kpis_has_no_kpi_lines():
 def test_summary_shows_settle_gas_per_settled_trade(written):
     result, _ = written
     settled = sum(t.outcome == "settled" for t in result.trades)
-    settle_gas = sum(g.gas for g in result.gas if g.operation == "settleLots")
-    line = next(line for line in summarise(result).splitlines() if "settleLots only" in line)
+    settle_gas = sum(g.gas for g in result.gas if g.operation == "closeLots")
+    line = next(line for line in summarise(result).splitlines() if "closeLots only" in line)
     assert f"{settle_gas // settled:,}" in line
 
 

@@ -21,7 +21,7 @@ from p2p_energy.output.records import RunResult
 from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
 from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord
-from tests.library.conftest import deploy_local_market, first_account, local_backend, mine_at
+from tests.local_chain import deploy_local_market, first_account, local_backend, mine_at
 
 SLOT_LENGTH = 900
 GRACE = 1_800

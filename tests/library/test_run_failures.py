@@ -30,7 +30,7 @@ from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
 from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord
-from tests.library.conftest import deploy_local_market, first_account
+from tests.local_chain import deploy_local_market, first_account
 
 REVOKED_AT = "slot 2/4"
 SETTLED_BY_OTHERS = 1  # the scenario slot of the lot someone else settles

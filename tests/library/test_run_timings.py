@@ -13,7 +13,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.run.context import MarketTiming, RunContext
 from p2p_energy.run.loop import run_simulation
-from tests.library.conftest import deploy_local_market, first_account
+from tests.local_chain import deploy_local_market, first_account
 
 HOUSEHOLDS = [
     {"name": "solar", "count": 2, "pv_kwp": 6.0, "load_kwh_per_day": 4.0},

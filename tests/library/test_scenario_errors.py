@@ -2,9 +2,8 @@
 
 import pytest
 
-from p2p_energy.domain.scenario import ScenarioError, load_scenario
+from p2p_energy.domain.scenario import MAX_WINDOW_SLOTS, ScenarioError, load_scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.limits import MAX_FILLS_PER_CALL, MAX_LOTS_PER_CALL
 
 TOP = "seed = 1\nslots = 4\n"
 HOUSEHOLDS = """
@@ -175,16 +174,20 @@ def test_an_unknown_chain_profile_is_rejected(load):
     assert 'chain.profile: "mainnet" is unknown' in error_of(load, tables='\n[chain]\nprofile = "mainnet"\n')
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "limit"),
-    [
-        ("fills_per_tx", MAX_FILLS_PER_CALL + 1, MAX_FILLS_PER_CALL),
-        ("lots_per_tx", MAX_LOTS_PER_CALL + 1, MAX_LOTS_PER_CALL),
-    ],
-)
-def test_batch_sizes_above_the_escrow_limits_are_rejected(load, key, value, limit):
-    message = error_of(load, tables=f"\n[chain]\n{key} = {value}\n")
-    assert f"chain.{key}: {value} is above {limit}" in message
+def test_a_window_above_a_day_of_slots_is_rejected(load):
+    message = error_of(load, tables=f"\n[chain]\nwindow_slots = {MAX_WINDOW_SLOTS + 1}\n")
+    assert f"chain.window_slots: {MAX_WINDOW_SLOTS + 1} is above {MAX_WINDOW_SLOTS}" in message
+
+
+def test_a_grace_period_shorter_than_a_round_is_rejected_naming_the_least_that_works(load):
+    message = error_of(load, tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 4499\n")
+    assert "chain.grace_period_s: is 4499 s, shorter than window_slots + 1 slots (4500 s)" in message
+    assert "at least 4500 s" in message
+
+
+def test_a_grace_period_of_exactly_a_round_is_accepted(load):
+    scenario = load(tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 4500\n")
+    assert (scenario.chain.window_slots, scenario.chain.grace_period_s) == (4, 4500)
 
 
 def test_a_price_with_more_than_8_decimals_is_rejected_not_rounded(load):
@@ -269,7 +272,15 @@ def test_zero_funding_is_rejected_since_nobody_could_buy(load):
     )
 
 
-@pytest.mark.parametrize(("key", "instead"), [("takes_per_tx", "fills_per_tx"), ("readings_per_tx", "settleLots")])
-def test_a_setting_the_gas_redesign_removed_is_refused_naming_what_replaced_it(load, key, instead):
+@pytest.mark.parametrize(
+    ("key", "instead"),
+    [
+        ("takes_per_tx", "window_slots"),
+        ("readings_per_tx", "closeLots"),
+        ("fills_per_tx", "window_slots"),
+        ("lots_per_tx", "window_slots"),
+    ],
+)
+def test_a_setting_a_redesign_removed_is_refused_naming_what_replaced_it(load, key, instead):
     message = error_of(load, tables=f"\n[chain]\n{key} = 10\n")
     assert f"chain.{key}: is no longer a setting" in message and instead in message

@@ -21,7 +21,7 @@ from p2p_energy.domain.meters import MeterKey
 from p2p_energy.domain.orders import order_domain
 from p2p_energy.market_calls import CallLimits, SlotMatch, Trade
 from p2p_energy.run.deployments import default_genesis
-from tests.library.conftest import first_account
+from tests.local_chain import first_account
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BLOCK_GAS_LIMIT = 30_000_000

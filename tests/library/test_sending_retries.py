@@ -14,7 +14,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.legacy_tx import sign_legacy
-from tests.library.conftest import deploy_local_market
+from tests.local_chain import deploy_local_market
 
 MAX_UINT256 = 2**256 - 1
 

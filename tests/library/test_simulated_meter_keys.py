@@ -1,6 +1,7 @@
 from eth_utils.crypto import keccak
 
-from p2p_energy.domain.meters import MeterKey, simulated_meter_key
+from p2p_energy.run.state import simulated_meter_key
+from p2p_energy.wire.readings import MeterKey
 
 
 def test_a_households_meter_key_is_keccak_of_seed_and_name():

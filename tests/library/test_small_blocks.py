@@ -12,7 +12,7 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
-from tests.library.conftest import first_account, local_backend
+from tests.local_chain import first_account, local_backend
 
 #: Far below what a phase of street.toml needs (and just above what deploying the escrow takes), so that
 #: matches, deposits and meter registrations are cut into calls that fit and each phase spans several full

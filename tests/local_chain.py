@@ -1,36 +1,12 @@
-from pathlib import Path
+"""Helpers for tests on a local anvil of their own: its first account, a backend that mines, a deployed market."""
 
-import pytest
 from web3 import Web3
 
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import LocalChain
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
-from p2p_energy.solidity.compiler import CompilationResult, Compiler
-from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
-
-
-@pytest.fixture(scope="session")
-def toolchain() -> Toolchain:
-    return find_toolchain()
-
-
-@pytest.fixture(scope="session")
-def compile_for(toolchain):
-    """Compile the project's contracts for an EVM target (shared, content-addressed cache)."""
-
-    def compile_for(evm_version: str):
-        return Compiler.for_project(toolchain, evm_version).compile()
-
-    return compile_for
-
-
-@pytest.fixture
-def scratch_compiler(toolchain, tmp_path: Path):
-    """A compiler over an empty contracts folder of the test's own."""
-    (tmp_path / "contracts").mkdir()
-    return Compiler(toolchain, contracts_dir=tmp_path / "contracts", cache_dir=tmp_path / "cache")
+from p2p_energy.solidity.compiler import CompilationResult
 
 
 def mine_at(w3: Web3, timestamp: int) -> None:

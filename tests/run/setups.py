@@ -1,0 +1,30 @@
+"""A run's fixed facts (RunSetup) built from a scenario on a deployed market, for tests of the calls a run builds."""
+
+from p2p_energy.domain.market import clear_all
+from p2p_energy.domain.profiles import simulate_energy
+from p2p_energy.domain.scenario import Scenario
+from p2p_energy.run.context import MarketTiming
+from p2p_energy.run.state import Household, RunSetup, household_account, simulated_meter_key, trader_key
+
+#: The chain slot of scenario slot 0 in these tests.
+C0 = 2
+
+
+def run_setup(market, admin, scenario: Scenario) -> RunSetup:
+    plan = simulate_energy(scenario)
+    names = scenario.household_names
+    accounts = [household_account(market.chain, scenario.seed, n) for n in [*names, "attacker"]]
+    households = [
+        Household(
+            i,
+            n,
+            accounts[i],
+            1000 + i + 1,
+            simulated_meter_key(scenario.seed, n),
+            trader_key(accounts[i], scenario.seed, n),
+        )
+        for i, n in enumerate(names)
+    ]
+    genesis = market.view("MeterRegistry", "genesis")
+    timing = MarketTiming(genesis, scenario.slot_length_s, scenario.chain.grace_period_s)
+    return RunSetup(scenario, plan, clear_all(scenario, plan), market, admin, accounts[-1], households, timing, C0)
