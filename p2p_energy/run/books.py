@@ -51,6 +51,10 @@ class Books:
     tx_failures: list[str] = field(default_factory=list)
     #: Planned fills and orders the escrow skipped, one line each: which, and why.
     fills_skipped: list[str] = field(default_factory=list)
+    #: Lots the run's own closing calls gave a meter reading that proved nothing, one line each, and their keys
+    #: (the run offers no reading for them again: they wait for their refund).
+    readings_refused: list[str] = field(default_factory=list)
+    unprovable: set[tuple[int, int]] = field(default_factory=set)
     #: Planned actions not sent because the chain could no longer take them (after an interruption).
     skipped: list[str] = field(default_factory=list)
     #: Lots still open when the run ended, one line each: which, and why.
@@ -124,8 +128,15 @@ class Books:
         lot = self.ledger.lots.get(key)
         if name == "LotSkipped":
             self.lots_skipped.append(key)
-            if lot is not None and lot.state == "open" and skip_reason(args["reason"]) == "NotOpen":
+            reason = skip_reason(args["reason"])
+            if lot is not None and lot.state == "open" and reason == "NotOpen":
                 self.closed_elsewhere.add(key)
+            if lot is not None and reason == "Unproven" and key not in self.unprovable:
+                self.unprovable.add(key)
+                self.readings_refused.append(
+                    f"meter {key[0]}'s reading of slot {key[1]} proved nothing to the escrow (Unproven: the meter "
+                    "was revoked before the slot, sells through another escrow, or the reading is not its key's)"
+                )
         elif lot is None:
             return  # not a lot of this run
         elif name == "LotSettled":
@@ -170,8 +181,13 @@ class Books:
                 meter_id, chain_slot = lot_of_key(event.args["lotKey"])
                 self._lot_event(event.name, (meter_id, chain_slot - setup.c0), event.args)
             return
-        reasons = sorted({skip_reason(e.args["reason"]) for e in events if e.name == "LotSkipped"})
-        self.attacks[outcome.call.label].append("skipped: " + ", ".join(reasons) if reasons else "no effect")
+        # The attacked lot's reason; the other lots of its group are only named by the call (no reading given).
+        reasons = {skip_reason(e.args["reason"]) for e in events if e.name == "LotSkipped"} - _BYSTANDER_REASONS
+        self.attacks[outcome.call.label].append("skipped: " + ", ".join(sorted(reasons)) if reasons else "no effect")
+
+
+#: Why a closing call leaves a lot it was given without a reading: true of an attack's bystanders, not of its target.
+_BYSTANDER_REASONS = frozenset({"NoReading", "NotOver", "NotOpen"})
 
 
 def failure_line(outcome: Outcome) -> str:

@@ -128,13 +128,14 @@ def close_calls(setup: RunSetup, books: Books, at: int) -> list[Call]:
 
 def closings(setup: RunSetup, books: Books, at: int) -> list[CloseCall]:
     """closeLots for every group with an open lot that can close at chain time `at`: settled where its slot is
-    over, its settlement window open and its meter signed its reading; refunded where its grace period is over."""
+    over, its settlement window open and its meter signed its reading (unless a reading of it proved nothing
+    before: revoked meters); refunded where its grace period is over."""
     actions: dict[tuple[int, int], LotAction] = {}
     for lot in books.ledger.open_lots():
         ends = setup.slot_start(setup.c0 + lot.slot + 1)
         if at >= ends + setup.timing.grace_period:
             actions[lot.key] = LotAction(settle=False)
-        elif at >= ends and setup.reading_online(lot.seller, lot.slot):
+        elif at >= ends and setup.reading_online(lot.seller, lot.slot) and lot.key not in books.unprovable:
             actions[lot.key] = LotAction(settle=True, exported_wh=int(setup.plan.export_wh[lot.seller, lot.slot]))
     if not actions:
         return []

@@ -131,6 +131,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "households without a registered meter, a named order key or a placed standing order": _named(setup, unready),
         "households not paid out their whole balance": _named(setup, kept),
         "planned fills or orders the escrow skipped": books.fills_skipped[:5],
+        "meter readings that proved nothing": books.readings_refused[:5],
         "lots the escrow still holds open (meter, slot)": after.open_lots[:20],
         "attacks accepted by the chain": books.attacks_accepted,
     }
@@ -149,6 +150,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         "every attack was rejected": not books.attacks_accepted,
         "every honest transaction succeeded": not books.tx_failures,
         "every planned fill was made": not books.fills_skipped,
+        "every meter reading the run sent proved its lot": not books.readings_refused,
         "every planned match was sent": not books.skipped,
         "every lot closed by the end of its grace period": not books.unclosed,
     }

@@ -48,7 +48,7 @@ def build_result(
             for kind, seen in sorted(books.attacks.items())
         ],
         checks=dict(verdict.checks),
-        failures=[*books.tx_failures, *books.skipped, *books.unclosed],
+        failures=[*books.tx_failures, *books.fills_skipped, *books.readings_refused, *books.skipped, *books.unclosed],
         scenario_facts=scenario_facts(setup.scenario),
         gas_price=setup.chain.gas_price,
         fee_currency=setup.chain.fee_currency[0],

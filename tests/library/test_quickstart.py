@@ -5,12 +5,12 @@ from eth_utils.crypto import keccak
 
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.domain.meters import MeterKey
 from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.quickstart import DELIVERED_WH, TRADE_PRICE_PER_KWH, TRADE_WH, run_trade
+from p2p_energy.wire.readings import MeterKey
 from tests.local_chain import deploy_local_market, first_account
 
-STEPS = ["registerMeter", "mint", "approve", "deposit", "matchOrders", "settleLots", "withdraw", "withdraw"]
+STEPS = ["registerMeter", "mint", "approve", "deposit", "matchOrders", "closeLots", "withdraw", "payOut"]
 
 
 def key(label):
@@ -50,7 +50,7 @@ def test_the_lot_is_settled_by_the_settlement_rule(traded):
     )
 
 
-def test_both_withdrew_what_the_rule_gave_them_and_the_escrow_holds_nothing(traded):
+def test_the_seller_withdrew_and_the_buyer_was_paid_out_what_the_rule_gave_them_and_the_escrow_holds_nothing(traded):
     first, again, tokens, held, seller, buyer = traded
     assert tokens == {seller.address: first.paid + again.paid, buyer.address: first.refunded + again.refunded}
     assert held == 0

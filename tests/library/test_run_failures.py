@@ -1,16 +1,17 @@
 """Others acting on the market in the middle of a run, on a real anvil with the real run loop.
 
-A second operator revokes a seller's meter at the start of slot 2 (mined in
-a block of its own): every later matchOrders call with that meter's ask
-reverts on chain with MeterNotActive, and so does every settlement of its
-open lots. The run must end in RunFailed whose result names each of those
-calls (what, from whom, which transaction, why), and must not have sent
-any of them twice.
+A second operator revokes a seller's meter in the middle of slot 2 (mined in
+a block of its own, before the run's tick 4): from that slot on its readings prove nothing (earlier
+slots stay provable, so the seller keeps what it delivered before), its
+later lots are refunded after the grace period, and the run ends in
+RunFailed whose result names each reading that proved nothing; every other
+check passes and nothing was sent twice.
 
-Someone else settles one of the run's lots before the operator does (anyone
-may, with the meter's signed reading): the operator's batch skips that lot
-(LotSkipped, not a revert), the books take its close from the chain's
-events, and the run passes every check.
+Someone else closes one of the run's lots before the operator does (anyone
+may, here with the meter's signed reading copied from nowhere but the
+chain's own data): the operator's closing call skips that lot (LotSkipped,
+not a revert), the books take its close from the chain's events, and the
+run passes every check.
 """
 
 import re
@@ -22,17 +23,20 @@ from eth_utils.crypto import keccak
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.legacy_tx import sign_legacy
-from p2p_energy.domain.eip712 import sign_digest
 from p2p_energy.domain.market import clear_all
-from p2p_energy.domain.meters import Reading, reading_domain, simulated_meter_key
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
 from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord
+from p2p_energy.run.state import simulated_meter_key
+from p2p_energy.wire.readings import Reading, reading_domain
+from p2p_energy.wire.records import SKIP_REASONS, CloseCall, GroupClose, Lot, Trade, credited_by, lot_of_key
 from tests.local_chain import deploy_local_market, first_account
 
-REVOKED_AT = "slot 2/4"
+#: The phase whose start revokes the meter: it runs before tick 4's blocks, while the chain's clock is at tick 3's
+#: (half a slot before slot 3), so slot 2 is under way.
+REVOKED_AT = "slot 4/4"
 SETTLED_BY_OTHERS = 1  # the scenario slot of the lot someone else settles
 SLOT_LENGTH = 900
 
@@ -71,8 +75,11 @@ def failed(toolchain, compile_for, scenario, tmp_path_factory) -> tuple[RunFaile
         role = market.view("MeterRegistry", "OPERATOR_ROLE")
         market.transact(admin, "MeterRegistry", "grantRole", role, operator.address)
 
+        revoked: list[str] = []
+
         def revoke_seller_meter(phase: str) -> None:
-            if phase == REVOKED_AT:
+            if phase == REVOKED_AT and not revoked:  # the ticks after the last slot are all "slot 4/4"
+                revoked.append(phase)
                 data = market.codec.encode("revokeMeter", 1)  # solar-001's meter: the first id of a fresh registry
                 latest = int(w3.eth.get_block("latest")["timestamp"])
                 _send_and_mine(chain, operator, market.address("MeterRegistry"), data, latest + 1)
@@ -92,40 +99,40 @@ def failed(toolchain, compile_for, scenario, tmp_path_factory) -> tuple[RunFaile
         return caught.value, admin.address
 
 
-def calls_naming_the_revoked_meter(scenario) -> dict[str, int]:
-    """matchOrders calls with solar-001's ask (slots 2 and 3) and settlements of its lots (slots 0 and 1, each
-    tried at both ticks of its settlement window: slot s at ticks s + 2 and s + 3 with a grace period of two slots)."""
+REVOKED_FROM = 2  # the scenario slot under way when the meter is revoked
+
+
+def lots_of_the_revoked_meter(scenario) -> list[int]:
+    """The scenario slots in which solar-001 sells."""
     markets = clear_all(scenario, simulate_energy(scenario))
-    selling = [any(market.offers[t.offer_index].seller == 0 for t in market.takes) for market in markets]
-    return {"matchOrders": sum(selling[2:4]), "settleLots": 2 * sum(selling[0:2])}
+    return [m.slot for m in markets if any(m.offers[t.offer_index].seller == 0 for t in m.takes)]
 
 
-def test_the_run_fails_its_check_that_every_honest_transaction_succeeded(failed):
+def test_the_run_fails_its_check_that_every_reading_proved_its_lot(failed):
     failed, _ = failed
-    assert failed.result.checks["every honest transaction succeeded"] is False
+    assert failed.result.checks["every meter reading the run sent proved its lot"] is False
+    assert failed.result.checks["every honest transaction succeeded"] is True
 
 
-def test_each_reverted_call_is_listed_with_sender_transaction_and_decoded_error(failed, scenario):
-    failed, operator = failed
-    pattern = re.compile(
-        r"(matchOrders|settleLots) from (0x[0-9a-fA-F]{40}) reverted \(tx 0x[0-9a-f]{64}\): MeterNotActive\(meterId=1\)"
-    )
+def test_each_reading_that_proved_nothing_is_listed_once_with_its_meter_and_slot(failed, scenario):
+    failed, _ = failed
+    pattern = re.compile(r"meter 1's reading of slot (\d+) proved nothing to the escrow \(Unproven: .*\)")
     listed = [pattern.fullmatch(line) for line in failed.result.failures]
-    assert all(listed), failed.result.failures
-    assert {m.group(2) for m in listed} == {operator}
-    expected = calls_naming_the_revoked_meter(scenario)
-    assert expected["matchOrders"] > 0 and expected["settleLots"] > 0
-    assert {label: sum(1 for m in listed if m.group(1) == label) for label in expected} == expected
+    refused = sorted(int(m.group(1)) for m in listed if m)
+    assert refused and refused == sorted(set(refused))
+    assert set(refused) == {slot for slot in lots_of_the_revoked_meter(scenario) if slot >= REVOKED_FROM}
 
 
-def test_each_listed_failure_is_a_different_transaction(failed):
+def test_the_revoked_meters_earlier_lots_settled_and_its_later_ones_were_refunded(failed, scenario):
     failed, _ = failed
-    hashes = [re.search(r"\(tx (0x[0-9a-f]{64})\)", line).group(1) for line in failed.result.failures if "(tx " in line]
-    assert hashes
-    assert len(hashes) == len(set(hashes))
+    slots = lots_of_the_revoked_meter(scenario)
+    assert min(slots) < REVOKED_FROM <= max(slots), "the scenario no longer tests revocation between two lots"
+    revoked = [t for t in failed.result.trades if t.meter_id == 1]
+    assert {t.outcome for t in revoked if t.slot < REVOKED_FROM} == {"settled"}
+    assert {t.outcome for t in revoked if t.slot >= REVOKED_FROM} == {"refunded"}
 
 
-def test_the_lots_the_revoked_meter_could_not_settle_were_refunded_and_the_books_still_match(failed):
+def test_the_books_still_match_the_chain(failed):
     failed, _ = failed
     checks = failed.result.checks
     assert checks["every trade closed exactly once by the settlement rule"] is True
@@ -134,6 +141,25 @@ def test_the_lots_the_revoked_meter_could_not_settle_were_refunded_and_the_books
 
 
 # --------------------------------------------------------- settled by others
+
+
+def first_group_of(escrow, chain_slot: int) -> tuple[GroupClose, Lot]:
+    """Group 0 of `chain_slot` as the chain's events give it (its lots in order, their trades), and its first lot."""
+    grouped = next(e for e in escrow.events.GroupMatched.get_logs(from_block=0) if e["args"]["slot"] == chain_slot)
+    receipt = escrow.w3.eth.get_transaction_receipt(grouped["transactionHash"])
+    trades: dict[int, list[Trade]] = {}
+    for event in escrow.events.Traded().process_receipt(receipt):
+        key = event["args"]["lotKey"]
+        if lot_of_key(key)[1] == chain_slot:
+            trades.setdefault(key, []).append(
+                Trade(event["args"]["buyer"], event["args"]["wh"], event["args"]["pricePerKWh"])
+            )
+    sellers = {e["args"]["meterId"]: e["args"]["account"] for e in escrow.events.AskPlaced.get_logs(from_block=0)}
+    lots = [
+        Lot(*lot_of_key(key), sellers[lot_of_key(key)[0]], tuple(sold))
+        for key, sold in list(trades.items())[: grouped["args"]["lots"]]
+    ]
+    return GroupClose(chain_slot, grouped["args"]["group"], tuple(lots)), lots[0]
 
 
 @pytest.fixture(scope="module")
@@ -155,20 +181,15 @@ def settled_by_others(toolchain, compile_for, scenario, tmp_path_factory):
             if phase != f"slot {SETTLED_BY_OTHERS + 2}/4":
                 return
             c0 = RunRecord.load(record_path).c0
-            chain_slot = c0 + SETTLED_BY_OTHERS
-            traded = [e["args"] for e in escrow.events.Traded.get_logs(from_block=0)]
-            (lot_key, *_) = sorted({a["lotKey"] for a in traded if a["lotKey"] & (2**64 - 1) == chain_slot})
-            meter = lot_key >> 64
-            row = meter - 1  # meter ids of a fresh registry's first run: row + 1
-            trades = [(a["buyer"], a["wh"], a["cost"]) for a in traded if a["lotKey"] == lot_key]
-            reading = Reading(meter, chain_slot, int(plan.export_wh[row, SETTLED_BY_OTHERS]))
-            domain = reading_domain(market.chain.chain_id, market.address("MeterRegistry"))
+            group, lot = first_group_of(escrow, c0 + SETTLED_BY_OTHERS)
+            row = lot.meter_id - 1  # meter ids of a fresh registry's first run: row + 1
+            exported = int(plan.export_wh[row, SETTLED_BY_OTHERS])
             key = simulated_meter_key(scenario.seed, scenario.household_names[row])
-            signature = sign_digest(key.private_key, domain.digest(reading.struct_hash()))
-            proof = ((meter, chain_slot, trades), reading.as_tuple(), signature.as_tuple())
-            data = market.codec.encode("settleLots", [proof])
-            _send_and_mine(chain, stranger, escrow.address, data, genesis + (chain_slot + 1) * SLOT_LENGTH + 1)
-            settled.append((meter, chain_slot))
+            domain = reading_domain(market.chain.chain_id, market.address("MeterRegistry"))
+            reading = key.sign(domain, Reading(lot.meter_id, lot.slot, (exported,)))
+            call = CloseCall((group,), (reading,), {lot.key: 0}, frozenset(credited_by(lot, exported)))
+            _send_and_mine(chain, stranger, escrow.address, call.calldata, genesis + (lot.slot + 1) * SLOT_LENGTH + 1)
+            settled.append((lot.meter_id, lot.slot))
 
         result = run_simulation(
             RunContext(
@@ -180,17 +201,26 @@ def settled_by_others(toolchain, compile_for, scenario, tmp_path_factory):
                 record_path=record_path,
             )
         )
-        skipped = [(e["args"]["meterId"], e["args"]["slot"]) for e in escrow.events.LotSkipped.get_logs(from_block=0)]
+        skipped = [
+            lot_of_key(e["args"]["lotKey"])
+            for e in escrow.events.LotSkipped.get_logs(from_block=0)
+            if SKIP_REASONS[e["args"]["reason"]] == "NotOpen"
+        ]
+        skipped += [
+            (lot.meter_id, lot.slot)
+            for e in escrow.events.GroupSkipped.get_logs(from_block=0)
+            for lot in [first_group_of(escrow, e["args"]["slot"])[1]]
+        ]
         settlers = {
-            chain.web3().eth.get_transaction(e["transactionHash"])["from"]: (e["args"]["meterId"], e["args"]["slot"])
+            chain.web3().eth.get_transaction(e["transactionHash"])["from"]: lot_of_key(e["args"]["lotKey"])
             for e in escrow.events.LotSettled.get_logs(from_block=0)
-            if (e["args"]["meterId"], e["args"]["slot"]) in settled
+            if lot_of_key(e["args"]["lotKey"]) in settled
         }
         market.chain.close()
         return result, settled, skipped, settlers, stranger
 
 
-def test_a_lot_someone_else_settled_first_is_skipped_by_the_operators_batch(settled_by_others):
+def test_a_lot_someone_else_settled_first_is_skipped_by_the_operators_closing_call(settled_by_others):
     _, settled, skipped, settlers, stranger = settled_by_others
     assert len(settled) == 1
     assert skipped == settled

@@ -1,5 +1,4 @@
-"""The runner fits whatever node it is given: small blocks, a base fee, transactions left pending,
-and matchOrders calls smaller than a slot's lots."""
+"""The runner fits whatever node it is given: small blocks, a base fee, transactions left pending."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -11,15 +10,14 @@ from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
-from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
+from p2p_energy.run.target import TargetOptions
 from tests.local_chain import first_account, local_backend
 
 #: Far below what a phase of street.toml needs (and just above what deploying the escrow takes), so that
 #: matches, deposits and meter registrations are cut into calls that fit and each phase spans several full
 #: blocks: on a chain with a base fee, full blocks raise it above the gas price the run's transactions carry.
 SMALL_BLOCK_GAS = 4_000_000
-#: Fewer trades per matchOrders call than many lots of demo.toml have.
-FEW_FILLS = 3
+WINDOW = 8
 
 
 def _simulate(toolchain, chain, scenario, folder):
@@ -31,25 +29,26 @@ def _simulate(toolchain, chain, scenario, folder):
 def small_blocks(toolchain, tmp_path_factory):
     options = ChainOptions(accounts=2, block_gas_limit=SMALL_BLOCK_GAS, base_fee_wei=10**9)
     with LocalChain(toolchain.anvil, options) as chain:
-        scenario = load_scenario(toolchain.root / "scenarios" / "street.toml")
+        street = load_scenario(toolchain.root / "scenarios" / "street.toml")
+        # Rounds of 8 slots: more than one block of matches, so a round's calls are cut to fit.
+        scenario = replace(street, chain=replace(street.chain, window_slots=WINDOW, grace_period_s=4 * 3600))
         yield chain, _simulate(toolchain, chain, scenario, tmp_path_factory.mktemp("small-blocks"))
 
 
-def trades(result):
-    """The trades with their ids (a fresh chain's first run: the same chain slots and meter ids)."""
-    return [(t.trade_id, t.slot, t.seller, t.buyer, t.wh, t.cost, t.paid, t.outcome) for t in result.trades]
-
-
-@pytest.fixture(scope="module")
-def few_fills(toolchain, tmp_path_factory):
-    """demo.toml with at most FEW_FILLS trades per matchOrders call, and as it is, each on a chain of its own."""
-    demo = load_scenario(toolchain.root / "scenarios" / "demo.toml")
-    options = ChainOptions(accounts=2, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0)
-    runs = []
-    for scenario in (replace(demo, chain=replace(demo.chain, fills_per_tx=FEW_FILLS)), demo):
-        with LocalChain(toolchain.anvil, options) as chain:
-            runs.append(_simulate(toolchain, chain, scenario, tmp_path_factory.mktemp("few-fills")))
-    return runs
+#: The one event these tests read from the escrow.
+ESCROW_EVENTS = [
+    {
+        "anonymous": False,
+        "name": "Traded",
+        "type": "event",
+        "inputs": [
+            {"indexed": True, "name": "lotKey", "type": "uint96"},
+            {"indexed": True, "name": "buyer", "type": "address"},
+            {"indexed": False, "name": "wh", "type": "uint24"},
+            {"indexed": False, "name": "pricePerKWh", "type": "uint48"},
+        ],
+    }
+]
 
 
 def test_a_run_on_small_blocks_with_a_base_fee_passes_every_check(small_blocks):
@@ -64,11 +63,12 @@ def test_no_block_of_the_run_is_over_the_block_gas_limit(small_blocks):
     assert all(w3.eth.get_block(n)["gasUsed"] <= SMALL_BLOCK_GAS for n in range(1, latest + 1))
 
 
-def test_a_slots_matches_deposits_and_meters_are_cut_into_calls_that_fit_a_block(small_blocks):
+def test_a_rounds_matches_and_the_deposits_are_cut_into_calls_that_fit_a_block(small_blocks):
     _, result = small_blocks
     calls = {g.operation: g.transactions for g in result.gas}
-    assert calls["matchOrders"] > len([s for s in result.slots if s.trades])
-    assert calls["depositFor"] > 1 and calls["registerMeters"] > 1
+    rounds = len({s.slot // WINDOW for s in result.slots if s.trades})
+    assert calls["matchOrders"] > rounds
+    assert calls["depositFor"] > 1
 
 
 def test_the_base_fee_stays_where_the_chain_started_while_the_run_mines(small_blocks):
@@ -77,17 +77,14 @@ def test_the_base_fee_stays_where_the_chain_started_while_the_run_mines(small_bl
     assert {w3.eth.get_block(n)["baseFeePerGas"] for n in range(2, w3.eth.block_number + 1)} == {10**9}
 
 
-def test_lots_with_more_trades_than_a_call_carries_are_matched_over_several_calls(few_fills):
-    few, whole = few_fills
-    assert max(len([t for t in few.trades if (t.meter_id, t.slot) == (m, s)]) for m, s in _lots(few)) > FEW_FILLS
-    calls = {g.operation: g.transactions for g in few.gas}["matchOrders"]
-    assert calls >= len(few.trades) // FEW_FILLS
-    assert [name for name, ok in few.checks.items() if not ok] == []
-    assert trades(few) == trades(whole)  # the same trades, in the same order within each lot
-
-
-def _lots(result):
-    return {(t.meter_id, t.slot) for t in result.trades}
+def test_each_lot_is_matched_in_one_call_even_when_a_slot_takes_several(small_blocks):
+    chain, result = small_blocks
+    w3 = chain.web3()
+    escrow = w3.eth.contract(address=result.deployment["EnergyEscrow"], abi=ESCROW_EVENTS)
+    calls_of_lot: dict[int, set[bytes]] = {}
+    for event in escrow.events.Traded.get_logs(from_block=0):
+        calls_of_lot.setdefault(event["args"]["lotKey"], set()).add(bytes(event["transactionHash"]))
+    assert calls_of_lot and all(len(calls) == 1 for calls in calls_of_lot.values())
 
 
 def test_settle_pending_drops_what_an_interrupted_run_left_in_the_pool(toolchain, compile_for, tmp_path: Path):
