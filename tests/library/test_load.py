@@ -1,17 +1,19 @@
-"""Load: over 2,000 mixed transactions from 50 accounts at once through the runner's sending path.
+"""Load: over 2,000 mixed transactions from 51 accounts at once through the runner's sending path.
 
 25 sellers (each with a meter) and 25 buyers trade through 20 delivery
 slots on a real anvil. Every account deposits its own tokens first. Per slot
-every buyer matches its three trades itself, one `matchOrders` call per
-trade (its signed bid and the seller's signed ask, one fill: three
-transactions), and every seller settles its lot of two slots before with
-its meter's signed reading (`settleLots`, the lot's trades read back from
-the `Traded` events in chain order); every few slots everyone withdraws.
-Each phase goes to `EvmBackend.send` as one batch, many transactions per
-account, so nonces, batching and block building are all under load. Then
-the chain is checked: the escrow's invariants, the token supply, each trade
-closed exactly once by the settlement rule (every account ends with the
-tokens the rule gives it), and each account's nonces consecutive.
+the operator, the escrow's matcher, matches each seller's lot in a call of
+its own (the first calls place the signed standing asks and bids: 25
+transactions of one account a slot), every seller closes its lot of two
+slots before itself with its meter's signed reading (`closeLots`, the lot's
+trades read back from the `Traded` events in chain order: anyone may close
+a lot), and every household withdraws a little; at the end everyone
+withdraws everything. Each phase goes to `EvmBackend.send` as one batch,
+many transactions per account, so nonces, batching and block building are
+all under load. Then the chain is checked: the escrow's invariants, the
+token supply, each trade closed exactly once by the settlement rule (every
+account ends with the tokens the rule gives it), and each account's nonces
+consecutive.
 """
 
 from collections import Counter
@@ -25,10 +27,11 @@ from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, Outcome
 from p2p_energy.chain.evm import EvmBackend
-from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
-from p2p_energy.domain.orders import LotTrade, order_domain
-from p2p_energy.domain.settlement import settle_lot
-from p2p_energy.market_calls import CallLimits, SlotMatch, Trade, lot_proof
+from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.wire.cutting import call_gas
+from p2p_energy.wire.orders import Ask, Bid, order_domain, sign_order
+from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
+from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall, Trade, credited_by, lot_key, lot_of_key
 from tests.local_chain import deploy_local_market, first_account
 
 SELLERS = 25
@@ -42,6 +45,8 @@ PRICE = 25_000_000  # 0.25 NRG per kWh
 FUNDING = 10**12
 MAX_UINT256 = 2**256 - 1
 GAS = 400_000
+#: What every household withdraws each slot, and keeps until the end.
+DRIP = 1
 
 
 def exported_per_slot(seller: int) -> int:
@@ -68,8 +73,9 @@ class Load:
         return self.sellers + self.buyers
 
 
-def lot_key(meter: int, slot: int) -> int:
-    return (meter << 64) | slot
+def buyers_of(seller: int) -> list[int]:
+    """Buyer j buys from sellers j, j + 1 and j + 2: seller k sells to buyers k - 2, k - 1 and k, in that order."""
+    return sorted((seller - n) % BUYERS for n in range(TRADES_PER_BUYER))
 
 
 def run_load(chain, compiled) -> Load:
@@ -90,66 +96,74 @@ def run_load(chain, compiled) -> Load:
     everyone = sellers + buyers
     setup = [Call("mint", operator, token, codec.encode("mint", a.address, FUNDING), GAS) for a in everyone]
     ids, owners, signers = [i + 1 for i in range(SELLERS)], [s.address for s in sellers], [m.address for m in meters]
-    setup.append(
-        Call("registerMeters", operator, registry, codec.encode("registerMeters", ids, owners, signers), GAS * 10)
-    )
+    register = codec.encode("registerMeters", ids, owners, signers, escrow)
+    setup.append(Call("registerMeters", operator, registry, register, GAS * 10))
     assert all(o.ok for o in sender.send(setup))
     approve = [Call("approve", a, token, codec.encode("approve", escrow, MAX_UINT256), GAS) for a in everyone]
     deposit = [Call("deposit", a, escrow, codec.encode("deposit", FUNDING), GAS) for a in everyone]
     assert all(o.ok for o in sender.send(approve + deposit))
 
     c0 = (sender.clock - genesis) // SLOT_LENGTH + 2
+    until = c0 + SLOTS
+    per_slot = WH_PER_TRADE * TRADES_PER_BUYER
+    asks = [
+        sign_order(s.private_key, orders, Ask(s.address, i + 1, PRICE, per_slot, WH_PER_TRADE, until))
+        for i, s in enumerate(sellers)
+    ]
+    bids = [sign_order(b.private_key, orders, Bid(b.address, PRICE, per_slot, until)) for b in buyers]
+    placed: set[str] = set()
     outcomes: list[Outcome] = []
-    lots: dict[int, list[LotTrade]] = {}  # lot key -> trades in chain order
+    lots: dict[int, Lot] = {}  # lot key -> the lot as the chain's Traded events give it
 
     def send(calls: list[Call], at: int) -> list[Outcome]:
         done = sender.send(calls, timestamp=at)
         outcomes.extend(done)
         return done
 
+    def orders_for(k: int) -> tuple:
+        wanted = [(sellers[k].address, asks[k]), *((buyers[j].address, bids[j]) for j in buyers_of(k))]
+        new = tuple(order for who, order in wanted if who not in placed)
+        placed.update(who for who, _ in wanted)
+        return new
+
     for tick in range(SLOTS + 2):
         chain_slot = c0 + tick
         block_a = genesis + chain_slot * SLOT_LENGTH - SLOT_LENGTH // 2
         calls = []
         if tick < SLOTS:
-            trades = [
-                Trade(s + 1, sellers[s], buyer, WH_PER_TRADE, PRICE)
-                for j, buyer in enumerate(buyers)
-                for s in ((j + n) % SELLERS for n in range(TRADES_PER_BUYER))
-            ]
-            # One fill per call, each sent by its buyer; the orders are signed for the whole slot.
-            one_by_one = SlotMatch(orders, chain_slot, trades).calls(CallLimits(asks=1, bids=1, fills=1))
-            for trade, args in zip(trades, one_by_one, strict=True):
-                calls.append(Call("matchOrders", trade.buyer, escrow, codec.encode("matchOrders", *args), GAS))
+            for k, seller in enumerate(sellers):  # a call per lot, in meter order: the slot's group k is seller k's lot
+                trades = tuple(Trade(buyers[j].address, WH_PER_TRADE, PRICE) for j in buyers_of(k))
+                call = MatchCall(orders_for(k), (Lot(k + 1, chain_slot, seller.address, trades),))
+                calls.append(Call("matchOrders", operator, escrow, call.calldata, call_gas(call)))
         matched_from = sender.latest_block().number + 1
         send(calls, block_a)
         for log in sender.logs([escrow], matched_from):
             event = codec.decode_log(log)
             if event is not None and event.name == "Traded":
-                lots.setdefault(event.args["lotKey"], []).append(
-                    LotTrade(event.args["buyer"], event.args["wh"], event.args["cost"])
-                )
+                meter, slot = lot_of_key(event.args["lotKey"])
+                trade = Trade(event.args["buyer"], event.args["wh"], event.args["pricePerKWh"])
+                old = lots.get(event.args["lotKey"])
+                sold = (*old.trades, trade) if old else (trade,)
+                lots[event.args["lotKey"]] = Lot(meter, slot, sellers[meter - 1].address, sold)
         calls = []
-        if tick >= 2:  # slot chain_slot - 2 ended one and a half slots ago
+        if tick >= 2:  # slot chain_slot - 2 ended one and a half slots ago: each seller closes its own lot
             read_slot = chain_slot - 2
             for i, seller in enumerate(sellers):
-                reading = Reading(i + 1, read_slot, exported_per_slot(i))
-                proof = lot_proof(meters[i], readings, reading, lots[lot_key(i + 1, read_slot)])
-                calls.append(Call("settleLots", seller, escrow, codec.encode("settleLots", [proof]), GAS))
-        if tick % 4 == 3 or tick == SLOTS + 1:
-            # Settle first, then withdraw: everything at the end, before that what is above half the funding.
-            send(calls, block_a + 1)
-            keep = 0 if tick == SLOTS + 1 else FUNDING // 2
-            answers = sender.calls([(escrow, codec.encode("balanceOf", a.address)) for a in everyone])
-            balances = [int.from_bytes(answer[:32], "big") for answer in answers]
-            calls = [
-                Call("withdraw", a, escrow, codec.encode("withdraw", balance - keep), GAS)
-                for a, balance in zip(everyone, balances, strict=True)
-                if balance > keep
-            ]
-            send(calls, block_a + 2)
-        else:
-            send(calls, block_a + 1)
+                lot = lots[lot_key(i + 1, read_slot)]
+                reading = meters[i].sign(readings, Reading(i + 1, read_slot, (exported_per_slot(i),)))
+                credited = frozenset(credited_by(lot, exported_per_slot(i)))
+                close = CloseCall((GroupClose(read_slot, i, (lot,)),), (reading,), {lot.key: 0}, credited)
+                calls.append(Call("closeLots", seller, escrow, close.calldata, call_gas(close)))
+        send(calls, block_a + 1)
+        last = tick == SLOTS + 1
+        answers = sender.calls([(escrow, codec.encode("balanceOf", a.address)) for a in everyone])
+        balances = [int.from_bytes(answer[:32], "big") for answer in answers]
+        calls = [
+            Call("withdraw", a, escrow, codec.encode("withdraw", balance if last else DRIP), GAS)
+            for a, balance in zip(everyone, balances, strict=True)
+            if balance > 0
+        ]
+        send(calls, block_a + 2)
     logs = sender.logs([escrow], first_block)
     sent_by = Counter(o.call.sender.address for o in outcomes)
     return Load(outcomes, sent_by, sender, codec, escrow, token, sellers, buyers, FUNDING * 50, logs, first_block)
@@ -171,10 +185,10 @@ def events(load: Load, name: str) -> list:
     return [e for e in decoded if e is not None and e.name == name]
 
 
-def test_the_50_accounts_sent_over_2000_mixed_transactions(load):
-    assert len(load.sent_by) == 50
+def test_the_50_accounts_and_the_operator_sent_over_2000_mixed_transactions(load):
+    assert len(load.sent_by) == 51
     assert sum(load.sent_by.values()) >= 2_000
-    assert set(Counter(o.call.label for o in load.outcomes)) == {"matchOrders", "settleLots", "withdraw"}
+    assert set(Counter(o.call.label for o in load.outcomes)) == {"matchOrders", "closeLots", "withdraw"}
 
 
 def test_every_transaction_succeeded(load):
@@ -198,7 +212,7 @@ def test_the_token_supply_is_what_was_minted(load):
 
 def test_every_lot_was_settled_exactly_once_and_none_skipped(load):
     traded = Counter(e.args["lotKey"] for e in events(load, "Traded"))
-    settled = Counter(lot_key(e.args["meterId"], e.args["slot"]) for e in events(load, "LotSettled"))
+    settled = Counter(e.args["lotKey"] for e in events(load, "LotSettled"))
     assert sum(traded.values()) == SLOTS * BUYERS * TRADES_PER_BUYER
     assert set(traded.values()) == {TRADES_PER_BUYER}
     assert set(settled) == set(traded)
@@ -212,13 +226,14 @@ def test_every_account_ends_with_the_tokens_the_settlement_rule_gives_it(load):
     for e in events(load, "Traded"):
         trades.setdefault(e.args["lotKey"], []).append(e.args)
     for lot in events(load, "LotSettled"):
-        meter, slot = lot.args["meterId"], lot.args["slot"]
-        lot_trades = trades[lot_key(meter, slot)]
-        rule = settle_lot([t["cost"] for t in lot_trades], lot.args["soldWh"], exported_per_slot(meter - 1))
-        assert (lot.args["paid"], lot.args["refunded"]) == (rule.seller_payout, sum(rule.refunded))
+        meter, _ = lot_of_key(lot.args["lotKey"])
+        lot_trades = trades[lot.args["lotKey"]]
+        costs = [trade_cost(t["wh"], t["pricePerKWh"]) for t in lot_trades]
+        rule = settle_lot(costs, lot.args["soldWh"], exported_per_slot(meter - 1))
+        assert lot.args["paid"] == rule.seller_payout
         expected[lot.args["seller"]] += rule.seller_payout
-        for trade, refunded in zip(lot_trades, rule.refunded, strict=True):
-            expected[trade["buyer"]] -= trade["cost"] - refunded
+        for cost, trade, refunded in zip(costs, lot_trades, rule.refunded, strict=True):
+            expected[trade["buyer"]] -= cost - refunded
     assert {a.address: uint(load, load.token, "balanceOf", a.address) for a in load.accounts} == dict(expected)
 
 

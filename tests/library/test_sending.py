@@ -17,10 +17,12 @@ from p2p_energy.chain.backend import Call
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.market import MARKET_CONTRACTS, Market, MarketAddresses, deploy_market
-from p2p_energy.domain.meters import MeterKey
-from p2p_energy.domain.orders import order_domain
-from p2p_energy.market_calls import CallLimits, SlotMatch, Trade
 from p2p_energy.run.deployments import default_genesis
+from p2p_energy.wire.cutting import call_gas
+from p2p_energy.wire.orders import Ask, Bid, order_domain, sign_order
+from p2p_energy.wire.readings import MeterKey
+from p2p_energy.wire.records import MATCH_ORDERS, Lot, MatchCall, abi_call
+from p2p_energy.wire.records import Trade as WireTrade
 from tests.local_chain import first_account
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -107,34 +109,19 @@ lot_trades = st.tuples(uint32, uint64, st.lists(st.tuples(address, uint64, uint9
 
 @settings(database=None, deadline=None, max_examples=40)
 @given(
-    slot=uint64,
-    asks=st.lists(st.tuples(st.tuples(uint32, uint64, uint64, uint64, uint96), signature), max_size=4),
-    bids=st.lists(st.tuples(st.tuples(address, uint64, uint64, uint96), signature), max_size=4),
-    fills=st.lists(st.tuples(uint16, uint16, uint64, uint96), max_size=6),
+    streams=st.tuples(st.binary(max_size=200), st.integers(0, 2**16), st.binary(max_size=200), st.binary(max_size=200))
 )
-def test_match_orders_calldata_equals_web3s(codec, escrow_abi, slot, asks, bids, fills):
-    expected = web3_calldata(escrow_abi, "matchOrders", slot, asks, bids, fills)
-    assert codec.encode("matchOrders", slot, asks, bids, fills) == expected
+def test_a_batch_calls_calldata_from_the_wire_format_equals_web3s(codec, escrow_abi, streams):
+    expected = web3_calldata(escrow_abi, "matchOrders", *streams)
+    assert codec.encode("matchOrders", *streams) == expected == abi_call(MATCH_ORDERS, *streams)
 
 
 @settings(database=None, deadline=None, max_examples=40)
-@given(proofs=st.lists(st.tuples(lot_trades, st.tuples(uint32, uint64, uint64), signature), max_size=5))
-def test_settle_lots_calldata_equals_web3s(codec, escrow_abi, proofs):
-    assert codec.encode("settleLots", proofs) == web3_calldata(escrow_abi, "settleLots", proofs)
-
-
-@settings(database=None, deadline=None, max_examples=40)
-@given(lots=st.lists(lot_trades, max_size=5))
-def test_refund_lots_calldata_equals_web3s(codec, escrow_abi, lots):
-    assert codec.encode("refundLots", lots) == web3_calldata(escrow_abi, "refundLots", lots)
-
-
-@settings(database=None, deadline=None, max_examples=40)
-@given(meters=st.lists(st.tuples(uint32, address, address), max_size=6))
-def test_register_meters_calldata_equals_web3s(codec, registry_abi, meters):
+@given(meters=st.lists(st.tuples(uint32, address, address), max_size=6), market=address)
+def test_register_meters_calldata_equals_web3s(codec, registry_abi, meters, market):
     ids, owners, signers = [m[0] for m in meters], [m[1] for m in meters], [m[2] for m in meters]
-    expected = web3_calldata(registry_abi, "registerMeters", ids, owners, signers)
-    assert codec.encode("registerMeters", ids, owners, signers) == expected
+    expected = web3_calldata(registry_abi, "registerMeters", ids, owners, signers, market)
+    assert codec.encode("registerMeters", ids, owners, signers, market) == expected
 
 
 # --------------------------------------------------------------- on anvil
@@ -307,7 +294,7 @@ def trade(chain, market, codec):
     admin, seller, buyer = first_account(chain), account("seller"), account("buyer")
     meter_id = 77
     meter = MeterKey(keccak(text="test_sending:meter"))
-    register = codec.encode("registerMeter", meter_id, seller.address, meter.address)
+    register = codec.encode("registerMeter", meter_id, seller.address, meter.address, market.escrow)
     setup = [
         Call("registerMeter", admin, market.registry, register, 200_000),
         Call("mint", admin, market.token, codec.encode("mint", buyer.address, NRG), 120_000),
@@ -320,9 +307,13 @@ def trade(chain, market, codec):
         (deposited,) = sender.send([deposit], timestamp=now + 1)
         slot = (now - view.view("MeterRegistry", "genesis")) // SLOT + 2
         price = 12 * NRG // 100
-        orders = order_domain(sender.chain_id, market.escrow)
-        (args,) = SlotMatch(orders, slot, [Trade(meter_id, seller, buyer, 200, price)]).calls(CallLimits(1, 1, 1))
-        match = Call("matchOrders", admin, market.escrow, codec.encode("matchOrders", *args), 400_000)
+        domain = order_domain(sender.chain_id, market.escrow)
+        orders = (
+            sign_order(seller.private_key, domain, Ask(seller.address, meter_id, price, 200, 200, slot)),
+            sign_order(buyer.private_key, domain, Bid(buyer.address, price, 200, slot)),
+        )
+        call = MatchCall(orders, (Lot(meter_id, slot, seller.address, (WireTrade(buyer.address, 200, price),)),))
+        match = Call("matchOrders", admin, market.escrow, call.calldata, call_gas(call))
         (matched,) = sender.send([match], timestamp=now + 2)
     finally:
         sender.close()
