@@ -130,6 +130,7 @@ class MarketSpec:
 class ChainSpec:
     evm: str = DEFAULT_EVM_VERSION
     profile: str = "local"
+    #: Seconds after a slot's end during which its lots settle (default: 1,800 s or window_slots slots if longer).
     grace_period_s: int = 1_800
     #: Slots matched per matchOrders round and closed per closeLots round (1: every slot, half a slot ahead).
     window_slots: int = 1
@@ -440,22 +441,23 @@ def _chain(chain: Table, slot_length_s: int) -> ChainSpec:
                 instead,
             )
     chain.check_keys(_CHAIN_KEYS)
-    spec = ChainSpec(
-        evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
-        profile=chain.choice("profile", CHAIN_PROFILES, "local"),
-        grace_period_s=chain.integer("grace_period_s", Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), 1_800),
-        window_slots=chain.integer("window_slots", Limits(low=1, high=MAX_WINDOW_SLOTS, unit="slots"), 1),
-    )
-    # A slot's lots wait for the next closing round after the slot ends: up to window_slots + 1 slots.
-    wait = (spec.window_slots + 1) * slot_length_s
-    if spec.grace_period_s < wait:
+    window = chain.integer("window_slots", Limits(low=1, high=MAX_WINDOW_SLOTS, unit="slots"), 1)
+    # A slot's lots wait for the next closing round after the slot ends: less than window_slots slots.
+    wait = window * slot_length_s
+    grace = chain.integer("grace_period_s", Limits(low=60, high=MAX_GRACE_PERIOD_S, unit="seconds"), max(1_800, wait))
+    if grace < wait:
         chain.fail(
             "grace_period_s",
-            f"is {spec.grace_period_s} s, shorter than window_slots + 1 slots ({wait} s), the longest a lot waits for "
-            "its closing round: lots would be refunded, not settled",
+            f"is {grace} s, shorter than window_slots slots ({wait} s), about the longest a lot waits for its closing "
+            "round: lots would be refunded, not settled",
             f"at least {wait} s, or fewer window_slots",
         )
-    return spec
+    return ChainSpec(
+        evm=chain.choice("evm", EVM_VERSIONS, DEFAULT_EVM_VERSION),
+        profile=chain.choice("profile", CHAIN_PROFILES, "local"),
+        grace_period_s=grace,
+        window_slots=window,
+    )
 
 
 def _weather(weather: Table) -> WeatherSpec:

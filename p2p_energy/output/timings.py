@@ -1,7 +1,7 @@
 """Where a run's wall time went, told so that the lines under the wall time add up to it.
 
 A run records (`RunResult.timings`) the seconds of each of its phases, which
-follow one another (planning, set-up, trading, withdrawing, checking; reading
+follow one another (planning, set-up, trading, paying out, checking; reading
 back on a resume), and the chain backend's seconds on the sending path
 (signing, sending, mining and waiting, receipts), which are spent inside the
 phases that send, receipts being part of mining and waiting. Listed together

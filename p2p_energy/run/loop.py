@@ -167,12 +167,12 @@ def _check_fits(context: RunContext) -> None:
             f"{scenario.source}: slot_length_s is {scenario.slot_length_s} s but the deployment's slots are "
             f"{timing.slot_length} s: deploy anew with --slot-length {scenario.slot_length_s} or change the scenario"
         )
-    wait = (scenario.chain.window_slots + 1) * timing.slot_length
+    wait = scenario.chain.window_slots * timing.slot_length
     if timing.grace_period < wait:
         raise UsageError(
-            f"the deployment's grace period ({timing.grace_period} s) is shorter than window_slots + 1 slots "
-            f"({wait} s), the longest a lot waits for its closing round: deploy with --grace-period >= {wait} or "
-            "lower chain.window_slots"
+            f"the deployment's grace period ({timing.grace_period} s) is shorter than window_slots slots ({wait} s), "
+            f"about the longest a lot waits for its closing round: deploy with --grace-period >= {wait} or lower "
+            "chain.window_slots"
         )
     if context.resume and context.record_path is None:
         raise UsageError("resuming needs the run record of the interrupted run")

@@ -94,9 +94,7 @@ def test_compare_puts_runs_side_by_side_in_a_table_and_a_page(cli, tmp_path):
     out = tmp_path / "side-by-side.html"
     completed = cli("compare", str(tmp_path / "merit"), str(tmp_path / "uniform"), "--out", str(out))
     assert completed.returncode == 0, completed.stderr
-    assert (
-        "merit" in completed.stdout and "uniform" in completed.stdout and "closeLots gas / trade" in completed.stdout
-    )
+    assert "merit" in completed.stdout and "uniform" in completed.stdout and "closeLots gas / trade" in completed.stdout
     assert completed.stdout.splitlines()[-1] == f"page: {out}"
     assert out.read_text().startswith("<!DOCTYPE html>")
 

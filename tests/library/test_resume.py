@@ -110,7 +110,7 @@ def net_tokens(result: RunResult) -> dict[str, int]:
     return {h.name: h.net_tokens for h in result.households}
 
 
-@pytest.mark.parametrize("phase", ["funding households and registering meters", "slot 3/6", "withdrawing balances"])
+@pytest.mark.parametrize("phase", ["funding households and registering meters", "slot 3/6", "paying out balances"])
 def test_a_run_whose_process_died_resumes_to_the_totals_of_an_uninterrupted_run(
     market, scenario, uninterrupted, tmp_path, phase
 ):

@@ -180,14 +180,19 @@ def test_a_window_above_a_day_of_slots_is_rejected(load):
 
 
 def test_a_grace_period_shorter_than_a_round_is_rejected_naming_the_least_that_works(load):
-    message = error_of(load, tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 4499\n")
-    assert "chain.grace_period_s: is 4499 s, shorter than window_slots + 1 slots (4500 s)" in message
-    assert "at least 4500 s" in message
+    message = error_of(load, tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 3599\n")
+    assert "chain.grace_period_s: is 3599 s, shorter than window_slots slots (3600 s)" in message
+    assert "at least 3600 s" in message
 
 
 def test_a_grace_period_of_exactly_a_round_is_accepted(load):
-    scenario = load(tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 4500\n")
-    assert (scenario.chain.window_slots, scenario.chain.grace_period_s) == (4, 4500)
+    scenario = load(tables="\n[chain]\nwindow_slots = 4\ngrace_period_s = 3600\n")
+    assert (scenario.chain.window_slots, scenario.chain.grace_period_s) == (4, 3600)
+
+
+def test_the_default_grace_period_covers_a_round_of_long_slots(load):
+    scenario = load(top="seed = 1\nslots = 4\nslot_length_s = 3600\n", tables="\n[chain]\nwindow_slots = 2\n")
+    assert scenario.chain.grace_period_s == 7200
 
 
 def test_a_price_with_more_than_8_decimals_is_rejected_not_rounded(load):

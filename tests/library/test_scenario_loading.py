@@ -131,7 +131,7 @@ def test_nrg_to_base_units_refuses_to_round():
 
 def test_the_chain_and_market_take_their_documented_defaults():
     made = scenario()
-    assert made.chain == ChainSpec("cancun", "local", 1_800, 800, 100)
+    assert made.chain == ChainSpec("cancun", "local", 1_800, 1)
     assert made.market == MarketSpec("merit", 10, True)
 
 
