@@ -113,6 +113,9 @@ class PriceSpec:
     bid_min: int | None = None
     bid_max: int | None = None
     feed_in_tariff: int = 8_000_000
+    #: NRG base units one whole coin of the chain (QTUM) is worth: how a run's fee is told as a share of the
+    #: value it traded. None: not given (the share is not shown).
+    coin_price: int | None = None
 
     @property
     def has_bids(self) -> bool:
@@ -254,7 +257,7 @@ _TOP_KEYS = (
 )
 _GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery")
 _EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
-_PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff")
+_PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff", "coin_price")
 _MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
 _CHAIN_KEYS = ("evm", "profile", "grace_period_s", "window_slots")
 #: Keys of the market before the gas redesign (issue 13), and what replaced them.
@@ -413,7 +416,10 @@ def _prices(prices: Table) -> PriceSpec:
     )
     if feed_in > grid_tariff:
         prices.fail("feed_in_tariff", "is above grid_tariff", "a feed-in tariff <= grid_tariff")
-    return PriceSpec(ask_min, ask_max, grid_tariff, funding, bid_min, bid_max, feed_in)
+    coin = None
+    if "coin_price" in prices.data:
+        coin = prices.nrg("coin_price", Limits(low=0, low_open=True, high=MAX_FUNDING_NRG), what="NRG per coin")
+    return PriceSpec(ask_min, ask_max, grid_tariff, funding, bid_min, bid_max, feed_in, coin)
 
 
 def _market(market: Table) -> MarketSpec:

@@ -24,6 +24,7 @@ from p2p_energy.output.records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
     SETUP_OPERATIONS,
+    RunFees,
     RunResult,
     RunTotals,
     SlotRecord,
@@ -113,12 +114,13 @@ def count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def figure_cell(key: str, label: str, shown: str, value: object, note: str = "") -> str:
-    """One figure of the summary; data-total and data-value let a test compare it with summary.json."""
+def figure_cell(key: str, label: str, shown: str, value: object, note: str = "", group: str = "total") -> str:
+    """One figure of the summary; data-<group> (total: RunTotals, fee: RunFees) and data-value let a test compare
+    it with summary.json."""
     raw = "" if value is None else esc(json.dumps(value))
     extra = f'<span class="note">{esc(note)}</span>' if note else ""
     return (
-        f'<div class="figure" data-total="{esc(key)}" data-value="{raw}">'
+        f'<div class="figure" data-{group}="{esc(key)}" data-value="{raw}">'
         f'<span class="label">{esc(label)}</span><span class="value">{esc(shown)}</span>{extra}</div>'
     )
 
@@ -392,6 +394,7 @@ def _summary_section(result: RunResult, totals: RunTotals) -> str:
             totals.all_gas_per_settled_trade,
         ),
         figure_cell("transactions", "transactions", count(totals.transactions), totals.transactions),
+        *_fee_cells(result.fees(totals)),
         figure_cell(
             "attacks_rejected",
             "attacks rejected",
@@ -407,6 +410,22 @@ def _summary_section(result: RunResult, totals: RunTotals) -> str:
         rest = f"<li>… {more:,} more in summary.json</li>" if more > 0 else ""
         failures = f'<div class="failures"><h3>{len(result.failures):,} failures</h3><ul>{shown}{rest}</ul></div>'
     return f'<section id="summary"><h2>Summary</h2><div class="figures">{"".join(cells)}</div>{failures}</section>'
+
+
+def _fee_cells(fees: RunFees) -> list[str]:
+    """The chain fee per kWh traded (in the chain's coin, or at Qtum's 40 sat/gas where gas was free) and as a share
+    of the value traded (where the scenario gives the coin's price in NRG)."""
+    at = f"at {fees.gas_price} per gas" + (" (Qtum's minimum; this run's gas was free)" if fees.reference else "")
+    cells = []
+    if fees.per_kwh_traded is not None:
+        shown = f"{fees.per_kwh_traded:.6f}"
+        label = f"chain fee {fees.currency} / kWh traded"
+        cells.append(figure_cell("per_kwh_traded", label, shown, str(fees.per_kwh_traded), at, group="fee"))
+    if fees.share_of_value is not None:
+        shown = f"{fees.share_of_value:.1%}"
+        value = str(fees.share_of_value)
+        cells.append(figure_cell("share_of_value", "chain fee / value traded", shown, value, at, group="fee"))
+    return cells
 
 
 def _chart(chart_id: str, caption: str) -> str:

@@ -316,10 +316,12 @@ class ScenarioFacts:
     feed_in_tariff: int = field(default=0, metadata=ADDED_LATER)
     grid_fee_per_kwh: int = field(default=0, metadata=ADDED_LATER)
     feeder_limit_kw: float | None = field(default=None, metadata=ADDED_LATER)
+    #: NRG base units one whole coin of the chain (QTUM) is worth, where the scenario says (prices.coin_price).
+    coin_price: int | None = field(default=None, metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = (
         *("grid_tariff", "ask_min", "ask_max", "funding"),
-        *("feed_in_tariff", "grid_fee_per_kwh"),
+        *("feed_in_tariff", "grid_fee_per_kwh", "coin_price"),
     )
 
     def __post_init__(self) -> None:
@@ -377,15 +379,35 @@ class RunTotals:
         return encode_record(self)
 
 
+#: Where gas was free (simulate's own anvil), fees are told at Qtum's minimum gas price: 40 satoshi of QTUM.
+REFERENCE_GAS_PRICE = 40
+REFERENCE_CURRENCY = ("QTUM", 8)
+
+
 @dataclass(frozen=True)
 class RunFees:
-    """What a run's gas cost in its chain's coin (see `RunResult.fees`): in all, per settled trade, per kWh."""
+    """What a run's gas cost in a chain's coin (see `RunResult.fees`): in all, per settled trade, per kWh traded,
+    and, where the scenario gives the coin's price in NRG, as a share of the value traded (escrowed NRG).
+
+    `reference` is True where the run's own gas was free and the figures are at REFERENCE_GAS_PRICE.
+    """
 
     currency: str
     gas_price: int
     total: Decimal
     per_settled_trade: Decimal | None
     per_kwh_traded: Decimal | None
+    reference: bool = False
+    share_of_value: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON data; the amounts as exact decimal strings (a float would round them)."""
+        exact = ("total", "per_settled_trade", "per_kwh_traded", "share_of_value")
+        data: dict[str, Any] = {"currency": self.currency, "gas_price": self.gas_price, "reference": self.reference}
+        for name in exact:
+            value = getattr(self, name)
+            data[name] = None if value is None else str(value)
+        return data
 
 
 @dataclass
@@ -420,17 +442,25 @@ class RunResult:
     #: The neighbourhood's bills and KPIs (None in reports written before they were kept).
     kpis: KpiRecord | None = field(default=None, metadata=ADDED_LATER)
 
-    def fees(self, totals: RunTotals) -> RunFees | None:
-        """What the run's gas cost in its chain's coin; None where gas was free (or not recorded)."""
-        if not self.gas_price or not self.fee_currency:
-            return None
-        total = Decimal(totals.gas * self.gas_price).scaleb(-self.fee_decimals)
+    def fees(self, totals: RunTotals) -> RunFees:
+        """What the run's gas cost in its chain's coin, or, where gas was free, at Qtum's 40 sat/gas."""
+        reference = not self.gas_price or not self.fee_currency
+        price = REFERENCE_GAS_PRICE if reference else self.gas_price
+        currency, decimals = REFERENCE_CURRENCY if reference else (self.fee_currency, self.fee_decimals)
+        total = Decimal(totals.gas * price).scaleb(-decimals)
+        coin_price = self.scenario_facts.coin_price if self.scenario_facts is not None else None
+        traded_value = Decimal(totals.tokens_escrowed).scaleb(-TOKEN_DECIMALS)
+        share = None
+        if coin_price is not None and traded_value:
+            share = total * Decimal(coin_price).scaleb(-TOKEN_DECIMALS) / traded_value
         return RunFees(
-            currency=self.fee_currency,
-            gas_price=self.gas_price,
+            currency=currency,
+            gas_price=price,
             total=total,
             per_settled_trade=total / totals.settled_trades if totals.settled_trades else None,
             per_kwh_traded=total * 1000 / totals.traded_wh if totals.traded_wh else None,
+            reference=reference,
+            share_of_value=share,
         )
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -512,7 +542,8 @@ class RunResult:
         """Plain JSON data: the run's fields, its computed `totals`, then the full records."""
         data = encode_record(self)
         records = {name: data.pop(name) for name in RECORD_LISTS}
-        return {**data, "totals": self.totals().to_json(), **records}
+        totals = self.totals()
+        return {**data, "totals": totals.to_json(), "fees": self.fees(totals).to_json(), **records}
 
     @classmethod
     def from_json(cls, data: Any) -> RunResult:

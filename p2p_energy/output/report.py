@@ -38,6 +38,7 @@ from p2p_energy.output.records import (
     SETTLE_OPERATION,
     HouseholdRecord,
     RecordError,
+    RunFees,
     RunResult,
     RunTotals,
     SlotRecord,
@@ -340,10 +341,8 @@ def render_summary(result: RunResult, console: Console) -> None:
     if result.kpis is not None:
         for line in kpi_lines(result.kpis):
             console.print(escape(line), soft_wrap=True)
-    console.print(_gas_table(totals))
-    fees = fee_line(result, totals)
-    if fees is not None:
-        console.print(escape(fees), soft_wrap=True)
+    console.print(_gas_table(totals, result.fees(totals)))
+    console.print(escape(fee_line(result, totals)), soft_wrap=True)
     if result.attacks:
         attacks = Table("attack", "submitted", "rejected", "reasons", title="attacks (all must be rejected)")
         for attack in result.attacks:
@@ -425,7 +424,7 @@ def kpi_lines(kpis: KpiRecord) -> list[str]:
     ]
 
 
-def _gas_table(totals: RunTotals) -> Table:
+def _gas_table(totals: RunTotals, fees: RunFees) -> Table:
     settled = totals.settled_trades
     table = Table(
         "operation", "transactions", "gas", "gas / tx", "gas / settled trade", title=f"gas ({settled:,} settled trades)"
@@ -441,20 +440,28 @@ def _gas_table(totals: RunTotals) -> Table:
     if READINGS_OPERATION in totals.gas_per_operation:  # a run from before readings travelled inside settleLots
         table.add_row("settlement incl. readings", "", "", "", _count(totals.settlement_gas_per_settled_trade))
     table.add_row("trading (no set-up)", "", "", "", _count(totals.trading_gas_per_settled_trade))
+    table.add_section()
+    if fees.per_kwh_traded is not None:
+        at = f"at {fees.gas_price} per gas" + (" (Qtum's minimum)" if fees.reference else "")
+        table.add_row(f"chain fee per kWh traded, {at}", "", f"{fees.per_kwh_traded:.8f} {fees.currency}", "", "")
+    if fees.share_of_value is not None:
+        table.add_row("chain fee as a share of the value traded", "", f"{fees.share_of_value:.1%}", "", "")
     return table
 
 
-def fee_line(result: RunResult, totals: RunTotals) -> str | None:
-    """What the run's gas cost in the chain's coin, in all, per settled trade and per kWh traded."""
+def fee_line(result: RunResult, totals: RunTotals) -> str:
+    """What the run's gas cost in the chain's coin per kWh traded and in all (at Qtum's 40 sat/gas where the run's
+    gas was free, and said so), and as a share of the value traded where the scenario gives the coin's price."""
     fees = result.fees(totals)
-    if fees is None:
-        return None
     coin = fees.currency
-    parts = [f"fees at {fees.gas_price:,} per gas: {fees.total:.8f} {coin} in all"]
-    if fees.per_settled_trade is not None:
-        parts.append(f"{fees.per_settled_trade:.8f} {coin} per settled trade")
+    where = " (Qtum's minimum; this chain's gas was free)" if fees.reference else ""
+    parts = [f"chain fee at {fees.gas_price:,} per gas{where}: {fees.total:.8f} {coin} in all"]
     if fees.per_kwh_traded is not None:
         parts.append(f"{fees.per_kwh_traded:.8f} {coin} per kWh traded")
+    if fees.per_settled_trade is not None:
+        parts.append(f"{fees.per_settled_trade:.8f} {coin} per settled trade")
+    if fees.share_of_value is not None:
+        parts.append(f"{fees.share_of_value:.1%} of the value traded")
     return ", ".join(parts)
 
 

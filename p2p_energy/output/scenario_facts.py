@@ -24,4 +24,5 @@ def scenario_facts(scenario: Scenario) -> ScenarioFacts:
         feed_in_tariff=prices.feed_in_tariff,
         grid_fee_per_kwh=scenario.grid.fee_per_kwh,
         feeder_limit_kw=scenario.grid.feeder_limit_kw,
+        coin_price=prices.coin_price,
     )

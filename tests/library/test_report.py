@@ -11,6 +11,7 @@ from rich.console import Console
 
 from p2p_energy.errors import UsageError
 from p2p_energy.output.plots import price_figure
+from p2p_energy.output.records import ScenarioFacts
 from p2p_energy.output.report import ReportError, fee_line, load_report, render_summary, write_report
 from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
@@ -297,11 +298,38 @@ def test_a_run_that_paid_gas_reports_its_fees_in_the_chains_coin():
     totals = result.totals()
     line = fee_line(result, totals)
     expected = Decimal(totals.gas * 40) / 10**8
-    assert line is not None and line.startswith(f"fees at 40 per gas: {expected:.8f} QTUM in all")
+    assert line.startswith(f"chain fee at 40 per gas: {expected:.8f} QTUM in all")
+    assert f"{expected * 1000 / totals.traded_wh:.8f} QTUM per kWh traded" in line
 
 
-def test_a_run_on_free_gas_reports_no_fees():
-    assert fee_line(make_run(households=4, slots=4), make_run(households=4, slots=4).totals()) is None
+def test_a_run_on_free_gas_reports_its_fees_at_qtums_minimum_gas_price_and_says_so():
+    result = make_run(households=4, slots=4)
+    totals = result.totals()
+    expected = Decimal(totals.gas * 40) / 10**8
+    line = fee_line(result, totals)
+    assert line.startswith(f"chain fee at 40 per gas (Qtum's minimum; this chain's gas was free): {expected:.8f} QTUM")
+
+
+def test_the_fee_is_told_as_a_share_of_the_value_traded_at_the_scenarios_coin_price():
+    result = make_run(households=4, slots=4)
+    assert result.scenario_facts is None or result.scenario_facts.coin_price is None
+    result.scenario_facts = facts_with_coin_price(result, 2 * 10**8)  # 1 QTUM = 2 NRG
+    totals = result.totals()
+    fee_nrg = Decimal(totals.gas * 40) / 10**8 * 2
+    share = fee_nrg / (Decimal(totals.tokens_escrowed) / 10**8)
+    assert result.fees(totals).share_of_value == share
+    assert f"{share:.1%} of the value traded" in fee_line(result, totals)
+
+
+def test_without_a_coin_price_the_share_is_not_told():
+    result = make_run(households=4, slots=4)
+    assert result.fees(result.totals()).share_of_value is None
+    assert "of the value traded" not in fee_line(result, result.totals())
+
+
+def facts_with_coin_price(result, coin_price):
+    base = result.scenario_facts or ScenarioFacts("", "merit", 900, 30_000_000, 10_000_000, 20_000_000, 10**10)
+    return dataclasses.replace(base, coin_price=coin_price)
 
 
 # A run's timings as loop.run_simulation records them (city-day's, rounded): phases that follow one

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+from html import unescape
 
 import pytest
 
@@ -158,3 +159,11 @@ def test_the_pages_times_under_the_wall_time_add_up_to_it_and_the_sending_path_s
         (2, "mining and waiting", 9.0),
         (4, "of which receipts", 4.0),
     ]
+
+
+def test_fee_figures_on_the_page_are_the_runs_fees(html):
+    fees = RUN.fees(RUN.totals()).to_json()
+    shown = dict(re.findall(r'data-fee="([a-z_]+)" data-value="([^"]*)"', html))
+    assert "per_kwh_traded" in shown
+    for key, value in shown.items():
+        assert json.loads(unescape(value)) == fees[key], key
