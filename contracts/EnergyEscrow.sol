@@ -337,11 +337,11 @@ contract EnergyEscrow is SlotClock, EIP712 {
             if (amount == 0) continue;
             // Effects before the transfer, per account: the balance is empty before the token is called.
             _accounts[account] = word.withBalance(0);
-            // amount <= totalBalances: it was one of the balances.
+            // amount <= totalBalances: it was one of the balances. Written per account (a warm write) so that the
+            // total is right before each transfer, never after it.
+            // slither-disable-next-line costly-loop
             totalBalances -= uint128(amount);
             emit Withdrawn(account, amount);
-            // Bounded by MAX_DEPOSITS_PER_CALL; tokens go only to the accounts themselves.
-            // slither-disable-next-line calls-loop
             token.safeTransfer(account, amount);
         }
     }
@@ -528,7 +528,7 @@ contract EnergyEscrow is SlotClock, EIP712 {
     /// read once; the others are only named (for hashing and events). Returns the words and the list's length.
     function _openBook(bytes calldata accounts, uint256 loaded) private view returns (uint256[] memory book) {
         uint256 count = accounts.length / W.ACCOUNT_SIZE;
-        if (count * W.ACCOUNT_SIZE != accounts.length || loaded > count) revert AccountsNotSorted(count);
+        if (accounts.length % W.ACCOUNT_SIZE != 0 || loaded > count) revert AccountsNotSorted(count);
         if (count > MAX_ACCOUNTS_PER_CALL) revert BatchTooLarge(count, MAX_ACCOUNTS_PER_CALL);
         book = new uint256[](loaded);
         address previous = address(0);
@@ -640,6 +640,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
 
     /// Whether the 64-byte compact signature (r | vs) over `digest` is by `account`'s key or the key it named.
     function _signedBy(address account, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        // The error's argument (the bad length or s value) is not needed: any error means "not signed".
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) =
             ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
         if (err != ECDSA.RecoverError.NoError) return false;
@@ -946,9 +948,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
     {
         if (closes.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(closes.length, MAX_BYTES_PER_STREAM);
         if (readings.length > MAX_BYTES_PER_STREAM) revert BatchTooLarge(readings.length, MAX_BYTES_PER_STREAM);
-        uint256[] memory proofs;
         // The registry is fixed at deployment and never reverts for a bad reading (only for malformed bytes).
-        if (readings.length != 0) proofs = registry.provenExports(readings);
+        uint256[] memory proofs = readings.length == 0 ? new uint256[](0) : registry.provenExports(readings);
         uint256 at = 0;
         while (at < closes.length) {
             if (at + W.GROUP_HEADER_SIZE > closes.length) revert MalformedRecords(at);
@@ -967,7 +968,6 @@ contract EnergyEscrow is SlotClock, EIP712 {
             }
             released += groupReleased;
             // Clearing a group's word is what closing its last lot means: one write per group.
-            // slither-disable-next-line costly-loop
             if (group.open == 0) delete _groups[key];
             else _groups[key].open = group.open;
         }
@@ -1133,6 +1133,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
                 let record := calldataload(at)
                 let tradePrice := price
                 if iszero(price) { tradePrice := and(shr(168, record), 0xffffffffffff) }
+                // The settlement rule on the cost locked at the match (rounded up there), as documented above.
+                // slither-disable-next-line divide-before-multiply
                 let cost := div(add(mul(and(shr(216, record), 0xffffff), tradePrice), 999), 1000)
                 let paid := div(mul(cost, delivered), sold)
                 released := add(released, cost)

@@ -251,6 +251,8 @@ contract MeterRegistry is IMeterRegistry, SlotClock, AccessControl, EIP712 {
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(READING_TYPEHASH, meterId, first, keccak256(abi.encodePacked(_words(exported)))))
         );
+        // The error's argument (the bad length or s value) is not needed: any error means "not the meter's".
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) =
             ECDSA.tryRecover(digest, bytes32(signature[0:32]), bytes32(signature[32:64]));
         if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) return (first, Unproven.BadSignature);
