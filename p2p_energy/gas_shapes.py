@@ -60,7 +60,7 @@ class GasPlan:
 
     @classmethod
     def quick(cls, trades_per_lot: int) -> GasPlan:
-        return cls(3, trades_per_lot, 2, 20, 3, 30, (1, 10), 10, (1, 10))
+        return cls(3, trades_per_lot, 2, 20, 3, 30, (1, 10, 100), 10, (1, 10))
 
     @property
     def sellers(self) -> int:
