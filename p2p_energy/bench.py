@@ -303,7 +303,12 @@ def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def measure_gas_report(
-    toolchain: Toolchain, compiled: CompilationResult, trades_per_lot: int, progress: Callable[[str], None]
+    toolchain: Toolchain,
+    compiled: CompilationResult,
+    trades_per_lot: int,
+    progress: Callable[[str], None],
+    *,
+    quick: bool = False,
 ) -> GasReport:
     """`p2p-energy gas`'s report; where the gas model is below a receipt the report is kept (the targets say so)."""
     try:
@@ -312,6 +317,7 @@ def measure_gas_report(
             compiled,
             trades_per_lot,
             progress=lambda step: progress(f"gas, {trades_per_lot} per lot: {step}"),
+            quick=quick,
         )
     except GasModelError as below:
         return below.report

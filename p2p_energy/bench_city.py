@@ -31,7 +31,7 @@ CITY_DAY_GAS_BEFORE = {
     "settlement": {"settleLots": 10_456},
     SETUP_AND_PAYOUT: {"set-up/withdraw": 4_322},
 }
-#: ... and in all (the sum of the above).
+#: ... and in all (all gas over the settled trades: the steps, each rounded down, add up to 2 less).
 CITY_DAY_GAS_BEFORE_TOTAL = 39_217
 #: The steps of a trade and the v3 operations that make them; any other operation is "other".
 _STEPS = (

@@ -31,7 +31,7 @@ def bench_table(results: BenchResults) -> Table:
     sections = (
         _operation_rows(report),
         _per_trade_rows(results),
-        _model_rows(results),
+        _model_rows(results.gas),
         _throughput_rows(results),
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
@@ -69,9 +69,8 @@ def _settlement(report: GasReport) -> str:
     """closeLots' gas per trade of the typical lots: delivered in full by lots per call, short, refunded."""
 
     def by_lots(figures: list[SettlementFigure]) -> str:
-        return f"{' / '.join(str(f.lots) for f in figures)} lots: " + " / ".join(
-            f"{f.close_gas_per_trade:,}" for f in figures
-        )
+        lots = " / ".join(str(f.lots) for f in figures) + (" lots" if any(f.lots > 1 for f in figures) else " lot")
+        return f"{lots}: " + " / ".join(f"{f.close_gas_per_trade:,}" for f in figures)
 
     full = _named(report.settlement, ", delivered in full")
     short = _named(report.settlement, ", every lot short")
@@ -114,10 +113,11 @@ def _per_trade_rows(results: BenchResults) -> list[_Row]:
     return rows
 
 
-def _model_rows(results: BenchResults) -> list[_Row]:
-    """The gas model (wire.cutting.call_gas, the calls' gas limit) against every measured batch call."""
+def _model_rows(reports: dict[int, GasReport]) -> list[_Row]:
+    """The gas model (wire.cutting.call_gas, the calls' gas limit) against every measured batch call, per report
+    (by trades per lot)."""
     rows = []
-    for tpl, report in results.gas.items():
+    for tpl, report in reports.items():
         calls, below = report.calls, report.model_failures()
         ratios = [c.ratio for c in calls]
         city = [c.ratio for c in calls if c.gas >= CITY_SIZED_GAS]
@@ -227,7 +227,7 @@ def _before_after_rows(city: CityDay | None) -> list[_Row]:
         (
             f"{city.scenario} gas per settled trade: in all (every transaction of the run)",
             f"{total:,}",
-            f"{BEFORE_SOURCE}: {CITY_DAY_GAS_BEFORE_TOTAL:,} = {before}",
+            f"{BEFORE_SOURCE}: {CITY_DAY_GAS_BEFORE_TOTAL:,} = {before} (each rounded down)",
         )
     )
     return rows
