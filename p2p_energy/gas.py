@@ -7,13 +7,13 @@ every figure is the `gasUsed` of a real receipt (after refunds):
   `depositFor` of 200 accounts, `registerMeter` (the escrow's first meter,
   which adds the market, and another), `registerMeters` of 200 meters,
   `setTrader`, `cancelOrders`, `withdraw`, and `payOut` of 200 accounts;
-- `matchOrders` (built with :mod:`p2p_energy.wire`): an empty call, orders
-  only (k bids; k asks), and matching shapes chosen so that their gas
-  solves for the cost of each item the call carries (base, loaded account,
-  named account, slot, lot, fill, extra group, bid, ask:
-  :func:`~p2p_energy.gas_figures.solve_items`), plus a busy city-day hour
-  (4 slots x 300 lots x 3 fills) cut into calls by
-  :class:`~p2p_energy.wire.cutting.MatchCutter`;
+- `matchOrders` (every call built with :mod:`p2p_energy.wire`; the shapes
+  are :mod:`p2p_energy.gas_shapes`): an empty call, orders only (k bids;
+  k asks), and matching shapes chosen so that their gas solves for the cost
+  of each item a call carries (base, loaded account, named account, slot,
+  lot, fill, extra group, bid, ask: :func:`~p2p_energy.gas_figures.solve_items`),
+  plus a busy city-day hour (4 slots x 300 lots x 3 fills) cut into calls
+  by :class:`~p2p_energy.wire.cutting.MatchCutter`;
 - `closeLots`: shapes that solve for its items (base, loaded account, named
   account, reading, reading slot, group, lot, trade), the busy hour closed
   as :func:`~p2p_energy.wire.cutting.cut_closes` cuts it, and typical lots
@@ -21,11 +21,14 @@ every figure is the `gasUsed` of a real receipt (after refunds):
   short (each buyer credited a part back), and refunded after the grace
   period: gas per settled trade.
 
-Every matchOrders and closeLots call is checked against the gas model of
-:mod:`p2p_energy.wire.cutting` (`call_gas`: the runner's gas limit and the
-cutter's bound): the run raises :class:`~p2p_energy.gas_figures.GasModelError`
-when a receipt used more than the model gives. Each lot has its own seller
-and every account a balance (funded by `depositFor`) before it trades.
+Every matchOrders and closeLots call is sent with the gas model of
+:mod:`p2p_energy.wire.cutting` as its gas limit (`call_gas`: how the runner
+sends it, and the cutter's bound) and checked against its receipt: the run
+raises :class:`~p2p_energy.gas_figures.GasModelError` (which carries the
+report) when a call used more than the model, or ran out of gas with it
+(a call that clears storage needs the gas refunded at its end while it
+runs). Each lot has its own seller and every account a balance (funded by
+`depositFor`) before it trades. `quick` runs the same shapes, smaller.
 """
 
 from __future__ import annotations
