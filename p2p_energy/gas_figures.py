@@ -247,7 +247,7 @@ class GasReport:
         ratios = [c.ratio for c in self.calls]
         data["model_check"] = {
             "calls": len(self.calls),
-            "below_receipt": [c.name for c in self.model_failures()],
+            "not_enough_for": [c.name for c in self.model_failures()],
             "lowest_model_over_used": round(min(ratios), 4) if ratios else None,
             "highest_model_over_used": round(max(ratios), 4) if ratios else None,
         }

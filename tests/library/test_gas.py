@@ -223,7 +223,7 @@ def test_the_report_as_json_gives_every_call_against_the_model(report):
     assert data["chain"] == "anvil" and data["quick"] is True
     assert len(data["calls"]) == len(report.calls)
     assert all(c["model_over_used"] == round(c["model"] / c["gas"], 4) for c in data["calls"])
-    assert data["model_check"]["below_receipt"] == [c.name for c in report.model_failures()]
+    assert data["model_check"]["not_enough_for"] == [c.name for c in report.model_failures()]
     assert all(isinstance(s["match_and_close_gas_per_trade"], int) for s in data["settlement"])
 
 
