@@ -40,7 +40,8 @@ _CALL_BYTES = 4 + 8 * 32 + 3 * 31
 
 @dataclass(frozen=True)
 class GasPlan:
-    """The sizes of one run: `k` items in the shapes that solve for the per-item costs, a busy city-day hour
+    """The sizes of one run: `k` items in the shapes that solve for the per-item costs (the same in a quick run, so
+    that it checks the gas model on the same shapes), a busy city-day hour
     (`city_slots` x `city_lots` x `city_fills`, among `city_buyers` buyers), and typical lots of
     `trades_per_lot` trades: closed `batches` lots at a time, `short_lots` delivered short, `refunds` refunded."""
 
@@ -60,7 +61,7 @@ class GasPlan:
 
     @classmethod
     def quick(cls, trades_per_lot: int) -> GasPlan:
-        return cls(3, trades_per_lot, 2, 20, 3, 30, (1, 10, 100), 10, (1, 10))
+        return cls(12, trades_per_lot, 2, 20, 3, 30, (1, 10, 100), 10, (1, 10))
 
     @property
     def sellers(self) -> int:

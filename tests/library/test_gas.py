@@ -39,9 +39,9 @@ HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
 #: not count it, so a call of several groups of one lot each runs out of gas at the model though it uses less.
 #: Strict: once the model is raised, these pass, and the marks must go.
 KNOWN_NOT_ENOUGH = {
-    "3 slots, 1 lot of 1 fill each": "the model's slot (36,000) is below a fresh slot's cost",
-    "3 slots, 1 lot of 1 fill each, 3 sellers": "the model's slot (36,000) is below a fresh slot's cost",
-    "3 groups (slots), 1 seller: 1 reading of 3 slots": "the model leaves out the gas refunded for a cleared group",
+    "12 slots, 1 lot of 1 fill each": "the model's slot (36,000) is below a fresh slot's cost",
+    "12 slots, 1 lot of 1 fill each, 12 sellers": "the model's slot (36,000) is below a fresh slot's cost",
+    "12 groups (slots), 1 seller: 1 reading of 12 slots": "the model leaves out the gas refunded for a cleared group",
 }
 
 
@@ -99,8 +99,8 @@ def test_a_shapes_counts_are_read_from_its_call(report):
         "bid": 0,
         "ask": 0,
     }
-    short = report.call("1 group, 1 lot, 3 trades of 3 buyers, delivered short").counts
-    assert (short["loaded account"], short["named account"], short["trade"]) == (4, 0, 3)
+    short = report.call("1 group, 1 lot, 12 trades of 12 buyers, delivered short").counts
+    assert (short["loaded account"], short["named account"], short["trade"]) == (13, 0, 12)
 
 
 def test_the_per_item_costs_are_positive(report):
@@ -149,15 +149,15 @@ def test_the_busy_hour_is_matched_and_closed_in_calls_within_the_bounds(report):
 @pytest.mark.parametrize(
     "shape",
     [
-        "orders only: 3 bids",
-        "orders only: 3 asks",
+        "orders only: 12 bids",
+        "orders only: 12 asks",
         "1 slot, 1 lot, 1 fill",
-        "1 lot, 3 fills of 3 buyers",
+        "1 lot, 12 fills of 12 buyers",
         "1 slot, 65 lots of 1 fill (2 groups)",
         "100 lots of 4 trades (to deliver in full)",
         HOUR,
         "1 group, 1 lot, 1 trade",
-        "1 group, 1 lot, 3 trades of 3 buyers, delivered short",
+        "1 group, 1 lot, 12 trades of 12 buyers, delivered short",
         "100 lots of 4 trades, delivered in full",
         "10 lots of 4 trades, refunded after the grace period",
         *(
@@ -210,7 +210,7 @@ def test_shapes_that_cannot_tell_the_items_apart_are_refused():
 
 def test_the_solved_costs_are_exact_before_rounding(report):
     """The solving shapes are reproduced to within rounding (a gas or two per item)."""
-    call = report.call("1 lot, 3 fills of 3 buyers")
+    call = report.call("1 lot, 12 fills of 12 buyers")
     assert abs(predict(report.match_items, call.counts) - call.gas) <= len(MATCH_ITEMS)
 
 
@@ -245,7 +245,7 @@ def test_p2p_energy_gas_prints_its_tables_or_fails_naming_the_calls_the_model_is
     out = tmp_path / "gas" / "gas.json"
     code = main(["gas", "--trades-per-lot", "2", "--json", str(out)])
     captured = capsys.readouterr()
-    if report.model_failures():  # the quick run's shapes are the full run's, smaller: it finds the same
+    if report.model_failures():  # the quick run has the full run's solving shapes: it finds the same
         assert code == 1 and not out.exists()
         assert "the gas model of p2p_energy/wire/cutting.py" in captured.err
         return
