@@ -1,12 +1,12 @@
-"""The city-scale day in the benchmark (`p2p-energy bench`): its figures, and its gas per settled trade
-before and after the gas redesign (issue 13).
+"""The city-scale day in the benchmark (`p2p-energy bench`): its figures, and its gas per settled trade by
+operation next to the v2 market's.
 
-The "before" figures are constants: city-day's gas per settled trade per
-operation, measured on main before the redesign (issue 13's table; the
-operations of the old interface no longer exist, so they cannot be measured
-again). The "after" figures come from the run: each operation's gas over the
-run divided by its settled trades. The market plan did not change with the
-redesign, so both columns divide by the same trades.
+The "before" figures are constants: city-day's gas per settled trade on the
+v2 market (escrow v2: matchOrders, settleLots), measured 2026-11-30 and
+documented in docs/gas-design.md; v2's operations no longer exist, so they
+cannot be measured again. They are a reference row only. The "now" figures
+come from the run: each operation's gas over the run divided by the run's
+settled trades.
 """
 
 from __future__ import annotations
@@ -18,36 +18,33 @@ from typing import Any
 
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY
 from p2p_energy.networks import MIN_GAS_PRICE_SATOSHI
-from p2p_energy.output.records import SETUP_OPERATIONS, RunResult
+from p2p_energy.output.records import RunResult
 from p2p_energy.output.timings import RECEIPTS, by_kind_of_work, phases
 from p2p_energy.units import SATOSHI_PER_QTUM
 
-#: Where the "before" figures come from.
-BEFORE_SOURCE = "measured on main before the gas redesign, issue 13"
-#: city-day's gas per settled trade per operation on main before the redesign (issue 13's table).
+#: What the "before" figures are.
+BEFORE_SOURCE = "before (v2, measured 2026-11-30)"
+SETUP_AND_PAYOUT = "set-up and pay-out"
+#: city-day's gas per settled trade per step on the v2 market (docs/gas-design.md, measured 2026-11-30).
 CITY_DAY_GAS_BEFORE = {
-    "postOffer": 24_795,
-    "takeOffers": 88_636,
-    "submitReadings": 12_230,
-    "settleLots": 12_910,
-    "set-up and withdraw": 6_720,
+    "matching": {"matchOrders": 24_437},
+    "settlement": {"settleLots": 10_456},
+    SETUP_AND_PAYOUT: {"set-up/withdraw": 4_322},
 }
-#: ... and in all (issue 13's table: the sum of the above).
-CITY_DAY_GAS_BEFORE_TOTAL = 145_291
-SETUP_AND_WITHDRAW = "set-up and withdraw"
-#: The steps of a trade, with the operations that made them before and make them now.
+#: ... and in all (all gas over the settled trades: the steps, each rounded down, add up to 2 less).
+CITY_DAY_GAS_BEFORE_TOTAL = 39_217
+#: The steps of a trade and the v3 operations that make them; any other operation is "other".
 _STEPS = (
-    ("matching", ("postOffer", "takeOffers"), ("matchOrders",)),
-    ("settlement", ("submitReadings", "settleLots"), ("settleLots",)),
-    ("refunds", (), ("refundLots",)),
+    ("matching", ("matchOrders",)),
+    ("settlement", ("closeLots",)),
+    (SETUP_AND_PAYOUT, ("registerMeters", "depositFor", "setTrader", "mint", "approve", "payOut", "deploy")),
 )
-_SETUP_AND_WITHDRAW = SETUP_OPERATIONS | {"deposit", "withdraw"}
 _WH_PER_KWH = 1000
 
 
 @dataclass(frozen=True)
 class GasStep:
-    """One step of city-day's trades: gas per settled trade by operation, before (issue 13) and now."""
+    """One step of city-day's trades: gas per settled trade by operation, now and on the v2 market."""
 
     step: str
     before: dict[str, int]
@@ -61,22 +58,17 @@ class GasStep:
 
 
 def gas_steps(gas_per_operation: dict[str, int], settled_trades: int) -> list[GasStep]:
-    """city-day's gas per settled trade step by step, before and after (a step that neither had left out);
-    [] when nothing settled."""
+    """city-day's gas per settled trade step by step, now and before (v2); [] when nothing settled."""
     if settled_trades <= 0:
         return []
     left = dict(gas_per_operation)
     steps = []
-    named: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = list(_STEPS)
-    named.append((SETUP_AND_WITHDRAW, (SETUP_AND_WITHDRAW,), tuple(sorted(_SETUP_AND_WITHDRAW))))
-    for step, before_ops, after_ops in named:
-        taken = {op: left.pop(op) for op in after_ops if op in left}
-        if not before_ops and not taken:
-            continue  # a step that neither run had (no refunds)
+    for step, operations in _STEPS:
+        taken = {op: left.pop(op) for op in operations if op in left}
         steps.append(
             GasStep(
                 step,
-                {op: CITY_DAY_GAS_BEFORE[op] for op in before_ops},
+                dict(CITY_DAY_GAS_BEFORE.get(step, {})),
                 {op: gas // settled_trades for op, gas in taken.items()},
                 sum(taken.values()) // settled_trades,
             )
@@ -139,13 +131,8 @@ class CityDay:
         """What this run's gas would cost on Qtum at 40 sat/gas, per kWh traded."""
         return qtum_fee_per_kwh(self.gas, self.traded_wh)
 
-    @property
-    def qtum_fee_per_kwh_before(self) -> Decimal | None:
-        """The same for the same trades at the gas per settled trade before the redesign."""
-        return qtum_fee_per_kwh(CITY_DAY_GAS_BEFORE_TOTAL * self.settled_trades, self.traded_wh)
-
     def to_json(self) -> dict[str, Any]:
-        fee, fee_before = self.qtum_fee_per_kwh, self.qtum_fee_per_kwh_before
+        fee = self.qtum_fee_per_kwh
         return {
             **asdict(self),
             "settled_trades_per_s": self.settled_per_s,
@@ -156,7 +143,6 @@ class CityDay:
                 "after_total": self.all_gas_per_settled_trade,
             },
             "qtum_fee_per_kwh_at_40_sat_per_gas": None if fee is None else str(fee.quantize(Decimal("1e-8"))),
-            "qtum_fee_per_kwh_before": None if fee_before is None else str(fee_before.quantize(Decimal("1e-8"))),
         }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults
+from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, SETTLEMENT_BATCH_LOTS, BenchResults, settlement_batch
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
 from p2p_energy.bench_qtum import QtumComparison
-from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, BatchFigure, GasReport
-from p2p_energy.gas_figures import PER_ASK, PER_BID, PER_FILL
+from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
+from p2p_energy.gas_figures import CITY_SIZED_GAS, SettlementFigure
 
 
 def _mib(n: int | None) -> str:
@@ -27,9 +27,11 @@ def bench_table(results: BenchResults) -> Table:
         f"p2p-energy bench {results.date[:10]}, {m.cpus} cores{memory}, {results.evm_version}; times: medians of {runs}"
     )
     table = Table("figure", "value", "compared with", title=title)
+    report = results.gas[GAS_TRADES_PER_LOT[0]]
     sections = (
-        _operation_rows(results),
+        _operation_rows(report),
         _per_trade_rows(results),
+        _model_rows(results.gas),
         _throughput_rows(results),
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
@@ -43,9 +45,8 @@ def bench_table(results: BenchResults) -> Table:
     return table
 
 
-def _operation_rows(results: BenchResults) -> list[_Row]:
+def _operation_rows(report: GasReport) -> list[_Row]:
     """Whole transactions, against an ERC20 transfer; then the gas per item of the batch calls."""
-    report = results.gas[GAS_TRADES_PER_LOT[0]]
     erc20 = report.operations[ERC20_TRANSFER_REFERENCE]
     rows = [
         (f"gas: {op}", f"{gas:,}", "the yardstick" if gas == erc20 else f"{gas / erc20:.1f}x an ERC20 transfer")
@@ -53,39 +54,80 @@ def _operation_rows(results: BenchResults) -> list[_Row]:
         if not op.startswith("deploy")
     ]
     rows += [(f"gas: {item}", f"{gas:,}", "in a batch call") for item, gas in report.per_item.items()]
+    for function, items in (("matchOrders", report.match_items), ("closeLots", report.close_items)):
+        listed = ", ".join(f"{item} {gas:,}" for item, gas in items.items() if item != "base")
+        rows.append((f"gas: {function} per item", f"base {items['base']:,}", f"solved from measured shapes: {listed}"))
     return rows
 
 
+def _named(figures: list[SettlementFigure], suffix: str) -> list[SettlementFigure]:
+    """The typical lots' figures (not the shapes' or the busy hour's) whose name ends with `suffix`."""
+    return [f for f in figures if f.name.endswith(suffix) and " lot" in f.name.split(",")[0] and f.name[0].isdigit()]
+
+
 def _settlement(report: GasReport) -> str:
-    """Gas per trade of every settleLots and refundLots call of a report, by lots per call."""
+    """closeLots' gas per trade of the typical lots: delivered in full by lots per call, short, refunded."""
 
-    def by_lots(batches: list[BatchFigure]) -> str:
-        return f"{' / '.join(str(b.lots) for b in batches)} lots: {' / '.join(f'{b.gas_per_trade:,}' for b in batches)}"
+    def by_lots(figures: list[SettlementFigure]) -> str:
+        lots = " / ".join(str(f.lots) for f in figures) + (" lots" if any(f.lots > 1 for f in figures) else " lot")
+        return f"{lots}: " + " / ".join(f"{f.close_gas_per_trade:,}" for f in figures)
 
-    short = report.short_delivery
-    every_short = f"; every lot short (buyers credited): {short.gas_per_trade:,}" if short is not None else ""
-    largest = f" (largest call: {report.largest_batch_bound})"
-    return f"{by_lots(report.batches)}{largest}{every_short}; refundLots {by_lots(report.refunds)}"
+    full = _named(report.settlement, ", delivered in full")
+    short = _named(report.settlement, ", every lot short")
+    refunds = _named(report.settlement, ", refunded after the grace period")
+    cell = by_lots(full)
+    if short:
+        cell += f"; every lot short (buyers credited): {by_lots(short)}"
+    if refunds:
+        cell += f"; refunded after the grace period {by_lots(refunds)}"
+    return cell
+
+
+def _trades(n: int) -> str:
+    return f"{n} trade{'s' if n > 1 else ''}"
 
 
 def _per_trade_rows(results: BenchResults) -> list[_Row]:
-    """Gas per trade: matching (whole calls and the derived figures) and settlement per batch size."""
+    """Gas per trade: the busy city-day hour (matching and closing), and settlement per batch size."""
     report = results.gas[GAS_TRADES_PER_LOT[0]]
-    city, items = report.city_slot, report.per_item
-    rows = [
-        (
-            f"gas per trade: matchOrders, {city.name} ({city.asks} asks, {city.bids} bids, {city.fills} fills)",
-            f"{city.gas_per_fill:,}",
-            f"one fill per call: {report.operations[MATCH_ONE]:,}; derived: per ask {items[PER_ASK]:,}, "
-            f"per bid {items[PER_BID]:,}, per fill {items[PER_FILL]:,}",
-        )
-    ]
-    for tpl, each in results.gas.items():
+    rows = []
+    hour = next((f for f in report.settlement if f.name.startswith("a busy city-day hour")), None)
+    if hour is not None:
         rows.append(
             (
-                f"gas per settled trade: settleLots of 100 lots, {tpl} trade{'s' if tpl > 1 else ''} per lot",
-                f"{each.batch(100).gas_per_trade:,}",
-                _settlement(each),
+                f"gas per settled trade: {hour.name.removesuffix(', delivered in full')}",
+                f"{hour.gas_per_trade:,}",
+                f"matchOrders {hour.match_gas // hour.trades:,} ({hour.match_calls} calls) + closeLots "
+                f"{hour.close_gas_per_trade:,} ({hour.close_calls} calls), as wire.cutting cuts them",
+            )
+        )
+    for tpl, each in results.gas.items():
+        batch = each.settlement_of(settlement_batch(each))
+        rows.append(
+            (
+                f"gas per settled trade: closeLots of {SETTLEMENT_BATCH_LOTS} lots, {_trades(tpl)} per lot",
+                f"{batch.close_gas_per_trade:,}",
+                f"{_settlement(each)}; matching them {batch.match_gas // batch.trades:,} per trade",
+            )
+        )
+    return rows
+
+
+def _model_rows(reports: dict[int, GasReport]) -> list[_Row]:
+    """The gas model (wire.cutting.call_gas, the calls' gas limit) against every measured batch call, per report
+    (by trades per lot)."""
+    rows = []
+    for tpl, report in reports.items():
+        calls, below = report.calls, report.model_failures()
+        ratios = [c.ratio for c in calls]
+        city = [c.ratio for c in calls if c.gas >= CITY_SIZED_GAS]
+        not_enough = f"; NOT enough for: {', '.join(c.name for c in below)}" if below else ""
+        rows.append(
+            (
+                f"gas model against receipts, {_trades(tpl)} per lot",
+                f"{len(calls) - len(below)} of {len(calls)} calls",
+                f"model / used {min(ratios):.3f} to {max(ratios):.3f}; city-sized calls (>= {CITY_SIZED_GAS:,} gas) "
+                f"{min(city, default=0):.3f} to {max(city, default=0):.3f}{not_enough}",
             )
         )
     return rows
@@ -101,7 +143,8 @@ def _throughput_rows(results: BenchResults) -> list[_Row]:
             f"{t.batched.settled_per_s / x.web3_per_s:.1f}x web3.py transfers/s",
         ),
         (
-            f"{t.scenario}: one transaction per action (a fill per matchOrders, a lot per settleLots)",
+            f"{t.scenario}: one transaction per action (the bench's replay: a lot per matchOrders, its group per "
+            "closeLots, calls built with p2p_energy.wire)",
             f"{t.one_by_one.settled_per_s:,.0f} settled trades/s",
             f"{t.one_by_one.transactions:,} tx in {t.one_by_one.run_s:.2f} s",
         ),
@@ -132,7 +175,7 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
         f"{kind} {seconds:.1f}{receipts if kind == 'mining and waiting' else ''}" for kind, seconds in city.work.items()
     )
     name = city.scenario
-    fee, fee_before = city.qtum_fee_per_kwh, city.qtum_fee_per_kwh_before
+    fee = city.qtum_fee_per_kwh
     return [
         (
             f"{name}: {city.households:,} households, {city.slots} slots",
@@ -143,13 +186,12 @@ def _city_rows(city: CityDay | None) -> list[_Row]:
         (
             f"{name}: settled trades",
             f"{city.settled_trades:,}",
-            f"{city.settled_per_s:,.0f} per second; settleLots {city.settle_gas_per_settled_trade or 0:,} gas each",
+            f"{city.settled_per_s:,.0f} per second; closeLots {city.settle_gas_per_settled_trade or 0:,} gas each",
         ),
         (
-            f"{name}: Qtum fee per kWh traded at 40 sat/gas (from this run's gas)",
+            f"{name}: Qtum fee per kWh traded at 40 sat/gas (all gas x 40e-8 QTUM / kWh traded)",
             "-" if fee is None else f"{fee:.4f} QTUM",
-            f"{city.traded_wh / 1000:,.0f} kWh traded; before the redesign "
-            + ("-" if fee_before is None else f"{fee_before:.4f} QTUM"),
+            f"{city.gas:,} gas, {city.traded_wh / 1000:,.0f} kWh traded",
         ),
         (
             f"{name}: peak memory (RSS)",
@@ -166,31 +208,26 @@ def _operations(per_trade: dict[str, int]) -> str:
 
 
 def _step_row(name: str, step: GasStep) -> _Row:
-    if not step.before:
-        before = "not in the issue's table"
-    elif list(step.before) == [step.step]:
-        before = f"{step.before_total:,}"
-    else:
-        before = f"{_operations(step.before)} = {step.before_total:,}"
+    before = f"{_operations(step.before)}" if step.before else "-"
     return (
         f"{name} gas per settled trade: {step.step}",
         f"{step.after_total:,}",
-        f"{_operations(step.after)}; before: {before}",
+        f"{_operations(step.after)}; {BEFORE_SOURCE}: {before}",
     )
 
 
 def _before_after_rows(city: CityDay | None) -> list[_Row]:
-    """city-day's gas per settled trade step by step: now (the value) and before the redesign."""
+    """city-day's gas per settled trade by step and operation (the value), v2's figures beside it."""
     if city is None or not city.steps:
         return []
     rows = [_step_row(city.scenario, step) for step in city.steps]
     total = city.all_gas_per_settled_trade or 0
+    before = " + ".join(_operations(step.before) for step in city.steps if step.before)
     rows.append(
         (
-            f"{city.scenario} gas per settled trade: in all",
+            f"{city.scenario} gas per settled trade: in all (every transaction of the run)",
             f"{total:,}",
-            f"before: {CITY_DAY_GAS_BEFORE_TOTAL:,} ({BEFORE_SOURCE}): "
-            f"{CITY_DAY_GAS_BEFORE_TOTAL / max(total, 1):.1f}x less now",
+            f"{BEFORE_SOURCE}: {CITY_DAY_GAS_BEFORE_TOTAL:,} = {before} (each rounded down)",
         )
     )
     return rows

@@ -1,177 +1,254 @@
-"""`p2p-energy gas`: every operation of the market measured on a real anvil (figures measured, none assumed)."""
+"""`p2p-energy gas` on escrow v3: every operation measured from receipts on a real anvil (quick mode: small shapes,
+about a second), the per-item costs solved from them, and the gas model of wire.cutting checked against every
+matchOrders and closeLots call."""
 
 import json
 
 import pytest
 
-from p2p_energy.cli import main
 from p2p_energy.errors import UsageError
-from p2p_energy.gas import (
-    DEPOSIT,
-    ERC20_TRANSFER_REFERENCE,
-    MATCH_CITY_SLOT,
-    MATCH_ONE,
-    REFUND_ONE,
-    REGISTER_METER,
-    SET_TRADER,
-    SETTLE_ONE,
-    WITHDRAW,
-    run_gas_report,
-)
+from p2p_energy.gas import GasModelError, GasReport, gas_tables, run_gas_report
 from p2p_energy.gas_figures import (
-    CITY_SLOT_ASKS,
-    CITY_SLOT_BIDS,
-    CITY_SLOT_FILLS,
+    CANCEL_ORDERS,
+    CLOSE_ITEMS,
+    DEPOSIT,
     DEPOSIT_FOR,
-    PER_ASK,
-    PER_BID,
-    PER_CALL,
+    ERC20_TRANSFER_REFERENCE,
+    MATCH_ITEMS,
+    PAY_OUT,
     PER_DEPOSIT,
-    PER_FILL,
     PER_METER,
+    PER_PAYOUT,
+    REGISTER_FIRST_METER,
+    REGISTER_METER,
     REGISTER_METERS,
-    MatchCosts,
-    MatchFigure,
+    SET_TRADER,
+    WITHDRAW,
+    CallFigure,
+    predict,
+    solve_items,
 )
-from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TRADES_PER_CALL, MAX_TRADES_PER_LOT
+from p2p_energy.limits import MAX_TRADES_PER_LOT
+from p2p_energy.wire.cutting import MAX_CALL_GAS, MAX_CALLDATA_BYTES
 
-# Gas is deterministic for given code and inputs, so these are regression
-# guards for the issue's target, not timing tests.
-TARGET_GAS_PER_SETTLED_TRADE = 25_000
+HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
+#: Calls the gas model (wire/cutting.py) is known not to be enough for, as their gas limit. A slot costs a
+#: matchOrders call about 47,700 gas (two fresh storage words and an event) where the model counts 36,000, so a
+#: call of several slots with few lots each uses more than the model. A closeLots call that clears a group's word
+#: gets 4,800 gas back, but only at its end: it needs that gas while it runs, and the model (3,200 per group) does
+#: not count it, so a call of several groups of one lot each runs out of gas at the model though it uses less.
+#: Strict: once the model is raised, these pass, and the marks must go.
+KNOWN_NOT_ENOUGH = {
+    "12 slots, 1 lot of 1 fill each": "the model's slot (36,000) is below a fresh slot's cost",
+    "12 slots, 1 lot of 1 fill each, 12 sellers": "the model's slot (36,000) is below a fresh slot's cost",
+    "12 groups (slots), 1 seller: 1 reading of 12 slots": "the model leaves out the gas refunded for a cleared group",
+}
 
 
 @pytest.fixture(scope="module")
-def report(toolchain, compile_for):
-    """One trade per lot: the worst case for settlement."""
-    return run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=1)
+def measured(toolchain, compile_for) -> tuple[GasReport, GasModelError | None]:
+    """One quick run with 4 trades per lot: its report, and the GasModelError it raised (if it did)."""
+    try:
+        return run_gas_report(toolchain.anvil, compile_for("cancun"), 4, quick=True), None
+    except GasModelError as below:
+        return below.report, below
 
 
 @pytest.fixture(scope="module")
-def report_4(toolchain, compile_for):
-    """Four trades per lot: `p2p-energy gas`'s default."""
-    return run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=4)
+def report(measured) -> GasReport:
+    return measured[0]
 
 
-def test_report_covers_every_operation(report):
-    expected = {ERC20_TRANSFER_REFERENCE, DEPOSIT, DEPOSIT_FOR, REGISTER_METER, REGISTER_METERS, SET_TRADER}
-    expected |= {MATCH_ONE, MATCH_CITY_SLOT, SETTLE_ONE, REFUND_ONE, WITHDRAW}
+def calls_of(report: GasReport, function: str) -> list[CallFigure]:
+    return [c for c in report.calls if c.function == function]
+
+
+def test_every_operation_of_the_interface_is_measured(report):
+    expected = {ERC20_TRANSFER_REFERENCE, DEPOSIT, DEPOSIT_FOR, REGISTER_FIRST_METER, REGISTER_METER, REGISTER_METERS}
+    expected |= {SET_TRADER, CANCEL_ORDERS, WITHDRAW, PAY_OUT}
     expected |= {f"deploy {name}" for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")}
-    assert expected <= set(report.operations)
-    assert set(report.per_item) == {PER_DEPOSIT, PER_METER, PER_ASK, PER_BID, PER_FILL, PER_CALL}
+    assert set(report.operations) == expected
+    assert set(report.per_item) == {PER_DEPOSIT, PER_METER, PER_PAYOUT}
+    assert set(report.match_items) == {"base", *MATCH_ITEMS}
+    assert set(report.close_items) == {"base", *CLOSE_ITEMS}
 
 
-def test_every_figure_is_gas_some_transaction_used(report):
-    figures = [*report.operations.values(), *report.per_item.values()]
-    figures += [f.gas for f in [*report.matches, *report.batches, *report.refunds, report.short_delivery]]
-    assert all(isinstance(gas, int) and gas > 0 for gas in figures)
+def test_every_figure_is_gas_a_transaction_used(report):
+    figures = [*report.operations.values(), *report.per_item.values(), *(c.gas for c in report.calls)]
+    assert all(isinstance(gas, int) and 21_000 <= gas < MAX_CALL_GAS for gas in figures)
 
 
-def test_batches_of_1_10_100_lots_and_the_largest_call_are_measured(report):
-    # With one trade per lot, lots (not trades) bound a settleLots call.
-    expected = [(1, 1), (10, 10), (100, 100), (MAX_LOTS_PER_CALL, MAX_LOTS_PER_CALL)]
-    assert [(b.lots, b.trades) for b in report.batches] == expected
-    assert report.operations[SETTLE_ONE] == report.batches[0].gas
+def test_both_batch_calls_are_measured_in_many_shapes(report):
+    assert len(calls_of(report, "matchOrders")) >= 15
+    assert len(calls_of(report, "closeLots")) >= 15
 
 
-def test_the_largest_batch_names_the_escrow_bound_that_limits_it(report):
-    assert report.largest_batch_bound == f"{MAX_LOTS_PER_CALL} lots per call"
-
-
-def test_the_largest_batch_fits_a_block(report):
-    assert 0 < report.largest_batch.gas <= report.block_gas_limit
-
-
-def test_batching_lowers_the_gas_per_settled_trade(report, report_4):
-    for each in (report, report_4):
-        per_trade = [b.gas_per_trade for b in each.batches]
-        assert per_trade == sorted(per_trade, reverse=True)
-
-
-def test_a_batch_of_100_four_trade_lots_meets_the_gas_target(report_4):
-    assert report_4.batch(100).trades == 400
-    assert report_4.batch(100).gas_per_trade <= TARGET_GAS_PER_SETTLED_TRADE
-
-
-def test_settling_even_a_single_trade_lot_in_a_batch_costs_less_than_an_erc20_transfer(report):
-    # One trade per lot misses the 25,000 target (the lot's reading, its signature check and the
-    # seller's credit are paid by one trade); it must stay well under a plain token transfer.
-    assert report.batch(100).gas_per_trade < report.operations[ERC20_TRANSFER_REFERENCE]
-
-
-def test_more_trades_per_lot_make_a_settled_trade_cheaper(report, report_4):
-    assert report_4.batch(100).gas_per_trade < report.batch(100).gas_per_trade
-
-
-def test_a_short_delivery_costs_more_than_a_full_one_since_every_buyer_is_credited(report_4):
-    short = report_4.short_delivery
-    assert (short.lots, short.trades) == (100, 400)
-    assert short.gas > report_4.batch(100).gas
-
-
-def test_refunds_of_one_lot_and_of_a_batch_are_measured(report_4):
-    assert [(b.lots, b.trades) for b in report_4.refunds] == [(1, 4), (100, 400)]
-    assert report_4.refunds[1].gas_per_trade < report_4.refunds[0].gas_per_trade
-
-
-def test_batch_calls_cost_less_per_item_than_single_calls(report):
+def test_array_calls_cost_less_per_item_than_single_calls(report):
     assert report.per_item[PER_DEPOSIT] < report.operations[DEPOSIT]
-    assert report.per_item[PER_METER] < report.operations[REGISTER_METER]
+    assert report.per_item[PER_METER] < report.operations[REGISTER_METER] < report.operations[REGISTER_FIRST_METER]
 
 
-def test_the_city_day_slot_is_one_call_of_its_shape(report):
-    city = report.city_slot
-    assert (city.asks, city.bids, city.fills) == (CITY_SLOT_ASKS, CITY_SLOT_BIDS, CITY_SLOT_FILLS)
-    assert report.operations[MATCH_CITY_SLOT] == city.gas
-    assert city.gas_per_fill < report.operations[MATCH_ONE]
+def test_a_shapes_counts_are_read_from_its_call(report):
+    assert report.call("1 slot, 65 lots of 1 fill (2 groups)").counts == {
+        "loaded account": 1,
+        "named account": 65,
+        "slot": 1,
+        "lot": 65,
+        "fill": 65,
+        "extra group": 1,
+        "bid": 0,
+        "ask": 0,
+    }
+    short = report.call("1 group, 1 lot, 12 trades of 12 buyers, delivered short").counts
+    assert (short["loaded account"], short["named account"], short["trade"]) == (13, 0, 12)
 
 
-def test_the_derived_figures_predict_the_city_day_slot_within_5_percent(report):
-    items = report.per_item
-    costs = MatchCosts(items[PER_CALL], items[PER_ASK], items[PER_BID], items[PER_FILL])
-    city = report.city_slot
-    assert costs.predict(city.asks, city.bids, city.fills) == pytest.approx(city.gas, rel=0.05)
+def test_the_per_item_costs_are_positive(report):
+    assert all(gas > 0 for gas in [*report.match_items.values(), *report.close_items.values()])
 
 
-def test_match_costs_are_solved_exactly_from_four_shapes():
-    def gas(asks, bids, fills):
-        return 30_000 + 36_000 * asks + 14_000 * bids + 5_500 * fills
+@pytest.mark.parametrize("function", ["matchOrders", "closeLots"])
+def test_the_per_item_costs_predict_every_call_within_5_percent(report, function):
+    """But the empty call and refunds: no items, or no readings (so no call to the registry) are not what the
+    shapes the costs come from do."""
+    items = report.match_items if function == "matchOrders" else report.close_items
+    calls = [c for c in calls_of(report, function) if "refunded" not in c.name and c.name != "empty call"]
+    off = {c.name: predict(items, c.counts) / c.gas for c in calls}
+    assert all(0.95 <= ratio <= 1.05 for ratio in off.values()), off
 
-    shapes = [(1, 1, 1), (10, 1, 10), (1, 10, 10), (10, 10, 100)]
-    figures = [MatchFigure(str(s), *s, gas(*s)) for s in shapes]
-    assert MatchCosts.solve(figures) == MatchCosts(30_000, 36_000, 14_000, 5_500)
+
+def test_more_lots_per_closing_call_cost_less_per_trade(report):
+    full = [report.settlement_of(f"{n} lot{'s' if n > 1 else ''} of 4 trades, delivered in full") for n in (1, 10, 100)]
+    per_trade = [f.close_gas_per_trade for f in full]
+    assert per_trade == sorted(per_trade, reverse=True)
+    assert all(f.settled_trades == f.trades == 4 * f.lots for f in full)
 
 
-def test_shapes_that_cannot_tell_the_unknowns_apart_are_refused():
-    figures = [MatchFigure("same", 1, 1, 1, 100_000)] * 4
+def test_a_short_delivery_costs_more_than_a_full_one_since_every_buyer_is_credited(report):
+    short = report.settlement_of("10 lots of 4 trades, every lot short")
+    full = report.settlement_of("10 lots of 4 trades, delivered in full")
+    assert short.settled_trades == full.settled_trades == 40
+    assert short.close_gas > full.close_gas
+
+
+def test_a_refund_settles_nothing(report):
+    refund = report.settlement_of("10 lots of 4 trades, refunded after the grace period")
+    assert (refund.trades, refund.settled_trades) == (40, 0)
+
+
+def test_the_busy_hour_is_matched_and_closed_in_calls_within_the_bounds(report):
+    hour = report.settlement_of(f"{HOUR}, delivered in full")
+    assert (hour.lots, hour.trades, hour.settled_trades) == (40, 120, 120)
+    calls = [c for c in report.calls if c.name.startswith(HOUR)]
+    assert all(c.calldata_bytes <= MAX_CALLDATA_BYTES and c.model <= MAX_CALL_GAS for c in calls)
+
+
+# ------------------------------------------------------------- the gas model
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "orders only: 12 bids",
+        "orders only: 12 asks",
+        "1 slot, 1 lot, 1 fill",
+        "1 lot, 12 fills of 12 buyers",
+        "1 slot, 65 lots of 1 fill (2 groups)",
+        "100 lots of 4 trades (to deliver in full)",
+        HOUR,
+        "1 group, 1 lot, 1 trade",
+        "1 group, 1 lot, 12 trades of 12 buyers, delivered short",
+        "100 lots of 4 trades, delivered in full",
+        "10 lots of 4 trades, refunded after the grace period",
+        *(
+            pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=why))
+            for name, why in KNOWN_NOT_ENOUGH.items()
+        ),
+    ],
+)
+def test_the_gas_model_is_enough_for_the_call_as_its_gas_limit(report, shape):
+    call = report.call(shape)
+    assert call.model >= call.gas and not call.ran_out
+
+
+def test_the_model_is_enough_for_every_call_but_the_known_ones(report):
+    assert {c.name for c in report.model_failures()} <= set(KNOWN_NOT_ENOUGH)
+
+
+def test_the_run_raises_exactly_when_the_model_is_not_enough_for_a_call(measured):
+    report, raised = measured
+    assert (raised is not None) == bool(report.model_failures())
+
+
+def test_a_report_with_a_call_above_its_model_fails_its_check():
+    below = CallFigure("matchOrders", "a shape", {"slot": 2}, 300, gas=120_000, model=100_000)
+    report = GasReport("cancun", 4, calls=[below])
+    with pytest.raises(GasModelError, match="not enough for 1 of 1 measured calls: matchOrders a shape"):
+        report.check_model()
+
+
+def test_a_call_that_ran_out_of_gas_at_the_model_fails_the_check_though_it_used_less():
+    refunded = CallFigure("closeLots", "many groups", {"group": 12}, 700, gas=170_000, model=190_000, ran_out=True)
+    assert GasReport("cancun", 4, calls=[refunded]).model_failures() == [refunded]
+
+
+# ------------------------------------------------------------------ solving
+
+
+def test_per_item_costs_are_solved_exactly_from_independent_shapes():
+    costs = {"base": 30_000, "lot": 2_000, "fill": 3_300}
+    shapes = [{"lot": 1, "fill": 1}, {"lot": 1, "fill": 10}, {"lot": 5, "fill": 5}]
+    figures = [CallFigure("matchOrders", str(s), s, 0, gas=int(predict(costs, s)), model=0) for s in shapes]
+    assert solve_items(("lot", "fill"), figures) == costs
+
+
+def test_shapes_that_cannot_tell_the_items_apart_are_refused():
+    same = [CallFigure("matchOrders", "same", {"lot": 1, "fill": 1}, 0, gas=100_000, model=0)] * 3
     with pytest.raises(ValueError, match="do not tell"):
-        MatchCosts.solve(figures)
+        solve_items(("lot", "fill"), same)
 
 
-def test_the_report_as_json_gives_the_per_call_figures(report):
-    data = report.to_json()
-    assert all(isinstance(b["gas_per_trade"], int) for b in data["batches"] + data["refunds"])
-    assert all(isinstance(m["gas_per_fill"], int) for m in data["matches"])
-    assert data["short_delivery"]["trades"] == report.short_delivery.trades
-    assert data["chain"] == "anvil"
+def test_the_solved_costs_are_exact_before_rounding(report):
+    """The solving shapes are reproduced to within rounding (a gas or two per item)."""
+    call = report.call("1 lot, 12 fills of 12 buyers")
+    assert abs(predict(report.match_items, call.counts) - call.gas) <= len(MATCH_ITEMS)
 
 
-def test_big_lots_cap_the_batches_at_the_escrows_trades_per_call(toolchain, compile_for):
-    report = run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=20)
-    assert [b.lots for b in report.batches] == [1, 10, MAX_TRADES_PER_CALL // 20]
-    assert report.largest_batch_bound == f"{MAX_TRADES_PER_CALL} trades per call"
+# ------------------------------------------------------------------ output
+
+
+def test_the_report_as_json_gives_every_call_against_the_model(report):
+    data = json.loads(json.dumps(report.to_json()))
+    assert data["chain"] == "anvil" and data["quick"] is True
+    assert len(data["calls"]) == len(report.calls)
+    assert all(c["model_over_used"] == round(c["model"] / c["gas"], 4) for c in data["calls"])
+    assert data["model_check"]["not_enough_for"] == [c.name for c in report.model_failures()]
+    assert all(isinstance(s["match_and_close_gas_per_trade"], int) for s in data["settlement"])
+
+
+def test_the_tables_name_each_section(report):
+    titles = [table.title for table in gas_tables(report)]
+    assert titles[0] == "gas per operation, cancun, anvil (quick: small shapes)"
+    assert any("gas model" in str(t) for t in titles) and any("settlement" in str(t) for t in titles)
 
 
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):
     with pytest.raises(UsageError, match=f"between 1 and {MAX_TRADES_PER_LOT}"):
-        run_gas_report(toolchain.anvil, compile_for("cancun"), trades_per_lot=MAX_TRADES_PER_LOT + 1)
+        run_gas_report(toolchain.anvil, compile_for("cancun"), MAX_TRADES_PER_LOT + 1, quick=True)
 
 
-def test_p2p_energy_gas_prints_its_tables_and_writes_the_report_as_json(tmp_path, capsys):
+def test_p2p_energy_gas_prints_its_tables_or_fails_naming_the_calls_the_model_is_not_enough_for(
+    tmp_path, capsys, report
+):
+    from p2p_energy.cli import main  # the CLI imports every command's module
+
     out = tmp_path / "gas" / "gas.json"
-    assert main(["gas", "--trades-per-lot", "2", "--json", str(out)]) == 0
-    printed = capsys.readouterr().out
-    for title in ("gas per operation, cancun, anvil", "gas per item of a batch call", "matching", "2 trades per lot"):
-        assert title in printed
-    data = json.loads(out.read_text())
-    assert data["trades_per_lot"] == 2 and data["chain"] == "anvil"
-    assert [b["trades"] for b in data["batches"]] == [2, 20, 200, 400]
+    code = main(["gas", "--trades-per-lot", "2", "--json", str(out)])
+    captured = capsys.readouterr()
+    if report.model_failures():  # the quick run has the full run's solving shapes: it finds the same
+        assert code == 1 and not out.exists()
+        assert "the gas model of p2p_energy/wire/cutting.py" in captured.err
+        return
+    assert code == 0
+    assert "gas per operation, cancun, anvil" in captured.out
+    assert json.loads(out.read_text())["trades_per_lot"] == 2
