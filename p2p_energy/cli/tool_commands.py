@@ -14,7 +14,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.cli.common import compile_contracts
 from p2p_energy.errors import UsageError
-from p2p_energy.gas import gas_tables, run_gas_report, run_gas_report_on_qtum
+from p2p_energy.gas import GasModelError, gas_tables, run_gas_report, run_gas_report_on_qtum
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, install_solc_wrapper
 
@@ -55,16 +55,23 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
         def step(text: str) -> None:
             status.update(f"gas: {text}")
 
-        if qtumd is not None:
-            report = run_gas_report_on_qtum(qtumd, compiled, args.trades_per_lot, progress=step)
-        else:
-            report = run_gas_report(toolchain.anvil, compiled, args.trades_per_lot, progress=step)
+        failed: GasModelError | None = None
+        try:
+            if qtumd is not None:
+                report = run_gas_report_on_qtum(qtumd, compiled, args.trades_per_lot, progress=step)
+            else:
+                report = run_gas_report(toolchain.anvil, compiled, args.trades_per_lot, progress=step)
+        except GasModelError as below:
+            # The figures are still what the chain measured: show and keep them, then fail.
+            report, failed = below.report, below
     for table in gas_tables(report):
         console.print(table)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")
         console.print(f"figures written to {args.json}")
+    if failed is not None:
+        raise failed  # `error: ...` on stderr and exit 1, after the figures
     return 0
 
 

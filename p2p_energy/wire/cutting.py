@@ -55,7 +55,7 @@ class CallBounds:
 _MATCH_BASE = 100_000  # the transaction, the totals word (fresh on the first match), the loop
 _LOADED_ACCOUNT = 6_900  # a balance word read and written (cold), its 20 bytes of calldata
 _NAMED_ACCOUNT = 2_300  # a seller: its address, its ask word read (cold)
-_SLOT = 36_000  # a slot's word and its first group's word, both fresh
+_SLOT = 54_000  # a slot's word and its first group's word, both fresh, and GroupMatched (47,714 measured)
 _GROUP = 25_000  # each further group word
 _MATCH_LOT = 3_300  # the lot's header and its hash link
 _FILL = 3_750  # a Traded event (2,012), the checks, the hash link, the debit
@@ -66,7 +66,7 @@ _CLOSE_LOADED = 6_900
 _CLOSE_NAMED = 450
 _READING = 12_100  # a meter word read, a signature check, the values hashed
 _READING_SLOT = 560
-_CLOSE_GROUP = 3_200  # the group word read and written (or cleared)
+_CLOSE_GROUP = 8_000  # the group word read and cleared: its 4,800 refund comes only after the call, so not counted
 _CLOSE_LOT = 7_200  # a LotSettled event, the lot's reading looked up, its hash link
 _CLOSE_TRADE = 800  # the hash link, the settlement rule, a credit
 

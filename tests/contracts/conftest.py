@@ -13,7 +13,6 @@ import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-
 from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
 from p2p_energy.domain.orders import Ask, Bid, LotTrade, order_domain, sign_order
 

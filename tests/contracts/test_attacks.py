@@ -6,10 +6,10 @@ Costs at conftest's PRICE (23,456.789 base units per Wh), worked out by hand: co
 
 import brownie
 from eth_utils.crypto import keccak
-
-from p2p_energy.domain.keys import key_address
 from p2p_energy.domain.meters import MeterKey
 from p2p_energy.domain.orders import Bid
+
+from p2p_energy.domain.keys import key_address
 from tests.contracts.conftest import FUNDS, GRACE, OTHER_METER, PRICE, SELLER_METER, error, fill, key_of, lot_trade
 
 # ceil(1,234 x 23,456.789) = ceil(28,945,677.626) = 28,945,678

@@ -3,9 +3,9 @@ and against eth-account's generic encode_typed_data for one example of each type
 
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
-
 from p2p_energy.domain.meters import READING_TYPEHASH, Reading
 from p2p_energy.domain.orders import ASK_TYPEHASH, BID_TYPEHASH, Ask, Bid, LotTrade, commitment
+
 from tests.contracts.conftest import PRICE, SELLER_METER
 
 # Awkward values that fill their fields unevenly, so a field encoded at the wrong width or place shows.

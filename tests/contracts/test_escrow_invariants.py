@@ -23,8 +23,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-
 from p2p_energy.domain.orders import LotTrade, commitment
+
 from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, SLOT_LENGTH, fill
 
 OFFSETS = (100, 550)  # seconds into a slot where the machine can stand

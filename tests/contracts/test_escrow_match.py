@@ -5,9 +5,9 @@ cost = ceil(wh x price / 1,000).
 """
 
 import pytest
+from p2p_energy.domain.orders import LotTrade, commitment
 
 from p2p_energy.domain.keys import key_address
-from p2p_energy.domain.orders import LotTrade, commitment
 from p2p_energy.limits import MAX_HORIZON_S
 from tests.contracts.conftest import FUNDS, OTHER_METER, PRICE, SELLER_METER, account_of, fill, lot_of
 

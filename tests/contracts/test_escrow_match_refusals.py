@@ -4,9 +4,9 @@ Costs at conftest's PRICE (23,456.789 base units per Wh), worked out by hand: co
 """
 
 import brownie
+from p2p_energy.domain.orders import Ask, Bid, order_domain, sign_order
 
 from p2p_energy.domain.keys import key_address
-from p2p_energy.domain.orders import Ask, Bid, order_domain, sign_order
 from p2p_energy.limits import MAX_ASKS_PER_CALL, MAX_BIDS_PER_CALL, MAX_FILLS_PER_CALL, MAX_HORIZON_S
 from tests.contracts.conftest import FUNDS, OTHER_METER, PRICE, SELLER_METER, error, fill, key_of, recovered
 

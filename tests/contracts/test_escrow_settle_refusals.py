@@ -8,8 +8,8 @@ costs ceil(600 x 23,456.789) = ceil(14,074,073.4) = 14,074,074 and ceil(400 x 23
 import brownie
 import pytest
 from eth_utils.crypto import keccak
-
 from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
+
 from p2p_energy.limits import MAX_LOTS_PER_CALL, MAX_TRADES_PER_LOT
 from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, error, fill, lot_trade, meter_key, recovered
 

@@ -2,8 +2,8 @@
 
 import brownie
 from eth_utils.crypto import keccak
-
 from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
+
 from tests.contracts.conftest import SELLER_METER, error, meter_key, recovered
 
 FORGER = MeterKey(keccak(text="a forger's key"))

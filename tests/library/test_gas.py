@@ -37,26 +37,10 @@ HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
 #: call of several slots with few lots each uses more than the model. A closeLots call that clears a group's word
 #: gets 4,800 gas back, but only at its end: it needs that gas while it runs, and the model (3,200 per group) does
 #: not count it, so a call of several groups of one lot each runs out of gas at the model though it uses less.
-#: Strict: once the model is raised, these pass, and the marks must go.
-KNOWN_NOT_ENOUGH = {
-    "12 slots, 1 lot of 1 fill each": "the model's slot (36,000) is below a fresh slot's cost",
-    "12 slots, 1 lot of 1 fill each, 12 sellers": "the model's slot (36,000) is below a fresh slot's cost",
-    "12 groups (slots), 1 seller: 1 reading of 12 slots": "the model leaves out the gas refunded for a cleared group",
-}
-
-
 @pytest.fixture(scope="module")
-def measured(toolchain, compile_for) -> tuple[GasReport, GasModelError | None]:
-    """One quick run with 4 trades per lot: its report, and the GasModelError it raised (if it did)."""
-    try:
-        return run_gas_report(toolchain.anvil, compile_for("cancun"), 4, quick=True), None
-    except GasModelError as below:
-        return below.report, below
-
-
-@pytest.fixture(scope="module")
-def report(measured) -> GasReport:
-    return measured[0]
+def report(toolchain, compile_for) -> GasReport:
+    """One quick run with 4 trades per lot (it raises GasModelError if the model is below any call)."""
+    return run_gas_report(toolchain.anvil, compile_for("cancun"), 4, quick=True)
 
 
 def calls_of(report: GasReport, function: str) -> list[CallFigure]:
@@ -160,10 +144,9 @@ def test_the_busy_hour_is_matched_and_closed_in_calls_within_the_bounds(report):
         "1 group, 1 lot, 12 trades of 12 buyers, delivered short",
         "100 lots of 4 trades, delivered in full",
         "10 lots of 4 trades, refunded after the grace period",
-        *(
-            pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=why))
-            for name, why in KNOWN_NOT_ENOUGH.items()
-        ),
+        "12 slots, 1 lot of 1 fill each",
+        "12 slots, 1 lot of 1 fill each, 12 sellers",
+        "12 groups (slots), 1 seller: 1 reading of 12 slots",
     ],
 )
 def test_the_gas_model_is_enough_for_the_call_as_its_gas_limit(report, shape):
@@ -171,13 +154,8 @@ def test_the_gas_model_is_enough_for_the_call_as_its_gas_limit(report, shape):
     assert call.model >= call.gas and not call.ran_out
 
 
-def test_the_model_is_enough_for_every_call_but_the_known_ones(report):
-    assert {c.name for c in report.model_failures()} <= set(KNOWN_NOT_ENOUGH)
-
-
-def test_the_run_raises_exactly_when_the_model_is_not_enough_for_a_call(measured):
-    report, raised = measured
-    assert (raised is not None) == bool(report.model_failures())
+def test_the_model_is_enough_for_every_call(report):
+    assert [c.name for c in report.model_failures()] == []
 
 
 def test_a_report_with_a_call_above_its_model_fails_its_check():

@@ -26,7 +26,7 @@ def test_a_reading_of_a_whole_day_is_accepted():
 
 
 def test_an_export_beyond_32_bits_is_refused():
-    with pytest.raises(UsageError, match="Reading.exportedWh must fit uint32"):
+    with pytest.raises(UsageError, match=r"Reading\.exportedWh must fit uint32"):
         Reading(1, 0, (2**32,))
 
 
