@@ -18,13 +18,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from p2p_energy.limits import trade_id
+from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
 from p2p_energy.output.records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
     SETUP_OPERATIONS,
-    RunFees,
     RunResult,
     RunTotals,
     SlotRecord,

@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
+from p2p_energy.output.fees import ChainFee, RunFees, run_fees
 from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
@@ -379,37 +380,6 @@ class RunTotals:
         return encode_record(self)
 
 
-#: Where gas was free (simulate's own anvil), fees are told at Qtum's minimum gas price: 40 satoshi of QTUM.
-REFERENCE_GAS_PRICE = 40
-REFERENCE_CURRENCY = ("QTUM", 8)
-
-
-@dataclass(frozen=True)
-class RunFees:
-    """What a run's gas cost in a chain's coin (see `RunResult.fees`): in all, per settled trade, per kWh traded,
-    and, where the scenario gives the coin's price in NRG, as a share of the value traded (escrowed NRG).
-
-    `reference` is True where the run's own gas was free and the figures are at REFERENCE_GAS_PRICE.
-    """
-
-    currency: str
-    gas_price: int
-    total: Decimal
-    per_settled_trade: Decimal | None
-    per_kwh_traded: Decimal | None
-    reference: bool = False
-    share_of_value: Decimal | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON data; the amounts as exact decimal strings (a float would round them)."""
-        exact = ("total", "per_settled_trade", "per_kwh_traded", "share_of_value")
-        data: dict[str, Any] = {"currency": self.currency, "gas_price": self.gas_price, "reference": self.reference}
-        for name in exact:
-            value = getattr(self, name)
-            data[name] = None if value is None else str(value)
-        return data
-
-
 @dataclass
 class RunResult:
     """Everything one `simulate` run produced; `report.write_report` turns it into files."""
@@ -444,24 +414,8 @@ class RunResult:
 
     def fees(self, totals: RunTotals) -> RunFees:
         """What the run's gas cost in its chain's coin, or, where gas was free, at Qtum's 40 sat/gas."""
-        reference = not self.gas_price or not self.fee_currency
-        price = REFERENCE_GAS_PRICE if reference else self.gas_price
-        currency, decimals = REFERENCE_CURRENCY if reference else (self.fee_currency, self.fee_decimals)
-        total = Decimal(totals.gas * price).scaleb(-decimals)
         coin_price = self.scenario_facts.coin_price if self.scenario_facts is not None else None
-        traded_value = Decimal(totals.tokens_escrowed).scaleb(-TOKEN_DECIMALS)
-        share = None
-        if coin_price is not None and traded_value:
-            share = total * Decimal(coin_price).scaleb(-TOKEN_DECIMALS) / traded_value
-        return RunFees(
-            currency=currency,
-            gas_price=price,
-            total=total,
-            per_settled_trade=total / totals.settled_trades if totals.settled_trades else None,
-            per_kwh_traded=total * 1000 / totals.traded_wh if totals.traded_wh else None,
-            reference=reference,
-            share_of_value=share,
-        )
+        return run_fees(totals, ChainFee(self.gas_price, self.fee_currency, self.fee_decimals), coin_price)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
 

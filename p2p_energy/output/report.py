@@ -32,13 +32,13 @@ from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import write_whole
 from p2p_energy.output import plots
 from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.output.fees import RunFees
 from p2p_energy.output.records import (
     READINGS_OPERATION,
     RECORD_LISTS,
     SETTLE_OPERATION,
     HouseholdRecord,
     RecordError,
-    RunFees,
     RunResult,
     RunTotals,
     SlotRecord,
