@@ -7,7 +7,9 @@ second of the batched sending path against the one-transaction-per-action
 path on the same scenario, plain ERC20 transfers through web3.py as the
 node's own yardstick, the city-scale day (with its gas per settled trade
 before and after the gas redesign: :mod:`p2p_energy.bench_city`), a scenario
-on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), and compile times.
+on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), compile times, and the
+city-scale day's planning with today's curves against the same city at a real
+site with standard loads (:mod:`p2p_energy.bench_planning`).
 
 "One transaction per action" is the same runner with every batch of size 1:
 each trade matched in a matchOrders call of its own (one ask, one bid, one
@@ -39,6 +41,7 @@ from typing import Any
 
 from p2p_energy.bench_city import CityDay, city_day_of
 from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
+from p2p_energy.bench_planning import TARGET_PLANNING_RATIO, PlanningTimes, measure_planning
 from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
 from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
@@ -57,7 +60,8 @@ __all__ = ["BenchError", "CityDay", "Machine", "Transfers"]
 #: 2: city_day gives its time as `phases` and `work` (each adding up to run_s) and `receipts_s`, not `timings`.
 #: 3: the gas redesign's operations (gas reports with per_item, matches, short_delivery, refunds); city_day
 #: with gas_per_operation, the before/after comparison and the Qtum fee per kWh.
-RESULTS_FORMAT = 3
+#: 4: planning, city-day's planning time with today's curves and at a site (issue 28).
+RESULTS_FORMAT = 4
 DEFAULT_RUNS = 3
 DEFAULT_OUT = Path("bench") / "results.json"
 #: The scenario both sending paths run (small enough for one transaction per block).
@@ -204,6 +208,8 @@ class BenchResults:
     city_day: CityDay | None = None
     #: demo.toml on anvil and on a qtumd regtest node; None without qtumd or with --quick.
     qtum: QtumComparison | None = None
+    #: city-day's planning time with today's curves and at a site with standard loads.
+    planning: PlanningTimes | None = None
     targets: list[TargetCheck] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -220,6 +226,7 @@ class BenchResults:
             "compile": self.compile.to_json(),
             "city_day": None if self.city_day is None else self.city_day.to_json(),
             "qtum": None if self.qtum is None else self.qtum.to_json(),
+            "planning": None if self.planning is None else self.planning.to_json(),
             "targets": [asdict(t) for t in self.targets],
         }
 
@@ -266,6 +273,9 @@ def run_bench(
         progress(f"{QTUM_SCENARIO.stem} on anvil and on a qtumd regtest node (if one is found)")
         qtum = compare_on_qtum(toolchain, load_scenario(toolchain.root / QTUM_SCENARIO), evm)
 
+    progress(f"planning {CITY_SCENARIO.stem} with today's curves and at a site (pvlib, demandlib)")
+    planning = measure_planning(toolchain.root / CITY_SCENARIO)
+
     results = BenchResults(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         quick=options.quick,
@@ -278,6 +288,7 @@ def run_bench(
         compile=compile_times,
         city_day=city,
         qtum=qtum,
+        planning=planning,
     )
     results.targets = check_targets(results)
     return results
@@ -368,6 +379,8 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
     )
     if results.city_day is not None:
         checks += _city_checks(results.city_day)
+    if results.planning is not None:
+        checks.append(planning_check(results.planning))
     if results.qtum is not None:
         qtum = results.qtum.qtum
         checks.append(
@@ -379,6 +392,16 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
             )
         )
     return checks
+
+
+def planning_check(planning: PlanningTimes) -> TargetCheck:
+    """Issue 28: planning city-day at a site with pvlib and demandlib within 1.5x of today's planning time."""
+    return TargetCheck(
+        f"{planning.scenario} planning at a site / with today's curves (issue 28)",
+        f"<= {TARGET_PLANNING_RATIO}x",
+        f"{planning.ratio:.2f}x",
+        planning.ratio <= TARGET_PLANNING_RATIO,
+    )
 
 
 def _city_checks(city: CityDay) -> list[TargetCheck]:

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
+from p2p_energy.bench_planning import PlanningTimes
 from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, BatchFigure, GasReport
 from p2p_energy.gas_figures import PER_ASK, PER_BID, PER_FILL
@@ -34,6 +35,7 @@ def bench_table(results: BenchResults) -> Table:
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
         _qtum_rows(results.qtum),
+        _planning_rows(results.planning),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
     )
@@ -220,6 +222,20 @@ def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
         )
     )
     return rows
+
+
+def _planning_rows(planning: PlanningTimes | None) -> list[_Row]:
+    """city-day's planning (energy and market) with today's curves against the same city at a site."""
+    if planning is None:
+        return []
+    return [
+        (
+            f"{planning.scenario}: planning at a site / with today's curves",
+            f"{planning.ratio:.2f}x",
+            f"{planning.site_median_s:.3f} s ({planning.site}) against {planning.today_median_s:.3f} s "
+            f"(clear-sky bell, synthetic loads); medians of {len(planning.today_s)}",
+        )
+    ]
 
 
 def _compile_rows(results: BenchResults) -> list[_Row]:
