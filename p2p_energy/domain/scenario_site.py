@@ -136,7 +136,7 @@ class GroupEnergy:
 
 
 def parse_site(table: Table) -> SiteSpec | None:
-    """The `[site]` table (None when the scenario has none); its weather file is read in `read_weather`."""
+    """The `[site]` table (None when the scenario has none); its weather file is read by `read_data_files`."""
     if not table.data:
         return None
     table.check_keys(SITE_KEYS)
