@@ -7,8 +7,9 @@ the gas model), settled trades per second of the batched runner against one
 transaction per action on the same scenario, plain ERC20 transfers through
 web3.py as the node's own yardstick, the city-scale day (its gas per settled
 trade by operation, next to the v2 market's: :mod:`p2p_energy.bench_city`),
-a scenario on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), and compile
-times.
+a scenario on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), compile
+times, and the city-scale day's planning with today's curves against the same
+city at a real site with standard loads (:mod:`p2p_energy.bench_planning`).
 
 "One transaction per action" is one lot per matchOrders call and one group
 (that lot) per closeLots call, every transaction sent alone, in its own
@@ -42,6 +43,7 @@ from typing import Any
 from p2p_energy.bench_baseline import BaselineRun, one_by_one
 from p2p_energy.bench_city import CityDay, city_day_of
 from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
+from p2p_energy.bench_planning import TARGET_PLANNING_RATIO, PlanningTimes, measure_planning
 from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
 from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
@@ -62,7 +64,8 @@ __all__ = ["BenchError", "CityDay", "Machine", "Transfers"]
 #: 3: the gas redesign's operations (gas reports with per_item, matches, short_delivery, refunds); city_day
 #: with gas_per_operation, the before/after comparison and the Qtum fee per kWh.
 #: 4: escrow v3: gas reports with match_items, close_items, calls (each against the gas model) and settlement;
-#: city_day's before figures are v2's; one_by_one is the bench's replay, one lot per call.
+#: city_day's before figures are v2's; one_by_one is the bench's replay, one lot per call; planning, city-day's
+#: planning time with today's curves and at a site (issue 28).
 RESULTS_FORMAT = 4
 DEFAULT_RUNS = 3
 DEFAULT_OUT = Path("bench") / "results.json"
@@ -214,6 +217,8 @@ class BenchResults:
     city_day: CityDay | None = None
     #: demo.toml on anvil and on a qtumd regtest node; None without qtumd or with --quick.
     qtum: QtumComparison | None = None
+    #: city-day's planning time with today's curves and at a site with standard loads.
+    planning: PlanningTimes | None = None
     targets: list[TargetCheck] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -230,6 +235,7 @@ class BenchResults:
             "compile": self.compile.to_json(),
             "city_day": None if self.city_day is None else self.city_day.to_json(),
             "qtum": None if self.qtum is None else self.qtum.to_json(),
+            "planning": None if self.planning is None else self.planning.to_json(),
             "targets": [asdict(t) for t in self.targets],
         }
 
@@ -265,6 +271,9 @@ def run_bench(
         progress(f"{QTUM_SCENARIO.stem} on anvil and on a qtumd regtest node (if one is found)")
         qtum = compare_on_qtum(toolchain, load_scenario(toolchain.root / QTUM_SCENARIO), evm)
 
+    progress(f"planning {CITY_SCENARIO.stem} with today's curves and at a site (pvlib, demandlib)")
+    planning = measure_planning(toolchain.root / CITY_SCENARIO)
+
     results = BenchResults(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         quick=options.quick,
@@ -277,6 +286,7 @@ def run_bench(
         compile=compile_times,
         city_day=city,
         qtum=qtum,
+        planning=planning,
     )
     results.targets = check_targets(results)
     return results
@@ -384,6 +394,8 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
     )
     if results.city_day is not None:
         checks += _city_checks(results.city_day)
+    if results.planning is not None:
+        checks.append(planning_check(results.planning))
     if results.qtum is not None:
         qtum = results.qtum.qtum
         checks.append(
@@ -429,6 +441,16 @@ def _gas_checks(tpl: int, report: GasReport) -> list[TargetCheck]:
             bool(city) and max(city) <= TARGET_MODEL_SLACK,
         ),
     ]
+
+
+def planning_check(planning: PlanningTimes) -> TargetCheck:
+    """Issue 28: planning city-day at a site with pvlib and demandlib within 1.5x of today's planning time."""
+    return TargetCheck(
+        f"{planning.scenario} planning at a site / with today's curves (issue 28)",
+        f"<= {TARGET_PLANNING_RATIO}x",
+        f"{planning.ratio:.2f}x",
+        planning.ratio <= TARGET_PLANNING_RATIO,
+    )
 
 
 def _city_checks(city: CityDay) -> list[TargetCheck]:

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, SETTLEMENT_BATCH_LOTS, BenchResults, settlement_batch
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
+from p2p_energy.bench_planning import PlanningTimes
 from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
 from p2p_energy.gas_figures import CITY_SIZED_GAS, SettlementFigure
@@ -36,6 +37,7 @@ def bench_table(results: BenchResults) -> Table:
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
         _qtum_rows(results.qtum),
+        _planning_rows(results.planning),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
     )
@@ -257,6 +259,20 @@ def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
         )
     )
     return rows
+
+
+def _planning_rows(planning: PlanningTimes | None) -> list[_Row]:
+    """city-day's planning (energy and market) with today's curves against the same city at a site."""
+    if planning is None:
+        return []
+    return [
+        (
+            f"{planning.scenario}: planning at a site / with today's curves",
+            f"{planning.ratio:.2f}x",
+            f"{planning.site_median_s:.3f} s ({planning.site}) against {planning.today_median_s:.3f} s "
+            f"(clear-sky bell, synthetic loads); medians of {len(planning.today_s)}",
+        )
+    ]
 
 
 def _compile_rows(results: BenchResults) -> list[_Row]:

@@ -13,6 +13,14 @@ meter measured, so both are made here, from the same seeded streams:
   evening peak (shifted by up to an hour per household), with per-slot noise;
   an EV adds one charging session a day (arrival around its `arrival_hour`,
   energy around `kwh_per_session`, at `charger_kw` until done).
+- At a `[site]` (see `p2p_energy.domain.scenario_site`), PV is pvlib's for the
+  household's panels at the site on the date (`p2p_energy.domain.solar`), with
+  the cloud cover's clear-sky index applied to the irradiance (a weather file
+  replaces both), x the household's local variation (around 1) and performance
+  ratio; a household's load is its standard profile's share of its annual kWh
+  (`p2p_energy.domain.loads`), shifted and with noise as above, or its measured
+  series as it is. A scenario without `[site]` and `[loads]` draws and computes
+  exactly as before.
 - Forecasts: actual (before faults) x (1 + error x N(0, 1)), with the
   scenario's relative errors; EV sessions are planned, so forecast exactly.
 - Home batteries (`p2p_energy.domain.battery`) sit behind the meter: they are
@@ -39,7 +47,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from p2p_energy.domain.battery import Dispatch, Fleet, dispatch_actual, dispatch_forecast
-from p2p_energy.domain.scenario import EvSpec, Scenario
+from p2p_energy.domain.scenario import EvSpec, HouseholdSpec, Scenario
+from p2p_energy.domain.scenario_site import MEASURED, STANDARD_PROFILES, SYNTHETIC, annual_kwh
 
 SUNRISE_H = 6.0
 SUNSET_H = 20.0
@@ -47,6 +56,8 @@ SUNSET_H = 20.0
 CLOUD_MEMORY_H = 2.0
 #: Samples per hour used to average the daily shapes over a slot.
 _SAMPLES_PER_HOUR = 12
+#: ... and pvlib's PV (at least 2 a slot): 2 per 15 minutes stay within 0.1 Wh per kWp of 1-minute sampling.
+_PV_SAMPLES_PER_HOUR = 8
 #: Load-shape shifts a household may have (hours); quantized so shapes are computed once per shift.
 _SHIFTS_H = np.linspace(-1.0, 1.0, 9)
 #: Per-slot variation of a household's load (log-normal sigma) and of its sky around the neighbourhood's.
@@ -206,11 +217,58 @@ class _Draws:
     baseline: NDArray[np.int64]
 
 
+class _Sun:
+    """Clear-sky PV of each household before its local sky and performance: the bell, or pvlib's at the site."""
+
+    def __init__(self, scenario: Scenario, sky: NDArray[np.float64]) -> None:
+        self.slot_h = scenario.slot_hours
+        self.clear = _slot_means(scenario, clear_sky)
+        self.per_kwp: NDArray[np.float64] | None = None
+        if scenario.site is not None and scenario.clock is not None:
+            from p2p_energy.domain.solar import pv_wh_per_kwp
+
+            tilt = np.array([h.pv_tilt_deg or 0.0 for h in scenario.households])
+            azimuth = np.array([h.pv_azimuth_deg or 0.0 for h in scenario.households])
+            samples = max(2, math.ceil(scenario.slot_hours * _PV_SAMPLES_PER_HOUR))
+            self.per_kwp = pv_wh_per_kwp(scenario.site, scenario.clock, tilt, azimuth, sky, samples)
+
+    def wh(self, i: int, household: HouseholdSpec) -> NDArray[np.float64]:
+        if self.per_kwp is None:
+            return np.asarray(household.pv_kwp * 1_000.0 * self.slot_h * self.clear)
+        return np.asarray(household.pv_kwp * self.per_kwp[i])
+
+
+class _Loads:
+    """Each household's load before its noise: the synthetic shape, a standard profile or its measured series."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.slot_h = scenario.slot_hours
+        self.synthetic = np.stack([_slot_means(scenario, load_shape, shift) for shift in _SHIFTS_H])
+        self.standard: dict[str, NDArray[np.float64]] = {}
+        self.year = scenario.site.date.year if scenario.site is not None else 0
+        self.measured = scenario.loads.measured
+        used = {h.load_profile for h in scenario.households} & set(STANDARD_PROFILES)
+        if used and scenario.clock is not None:
+            from p2p_energy.domain.loads import standard_shares
+
+            for profile in sorted(used):
+                self.standard[profile] = standard_shares(profile, scenario.loads.country, scenario.clock, _SHIFTS_H)
+
+    def wh(self, household: HouseholdSpec, shift: int, noise: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`household`'s load (Wh per slot) with the `shift`-th shift of the day and log-normal `noise`."""
+        profile = household.load_profile
+        if profile == SYNTHETIC:
+            return np.asarray(household.load_kwh_per_day * 1_000.0 * self.slot_h / 24.0 * self.synthetic[shift] * noise)
+        if profile == MEASURED and self.measured is not None:
+            return self.measured.of(household.name)
+        annual_wh = annual_kwh(household.load_kwh_per_day, self.year) * 1_000.0
+        return np.asarray(annual_wh * self.standard[profile][shift] * noise)
+
+
 def _draw_households(scenario: Scenario, sky: NDArray[np.float64]) -> _Draws:
     n, slots = len(scenario.households), scenario.slots
-    slot_h = scenario.slot_hours
-    clear = _slot_means(scenario, clear_sky)
-    shapes = np.stack([_slot_means(scenario, load_shape, shift) for shift in _SHIFTS_H])
+    sun = _Sun(scenario, sky)
+    shapes = _Loads(scenario)
     pv = np.empty((n, slots))
     load = np.empty((n, slots))
     ev = np.empty((n, slots))
@@ -222,11 +280,10 @@ def _draw_households(scenario: Scenario, sky: NDArray[np.float64]) -> _Draws:
         local_sky, load_noise, pv_err, load_err = rng.standard_normal((4, slots))
         performance, shift, import_base, export_base = rng.random(4)
         ev[i] = _ev_wh(scenario, household.ev, rng)
-        local = np.clip(sky + _LOCAL_SKY_SIGMA * local_sky, 0.05, 1.0)
-        pv[i] = household.pv_kwp * 1_000.0 * slot_h * clear * local * (0.8 + 0.15 * performance)
-        shape = shapes[int(shift * len(_SHIFTS_H)) % len(_SHIFTS_H)]
+        local = np.clip((1.0 if sun.per_kwp is not None else sky) + _LOCAL_SKY_SIGMA * local_sky, 0.05, 1.0)
+        pv[i] = sun.wh(i, household) * local * (0.8 + 0.15 * performance)
         noise = np.exp(_LOAD_NOISE_SIGMA * load_noise - _LOAD_NOISE_SIGMA**2 / 2)  # log-normal with mean 1
-        load[i] = household.load_kwh_per_day * 1_000.0 * slot_h / 24.0 * shape * noise
+        load[i] = shapes.wh(household, int(shift * len(_SHIFTS_H)) % len(_SHIFTS_H), noise)
         pv_error[i], load_error[i] = pv_err, load_err
         baseline[0, i] = 1_000_000 + int(import_base * 30_000_000)
         baseline[1, i] = int(export_base * 10_000_000) if household.has_pv else 0
@@ -293,7 +350,8 @@ def _export_caps(scenario: Scenario, forecast_export: Wh) -> Wh:
 
 def simulate_energy(scenario: Scenario) -> EnergyPlan:
     """Actual and forecast energy of every household in every slot, its battery and its meter registers."""
-    sky = _clear_sky_index(scenario)
+    measured_sky = scenario.site is not None and scenario.site.weather is not None
+    sky = np.ones(scenario.slots) if measured_sky else _clear_sky_index(scenario)
     draws = _draw_households(scenario, sky)
     cloudy = np.ones(scenario.slots)
     cloudy[list(scenario.faults.cloudy_slots)] = scenario.faults.cloud_factor

@@ -31,7 +31,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,22 @@ from p2p_energy.domain.scenario_assets import BatteryBounds, BatterySpec, GridSp
 from p2p_energy.domain.scenario_fields import REQUIRED, Limits, Table, show, type_name
 from p2p_energy.domain.scenario_fields import ScenarioError as ScenarioError
 from p2p_energy.domain.scenario_fields import nrg_to_base_units as nrg_to_base_units
+from p2p_energy.domain.scenario_site import (
+    GROUP_KEYS,
+    MEASURED,
+    SYNTHETIC,
+    GroupEnergy,
+    LoadsSpec,
+    SiteSpec,
+    SlotClock,
+    group_energy,
+    measured_kwh_per_day,
+    orientation,
+    parse_loads,
+    parse_site,
+    read_data_files,
+    slots_of,
+)
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS
 
 MARKET_MODES = ("merit", "pay_as_bid", "pay_as_clear")
@@ -84,7 +100,11 @@ class EvSpec:
 
 @dataclass(frozen=True)
 class HouseholdSpec:
-    """One household with its own meter; `pv_kwp > 0` makes it a potential seller."""
+    """One household with its own meter; `pv_kwp > 0` makes it a potential seller.
+
+    With a `[site]`, its panels' tilt and azimuth (degrees; None without a site); its loads
+    come from `load_profile` (see `p2p_energy.domain.scenario_site`).
+    """
 
     name: str
     pv_kwp: float
@@ -92,6 +112,9 @@ class HouseholdSpec:
     ev: EvSpec | None = None
     group: str = ""
     battery: BatterySpec | None = None
+    pv_tilt_deg: float | None = None
+    pv_azimuth_deg: float | None = None
+    load_profile: str = SYNTHETIC
 
     @property
     def has_pv(self) -> bool:
@@ -213,10 +236,19 @@ class Scenario:
     forecast: ForecastSpec = ForecastSpec()
     description: str = ""
     grid: GridSpec = field(default_factory=GridSpec)
+    site: SiteSpec | None = None
+    loads: LoadsSpec = field(default_factory=LoadsSpec)
 
     @property
     def household_names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.households)
+
+    @property
+    def clock(self) -> SlotClock | None:
+        """When the slots are, at the site (None without a `[site]`)."""
+        if self.site is None:
+            return None
+        return self.site.clock(self.start_hour, self.slot_length_s, self.slots)
 
     @property
     def slot_hours(self) -> float:
@@ -254,8 +286,10 @@ _TOP_KEYS = (
     "forecast",
     "faults",
     "grid",
+    "site",
+    "loads",
 )
-_GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery")
+_GROUP_KEYS = ("name", "count", "pv_kwp", "load_kwh_per_day", "ev", "battery", *GROUP_KEYS)
 _EV_KEYS = ("share", "kwh_per_session", "charger_kw", "arrival_hour")
 _PRICE_KEYS = ("ask", "grid_tariff", "funding", "bid", "feed_in_tariff", "coin_price")
 _MARKET_KEYS = ("mode", "min_trade_wh", "split_offers")
@@ -290,25 +324,33 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
     top = Table(source, "", data)
     top.check_keys(_TOP_KEYS)
     seed = top.integer("seed", Limits(low=0, high=MAX_SEED))
-    slots = top.integer("slots", Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
     slot_length_s = top.integer(
         "slot_length_s", Limits(low=MIN_SLOT_LENGTH_S, high=MAX_SLOT_LENGTH_S, unit="seconds"), 900
     )
-    households = _households(top, seed)
+    place = parse_site(top.table("site"))
+    slots = slots_of(top, top.table("site"), slot_length_s, Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
+    spec = parse_loads(top.table("loads"), place)
+    households = _households(top, seed, place, spec)
     if len(households) * slots > MAX_HOUSEHOLD_SLOTS:
         top.fail(
             "slots",
             f"{slots} slots x {len(households)} households is {len(households) * slots:,} household-slots",
             f"at most {MAX_HOUSEHOLD_SLOTS:,} household-slots in one run",
         )
+    start_hour = top.number("start_hour", Limits(low=0, high=24, high_open=True, unit="hour of day"), 0.0)
+    measured = [h.name for h in households if h.load_profile == MEASURED]
+    place, spec = read_data_files(
+        top, place, spec, measured, place.clock(start_hour, slot_length_s, slots) if place else None
+    )
+    per_day = measured_kwh_per_day(spec, slots * slot_length_s / 86_400)
     return Scenario(
         name=top.text("name", source.stem),
         source=source,
         seed=seed,
         slots=slots,
         slot_length_s=slot_length_s,
-        start_hour=top.number("start_hour", Limits(low=0, high=24, high_open=True, unit="hour of day"), 0.0),
-        households=households,
+        start_hour=start_hour,
+        households=tuple(replace(h, load_kwh_per_day=per_day[h.name]) if h.name in per_day else h for h in households),
         prices=_prices(top.table("prices")),
         market=_market(top.table("market")),
         chain=_chain(top.table("chain"), slot_length_s),
@@ -317,6 +359,8 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         forecast=_forecast(top.table("forecast")),
         description=top.text("description", ""),
         grid=grid(top.table("grid")),
+        site=place,
+        loads=spec,
     )
 
 
@@ -327,7 +371,7 @@ def _draw(bounds: tuple[float, float], u: float, decimals: int = 2) -> float:
     return min(max(round(low + (high - low) * float(u), decimals), low), high)
 
 
-def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
+def _households(top: Table, seed: int, place: SiteSpec | None, spec: LoadsSpec) -> tuple[HouseholdSpec, ...]:
     groups = top.tables("households", required=True)
     if not groups:
         top.fail("households", "is empty", "at least one [[households]] table")
@@ -338,7 +382,12 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
         name = group.text("name", pattern=_NAME)
         count = group.integer("count", Limits(low=1, high=MAX_HOUSEHOLDS)) if "count" in group.data else 0
         pv = group.number_or_range("pv_kwp", Limits(low=0, high=10_000, unit="kWp"), 0.0)
-        load = group.number_or_range("load_kwh_per_day", Limits(low=0, low_open=True, high=100_000, unit="kWh"))
+        energy = group_energy(group, place, spec)
+        load = (
+            (0.0, 0.0)  # the measured series' mean, once read (_with_measured_days)
+            if energy.load_profile == MEASURED
+            else group.number_or_range("load_kwh_per_day", Limits(low=0, low_open=True, high=100_000, unit="kWh"))
+        )
         ev = _ev_group(group.table("ev")) if "ev" in group.data else None
         battery = battery_group(group.table("battery")) if "battery" in group.data else None
         names = [name] if count == 0 else [f"{name}-{i:0{max(3, len(str(count)))}d}" for i in range(1, count + 1)]
@@ -356,6 +405,7 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
                     ev=EvSpec(_draw(ev[1], u[3]), _draw(ev[2], u[4]), _draw(ev[3], u[5])) if ev and has_ev else None,
                     group=name,
                     battery=_battery(battery, seed, household),
+                    **_energy_of(place if _draw(pv, u[0]) > 0 else None, energy, seed, household),
                 )
             )
         if len(households) > MAX_HOUSEHOLDS:
@@ -367,6 +417,14 @@ def _households(top: Table, seed: int) -> tuple[HouseholdSpec, ...]:
             "at least one household with pv_kwp > 0",
         )
     return tuple(households)
+
+
+def _energy_of(place: SiteSpec | None, energy: GroupEnergy, seed: int, household: str) -> dict[str, Any]:
+    """`household`'s panels' orientation (drawn from stream ("orientation", name) if it has PV at a site) and
+    load profile."""
+    u = [float(x) for x in random_stream(seed, "orientation", household).random(2)] if place else [0.0, 0.0]
+    tilt, azimuth = orientation(place, energy, u)
+    return {"pv_tilt_deg": tilt, "pv_azimuth_deg": azimuth, "load_profile": energy.load_profile}
 
 
 def _battery(bounds: BatteryBounds | None, seed: int, household: str) -> BatterySpec | None:

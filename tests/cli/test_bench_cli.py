@@ -9,7 +9,7 @@ from p2p_energy.cli import main
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE
 
 SECTIONS = {"format", "date", "quick", "runs", "evm_version", "machine", "gas", "throughput"}
-SECTIONS |= {"anvil_transfers", "compile", "city_day", "targets"}
+SECTIONS |= {"anvil_transfers", "compile", "city_day", "planning", "targets"}
 
 
 def _no_nan(name: str) -> float:
@@ -46,6 +46,12 @@ def test_results_name_the_date_and_the_machine(results):
 
 def test_a_quick_run_measures_once_and_skips_the_city_day(results):
     assert (results["quick"], results["runs"], results["city_day"]) == (True, 1, None)
+
+
+def test_even_a_quick_run_plans_city_day_with_todays_curves_and_at_a_site(results):
+    planning = results["planning"]
+    assert planning["scenario"] == "city-day" and len(planning["today_s"]) == len(planning["site_s"]) == 5
+    assert planning["ratio"] == planning["site_median_s"] / planning["today_median_s"]
 
 
 def test_gas_per_operation_is_given_for_4_and_1_trades_per_lot(results):

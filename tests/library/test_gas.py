@@ -32,6 +32,8 @@ from p2p_energy.limits import MAX_TRADES_PER_LOT
 from p2p_energy.wire.cutting import MAX_CALL_GAS, MAX_CALLDATA_BYTES
 
 HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
+
+
 #: Calls the gas model (wire/cutting.py) is known not to be enough for, as their gas limit. A slot costs a
 #: matchOrders call about 47,700 gas (two fresh storage words and an event) where the model counts 36,000, so a
 #: call of several slots with few lots each uses more than the model. A closeLots call that clears a group's word
