@@ -292,6 +292,13 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         "slot_length_s", Limits(low=MIN_SLOT_LENGTH_S, high=MAX_SLOT_LENGTH_S, unit="seconds"), 900
     )
     households = _households(top, seed)
+    grid_spec = grid(top.table("grid"))
+    if grid_spec.buses and len(grid_spec.buses) != len(households):
+        top.table("grid").fail(
+            "buses",
+            f"places {len(grid_spec.buses)} households, but the scenario has {len(households)}",
+            "one load bus per household, in file order",
+        )
     if len(households) * slots > MAX_HOUSEHOLD_SLOTS:
         top.fail(
             "slots",
@@ -313,7 +320,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         weather=_weather(top.table("weather")),
         forecast=_forecast(top.table("forecast")),
         description=top.text("description", ""),
-        grid=grid(top.table("grid")),
+        grid=grid_spec,
     )
 
 
