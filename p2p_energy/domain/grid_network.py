@@ -2,7 +2,8 @@
 
 Each name is one of pandapower's standard networks (`pandapower.networks`):
 the Kerber networks (rural, village and suburban cable and overhead-line
-feeders), the Dickert networks and the IEEE European LV test feeder. A
+feeders), the Dickert networks, the IEEE European LV test feeder and the
+Schutterwald LV network (a real town's 14 substations and 1,506 loads). A
 `Feeder` is such a network made ready for this simulator: its own loads and
 generators are removed, and each bus that has households gets one load whose
 power is the households' net import (negative when they export). The
@@ -20,6 +21,7 @@ never loads it.
 from __future__ import annotations
 
 import json
+import random
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,20 +48,32 @@ NETWORKS: dict[str, tuple[str, dict[str, str]]] = {
         {"feeders_range": "long", "linetype": "OHL", "customer": "multiple", "case": "average"},
     ),
     "ieee_european_lv": ("ieee_european_lv_asymmetric", {"scenario": "off_peak_1"}),
+    "lv_schutterwald": ("lv_schutterwald", {}),
 }
+#: The seed of Python's `random` while pandapower builds a network (the Kerber networks draw cable types).
+_NETWORK_SEED = 0
 #: pandapower's tables of loads and generators: emptied, the households take their place.
 _INJECTION_TABLES = ("load", "sgen", "asymmetric_load", "asymmetric_sgen", "storage", "gen", "motor")
 
 
 def pandapower_network(name: str) -> Any:
-    """pandapower's network `name` (a fresh copy), as pandapower builds it."""
+    """pandapower's network `name` (a fresh copy), as pandapower builds it, the same every time.
+
+    The Kerber networks draw some cable types with Python's `random`; they are
+    built from a fixed seed, and the caller's `random` state is put back after.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pandapower.networks
 
         function, kwargs = NETWORKS[name]
         make: Callable[..., Any] = getattr(pandapower.networks, function)
-        return make(**kwargs)
+        state = random.getstate()
+        try:
+            random.seed(_NETWORK_SEED)
+            return make(**kwargs)
+        finally:
+            random.setstate(state)
 
 
 def load_buses(name: str) -> list[int]:
