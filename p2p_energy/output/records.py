@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
+from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
@@ -416,6 +417,8 @@ class RunResult:
     fee_decimals: int = field(default=0, metadata=ADDED_LATER)
     #: The neighbourhood's bills and KPIs (None in reports written before they were kept).
     kpis: KpiRecord | None = field(default=None, metadata=ADDED_LATER)
+    #: The power flows on the scenario's network (None without `[grid] network`, and in older reports).
+    grid: GridRecord | None = field(default=None, metadata=ADDED_LATER)
 
     def fees(self, totals: RunTotals) -> RunFees | None:
         """What the run's gas cost in its chain's coin; None where gas was free (or not recorded)."""
