@@ -130,3 +130,30 @@ class GridRecord:
         for stop in self.stops:
             totals[stop.element] = totals.get(stop.element, 0) + stop.wh
         return totals
+
+
+def _world(kpis: GridKpis) -> str:
+    return (
+        f"{kpis.voltage_violation_slots:,} slots outside the band, {kpis.overload_slots:,} over 100 % "
+        f"(peak line {kpis.peak_line_loading_pct:,.1f} %, transformer {kpis.peak_trafo_loading_pct:,.1f} %), "
+        f"losses {kpis.losses_kwh:,.2f} kWh"
+    )
+
+
+def grid_lines(grid: GridRecord) -> list[str]:
+    """The network's figures with and without the market, and what the limits refused, for the terminal."""
+    lines = [
+        f"network {grid.network} (voltage band 1 +/- {grid.voltage_band:g} p.u., limits {grid.limits!r}):",
+        f"  with the market: {_world(grid.with_market)}",
+        f"  without it:      {_world(grid.without_market)}",
+    ]
+    if grid.limits == "network":
+        at = ", ".join(f"{element} {wh / 1000:,.2f} kWh" for element, wh in sorted(grid.stopped_at().items()))
+        lines.append(
+            f"  network limits refused {grid.stopped_trades:,} storage trades ({grid.stopped_wh / 1000:,.2f} kWh)"
+            + (f" at {at}" if at else "")
+            + f"; violations the market caused: {grid.caused_violation_slots:,} slots"
+        )
+    else:
+        lines.append(f"  slots in which the market caused a violation: {grid.caused_violation_slots:,}")
+    return lines

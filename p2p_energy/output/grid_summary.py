@@ -120,8 +120,8 @@ def _buses(grid: GridOutcome) -> list[GridBusRecord]:
                 x=feeder.bus_xy[i][0],
                 y=feeder.bus_xy[i][1],
                 households=feeder.household_bus.count(bus),
-                min_voltage_pu=round(float(vm[i].min(initial=np.inf)), _PU),
-                max_voltage_pu=round(float(vm[i].max(initial=-np.inf)), _PU),
+                min_voltage_pu=round(float(np.nanmin(vm[i], initial=np.inf)), _PU),
+                max_voltage_pu=round(float(np.nanmax(vm[i], initial=-np.inf)), _PU),
             )
         )
     return records

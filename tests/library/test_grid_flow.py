@@ -45,12 +45,13 @@ def pandapower_directly(buses, slot):
 def test_slot_results_match_pandapower_called_directly(kabel_1, slot):
     flows = power_flows(kabel_1, bus_injections_mw(kabel_1, IMPORT_WH, EXPORT_WH, HOURS), HOURS)
     net = pandapower_directly(kabel_1.household_bus, slot)
-    assert flows.vm_min[slot] == pytest.approx(net.res_bus.vm_pu.min(), abs=1e-9)
-    assert flows.vm_max[slot] == pytest.approx(net.res_bus.vm_pu.max(), abs=1e-9)
-    assert flows.worst_line[slot] == pytest.approx(net.res_line.loading_percent.max(), abs=1e-6)
-    assert flows.worst_trafo[slot] == pytest.approx(net.res_trafo.loading_percent.max(), abs=1e-6)
+    # both solve to pandapower's tolerance (1e-8 MVA of mismatch), from different starting points
+    assert flows.vm_min[slot] == pytest.approx(net.res_bus.vm_pu.min(), abs=1e-8)
+    assert flows.vm_max[slot] == pytest.approx(net.res_bus.vm_pu.max(), abs=1e-8)
+    assert flows.worst_line[slot] == pytest.approx(net.res_line.loading_percent.max(), abs=1e-5)
+    assert flows.worst_trafo[slot] == pytest.approx(net.res_trafo.loading_percent.max(), abs=1e-5)
     losses_kw = (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1000
-    assert flows.losses_wh[slot] == pytest.approx(losses_kw * 1000 * HOURS, rel=1e-9)
+    assert flows.losses_wh[slot] == pytest.approx(losses_kw * 1000 * HOURS, rel=1e-6)
 
 
 def test_households_on_one_bus_are_summed_into_one_load(kabel_1):
