@@ -6,6 +6,7 @@ from rich.table import Table
 
 from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, BenchResults
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
+from p2p_energy.bench_grid import grid_rows
 from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, MATCH_ONE, BatchFigure, GasReport
 from p2p_energy.gas_figures import PER_ASK, PER_BID, PER_FILL
@@ -33,6 +34,7 @@ def bench_table(results: BenchResults) -> Table:
         _throughput_rows(results),
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
+        grid_rows(results.city_grid),
         _qtum_rows(results.qtum),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],

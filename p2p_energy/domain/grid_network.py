@@ -78,17 +78,20 @@ def pandapower_network(name: str) -> Any:
 
 def load_buses(name: str) -> list[int]:
     """The buses of network `name` that carry a load in pandapower's network, in increasing order."""
-    net = pandapower_network(name)
+    return _load_buses(pandapower_network(name))
+
+
+def _load_buses(net: Any) -> list[int]:
     return sorted({int(b) for b in net.load.bus} | {int(b) for b in net.asymmetric_load.bus})
 
 
 def place(
-    name: str, households: Sequence[str], buses: Sequence[int], rng: Callable[[str], np.random.Generator]
+    net: Any, households: Sequence[str], buses: Sequence[int], rng: Callable[[str], np.random.Generator]
 ) -> list[int]:
-    """Each household's bus: `buses` if given, else a load bus drawn from `rng(household)`."""
+    """Each household's bus on pandapower network `net`: `buses` if given, else a load bus from `rng(household)`."""
     if buses:
         return list(buses)
-    choices = load_buses(name)
+    choices = _load_buses(net)
     return [choices[int(rng(household).integers(len(choices)))] for household in households]
 
 
@@ -116,16 +119,18 @@ class Feeder:
     has_geodata: bool
 
 
-def build_feeder(name: str, household_bus: Sequence[int]) -> Feeder:
-    """Network `name` with its own loads and generators removed and the households' loads added."""
+def build_feeder(name: str, household_bus: Sequence[int], net: Any | None = None) -> Feeder:
+    """Network `name` (or `net`, pandapower's network `name` as `pandapower_network` built it, which this
+    changes) with its own loads and generators removed and the households' loads added."""
     import pandapower
 
-    net = pandapower_network(name)
+    net = pandapower_network(name) if net is None else net
     for table in _INJECTION_TABLES:
         if table in net and len(net[table]):
             net[table] = net[table].iloc[0:0]
     loaded = sorted(set(household_bus))
-    row = {bus: pandapower.create_load(net, bus=bus, p_mw=0.0, q_mvar=0.0) for bus in loaded}
+    rows = pandapower.create_loads(net, buses=loaded, p_mw=0.0, q_mvar=0.0)
+    row = {bus: int(index) for bus, index in zip(loaded, rows, strict=True)}
     bus_position = {int(b): i for i, b in enumerate(net.bus.index)}
     xy, geodata = _positions(net, bus_position)
     return Feeder(

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from p2p_energy.domain.grid_flow import LOADING_TOLERANCE, VOLTAGE_TOLERANCE, Flows, bus_injections_mw, power_flows
-from p2p_energy.domain.grid_network import Feeder, build_feeder, place
+from p2p_energy.domain.grid_network import Feeder, build_feeder, pandapower_network, place
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 
@@ -76,8 +76,9 @@ def plan_on_network(scenario: Scenario, plan_energy: PlanEnergy) -> EnergyPlan:
     """The scenario's plan with its power flows; within the network's limits when `[grid] limits = "network"`."""
     grid = scenario.grid
     assert grid.network is not None
-    buses = place(grid.network, scenario.household_names, grid.buses, lambda name: scenario.rng("grid", name))
-    feeder = build_feeder(grid.network, buses)
+    net = pandapower_network(grid.network)
+    buses = place(net, scenario.household_names, grid.buses, lambda name: scenario.rng("grid", name))
+    feeder = build_feeder(grid.network, buses, net)
     plan = plan_energy(scenario, None)
     trading = any(h.battery is not None and h.battery.strategy == "price_aware" for h in scenario.households)
     base = (
