@@ -8,6 +8,7 @@ import pytest
 
 from p2p_energy.bench import CityDay
 from p2p_energy.bench_city import CITY_DAY_GAS_BEFORE, CITY_DAY_GAS_BEFORE_TOTAL, gas_steps, qtum_fee_per_kwh
+from p2p_energy.bench_grid import CityGrid, grid_rows
 from p2p_energy.bench_table import _before_after_rows, _city_rows, _settlement
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, BatchFigure, GasReport
 from p2p_energy.output.timings import by_kind_of_work, phases
@@ -137,3 +138,16 @@ def test_the_settlement_cell_names_every_batch_the_short_delivery_and_the_refund
     assert cell.startswith("1 / 100 / 200 lots: 16,000 / 9,000 / 8,875 (largest call: 200 lots per call)")
     assert "every lot short (buyers credited): 14,500" in cell
     assert cell.endswith("refundLots 1 / 100 lots: 16,500 / 9,750")
+
+
+def city_grid():
+    return CityGrid("city-day", "lv_schutterwald", 1_000, 15.2, 26.0, 0.4, 11.6, 0, 0, 516.3)
+
+
+def test_the_city_day_on_a_network_row_gives_both_wall_times_and_their_ratio():
+    (row, *_) = grid_rows(city_grid())
+    assert row[1:] == ("26 s", "15 s without (1.71x)")
+
+
+def test_the_city_grid_json_carries_its_ratio():
+    assert city_grid().to_json()["ratio"] == pytest.approx(1.711, abs=1e-3)
