@@ -12,9 +12,9 @@ self-consumption (`plan_energy(scenario, no storage trading)`), and *with the
 market* the plan itself. In a scenario without price-aware batteries the two
 are the same, and the report says so.
 
-A violation the market caused: in a slot, a bus outside the band, or a line
-or transformer above 100 %, with the market, that is not so, or less so,
-without it (`caused_violations`).
+A violation the market caused: in a slot, a bus above the band, a bus below
+it, or a line or transformer above 100 %, with the market, that is not so,
+or less so, without it (`caused_violations`).
 
 `[grid] limits = "network"`: the market may not cause a violation. The
 storage trades that would are refused and the batteries serve their own
@@ -111,7 +111,12 @@ def _load(feeder: Feeder, plan: EnergyPlan) -> NDArray[np.float64]:
 
 def caused_violations(feeder: Feeder, with_market: Flows, without: Flows, band: float) -> dict[int, str]:
     """Slot -> the first element (bus, line, transformer) beyond its limit with the market and not, or less, without."""
-    worse_v = np.abs(with_market.bus_vm - 1.0) > np.maximum(np.abs(without.bus_vm - 1.0), band) + VOLTAGE_TOLERANCE
+    # above the band by more than without the market, or below it by more (a bus may cross from one side to the other)
+    high_w, high_b = with_market.bus_vm - (1.0 + band), without.bus_vm - (1.0 + band)
+    low_w, low_b = (1.0 - band) - with_market.bus_vm, (1.0 - band) - without.bus_vm
+    worse_v = (high_w > np.maximum(high_b, 0.0) + VOLTAGE_TOLERANCE) | (
+        low_w > np.maximum(low_b, 0.0) + VOLTAGE_TOLERANCE
+    )
     worse_line = with_market.line_loading > np.maximum(without.line_loading, 100.0) + LOADING_TOLERANCE
     worse_trafo = with_market.trafo_loading > np.maximum(without.trafo_loading, 100.0) + LOADING_TOLERANCE
     caused: dict[int, str] = {}

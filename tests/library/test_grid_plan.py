@@ -9,11 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.domain.grid_flow import Flows
 from p2p_energy.domain.grid_network import load_buses
 from p2p_energy.domain.grid_plan import caused_violations
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.domain.scenario import ScenarioError, load_scenario, parse_scenario
+from tests.library.test_grid_flow import two_bus_feeder
 
 SOURCE = Path("grid.toml")
 #: sha256 of repr(clear_all(...)) on main before [grid] network existed.
@@ -126,3 +128,22 @@ def test_with_network_limits_no_slot_ends_with_a_violation_caused_by_trades(seed
     scenario = feeder_afternoon({"limits": "network", "voltage_band": band}, seed, (pv, pv), round(power, 2))
     grid = simulate_energy(scenario).grid
     assert caused_violations(grid.feeder, grid.with_market, grid.without_market, band) == {}
+
+
+def flows(vm, line):
+    """Two buses and one line over one slot."""
+    return Flows(np.array([[1.0], [vm]]), np.array([[line]]), np.zeros((0, 1)), np.zeros(1))
+
+
+@pytest.mark.parametrize(
+    ("with_market", "without", "caused"),
+    [
+        (flows(1.12, 50), flows(1.05, 50), {0: "house"}),  # pushed above the band
+        (flows(1.12, 50), flows(1.13, 50), {}),  # above it, but less than without the market
+        (flows(1.11, 50), flows(0.88, 50), {0: "house"}),  # from below the band to above it
+        (flows(1.0, 101), flows(1.0, 99), {0: "line"}),  # pushed above the rating
+        (flows(1.0, 99), flows(1.0, 50), {}),  # more loaded, but within the rating
+    ],
+)
+def test_a_violation_is_the_markets_when_it_is_not_so_or_less_so_without_it(with_market, without, caused):
+    assert caused_violations(two_bus_feeder(0.5, 0.02), with_market, without, 0.1) == caused
