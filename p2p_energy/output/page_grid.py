@@ -97,7 +97,11 @@ def grid_section(result: RunResult) -> str:
         if not grid.market_moves_power
         else ""
     )
-    drawn = "pandapower's geodata" if grid.has_geodata else "a tree drawn from the transformer outwards (no geodata)"
+    drawn = (
+        "Drawn on pandapower's geodata"
+        if grid.has_geodata
+        else "Drawn as a tree from the transformer outwards (the network has no geodata)"
+    )
     return (
         f'<section id="grid"><h2>The network: {_esc(grid.network)}</h2>'
         f"<p>An AC power flow (pandapower) per slot with the meters' import and export on each household's bus, "
@@ -109,7 +113,7 @@ def grid_section(result: RunResult) -> str:
         '<div class="chart" id="chart-grid-voltage" role="img" aria-label="bus voltage band per slot"></div>'
         "<h3>Worst loading per slot</h3>"
         '<div class="chart" id="chart-grid-loading" role="img" aria-label="worst loading per slot"></div>'
-        f"<h3>The network</h3><p>Drawn from {_esc(drawn)}, each line coloured by its highest loading with the "
+        f"<h3>The network</h3><p>{_esc(drawn)}, each line coloured by its highest loading with the "
         "market; dots are the buses with households (larger: more households).</p>"
         '<div class="chart" id="chart-grid-network" role="img" aria-label="the network, lines by worst loading">'
         "</div></section>"
