@@ -6,7 +6,8 @@ quotes: gas per operation (reusing :mod:`p2p_energy.gas`, with its check of
 the gas model), settled trades per second of the batched runner against one
 transaction per action on the same scenario, plain ERC20 transfers through
 web3.py as the node's own yardstick, the city-scale day (its gas per settled
-trade by operation, next to the v2 market's: :mod:`p2p_energy.bench_city`),
+trade by operation, next to the v2 market's: :mod:`p2p_energy.bench_city`; and again on
+a network of its size with a power flow per slot: :mod:`p2p_energy.bench_grid`),
 a scenario on anvil and on qtumd (:mod:`p2p_energy.bench_qtum`), compile
 times, and the city-scale day's planning with today's curves against the same
 city at a real site with standard loads (:mod:`p2p_energy.bench_planning`).
@@ -42,6 +43,7 @@ from typing import Any
 
 from p2p_energy.bench_baseline import BaselineRun, one_by_one
 from p2p_energy.bench_city import CityDay, city_day_of
+from p2p_energy.bench_grid import TARGET_GRID_RATIO, CityGrid, city_grid_of, on_network
 from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
 from p2p_energy.bench_planning import TARGET_PLANNING_RATIO, PlanningTimes, measure_planning
 from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
@@ -66,6 +68,7 @@ __all__ = ["BenchError", "CityDay", "Machine", "Transfers"]
 #: 4: escrow v3: gas reports with match_items, close_items, calls (each against the gas model) and settlement;
 #: city_day's before figures are v2's; one_by_one is the bench's replay, one lot per call; planning, city-day's
 #: planning time with today's curves and at a site (issue 28).
+#: 4: city_grid, city-day again on a network of its size (a power flow per slot), side by side.
 RESULTS_FORMAT = 4
 DEFAULT_RUNS = 3
 DEFAULT_OUT = Path("bench") / "results.json"
@@ -215,6 +218,8 @@ class BenchResults:
     transfers: Transfers
     compile: CompileTimes
     city_day: CityDay | None = None
+    #: city-day again on a network of its size, a power flow per slot (None with --quick).
+    city_grid: CityGrid | None = None
     #: demo.toml on anvil and on a qtumd regtest node; None without qtumd or with --quick.
     qtum: QtumComparison | None = None
     #: city-day's planning time with today's curves and at a site with standard loads.
@@ -234,6 +239,7 @@ class BenchResults:
             "anvil_transfers": self.transfers.to_json(),
             "compile": self.compile.to_json(),
             "city_day": None if self.city_day is None else self.city_day.to_json(),
+            "city_grid": None if self.city_grid is None else self.city_grid.to_json(),
             "qtum": None if self.qtum is None else self.qtum.to_json(),
             "planning": None if self.planning is None else self.planning.to_json(),
             "targets": [asdict(t) for t in self.targets],
@@ -262,10 +268,13 @@ def run_bench(
         toolchain, compiled, QUICK_TRANSFERS if options.quick else TRANSFERS, repeats, progress
     )
 
-    city = None
+    city, city_grid = None, None
     if not options.quick:
         progress(f"{CITY_SCENARIO.stem} (half a minute or more)")
-        city = measure_city_day(toolchain, load_scenario(toolchain.root / CITY_SCENARIO), evm)
+        city_scenario = load_scenario(toolchain.root / CITY_SCENARIO)
+        city = measure_city_day(toolchain, city_scenario, evm)
+        progress(f"{CITY_SCENARIO.stem} again, with a power flow per slot on a network of its size")
+        city_grid = measure_city_grid(toolchain, city_scenario, evm, city)
     qtum = None
     if not options.quick:
         progress(f"{QTUM_SCENARIO.stem} on anvil and on a qtumd regtest node (if one is found)")
@@ -285,6 +294,7 @@ def run_bench(
         transfers=transfers,
         compile=compile_times,
         city_day=city,
+        city_grid=city_grid,
         qtum=qtum,
         planning=planning,
     )
@@ -376,6 +386,12 @@ def measure_city_day(toolchain: Toolchain, scenario: Scenario, evm: str) -> City
     return city_day_of(result, total_s, anvil_peak)
 
 
+def measure_city_grid(toolchain: Toolchain, scenario: Scenario, evm: str, plain: CityDay) -> CityGrid:
+    """`scenario` on `bench_grid.CITY_NETWORK`, measured as `measure_city_day` measured it without."""
+    result, total_s, _ = simulate_once(toolchain, on_network(scenario), evm, prune_history=SIMULATION_PRUNE_HISTORY)
+    return city_grid_of(plain, result, total_s)
+
+
 # ------------------------------------------------------------------ targets
 
 
@@ -396,6 +412,16 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
         checks += _city_checks(results.city_day)
     if results.planning is not None:
         checks.append(planning_check(results.planning))
+    if results.city_grid is not None:
+        grid = results.city_grid
+        checks.append(
+            TargetCheck(
+                f"{grid.scenario} on {grid.network}: wall time with / without a power flow per slot",
+                f"<= {TARGET_GRID_RATIO:.0f}x",
+                f"{grid.ratio:.2f}x",
+                grid.ratio <= TARGET_GRID_RATIO,
+            )
+        )
     if results.qtum is not None:
         qtum = results.qtum.qtum
         checks.append(

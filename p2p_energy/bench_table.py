@@ -6,6 +6,7 @@ from rich.table import Table
 
 from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, SETTLEMENT_BATCH_LOTS, BenchResults, settlement_batch
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
+from p2p_energy.bench_grid import grid_rows
 from p2p_energy.bench_planning import PlanningTimes
 from p2p_energy.bench_qtum import QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
@@ -36,6 +37,7 @@ def bench_table(results: BenchResults) -> Table:
         _throughput_rows(results),
         _city_rows(results.city_day),
         _before_after_rows(results.city_day),
+        grid_rows(results.city_grid),
         _qtum_rows(results.qtum),
         _planning_rows(results.planning),
         _compile_rows(results),

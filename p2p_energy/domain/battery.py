@@ -266,6 +266,7 @@ def _shared(fleet: Fleet, net: Wh, modes: Modes, others_gap: NDArray[np.int64]) 
 
     Sellers share what the neighbourhood still lacks once every battery has
     served its own household in the slot, buyers what it still has to spare.
+    A battery whose mode is SELF in the slot (`modes`) trades nothing there.
     """
 
     def allowance(slot: int, soc: Wh) -> Wh:
@@ -282,17 +283,24 @@ def _shared(fleet: Fleet, net: Wh, modes: Modes, others_gap: NDArray[np.int64]) 
     return allowance
 
 
-def dispatch_forecast(fleet: Fleet, net: Wh, others_gap: NDArray[np.int64], prices: PriceSpec) -> Dispatch:
+def dispatch_forecast(
+    fleet: Fleet, net: Wh, others_gap: NDArray[np.int64], prices: PriceSpec, allowed: NDArray[np.bool_] | None = None
+) -> Dispatch:
     """The fleet on the forecast `net` (rows as the fleet's), with price-aware trading planned.
 
     `others_gap` is, per slot, the forecast import minus the forecast export
-    of every household without a battery.
+    of every household without a battery. `allowed` (per battery and slot,
+    optional) is False where a battery may not trade from or into storage
+    (the network limits of `p2p_energy.domain.grid_limits`): it serves its
+    household there as in self-consumption.
     """
     plain = self_consumption(fleet, net)
     if not fleet.price_aware.any():
         return plain
     gap = others_gap + plain.import_wh.sum(axis=0) - plain.export_wh.sum(axis=0)
     modes = trading_modes(fleet, gap, prices)
+    if allowed is not None:
+        modes = np.where(allowed, modes, SELF).astype(np.int8)
     if not modes.any():
         return plain
     return _run(fleet, net, modes, _shared(fleet, net, modes, others_gap))

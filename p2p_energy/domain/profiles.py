@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +50,9 @@ from numpy.typing import NDArray
 from p2p_energy.domain.battery import Dispatch, Fleet, dispatch_actual, dispatch_forecast
 from p2p_energy.domain.scenario import EvSpec, HouseholdSpec, Scenario
 from p2p_energy.domain.scenario_site import MEASURED, STANDARD_PROFILES, SYNTHETIC, annual_kwh
+
+if TYPE_CHECKING:
+    from p2p_energy.domain.grid_plan import GridOutcome
 
 SUNRISE_H = 6.0
 SUNSET_H = 20.0
@@ -133,6 +137,8 @@ class EnergyPlan:
     battery_discharge_wh: Wh = field(default_factory=_no_battery)
     battery_losses_wh: Wh = field(default_factory=_no_battery)
     battery_soc_wh: Wh = field(default_factory=_no_battery)
+    #: The power flows of every slot on the scenario's network (None without `[grid] network`).
+    grid: GridOutcome | None = None
 
     def __post_init__(self) -> None:
         households, slots = self.generated_wh.shape
@@ -303,15 +309,21 @@ class _Batteries:
         specs = [battery for h in scenario.households if (battery := h.battery) is not None]
         return cls(rows, Fleet.of(specs, scenario.slot_length_s))
 
-    def forecast(self, scenario: Scenario, net: Wh) -> tuple[Wh, Wh, Dispatch | None]:
-        """Forecast (export, import) of every household, and the batteries' dispatch on the forecast."""
+    def forecast(
+        self, scenario: Scenario, net: Wh, allowed: NDArray[np.bool_] | None
+    ) -> tuple[Wh, Wh, Dispatch | None]:
+        """Forecast (export, import) of every household, and the batteries' dispatch on the forecast.
+
+        `allowed` (households x slots, optional): False where a battery may not trade from or into storage.
+        """
         exported, imported = np.maximum(net, 0), np.maximum(-net, 0)
         if not self.rows:
             return exported, imported, None
         others = np.ones(len(net), dtype=np.bool_)
         others[self.rows] = False
         gap = imported[others].sum(axis=0) - exported[others].sum(axis=0)
-        planned = dispatch_forecast(self.fleet, net[self.rows], gap, scenario.prices)
+        mask = None if allowed is None else allowed[self.rows]
+        planned = dispatch_forecast(self.fleet, net[self.rows], gap, scenario.prices, mask)
         exported[self.rows], imported[self.rows] = planned.export_wh, planned.import_wh
         return exported, imported, planned
 
@@ -349,7 +361,23 @@ def _export_caps(scenario: Scenario, forecast_export: Wh) -> Wh:
 
 
 def simulate_energy(scenario: Scenario) -> EnergyPlan:
-    """Actual and forecast energy of every household in every slot, its battery and its meter registers."""
+    """Actual and forecast energy of every household in every slot, its battery and its meter registers.
+
+    With a `[grid] network`, the plan also carries the power flow of every
+    slot, with the market and without it (`EnergyPlan.grid`), and with
+    `[grid] limits = "network"` its batteries trade only what the network
+    carries (`p2p_energy.domain.grid_plan`).
+    """
+    if scenario.grid.network is None:
+        return plan_energy(scenario)
+    from p2p_energy.domain.grid_plan import plan_on_network  # pandapower only for scenarios with a network
+
+    return plan_on_network(scenario, plan_energy)
+
+
+def plan_energy(scenario: Scenario, storage_trading: NDArray[np.bool_] | None = None) -> EnergyPlan:
+    """The energy plan without power flows; `storage_trading` (households x slots, optional) is False
+    where a price-aware battery may not trade from or into storage (all False: the plan without a market)."""
     measured_sky = scenario.site is not None and scenario.site.weather is not None
     sky = np.ones(scenario.slots) if measured_sky else _clear_sky_index(scenario)
     draws = _draw_households(scenario, sky)
@@ -360,7 +388,9 @@ def simulate_energy(scenario: Scenario) -> EnergyPlan:
     forecast_generated = _rounded(draws.pv * np.clip(1 + forecast.pv_error * draws.pv_error, 0.0, None))
     forecast_load = _rounded(draws.load * np.clip(1 + forecast.load_error * draws.load_error, 0.0, None) + draws.ev)
     batteries = _Batteries.of(scenario)
-    forecast_export, forecast_import, planned = batteries.forecast(scenario, forecast_generated - forecast_load)
+    forecast_export, forecast_import, planned = batteries.forecast(
+        scenario, forecast_generated - forecast_load, storage_trading
+    )
 
     generated = _rounded(draws.pv * cloudy[None, :])
     consumed = _rounded(draws.load + draws.ev)

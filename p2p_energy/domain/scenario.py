@@ -293,6 +293,13 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
     slots = slots_of(top, top.table("site"), slot_length_s, Limits(low=1, high=MAX_SLOTS, unit="delivery slots"))
     spec = parse_loads(top.table("loads"), place)
     households = _households(top, seed, place, spec)
+    grid_spec = grid(top.table("grid"))
+    if grid_spec.buses and len(grid_spec.buses) != len(households):
+        top.table("grid").fail(
+            "buses",
+            f"places {len(grid_spec.buses)} households, but the scenario has {len(households)}",
+            "one load bus per household, in file order",
+        )
     if len(households) * slots > MAX_HOUSEHOLD_SLOTS:
         top.fail(
             "slots",
@@ -320,7 +327,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
         weather=_weather(top.table("weather")),
         forecast=_forecast(top.table("forecast")),
         description=top.text("description", ""),
-        grid=grid(top.table("grid")),
+        grid=grid_spec,
         site=place,
         loads=spec,
     )

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from p2p_energy.errors import UsageError
 from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
 from p2p_energy.output.records import SETTLE_OPERATION, RunResult, RunTotals
@@ -93,6 +94,24 @@ KPI_METRICS = (
     _kpi_metric("grid fees NRG", lambda k: nrg(k.grid_fees), lambda k: k.grid_fees),
 )
 
+
+def _grid_metric(name: str, value: Callable[[GridRecord], int | float], shape: str = "{:,}") -> Metric:
+    """A row of the power flows on the network, with the market: "-" for a run without a network."""
+    return Metric(
+        f"network: {name}",
+        lambda r, t: "-" if r.grid is None else shape.format(value(r.grid)),
+        lambda r, t: None if r.grid is None else value(r.grid),
+    )
+
+
+GRID_METRICS = (
+    _grid_metric("slots outside the voltage band", lambda g: g.with_market.voltage_violation_slots),
+    _grid_metric("slots over 100 %", lambda g: g.with_market.overload_slots),
+    _grid_metric("losses kWh", lambda g: g.with_market.losses_kwh, "{:,.2f}"),
+    _grid_metric("slots the market caused a violation in", lambda g: g.caused_violation_slots),
+    _grid_metric("storage trades refused", lambda g: g.stopped_trades),
+)
+
 METRICS = (
     Metric("scenario", lambda r, t: f"{r.scenario} (seed {r.seed})"),
     Metric("market", lambda r, t: r.scenario_facts.market_mode if r.scenario_facts else "?"),
@@ -109,6 +128,7 @@ METRICS = (
     Metric("paid NRG", lambda r, t: nrg(t.tokens_paid), lambda r, t: t.tokens_paid),
     Metric("refunded NRG", lambda r, t: nrg(t.tokens_refunded), lambda r, t: t.tokens_refunded),
     *KPI_METRICS,
+    *GRID_METRICS,
     Metric("transactions", lambda r, t: count(t.transactions), lambda r, t: t.transactions),
     Metric("gas", lambda r, t: count(t.gas), lambda r, t: t.gas),
     *(_per_settled_metric(i) for i in range(len(PER_SETTLED_TRADE_LABELS))),

@@ -20,6 +20,7 @@ from typing import Any
 from p2p_energy.limits import trade_id
 from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
+from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
 from p2p_energy.output.records import (
     READINGS_OPERATION,
@@ -286,6 +287,7 @@ def page_data(result: RunResult) -> dict[str, Any]:
         "trades": trade_data(result),
         "gas": gas_data(totals),
         "bills": bills_data(result),
+        "grid": grid_data(result),
     }
 
 
@@ -295,7 +297,7 @@ def page_data(result: RunResult) -> dict[str, Any]:
 def render_page(result: RunResult) -> str:
     """The whole report.html of `result`."""
     title = f"{result.scenario} (seed {result.seed}) — p2p-energy report"
-    return document(title, _body(result), page_data(result), ["report.js"])
+    return document(title, _body(result), page_data(result), ["grid.js", "report.js"])
 
 
 def _body(result: RunResult) -> str:
@@ -317,7 +319,7 @@ def _body(result: RunResult) -> str:
             '<header><div class="wrap">',
             f"<h1>{esc(result.scenario)} <small>seed {result.seed}</small> {badge}</h1>",
             f'<p class="subtitle">{esc(subtitle)}</p>{description}',
-            _nav(),
+            _nav(result.grid is not None),
             "</div></header>",
             '<main class="wrap">',
             _summary_section(result, totals),
@@ -326,6 +328,7 @@ def _body(result: RunResult) -> str:
             _household_section(result),
             _balance_section(result),
             bills_section(result),
+            grid_section(result),
             _gas_section(totals),
             _trades_section(result),
             _attacks_section(result),
@@ -338,7 +341,7 @@ def _body(result: RunResult) -> str:
     )
 
 
-def _nav() -> str:
+def _nav(network: bool = False) -> str:
     links = [
         ("summary", "Summary"),
         ("energy", "Energy"),
@@ -346,6 +349,7 @@ def _nav() -> str:
         ("household", "A household's day"),
         ("balances", "Balances"),
         ("bills", "Bills and KPIs"),
+        *([("grid", "The network")] if network else []),
         ("gas", "Gas"),
         ("trades", "Trades"),
         ("attacks", "Attacks"),

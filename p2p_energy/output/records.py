@@ -26,6 +26,7 @@ from typing import Any, ClassVar, TypeVar
 
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
 from p2p_energy.output.fees import ChainFee, RunFees, run_fees
+from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
 
 OUTCOMES = ("settled", "refunded")
@@ -411,6 +412,8 @@ class RunResult:
     fee_decimals: int = field(default=0, metadata=ADDED_LATER)
     #: The neighbourhood's bills and KPIs (None in reports written before they were kept).
     kpis: KpiRecord | None = field(default=None, metadata=ADDED_LATER)
+    #: The power flows on the scenario's network (None without `[grid] network`, and in older reports).
+    grid: GridRecord | None = field(default=None, metadata=ADDED_LATER)
 
     def fees(self, totals: RunTotals) -> RunFees:
         """What the run's gas cost in its chain's coin, or, where gas was free, at Qtum's 40 sat/gas."""

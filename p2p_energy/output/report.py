@@ -33,6 +33,7 @@ from p2p_energy.files import write_whole
 from p2p_energy.output import plots
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.fees import RunFees
+from p2p_energy.output.grid_records import grid_lines
 from p2p_energy.output.records import (
     READINGS_OPERATION,
     RECORD_LISTS,
@@ -338,9 +339,9 @@ def render_summary(result: RunResult, console: Console) -> None:
     totals = result.totals()
     console.print(_run_table(result))
     console.print(_totals_table(totals))
-    if result.kpis is not None:
-        for line in kpi_lines(result.kpis):
-            console.print(escape(line), soft_wrap=True)
+    lines = [*(kpi_lines(result.kpis) if result.kpis else []), *(grid_lines(result.grid) if result.grid else [])]
+    for line in lines:
+        console.print(escape(line), soft_wrap=True)
     console.print(_gas_table(totals, result.fees(totals)))
     console.print(escape(fee_line(result, totals)), soft_wrap=True)
     if result.attacks:

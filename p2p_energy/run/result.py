@@ -15,6 +15,7 @@ from p2p_energy.domain.bills import (
     neighbourhood_bills,
 )
 from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.output.grid_summary import grid_record
 from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
 from p2p_energy.output.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
@@ -54,6 +55,7 @@ def build_result(
         fee_currency=setup.chain.fee_currency[0],
         fee_decimals=setup.chain.fee_currency[1],
         kpis=kpi_record(bills),
+        grid=grid_record(setup.plan),
     )
     result.checks.update(result.consistency_checks())
     return result

@@ -14,6 +14,7 @@ from p2p_energy.bench_city import (
     gas_steps,
     qtum_fee_per_kwh,
 )
+from p2p_energy.bench_grid import CityGrid, grid_rows
 from p2p_energy.bench_table import _before_after_rows, _city_rows, _model_rows, _operation_rows, _settlement
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
 from p2p_energy.gas_figures import CallFigure, SettlementFigure
@@ -179,3 +180,20 @@ def test_a_call_the_model_is_not_enough_for_is_named_in_the_model_row():
     below = CallFigure("matchOrders", "4 slots of 1 lot", {"slot": 4}, 400, gas=250_000, model=200_000)
     (row,) = _model_rows({4: GasReport("cancun", 4, calls=[below])})
     assert row[1] == "0 of 1 calls" and row[2].endswith("NOT enough for: 4 slots of 1 lot")
+    cell = _settlement(report)
+    assert cell.startswith("1 / 100 / 200 lots: 16,000 / 9,000 / 8,875 (largest call: 200 lots per call)")
+    assert "every lot short (buyers credited): 14,500" in cell
+    assert cell.endswith("refundLots 1 / 100 lots: 16,500 / 9,750")
+
+
+def city_grid():
+    return CityGrid("city-day", "lv_schutterwald", 1_000, 15.2, 26.0, 0.4, 11.6, 0, 0, 516.3)
+
+
+def test_the_city_day_on_a_network_row_gives_both_wall_times_and_their_ratio():
+    (row, *_) = grid_rows(city_grid())
+    assert row[1:] == ("26 s", "15 s without (1.71x)")
+
+
+def test_the_city_grid_json_carries_its_ratio():
+    assert city_grid().to_json()["ratio"] == pytest.approx(1.711, abs=1e-3)
