@@ -90,9 +90,12 @@ def interrupted(scenario_path, uninterrupted, tmp_path_factory):
                 assert time.monotonic() < deadline, "the run did not get that far in 5 minutes"
                 time.sleep(0.05)
             # Killed while transactions of its wait in the node's pool, when it gets there (the hard case).
-            while not _pending(w3) and runner.poll() is None and time.monotonic() < deadline:
+            # (What was seen waiting is kept: read again, it may already be mined.)
+            waiting = _pending(w3)
+            while not waiting and runner.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.005)
-            pending.append(_pending(w3))
+                waiting = _pending(w3)
+            pending.append(waiting)
             runner.kill()
             runner.wait(timeout=30)
             kills.append(w3.eth.block_number - first)
