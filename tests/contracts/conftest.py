@@ -10,6 +10,7 @@ for the `standing` fixture (an ask per meter, a bid per buyer, all until slot UN
 
 import functools
 import gc
+from dataclasses import dataclass
 
 import pytest
 from eth_account import Account
@@ -17,7 +18,7 @@ from eth_utils.crypto import keccak
 
 from p2p_energy.wire.orders import Ask, Bid, order_domain, order_records, sign_order
 from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
-from p2p_energy.wire.records import SKIP_REASONS, CloseCall, GroupClose, Lot, MatchCall, Trade
+from p2p_energy.wire.records import SKIP_REASONS, AccountList, CloseCall, GroupClose, Lot, MatchCall, Trade
 
 DECIMALS = 8
 INITIAL = 1_000 * 10**DECIMALS
@@ -118,6 +119,29 @@ class UncheckedLot(Lot):
 
     def __post_init__(self):
         pass
+
+
+@dataclass(frozen=True)
+class ListedMatchCall(MatchCall):
+    """A MatchCall written against an account list of the test's choosing (the wire's own list is always
+    right): to show what the escrow does with a list that leaves an account out or names it only."""
+
+    listed: AccountList | None = None
+
+    @property
+    def accounts(self):
+        return self.listed
+
+
+@dataclass(frozen=True)
+class ListedCloseCall(CloseCall):
+    """A CloseCall written against an account list of the test's choosing."""
+
+    listed: AccountList | None = None
+
+    @property
+    def accounts(self):
+        return self.listed
 
 
 def match_streams(call):
@@ -286,9 +310,11 @@ def match(escrow, matcher):
     return match
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def standing(escrow, match, ask, bid, owners, buyer, buyer2):
-    """The standing orders most tests trade on: an ask per meter and a bid per buyer, until slot UNTIL."""
+    """The standing orders most tests trade on: an ask per meter and a bid per buyer, until slot UNTIL.
+    Function-scoped, as every fixture that changes the chain after deployment: a module-scoped one would run
+    before the first test's snapshot and stay for the module's other tests."""
     match(orders=[ask(SELLER_METER), ask(OTHER_METER), bid(buyer), bid(buyer2)])
     return True
 
