@@ -16,6 +16,7 @@ import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
 
+from p2p_energy.wire.eip712 import key_address
 from p2p_energy.wire.orders import Ask, Bid, order_domain, order_records, sign_order
 from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
 from p2p_energy.wire.records import SKIP_REASONS, AccountList, CloseCall, GroupClose, Lot, MatchCall, Trade
@@ -37,6 +38,8 @@ BID_WH = 5_000  # the standing bid's Wh per slot
 UNTIL = 96  # the standing orders' last slot
 SELLER_METER = 1
 OTHER_METER = 2
+CROWD = 65  # sellers of the `crowd` fixture: one more than a group's lots
+CROWD_METER = 101
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 
@@ -247,6 +250,16 @@ def escrow(EnergyEscrow, token, registry, admin, matcher, seller, seller2, buyer
     return escrow
 
 
+@pytest.fixture
+def rival(EnergyEscrow, token, registry, admin, matcher, buyer, buyer2):
+    """A second escrow on the same registry and token, with the same matcher, its buyers funded like `escrow`'s;
+    no meter is registered for it. Function-scoped: deploying it changes the chain."""
+    rival = EnergyEscrow.deploy(token, registry, GRACE, matcher, {"from": admin})
+    token.approve(rival, 2**256 - 1, {"from": admin})
+    rival.depositFor([buyer, buyer2], [FUNDS, FUNDS], {"from": admin})
+    return rival
+
+
 @pytest.fixture(scope="module")
 def owners(seller, seller2):
     """meter id -> the account that owns it."""
@@ -267,7 +280,7 @@ def readings_domain(registry, chain):
 
 @pytest.fixture(scope="module")
 def bid(orders_domain):
-    """bid(account, wh=BID_WH, price=BID_PRICE, until=UNTIL, key=account's) -> a SignedOrder."""
+    """bid(account, wh=BID_WH, price=BID_PRICE, until=UNTIL, key=account's, domain=the escrow's) -> a SignedOrder."""
 
     def bid(account, wh=BID_WH, price=BID_PRICE, until=UNTIL, key=None, domain=None):
         order = Bid(str(account), price, wh, until)
@@ -279,12 +292,12 @@ def bid(orders_domain):
 @pytest.fixture(scope="module")
 def ask(orders_domain, owners):
     """ask(meter=SELLER_METER, wh=ASK_WH, min_wh=1, price=ASK_PRICE, until=UNTIL, account=the meter's owner,
-    key=the account's) -> a SignedOrder."""
+    key=the account's, domain=the escrow's) -> a SignedOrder."""
 
-    def ask(meter=SELLER_METER, wh=ASK_WH, min_wh=1, price=ASK_PRICE, until=UNTIL, account=None, key=None):
+    def ask(meter=SELLER_METER, wh=ASK_WH, min_wh=1, price=ASK_PRICE, until=UNTIL, account=None, key=None, domain=None):
         account = account or owners[meter]
         order = Ask(str(account), meter, price, wh, min_wh, until)
-        return sign_order(key or key_of(account), orders_domain, order)
+        return sign_order(key or key_of(account), domain or orders_domain, order)
 
     return ask
 
@@ -301,11 +314,11 @@ def lot(owners):
 
 @pytest.fixture(scope="module")
 def match(escrow, matcher):
-    """match(*lots, orders=(), sender=matcher): one matchOrders call built by wire.MatchCall."""
+    """match(*lots, orders=(), sender=matcher, on=escrow): one matchOrders call built by wire.MatchCall."""
 
-    def match(*lots, orders=(), sender=None):
+    def match(*lots, orders=(), sender=None, on=None):
         call = MatchCall(tuple(orders), tuple(lots))
-        return escrow.matchOrders(*match_streams(call), {"from": sender or matcher})
+        return (on or escrow).matchOrders(*match_streams(call), {"from": sender or matcher})
 
     return match
 
@@ -317,6 +330,30 @@ def standing(escrow, match, ask, bid, owners, buyer, buyer2):
     before the first test's snapshot and stay for the module's other tests."""
     match(orders=[ask(SELLER_METER), ask(OTHER_METER), bid(buyer), bid(buyer2)])
     return True
+
+
+@dataclass(frozen=True)
+class Household:
+    """A seller of the crowd: its meter, its key (ecrecover gives its address) and its address."""
+
+    meter: int
+    key: bytes
+
+    @property
+    def address(self):
+        return key_address(self.key)
+
+
+@pytest.fixture(scope="module")
+def crowd(escrow, registry, admin):
+    """CROWD sellers beyond the fixture's two, one meter each (ids from CROWD_METER, above the others), registered
+    for `escrow`: enough lots for one slot to fill a group and start the next. Registering is the only change it
+    makes, the same for every test of a module."""
+    households = [Household(CROWD_METER + i, keccak(text=f"crowd seller {i}")) for i in range(CROWD)]
+    meters = [h.meter for h in households]
+    signers = [meter_key(h.meter).address for h in households]
+    registry.registerMeters(meters, [h.address for h in households], signers, escrow, {"from": admin})
+    return households
 
 
 @pytest.fixture(scope="module")
@@ -331,13 +368,15 @@ def reading(readings_domain):
 
 @pytest.fixture(scope="module")
 def close(escrow, stranger):
-    """close(*groups, readings=(), credited=every seller and buyer, sender=stranger): one closeLots call built by
-    wire.CloseCall, each lot proved by the reading of its meter that covers its slot."""
+    """close(*groups, readings=(), credited=every seller and buyer, proofs=by meter and slot, sender=stranger,
+    on=escrow): one closeLots call built by wire.CloseCall; unless `proofs` says otherwise (lot key -> place
+    among `readings`), each lot is proved by the reading of its meter that covers its slot."""
 
-    def close(*groups, readings=(), credited=None, sender=None):
+    def close(*groups, readings=(), credited=None, proofs=None, sender=None, on=None):
         credited = everyone_in(groups) if credited is None else frozenset(str(a).lower() for a in credited)
-        call = CloseCall(tuple(groups), tuple(readings), proofs_of(groups, readings), credited)
-        return escrow.closeLots(*close_streams(call), {"from": sender or stranger})
+        proofs = proofs_of(groups, readings) if proofs is None else proofs
+        call = CloseCall(tuple(groups), tuple(readings), proofs, credited)
+        return (on or escrow).closeLots(*close_streams(call), {"from": sender or stranger})
 
     return close
 
