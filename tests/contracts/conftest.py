@@ -49,8 +49,9 @@ def skip(name):
 
 
 def error(name, *args):
-    """A custom error as brownie renders a revert: `Name: arg, arg` (addresses in lower case)."""
-    rendered = (str(a) for a in args)
+    """A custom error as brownie renders a revert: `Name: arg, arg` (addresses in lower case, bytesN as Python
+    bytes)."""
+    rendered = (str(bytes(a)) if isinstance(a, bytes) else str(a) for a in args)
     return f"{name}: " + ", ".join(r.lower() if r.startswith("0x") else r for r in rendered)
 
 
