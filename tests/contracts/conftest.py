@@ -43,6 +43,10 @@ CROWD_METER = 101
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 
+#: IMeterRegistry.Unproven's members in order: why a reading proves nothing (or nothing from some slot on).
+UNPROVEN = ("None", "UnknownMeter", "OtherMarket", "BadSignature", "Revoked")
+
+
 def skip(name):
     """The number of EnergyEscrow.Skip member `name`, as events carry it."""
     return SKIP_REASONS.index(name)

@@ -7,9 +7,8 @@ import pytest
 from eth_utils.crypto import keccak
 
 from p2p_energy.wire.readings import MAX_SLOTS_PER_READING, MeterKey, Reading, reading_domain, reading_records
-from tests.contracts.conftest import OTHER_METER, SELLER_METER, error, meter_key
+from tests.contracts.conftest import OTHER_METER, SELLER_METER, UNPROVEN, error, meter_key
 
-UNPROVEN = ("None", "UnknownMeter", "OtherMarket", "BadSignature", "Revoked")
 UNKNOWN_METER = 99
 
 
