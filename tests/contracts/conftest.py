@@ -10,6 +10,8 @@ for the `standing` fixture (an ask per meter, a bid per buyer, all until slot UN
 
 import functools
 import gc
+import importlib
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -178,6 +180,27 @@ def proofs_of(groups, readings):
 def everyone_in(groups):
     """Every seller and buyer of `groups`: the accounts a closing call may credit."""
     return frozenset(a for g in groups for lot in g.lots for a in (*lot.buyers, lot.seller.lower()))
+
+
+class _Polling:
+    """brownie's transaction module as it sees `time`, polling every 10 ms instead of every second.
+
+    anvil mines a transaction a few ms after taking it; when brownie asks for the receipt before that, it
+    sleeps a whole second before asking again (about one transaction in fifty: ten seconds a run). Only
+    how often brownie asks changes."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds):
+        time.sleep(min(seconds, 0.01))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_receipts():
+    for module in ("brownie.network.transaction", "brownie.network.account"):
+        importlib.import_module(module).time = _Polling()
 
 
 @pytest.fixture(scope="session", autouse=True)
