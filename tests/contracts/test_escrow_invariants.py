@@ -61,7 +61,7 @@ MAX_TRADES = 50
 WALLET = 10**15
 FORGER = MeterKey(keccak(text="a key that is no meter's"))
 # The same run on every EVM target (make test runs the contract suite once per target): about 20 s each.
-EXAMPLES, STEPS = 12, 50
+EXAMPLES, STEPS = 10, 50
 
 TRADER = st.integers(0, 3)  # seller, seller2, buyer, buyer2
 PRICE_MODE = st.sampled_from(["mid", "mid", "mid", "floor", "limit", "below", "above", "zero"])
