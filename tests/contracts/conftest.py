@@ -1,32 +1,101 @@
-"""The contract suite's market: token, registry and escrow deployed once per module, and helpers
-that sign orders and readings the way the runner does (p2p_energy.domain.orders and .meters).
+"""The contract suite's market: token, registry and escrow deployed once per module, and helpers that
+build every call through p2p_energy.wire (signed orders, readings, MatchCall and CloseCall streams).
 
-Slot 0 is under way from deployment on, so slot 1 is the first slot open for orders. Both buyers
-start with FUNDS in their escrow balances (the operator's depositFor), nothing in their wallets;
-buyer's address is below buyer2's, so bids listed [buyer, buyer2] are in the order matchOrders wants.
+Slot 0 is under way from deployment on, so slot 1 is the first slot open for fills. Meters 1 and 2
+(sellers `seller` and `seller2`) sell through `escrow`; `matcher` is the escrow's matcher. Both
+buyers start with FUNDS in their escrow balances (the operator's depositFor), nothing in their wallets.
+Nothing is placed: a test places the standing orders it needs inside its matchOrders call, or asks
+for the `standing` fixture (an ask per meter, a bid per buyer, all until slot UNTIL).
 """
 
 import functools
+import gc
+import importlib
+import time
+from dataclasses import dataclass
 
-import coincurve
 import pytest
 from eth_account import Account
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from p2p_energy.domain.meters import MeterKey, Reading, reading_domain
-from p2p_energy.domain.orders import Ask, Bid, LotTrade, order_domain, sign_order
+
+from p2p_energy.wire.eip712 import key_address
+from p2p_energy.wire.orders import Ask, Bid, order_domain, order_records, sign_order
+from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
+from p2p_energy.wire.records import SKIP_REASONS, AccountList, CloseCall, GroupClose, Lot, MatchCall, Trade
 
 DECIMALS = 8
 INITIAL = 1_000 * 10**DECIMALS
 SLOT_LENGTH = 900
 GRACE = 3_600
-# 0.23456789 NRG per kWh in base units: 23,456.789 per Wh, so a cost or a pro-rata payout is
-# almost never a whole number and the fixed-case tests see which way the contracts round.
-PRICE = 23_456_789
+GRACE_SLOTS = GRACE // SLOT_LENGTH
 FUNDS = 100 * 10**DECIMALS
+# Prices per kWh in base units. A fill at PRICE costs 23,456.789 units per Wh, so a cost or a pro-rata
+# payout is almost never a whole number and the tests see which way the contract rounds. The standing
+# ask's floor is below it and the standing bid's limit above it, so each edge can be tested alone.
+PRICE = 23_456_789
+ASK_PRICE = 20_000_000
+BID_PRICE = 30_000_000
+ASK_WH = 10_000  # the standing ask's Wh per slot
+BID_WH = 5_000  # the standing bid's Wh per slot
+UNTIL = 96  # the standing orders' last slot
 SELLER_METER = 1
 OTHER_METER = 2
+CROWD = 65  # sellers of the `crowd` fixture: one more than a group's lots
+CROWD_METER = 101
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+#: IMeterRegistry.Unproven's members in order: why a reading proves nothing (or nothing from some slot on).
+UNPROVEN = ("None", "UnknownMeter", "OtherMarket", "BadSignature", "Revoked")
+
+
+def skip(name):
+    """The number of EnergyEscrow.Skip member `name`, as events carry it."""
+    return SKIP_REASONS.index(name)
+
+
+def error(name, *args):
+    """A custom error as brownie renders a revert: `Name: arg, arg` (addresses in lower case, bytesN as Python
+    bytes)."""
+    rendered = (str(bytes(a)) if isinstance(a, bytes) else str(a) for a in args)
+    return f"{name}: " + ", ".join(r.lower() if r.startswith("0x") else r for r in rendered)
+
+
+def plain(value):
+    """A view's return value as plain Python: tuples of ints, strings and bytes (brownie's own types compare
+    with plain tuples only in part)."""
+    if isinstance(value, list | tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, int):
+        return int(value)
+    return str(value) if isinstance(value, str) else value
+
+
+def events(tx, name):
+    """tx.events[name] as a list, empty where there is none (brownie's events have no .get)."""
+    return list(tx.events[name]) if name in tx.events else []
+
+
+def fill_skips(tx):
+    """(lot key, buyer, reason name) of every FillSkipped event of `tx`."""
+    return [(e["lotKey"], e["buyer"], SKIP_REASONS[e["reason"]]) for e in events(tx, "FillSkipped")]
+
+
+def trades_of(tx):
+    """(lot key, buyer, Wh, price) of every Traded event of `tx`."""
+    return [(e["lotKey"], e["buyer"], e["wh"], e["pricePerKWh"]) for e in events(tx, "Traded")]
+
+
+def order_skips(tx):
+    """(account, reason name) of every OrderSkipped event of `tx`."""
+    return [(e["account"], SKIP_REASONS[e["reason"]]) for e in events(tx, "OrderSkipped")]
+
+
+def lot_skips(tx):
+    """(lot key, reason name) of every LotSkipped event of `tx`."""
+    return [(e["lotKey"], SKIP_REASONS[e["reason"]]) for e in events(tx, "LotSkipped")]
 
 
 def meter_key(meter_id):
@@ -50,41 +119,96 @@ def key_of(account):
         raise LookupError(f"{account} is not one of anvil's default accounts: no key for it") from None
 
 
-def recovered(domain, signed, signature):
-    """The address `ecrecover` yields for `signature` (an (r, vs) tuple) over `signed` (an order or a Reading)
-    in `domain`: what a contract names as `recovered` when it refuses a signature."""
-    r, vs = (int.from_bytes(bytes(word), "big") for word in signature)
-    compact = r.to_bytes(32, "big") + (vs & (2**255 - 1)).to_bytes(32, "big") + bytes([vs >> 255])
-    public = coincurve.PublicKey.from_signature_and_message(compact, domain.digest(signed.struct_hash()), hasher=None)
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[12:])
+def trade(buyer, wh, price=PRICE):
+    return Trade(str(buyer), wh, price)
 
 
-def lot_of(escrow, meter, slot):
-    """escrow.lotOf as plain (commitment bytes, sold Wh, trades): (bytes(24), 0, 0) unless the lot is open."""
-    commitment, sold_wh, trades = escrow.lotOf(meter, slot)
-    return (bytes(commitment), int(sold_wh), int(trades))
+class UncheckedLot(Lot):
+    """A Lot the planner never builds (no trades, or more than MAX_TRADES_PER_LOT), written by the wire's own
+    code: to show that the contract bounds what p2p_energy.wire already refuses to build."""
+
+    def __post_init__(self):
+        pass
 
 
-def account_of(escrow, account):
-    """escrow.accountOf as plain (balance, slot of the latest matched bid, Wh of it matched)."""
-    balance, bid_slot, bid_wh = escrow.accountOf(account)
-    return (int(balance), int(bid_slot), int(bid_wh))
+@dataclass(frozen=True)
+class ListedMatchCall(MatchCall):
+    """A MatchCall written against an account list of the test's choosing (the wire's own list is always
+    right): to show what the escrow does with a list that leaves an account out or names it only."""
+
+    listed: AccountList | None = None
+
+    @property
+    def accounts(self):
+        return self.listed
 
 
-def lot_trade(buyer, wh, cost):
-    """A LotTrade tuple: how settleLots and refundLots are given a trade."""
-    return LotTrade(str(buyer), wh, cost).as_tuple()
+@dataclass(frozen=True)
+class ListedCloseCall(CloseCall):
+    """A CloseCall written against an account list of the test's choosing."""
+
+    listed: AccountList | None = None
+
+    @property
+    def accounts(self):
+        return self.listed
 
 
-def fill(ask, bid, wh, price=PRICE):
-    """A Fill tuple: `wh` of ask number `ask` to bid number `bid` at `price`."""
-    return (ask, bid, wh, price)
+def match_streams(call):
+    """matchOrders' arguments for a MatchCall: (accounts, loaded, orders, matches)."""
+    accounts = call.accounts
+    return accounts.data, len(accounts.loaded), order_records(call.orders, accounts.index), call.matches
 
 
-def error(name, *args):
-    """A custom error as brownie renders a revert: `Name: arg, arg` (addresses in lower case)."""
-    rendered = (str(a) for a in args)
-    return f"{name}: " + ", ".join(r.lower() if r.startswith("0x") else r for r in rendered)
+def close_streams(call):
+    """closeLots' arguments for a CloseCall: (accounts, loaded, readings, closes)."""
+    accounts = call.accounts
+    return accounts.data, len(accounts.loaded), b"".join(r.record for r in call.readings), call.closes
+
+
+def proofs_of(groups, readings):
+    """lot key -> place among `readings` of the reading of its meter that covers its slot (the last one)."""
+    proofs = {}
+    for place, signed in enumerate(readings):
+        for group in groups:
+            for lot in group.lots:
+                if lot.meter_id == signed.reading.meter_id and lot.slot in signed.reading.slots:
+                    proofs[lot.key] = place
+    return proofs
+
+
+def everyone_in(groups):
+    """Every seller and buyer of `groups`: the accounts a closing call may credit."""
+    return frozenset(a for g in groups for lot in g.lots for a in (*lot.buyers, lot.seller.lower()))
+
+
+class _Polling:
+    """brownie's transaction module as it sees `time`, polling every 10 ms instead of every second.
+
+    anvil mines a transaction a few ms after taking it; when brownie asks for the receipt before that, it
+    sleeps a whole second before asking again (about one transaction in fifty: ten seconds a run). Only
+    how often brownie asks changes."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds):
+        time.sleep(min(seconds, 0.01))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_receipts():
+    for module in ("brownie.network.transaction", "brownie.network.account"):
+        importlib.import_module(module).time = _Polling()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen_heap():
+    """brownie runs gc.collect() on every revert (each test's isolation); with the heap brownie, web3 and the
+    compiled project leave behind moved out of the collector's sight, that takes a few ms instead of ~150."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
@@ -108,14 +232,18 @@ def buyer(accounts):
 
 
 @pytest.fixture(scope="module")
-def buyer2(accounts, buyer):
-    assert int(str(buyer), 16) < int(str(accounts[3]), 16), "bids must be sorted by account"
+def buyer2(accounts):
     return accounts[3]
 
 
 @pytest.fixture(scope="module")
 def seller2(accounts):
     return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def matcher(accounts):
+    return accounts[5]
 
 
 @pytest.fixture(scope="module")
@@ -136,17 +264,28 @@ def registry(MeterRegistry, admin, chain):
 
 
 @pytest.fixture(scope="module")
-def escrow(EnergyEscrow, token, registry, admin, seller, seller2, buyer, buyer2):
-    escrow = EnergyEscrow.deploy(token, registry, GRACE, {"from": admin})
+def escrow(EnergyEscrow, token, registry, admin, matcher, seller, seller2, buyer, buyer2):
+    escrow = EnergyEscrow.deploy(token, registry, GRACE, matcher, {"from": admin})
     registry.registerMeters(
         [SELLER_METER, OTHER_METER],
         [seller, seller2],
         [meter_key(SELLER_METER).address, meter_key(OTHER_METER).address],
+        escrow,
         {"from": admin},
     )
     token.approve(escrow, 2**256 - 1, {"from": admin})
     escrow.depositFor([buyer, buyer2], [FUNDS, FUNDS], {"from": admin})
     return escrow
+
+
+@pytest.fixture
+def rival(EnergyEscrow, token, registry, admin, matcher, buyer, buyer2):
+    """A second escrow on the same registry and token, with the same matcher, its buyers funded like `escrow`'s;
+    no meter is registered for it. Function-scoped: deploying it changes the chain."""
+    rival = EnergyEscrow.deploy(token, registry, GRACE, matcher, {"from": admin})
+    token.approve(rival, 2**256 - 1, {"from": admin})
+    rival.depositFor([buyer, buyer2], [FUNDS, FUNDS], {"from": admin})
+    return rival
 
 
 @pytest.fixture(scope="module")
@@ -156,100 +295,130 @@ def owners(seller, seller2):
 
 
 @pytest.fixture(scope="module")
-def orders(escrow, chain):
+def orders_domain(escrow, chain):
     """The escrow's EIP-712 domain."""
     return order_domain(chain.id, escrow.address)
 
 
 @pytest.fixture(scope="module")
-def readings(registry, chain):
+def readings_domain(registry, chain):
     """The registry's EIP-712 domain."""
     return reading_domain(chain.id, registry.address)
 
 
 @pytest.fixture(scope="module")
-def ask(orders, owners):
-    """ask(wh, slot=1, meter=SELLER_METER, min_wh=1, price=PRICE, key=owner's) -> a SignedAsk tuple."""
+def bid(orders_domain):
+    """bid(account, wh=BID_WH, price=BID_PRICE, until=UNTIL, key=account's, domain=the escrow's) -> a SignedOrder."""
 
-    def ask(wh, slot=1, meter=SELLER_METER, min_wh=1, price=PRICE, key=None):
-        order = Ask(meter, slot, wh, min_wh, price)
-        signature = sign_order(key or key_of(owners[meter]), orders, order)
-        return (order.as_tuple(), signature.as_tuple())
-
-    return ask
-
-
-@pytest.fixture(scope="module")
-def bid(orders):
-    """bid(account, max_wh, slot=1, price=PRICE, key=account's) -> a SignedBid tuple."""
-
-    def bid(account, max_wh, slot=1, price=PRICE, key=None):
-        order = Bid(str(account), slot, max_wh, price)
-        signature = sign_order(key or key_of(account), orders, order)
-        return (order.as_tuple(), signature.as_tuple())
+    def bid(account, wh=BID_WH, price=BID_PRICE, until=UNTIL, key=None, domain=None):
+        order = Bid(str(account), price, wh, until)
+        return sign_order(key or key_of(account), domain or orders_domain, order)
 
     return bid
 
 
 @pytest.fixture(scope="module")
-def match(escrow, stranger):
-    """match(asks, bids, fills, slot=1): matchOrders sent by a stranger (anyone may)."""
+def ask(orders_domain, owners):
+    """ask(meter=SELLER_METER, wh=ASK_WH, min_wh=1, price=ASK_PRICE, until=UNTIL, account=the meter's owner,
+    key=the account's, domain=the escrow's) -> a SignedOrder."""
 
-    def match(asks, bids, fills, slot=1):
-        return escrow.matchOrders(slot, asks, bids, fills, {"from": stranger})
+    def ask(meter=SELLER_METER, wh=ASK_WH, min_wh=1, price=ASK_PRICE, until=UNTIL, account=None, key=None, domain=None):
+        account = account or owners[meter]
+        order = Ask(str(account), meter, price, wh, min_wh, until)
+        return sign_order(key or key_of(account), domain or orders_domain, order)
+
+    return ask
+
+
+@pytest.fixture(scope="module")
+def lot(owners):
+    """lot(*trades, slot=1, meter=SELLER_METER, seller=the meter's owner) -> a wire Lot."""
+
+    def lot(*trades, slot=1, meter=SELLER_METER, seller=None):
+        return Lot(meter, slot, str(seller or owners[meter]), tuple(trades))
+
+    return lot
+
+
+@pytest.fixture(scope="module")
+def match(escrow, matcher):
+    """match(*lots, orders=(), sender=matcher, on=escrow): one matchOrders call built by wire.MatchCall."""
+
+    def match(*lots, orders=(), sender=None, on=None):
+        call = MatchCall(tuple(orders), tuple(lots))
+        return (on or escrow).matchOrders(*match_streams(call), {"from": sender or matcher})
 
     return match
 
 
+@pytest.fixture
+def standing(escrow, match, ask, bid, owners, buyer, buyer2):
+    """The standing orders most tests trade on: an ask per meter and a bid per buyer, until slot UNTIL.
+    Function-scoped, as every fixture that changes the chain after deployment: a module-scoped one would run
+    before the first test's snapshot and stay for the module's other tests."""
+    match(orders=[ask(SELLER_METER), ask(OTHER_METER), bid(buyer), bid(buyer2)])
+    return True
+
+
+@dataclass(frozen=True)
+class Household:
+    """A seller of the crowd: its meter, its key (ecrecover gives its address) and its address."""
+
+    meter: int
+    key: bytes
+
+    @property
+    def address(self):
+        return key_address(self.key)
+
+
 @pytest.fixture(scope="module")
-def trade(ask, bid, match, buyer):
-    """trade(wh, by=buyer, price=PRICE, slot=1, meter=SELLER_METER): one ask and one bid of `wh`, one fill."""
-
-    def trade(wh, by=None, price=PRICE, slot=1, meter=SELLER_METER):
-        asks, bids = [ask(wh, slot, meter, price=price)], [bid(by or buyer, wh, slot, price)]
-        return match(asks, bids, [fill(0, 0, wh, price)], slot)
-
-    return trade
+def crowd(escrow, registry, admin):
+    """CROWD sellers beyond the fixture's two, one meter each (ids from CROWD_METER, above the others), registered
+    for `escrow`: enough lots for one slot to fill a group and start the next. Registering is the only change it
+    makes, the same for every test of a module."""
+    households = [Household(CROWD_METER + i, keccak(text=f"crowd seller {i}")) for i in range(CROWD)]
+    meters = [h.meter for h in households]
+    signers = [meter_key(h.meter).address for h in households]
+    registry.registerMeters(meters, [h.address for h in households], signers, escrow, {"from": admin})
+    return households
 
 
 @pytest.fixture(scope="module")
-def reading(readings):
-    """reading(meter, slot, exported_wh, key=the meter's, domain=the registry's) -> (Reading tuple, Signature tuple)."""
+def reading(readings_domain):
+    """reading(meter, first_slot, *exported_wh, key=the meter's, domain=the registry's) -> a SignedReading."""
 
-    def reading(meter, slot, exported_wh, key=None, domain=None):
-        signed = Reading(meter, slot, exported_wh)
-        signature = (key or meter_key(meter)).sign(domain or readings, signed)
-        return (signed.as_tuple(), signature.as_tuple())
+    def reading(meter, first_slot, *exported_wh, key=None, domain=None):
+        return (key or meter_key(meter)).sign(domain or readings_domain, Reading(meter, first_slot, exported_wh))
 
     return reading
 
 
 @pytest.fixture(scope="module")
-def proof(reading):
-    """proof(meter, slot, trades, exported_wh, **reading options) -> a LotProof tuple."""
+def close(escrow, stranger):
+    """close(*groups, readings=(), credited=every seller and buyer, proofs=by meter and slot, sender=stranger,
+    on=escrow): one closeLots call built by wire.CloseCall; unless `proofs` says otherwise (lot key -> place
+    among `readings`), each lot is proved by the reading of its meter that covers its slot."""
 
-    def proof(meter, slot, trades, exported_wh, **options):
-        return ((meter, slot, trades), *reading(meter, slot, exported_wh, **options))
+    def close(*groups, readings=(), credited=None, proofs=None, sender=None, on=None):
+        credited = everyone_in(groups) if credited is None else frozenset(str(a).lower() for a in credited)
+        proofs = proofs_of(groups, readings) if proofs is None else proofs
+        call = CloseCall(tuple(groups), tuple(readings), proofs, credited)
+        return (on or escrow).closeLots(*close_streams(call), {"from": sender or stranger})
 
-    return proof
+    return close
 
 
-@pytest.fixture(scope="module")
-def settle(escrow, proof, stranger):
-    """settle(meter, slot, trades, exported_wh): settleLots of one lot, sent by a stranger."""
-
-    def settle(meter, slot, trades, exported_wh):
-        return escrow.settleLots([proof(meter, slot, trades, exported_wh)], {"from": stranger})
-
-    return settle
+def group(*lots, number=0):
+    """The GroupClose of `lots` (all of one slot) as group `number` of their slot."""
+    return GroupClose(lots[0].slot, number, tuple(lots))
 
 
 @pytest.fixture(scope="module")
 def mine_at(chain, web3):
     """mine_at(timestamp): mine the next block at `timestamp` (which must be in the future).
 
-    brownie 1.22's chain.mine(timestamp=...) sends a request anvil rejects, so
-    this asks anvil directly."""
+    brownie 1.22's chain.mine(timestamp=...) sends a request anvil rejects, so this asks anvil directly."""
 
     def mine_at(timestamp):
         web3.provider.make_request("evm_setNextBlockTimestamp", [int(timestamp)])

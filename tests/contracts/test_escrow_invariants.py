@@ -1,18 +1,21 @@
-"""Stateful property test: random sequences of market actions against a Python model of the escrow.
+"""Stateful property test: random sequences of market actions against a Python model of escrow v3.
 
-Every rule predicts from the model whether the contract must accept the action or refuse it, and with
-which error, and checks that it does; after every step the invariants compare the chain with the model.
-At the end every lot is closed and everyone withdraws: nothing may be left in the escrow.
+Deposits, withdrawals, payouts, standing orders placed (some stale, badly signed or for a meter the account
+does not own) and cancelled, matches with fills that must be made or skipped (every fill reason but the
+horizon's edge), lots out of meter order, closings with full, short, missing and forged readings, tampered
+groups, refunds after time travel. Every rule predicts from the model what the contract must do (which
+events, or which error) and checks that it does; after every step the invariants of EnergyEscrow's NatSpec
+are checked against the model. At the end every lot is closed, everyone is paid out, and nothing is left.
 
-Chain time moves in half-slot steps that keep every action at least 100 s away from a slot or grace
-boundary, so the few seconds of wall-clock drift between blocks cannot change an outcome.
+Chain time moves in half-slot steps that keep every action at least 100 s away from a slot or grace boundary,
+so the few seconds of wall-clock drift between blocks cannot change an outcome.
 """
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import brownie
+from eth_utils.crypto import keccak
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,33 +26,50 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from p2p_energy.domain.orders import LotTrade, commitment
 
-from tests.contracts.conftest import GRACE, OTHER_METER, SELLER_METER, SLOT_LENGTH, fill
+from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.limits import MAX_HORIZON_S
+from p2p_energy.wire.orders import Ask, Bid, sign_order
+from p2p_energy.wire.readings import MeterKey, Reading
+from p2p_energy.wire.records import (
+    SKIP_REASONS,
+    CloseCall,
+    GroupClose,
+    Lot,
+    MatchCall,
+    Trade,
+    group_commitment,
+    lot_key,
+)
+from tests.contracts.conftest import (
+    GRACE,
+    GRACE_SLOTS,
+    OTHER_METER,
+    SELLER_METER,
+    SLOT_LENGTH,
+    close_streams,
+    error,
+    events,
+    key_of,
+    match_streams,
+    meter_key,
+)
 
-OFFSETS = (100, 550)  # seconds into a slot where the machine can stand
-GRACE_SLOTS = GRACE // SLOT_LENGTH
+OFFSETS = (100, 550)  # seconds into a slot where the machine stands
 FAR = 673  # slots ahead: the slot starts more than 7 days (672 slots) away
+MAX_TRADES = 50
 WALLET = 10**15
-# The default target gets the long run; the older targets (make test runs the
-# contract suite once per target) a shorter one of the same machine.
-EXAMPLES = 25 if os.environ.get("P2P_EVM", "cancun") == "cancun" else 10
+FORGER = MeterKey(keccak(text="a key that is no meter's"))
+# The same run on every EVM target (make test runs the contract suite once per target): about 20 s each.
+EXAMPLES, STEPS = 10, 50
 
-TRADER = st.integers(0, 3)
-PICKS = st.lists(st.integers(0, 2**16), min_size=1, max_size=3)
-EXPORTS = st.lists(st.integers(0, 1_000), min_size=3, max_size=3)  # lots sell up to ~1,000 Wh: many fall short
-PRICE_OF = st.sampled_from(["ask", "bid", "mid", "mid", "mid", "below", "above", "zero"])
-# (wh, min Wh, min price per kWh) of an ask and (max Wh, max price per kWh) of a bid: most pairs overlap in price
-ASK = st.tuples(st.integers(500, 3_000), st.integers(1, 60), st.integers(10**6, 3 * 10**7))
-BID = st.tuples(st.integers(200, 2_000), st.integers(2 * 10**7, 6 * 10**7))
-TAMPER = st.sampled_from([False, False, False, True])
-
-
-def events_named(tx, name):
-    """tx.events[name] as a list, empty where there is none (brownie's events have no .get)."""
-    if name not in tx.events:
-        return []
-    return list(tx.events[name])
+TRADER = st.integers(0, 3)  # seller, seller2, buyer, buyer2
+PRICE_MODE = st.sampled_from(["mid", "mid", "mid", "floor", "limit", "below", "above", "zero"])
+FILL = st.tuples(TRADER, st.integers(0, 900), PRICE_MODE)
+BID = st.tuples(st.integers(2 * 10**7, 6 * 10**7), st.integers(100, 2_000))  # max price per kWh, Wh per slot
+ASK = st.tuples(st.integers(10**6, 3 * 10**7), st.integers(300, 3_000), st.integers(1, 60))  # min price, Wh, min Wh
+SIGNED = st.sampled_from(["own", "own", "own", "own", "bad"])
+EXPORT = st.sampled_from(["full", "short", "short", "over", "none", "missing", "forged"])
 
 
 @dataclass
@@ -58,35 +78,38 @@ class Market:
 
     chain: Any
     escrow: Any
+    genesis: int
     token: Any
-    registry: Any
-    ask: Any
-    bid: Any
-    proof: Any
     mine_at: Any
+    orders_domain: Any
+    readings_domain: Any
     operator: Any
-    sellers: list  # (meter id, owner)
-    traders: list  # every account that deposits and bids (the sellers too)
+    matcher: Any
+    traders: list  # seller (meter 1), seller2 (meter 2), buyer, buyer2: each deposits and bids
 
 
 @dataclass
-class Lot:
-    """A (meter, slot) lot as the model sees it: its trades (buyer, wh, cost) in match order."""
+class ModelLot:
+    """A (meter, slot) lot as the model sees it: its seller, trades (buyer, wh, price) in match order, its group."""
 
+    meter: int
+    slot: int
+    seller: str
+    group: tuple  # (slot, number)
     trades: list = field(default_factory=list)
     state: str = "open"
     paid: list = field(default_factory=list)  # per trade, once closed
 
     @property
+    def costs(self):
+        return [trade_cost(wh, price) for _, wh, price in self.trades]
+
+    @property
     def sold(self):
         return sum(wh for _, wh, _ in self.trades)
 
-    @property
-    def cost(self):
-        return sum(cost for _, _, cost in self.trades)
-
-    def as_lot_trades(self):
-        return [LotTrade(buyer, wh, cost).as_tuple() for buyer, wh, cost in self.trades]
+    def wire(self):
+        return Lot(self.meter, self.slot, self.seller, tuple(Trade(b, wh, p) for b, wh, p in self.trades))
 
 
 class EscrowMachine(RuleBasedStateMachine):
@@ -94,403 +117,566 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        market = self.market
-        market.chain.revert()  # every sequence starts from the same chain state
-        self.m = market
-        self.escrow, self.token = market.escrow, market.token
-        self.owner = {meter: str(owner) for meter, owner in market.sellers}
-        self.traders = {str(a): a for a in market.traders}
-        self.balances = dict.fromkeys(self.traders, 0)
-        self.bid_state = dict.fromkeys(self.traders, (0, 0))  # account -> (bid slot, Wh matched in it)
-        self.asks, self.bids = {}, {}  # (meter, slot) -> ask; (account, slot) -> bid: drawn once, then signed again
-        self.lots = {}  # (meter, slot) -> Lot
-        self.closures = {}  # (meter, slot) -> LotSettled + LotRefunded events seen
-        self.touched = set()  # lots changed since the last check of their words
-        self.position = 2 * (market.registry.currentSlot() + 1)  # half-slot steps since genesis
-        self.mine_at(self.time_of(self.position))
+        m = self.market
+        m.chain.revert()  # every sequence starts from the same chain state
+        self.m, self.escrow = m, m.escrow
+        self.accounts = [str(a) for a in m.traders]
+        self.meter_of = {self.accounts[0]: SELLER_METER, self.accounts[1]: OTHER_METER}
+        self.owner = {SELLER_METER: self.accounts[0], OTHER_METER: self.accounts[1]}
+        self.balances = dict.fromkeys(self.accounts, 0)
+        self.bids = dict.fromkeys(self.accounts, (0, 0, 0))  # (max price, Wh per slot, until)
+        self.asks = dict.fromkeys(self.accounts, (0, 0, 0, 0, 0))  # (meter, min price, max Wh, min Wh, until)
+        self.last = dict.fromkeys(self.accounts, (0, 0))  # (last slot bought in, Wh bought in it)
+        self.slots = {}  # slot -> (highest meter matched, groups)
+        self.lots = {}  # (meter, slot) -> ModelLot
+        self.groups = {}  # (slot, number) -> [lot keys]
+        self.closures = {}  # lot key -> closing events seen
+        self.touched_groups, self.touched_slots = set(), set()  # changed since the last check of their words
+        self.genesis = m.genesis
+        self.position = 2 * (self.escrow.currentSlot() + 1)  # half-slot steps since genesis
+        self.m.mine_at(self.time_of(self.position))
 
-    # -------------------------------------------------------------- helpers
-
-    def mine_at(self, timestamp):
-        self.m.mine_at(timestamp)
+    # ------------------------------------------------------------------ helpers
 
     def time_of(self, position):
-        return self.escrow.slotStart(position // 2) + OFFSETS[position % 2]
+        return self.slot_start(position // 2) + OFFSETS[position % 2]
+
+    def slot_start(self, slot):
+        """EnergyEscrow.slotStart, without asking the chain (SlotClock: genesis + slot * slotLength)."""
+        return self.genesis + slot * SLOT_LENGTH
 
     @property
     def slot(self):
         return self.position // 2
 
-    def account(self, index):
-        return self.m.traders[index]
+    @property
+    def now(self):
+        return self.time_of(self.position)
 
-    def send(self, error, call, *args):
-        """Send `call(*args)`; expect a revert with custom error `error`, or success when it is None."""
-        if error is None:
-            return call(*args, {"from": self.m.operator})
-        with brownie.reverts(revert_pattern=f"{error}: .*"):
-            call(*args, {"from": self.m.operator})
+    def send(self, expected, call, *args, sender=None):
+        """Send `call(*args)`; expect a revert with custom error `expected` (its rendering), or success if None."""
+        sender = sender or self.m.operator
+        if expected is None:
+            return call(*args, {"from": sender})
+        with brownie.reverts(expected):
+            call(*args, {"from": sender})
         return None
 
-    def record_closures(self, tx):
-        for name in ("LotSettled", "LotRefunded"):
-            for event in events_named(tx, name):
-                key = (event["meterId"], event["slot"])
-                self.closures[key] = self.closures.get(key, 0) + 1
-                assert self.closures[key] == 1, f"lot {key} closed twice"
-
-    def close(self, key, delivered, state):
-        """Credit a closing lot's trades by the rule (delivered None: refunded in full)."""
-        lot = self.lots[key]
-        sold = lot.sold
-        for buyer, _, cost in lot.trades:
-            paid = 0 if delivered is None else cost * min(delivered, sold) // sold
-            assert paid <= cost
-            lot.paid.append(paid)
-            self.balances[buyer] += cost - paid
-            self.balances[self.owner[key[0]]] += paid
-        lot.state = state
-        self.touched.add(key)
-
-    def pick_lots(self, picks):
-        """Some lots: known ones (open or closed) and, for a large pick, one that was never matched."""
-        keys = sorted(self.lots)
-        chosen = []
-        for pick in picks:
-            key = keys[pick % len(keys)] if keys and pick < 2**15 else (OTHER_METER, self.slot + 50 + pick % 7)
-            if key not in chosen:
-                chosen.append(key)
-        return chosen
-
-    # ---------------------------------------------------------------- rules
+    # -------------------------------------------------------------------- money
 
     @initialize(
         amounts=st.lists(st.integers(10**8, 10**10), min_size=4, max_size=4),
-        whs=st.lists(st.integers(1, 500), min_size=2, max_size=2),
+        bids=st.lists(BID, min_size=4, max_size=4),
         asks=st.lists(ASK, min_size=2, max_size=2),
-        bids=st.lists(BID, min_size=2, max_size=2),
+        fills=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 500)), min_size=1, max_size=3),
+        lasting=st.integers(2, 30),
     )
-    def fund_everyone_and_match_the_next_slot(self, amounts, whs, asks, bids):
-        """The operator funds every trader's balance in one depositFor; then each seller's next slot is
-        matched, in part, to the two traders that are not sellers."""
-        accounts = list(self.traders)
-        tx = self.send(None, self.escrow.depositFor, accounts, amounts)
-        assert len(tx.events["Deposited"]) == len(accounts)
-        for account, amount in zip(accounts, amounts, strict=True):
+    def fund_everyone_place_orders_and_match_the_next_slot(self, amounts, bids, asks, fills, lasting):
+        """The operator funds every trader in one depositFor; the matcher places a standing ask per seller and a
+        standing bid per trader (the sellers buy too), all until `lasting` slots ahead (so that some expire
+        within a run), then matches the next slot."""
+        tx = self.send(None, self.escrow.depositFor, self.accounts, amounts)
+        assert len(tx.events["Deposited"]) == 4
+        for account, amount in zip(self.accounts, amounts, strict=True):
             self.balances[account] += amount
-        for seller, ask in enumerate(asks):
-            self.try_match(self.slot + 1, seller, [2, 3], whs, ["mid", "mid"], ask, bids)
-
-    @rule(who=TRADER, amount=st.integers(0, 10**9))
-    def deposit(self, who, amount):
-        account = self.account(who)
-        if amount == 0:
-            with brownie.reverts(revert_pattern="ZeroAmount: .*"):
-                self.escrow.deposit(amount, {"from": account})
-            return
-        self.escrow.deposit(amount, {"from": account})
-        self.balances[str(account)] += amount
-
-    @rule(whos=st.lists(TRADER, min_size=1, max_size=3), amounts=st.lists(st.integers(0, 10**9), min_size=3))
-    def deposit_for(self, whos, amounts):
-        accounts = [str(self.account(who)) for who in whos]
-        amounts = amounts[: len(accounts)]
-        if 0 in amounts:
-            self.send("ZeroAmount", self.escrow.depositFor, accounts, amounts)
-            return
-        self.send(None, self.escrow.depositFor, accounts, amounts)
-        for account, amount in zip(accounts, amounts, strict=True):
-            self.balances[account] += amount
-
-    @rule(who=TRADER, percent=st.integers(0, 120))
-    def withdraw(self, who, percent):
-        account = self.account(who)
-        balance = self.balances[str(account)]
-        amount = balance * percent // 100 if balance else percent
-        if amount == 0 or amount > balance:
-            with brownie.reverts(revert_pattern=f"{'ZeroAmount' if amount == 0 else 'InsufficientBalance'}: .*"):
-                self.escrow.withdraw(amount, {"from": account})
-            return
-        before = self.token.balanceOf(account)
-        self.escrow.withdraw(amount, {"from": account})
-        assert self.token.balanceOf(account) == before + amount
-        self.balances[str(account)] -= amount
-
-    @rule(
-        ahead=st.sampled_from([1, 1, 1, 2, 3]),
-        seller=st.integers(0, 1),
-        buyers=st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True),
-        whs=st.lists(st.integers(1, 500), min_size=2, max_size=2),
-        ask=ASK,
-        bids=st.lists(BID, min_size=2, max_size=2),
-    )
-    def match(self, ahead, seller, buyers, whs, ask, bids):
-        """A match as the runner sends it: a bid or two of other accounts than the seller, at a price
-        between the orders' (refused only where an ask or a bid is used up, or a balance is short)."""
-        others = [i for i, a in enumerate(self.m.traders) if a != self.m.sellers[seller][1]]
-        self.try_match(self.slot + ahead, seller, [others[b] for b in buyers], whs, ["mid", "mid"], ask, bids)
-
-    @rule(
-        ahead=st.sampled_from([0, 1, 2, 3, FAR]),
-        seller=st.integers(0, 1),
-        buyers=st.lists(TRADER, min_size=1, max_size=2, unique=True),
-        whs=st.lists(st.integers(0, 800), min_size=2, max_size=2),
-        prices=st.lists(PRICE_OF, min_size=2, max_size=2),
-        ask=ASK,
-        bids=st.lists(BID, min_size=2, max_size=2),
-    )
-    def match_anything(self, ahead, seller, buyers, whs, prices, ask, bids):
-        """Any match: too late, too far ahead, a seller buying its own energy, prices outside the orders, ..."""
-        self.try_match(self.slot + ahead, seller, buyers, whs, prices, ask, bids)
-
-    def try_match(self, slot, seller, buyers, whs, prices, ask, bids):
-        """One ask, a fill per bid; the model says whether matchOrders must accept it or with which error."""
-        meter = self.m.sellers[seller][0]
-        ask = self.asks.setdefault((meter, slot), ask)
-        accounts = sorted({str(self.account(b)) for b in buyers}, key=lambda a: int(a, 16))
-        orders = [self.bids.setdefault((a, slot), b) for a, b in zip(accounts, bids, strict=False)]
-        fills = [
-            fill(0, i, wh, self.price_of(mode, ask, order))
-            for i, (order, wh, mode) in enumerate(zip(orders, whs, prices, strict=False))
-        ]
-        error, effects = self.predict_match(meter, slot, ask, accounts, orders, fills)
-        asks = [self.m.ask(ask[0], slot, meter, min_wh=ask[1], price=ask[2])]
-        signed = [self.m.bid(self.traders[a], o[0], slot, price=o[1]) for a, o in zip(accounts, orders, strict=True)]
-        tx = self.send(error, self.escrow.matchOrders, slot, asks, signed, fills)
-        if tx is not None:
-            assert len(tx.events["Traded"]) == len(fills)
-            self.apply_match(meter, slot, *effects)
-
-    @staticmethod
-    def price_of(mode, ask, bid):
-        low, high = ask[2], bid[1]
-        return {"ask": low, "bid": high, "mid": (low + high) // 2, "below": low - 1, "above": high + 1, "zero": 0}[mode]
-
-    def predict_match(self, meter, slot, ask, accounts, orders, fills):
-        """The error matchOrders must raise (None: none), and the lot's and bids' states after it."""
-        if slot <= self.slot:
-            return "TradingClosed", None
-        if slot >= self.slot + FAR:
-            return "SlotTooFar", None
-        states = {}
-        for account in accounts:
-            bid_slot, bid_wh = self.bid_state[account]
-            if bid_slot > slot:
-                return "BidOutOfOrder", None
-            states[account] = [self.balances[account], bid_wh if bid_slot == slot else 0]
-        trades = []
-        lot = self.lots.get((meter, slot), Lot())
-        sold, count = lot.sold, len(lot.trades)
-        for _, index, wh, price in fills:
-            account, (max_wh, max_price) = accounts[index], orders[index]
-            cost = -(-wh * price // 1_000)
-            balance, matched = states[account]
-            failure = next(
-                (
-                    name
-                    for name, failed in (
-                        ("BuyerIsSeller", account == self.owner[meter]),
-                        ("PriceOutsideOrders", not ask[2] <= price <= max_price or price == 0),
-                        ("FillTooSmall", wh == 0 or wh < ask[1]),
-                        ("ExceedsAsk", sold + wh > ask[0]),
-                        ("LotFull", count >= 50),
-                        ("ExceedsBid", matched + wh > max_wh),
-                        ("InsufficientBalance", balance < cost),
-                    )
-                    if failed
-                ),
-                None,
+        until = self.slot + lasting
+        orders = []
+        for trader, account, (price, wh) in zip(self.m.traders, self.accounts, bids, strict=True):
+            orders.append(sign_order(key_of(trader), self.m.orders_domain, Bid(account, price, wh, until)))
+            self.bids[account] = (price, wh, until)
+        for trader, account, (price, wh, min_wh) in zip(self.m.traders, self.accounts, asks, strict=False):
+            meter = self.meter_of[account]
+            orders.append(
+                sign_order(key_of(trader), self.m.orders_domain, Ask(account, meter, price, wh, min_wh, until))
             )
-            if failure:
-                return failure, None
-            sold, count = sold + wh, count + 1
-            states[account] = [balance - cost, matched + wh]
-            trades.append((account, wh, cost))
-        return None, (trades, states)
+            self.asks[account] = (meter, price, wh, min_wh, until)
+        tx = self.send(
+            None, self.escrow.matchOrders, *match_streams(MatchCall(tuple(orders), ())), sender=self.m.matcher
+        )
+        assert (len(events(tx, "BidPlaced")), len(events(tx, "AskPlaced"))) == (4, 2)
+        self.match_sensibly(1, [0, 1], fills)
 
-    def apply_match(self, meter, slot, trades, states):
-        self.lots.setdefault((meter, slot), Lot()).trades.extend(trades)
-        self.touched.add((meter, slot))
-        for account, (balance, matched) in states.items():
-            self.balances[account] = balance
-            self.bid_state[account] = (slot, matched)
+    @rule(
+        kind=st.sampled_from(["deposit", "deposit_for", "withdraw", "withdraw", "pay_out"]),
+        whos=st.lists(TRADER, min_size=1, max_size=3),
+        amounts=st.lists(st.integers(0, 10**9), min_size=3, max_size=3),
+        percent=st.integers(0, 120),
+    )
+    def move_money(self, kind, whos, amounts, percent):
+        """A deposit, a depositFor, a withdrawal or the matcher's payOut (one rule, so that money moves as often
+        as anything else happens)."""
+        if kind == "deposit":
+            self.deposit(whos[0], amounts[0])
+        elif kind == "deposit_for":
+            self.deposit_for(whos, amounts)
+        elif kind == "withdraw":
+            self.withdraw(whos[0], percent)
+        else:
+            self.pay_out(whos)
+
+    def deposit(self, who, amount):
+        account = self.accounts[who]
+        self.send(error("ZeroAmount") if amount == 0 else None, self.escrow.deposit, amount, sender=account)
+        self.balances[account] += amount
+
+    def deposit_for(self, whos, amounts):
+        accounts, amounts = [self.accounts[w] for w in whos], amounts[: len(whos)]
+        self.send(error("ZeroAmount") if 0 in amounts else None, self.escrow.depositFor, accounts, amounts)
+        if 0 not in amounts:
+            for account, amount in zip(accounts, amounts, strict=True):
+                self.balances[account] += amount
+
+    def withdraw(self, who, percent):
+        account = self.accounts[who]
+        balance = self.balances[account]
+        amount = balance * percent // 100 if balance else percent
+        expected = (
+            error("ZeroAmount")
+            if amount == 0
+            else error("InsufficientBalance", account, balance, amount)
+            if amount > balance
+            else None
+        )
+        before = self.m.token.balanceOf(account)
+        self.send(expected, self.escrow.withdraw, amount, sender=account)
+        if expected is None:
+            assert self.m.token.balanceOf(account) == before + amount
+            self.balances[account] -= amount
+
+    def pay_out(self, whos):
+        accounts = [self.accounts[w] for w in whos]
+        tx = self.send(None, self.escrow.payOut, accounts, sender=self.m.matcher)
+        paid = {}
+        for account in accounts:
+            if self.balances[account]:
+                paid[account] = self.balances[account]
+                self.balances[account] = 0
+        assert [(e["account"], e["amount"]) for e in events(tx, "Withdrawn")] == list(paid.items())
+
+    # ------------------------------------------------------------------- orders
+
+    @rule(
+        orders=st.lists(
+            st.tuples(TRADER, st.booleans(), st.integers(-2, 3), BID, ASK, SIGNED, st.booleans()),
+            min_size=1,
+            max_size=3,
+        ),
+        cancel=st.sampled_from([None, None, None, None, (0, -1), (1, 3), (2, 6), (3, 0)]),
+    )
+    def place_or_cancel(self, orders, cancel):
+        """Mostly new standing orders; now and then an account cancels its orders."""
+        if cancel is None:
+            self.place(orders)
+        else:
+            self.cancel(*cancel)
+
+    def place(self, orders):
+        """Signed bids and asks in a matchOrders call of no lots, each ending `later` slots after the account's
+        standing order of its kind (stale if not later): placed or skipped as the model says."""
+        signed, expected = [], []
+        for who, is_bid, later, (bid_price, bid_wh), (ask_price, ask_wh, min_wh), how, other_meter in orders:
+            account = self.accounts[who]
+            until = max(0, (self.bids[account][2] if is_bid else self.asks[account][4]) + later)
+            key = key_of(self.m.traders[(who + 1) % 4] if how == "bad" else self.m.traders[who])
+            if is_bid:
+                order = Bid(account, bid_price, bid_wh, until)
+                current = self.bids[account][2]
+            else:
+                own = self.meter_of.get(account, SELLER_METER)
+                meter = (OTHER_METER if own == SELLER_METER else SELLER_METER) if other_meter else own
+                order = Ask(account, meter, ask_price, ask_wh, min_wh, until)
+                current = self.asks[account][4]
+            signed.append(sign_order(key, self.m.orders_domain, order))
+            why = (
+                "StaleOrder"
+                if until <= current
+                else "BadSignature"
+                if how == "bad"
+                else "NotMeterOwner"
+                if not is_bid and self.owner[order.meter_id] != account
+                else None
+            )
+            expected.append(why)
+            if why is None and is_bid:
+                self.bids[account] = (bid_price, bid_wh, until)
+            elif why is None:
+                self.asks[account] = (order.meter_id, ask_price, ask_wh, min_wh, until)
+        tx = self.send(
+            None, self.escrow.matchOrders, *match_streams(MatchCall(tuple(signed), ())), sender=self.m.matcher
+        )
+        skips = [(e["account"], SKIP_REASONS[e["reason"]]) for e in events(tx, "OrderSkipped")]
+        assert skips == [(o.account, why) for o, why in zip(signed, expected, strict=True) if why]
+        assert len(events(tx, "BidPlaced")) + len(events(tx, "AskPlaced")) == expected.count(None)
+
+    def cancel(self, who, ahead):
+        account, until = self.accounts[who], max(0, self.slot + ahead)
+        self.send(None, self.escrow.cancelOrders, until, sender=account)
+        self.bids[account] = (0, 0, max(self.bids[account][2], until))
+        meter, *_, ask_until = self.asks[account]
+        self.asks[account] = (meter, 0, 0, 0, max(ask_until, until))
+
+    # ----------------------------------------------------------------- matching
+
+    @rule(
+        sensible=st.sampled_from([True, True, False]),
+        ahead=st.sampled_from([1, 1, 2, 3]),
+        sellers=st.sampled_from([[0], [1], [0, 1]]),
+        fills=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 500)), min_size=1, max_size=3),
+        any_ahead=st.sampled_from([0, 1, 1, 1, 2, 2, 3, FAR]),
+        any_lots=st.lists(st.tuples(st.integers(0, 1), st.lists(FILL, min_size=1, max_size=4)), min_size=1, max_size=2),
+    )
+    def match(self, sensible, ahead, sellers, fills, any_ahead, any_lots):
+        """Two matches in three as the matcher sends them, the third anything."""
+        if sensible:
+            self.match_sensibly(ahead, sellers, fills)
+        else:
+            self.match_anything(any_ahead, any_lots)
+
+    def match_sensibly(self, ahead, sellers, fills):
+        """A match as the matcher sends it: lots in meter order in the first slot from `ahead` on where their
+        meters were not matched yet, fills of other traders at a price between the orders' (skipped only where
+        an order is used up, expired or cancelled, or a balance is short)."""
+        lots = []
+        for seller in sellers:
+            others = [i for i in range(4) if i != seller]
+            lots.append((seller, [(others[b], wh, "mid") for b, wh in fills]))
+        lowest = min(self.asks[self.accounts[s]][0] for s in sellers)
+        slot = self.slot + ahead
+        while self.slots.get(slot, (0, 0))[0] >= lowest > 0:
+            slot += 1
+        self.try_match(slot, lots)
+
+    def match_anything(self, ahead, lots):
+        """Any match: a slot under way or too far ahead, a seller buying its own energy, prices outside the
+        orders, fills of no Wh, lots out of meter order, ..."""
+        self.try_match(self.slot + ahead, lots)
+
+    def try_match(self, slot, lots):
+        """One matchOrders call of the lots drawn, in the order drawn: the model says what it must do."""
+        wire = []
+        for seller, drawn in lots:
+            account = self.accounts[seller]
+            trades = tuple(
+                Trade(self.accounts[b], wh, self.price(mode, account, self.accounts[b])) for b, wh, mode in drawn
+            )
+            wire.append(Lot(self.asks[account][0], slot, account, trades))
+        expected, outcome = self.predict_match(slot, wire)
+        call = MatchCall((), tuple(wire))
+        tx = self.send(expected, self.escrow.matchOrders, *match_streams(call), sender=self.m.matcher)
+        if tx is None:
+            return
+        made, skipped = outcome
+        assert [(e["buyer"], e["wh"], e["pricePerKWh"]) for e in events(tx, "Traded")] == made
+        assert [(e["buyer"], SKIP_REASONS[e["reason"]]) for e in events(tx, "FillSkipped")] == skipped
+        self.commit_match()
+
+    def price(self, mode, seller, buyer):
+        low, high = self.asks[seller][1], self.bids[buyer][0]
+        return {
+            "floor": low,
+            "limit": high,
+            "mid": (low + high) // 2,
+            "below": max(low - 1, 0),
+            "above": high + 1,
+            "zero": 0,
+        }[mode]
+
+    def predict_match(self, slot, lots):
+        """(error rendering or None, (made (buyer, wh, price), skipped (buyer, reason))); stages the model's
+        changes in self.pending, applied by commit_match once the call went through."""
+        closed = (
+            "TradingClosed"
+            if self.now >= self.slot_start(slot)
+            else "SlotTooFar"
+            if self.slot_start(slot) > self.now + MAX_HORIZON_S
+            else None
+        )
+        balances, last = dict(self.balances), dict(self.last)
+        last_meter, groups = self.slots.get(slot, (0, 0))
+        made, skipped, group_lots = [], [], []
+        for lot in lots:
+            meter, _, max_wh, min_wh, until = self.asks[lot.seller]
+            if meter == 0:
+                skipped += [(t.buyer, "NoAsk") for t in lot.trades]
+                continue
+            if meter <= last_meter:
+                return error("LotsNotSorted", slot, meter, last_meter), None
+            last_meter = meter
+            why_lot = closed or ("AskExpired" if slot > until else None)
+            if why_lot:
+                skipped += [(t.buyer, why_lot) for t in lot.trades]
+                continue
+            sold, trades = 0, []
+            for t in lot.trades:
+                bid_price, bid_wh, bid_until = self.bids[t.buyer]
+                last_slot, last_wh = last[t.buyer]
+                bought = t.wh + (last_wh if slot == last_slot else 0)
+                cost = trade_cost(t.wh, t.price_per_kwh)
+                why = next(
+                    (
+                        name
+                        for name, failed in (
+                            ("BuyerIsSeller", t.buyer == lot.seller),
+                            ("NoBid", bid_price == 0),
+                            ("BidExpired", slot > bid_until),
+                            ("BelowAsk", t.price_per_kwh == 0 or t.price_per_kwh < self.asks[lot.seller][1]),
+                            ("AboveBid", t.price_per_kwh > bid_price),
+                            ("TooSmall", t.wh == 0 or t.wh < min_wh),
+                            ("AskFull", sold + t.wh > max_wh),
+                            ("LotFull", len(trades) >= MAX_TRADES),
+                            ("BidOutOfOrder", slot < last_slot),
+                            ("BidFull", bought > bid_wh),
+                            ("InsufficientBalance", cost > balances[t.buyer]),
+                        )
+                        if failed
+                    ),
+                    None,
+                )
+                if why:
+                    skipped.append((t.buyer, why))
+                    continue
+                assert bought <= bid_wh and sold + t.wh <= max_wh  # the NatSpec's per-bid and per-lot caps
+                balances[t.buyer] -= cost
+                last[t.buyer] = (slot, bought)
+                sold += t.wh
+                trades.append((t.buyer, t.wh, t.price_per_kwh))
+                made.append((t.buyer, t.wh, t.price_per_kwh))
+            if trades:
+                group_lots.append(ModelLot(meter, slot, lot.seller, (slot, groups), trades))
+        self.pending = (balances, last, slot, (last_meter, groups + bool(group_lots)), group_lots)
+        return None, (made, skipped)
+
+    def commit_match(self):
+        balances, last, slot, book, group_lots = self.pending
+        self.balances, self.last, self.slots[slot] = balances, last, book
+        self.touched_slots.add(slot)
+        for lot in group_lots:
+            self.lots[(lot.meter, slot)] = lot
+            self.groups.setdefault(lot.group, []).append((lot.meter, slot))
+            self.touched_groups.add(lot.group)
+
+    # ------------------------------------------------------------------ closing
 
     @rule(steps=st.integers(1, 3))
     def advance(self, steps):
         self.position += steps
-        self.mine_at(self.time_of(self.position))
+        self.m.mine_at(self.now)
 
-    @precondition(lambda self: self.lots)
-    @rule(picks=PICKS, exports=EXPORTS, tamper=TAMPER)
-    def settle(self, picks, exports, tamper):
-        """settleLots of a few lots, open or not; with `tamper`, the first open lot's trades lose their last one."""
-        keys = self.pick_lots(picks)
-        tampered = next((k for k in keys if self.is_open(k)), None) if tamper else None
-        proofs, error, closing = [], None, {}
-        for key, exported in zip(keys, exports, strict=False):
-            lot = self.lots.get(key, Lot(state="never"))
-            trades = lot.as_lot_trades()[: -1 if key == tampered else None] or [
-                LotTrade(str(self.m.operator), 1, 1).as_tuple()
-            ]
-            proofs.append(self.m.proof(*key, trades, exported))
-            if error or not self.is_open(key) or key in closing:
+    @precondition(lambda self: self.groups)
+    @rule(
+        picks=st.lists(st.integers(0, 2**16), min_size=1, max_size=3, unique=True),
+        exports=st.lists(st.tuples(EXPORT, st.integers(0, 10_000)), min_size=2, max_size=2),
+        tamper=st.sampled_from([False, False, False, False, True]),
+    )
+    def close(self, picks, exports, tamper):
+        """closeLots of a few groups (open or closed), with a reading per meter of the kind drawn."""
+        keys = sorted(self.groups)
+        chosen = sorted({keys[p % len(keys)] for p in picks})
+        readings, values = self.readings_for(chosen, exports)
+        tampered = chosen[0] if tamper else None
+        groups = []
+        for key in chosen:
+            lots = [self.lots[k].wire() for k in self.groups[key]]
+            if key == tampered:
+                first = lots[0]
+                lots[0] = Lot(first.meter_id, first.slot, first.seller, first.trades[:-1] or first.trades * 2)
+            groups.append(GroupClose(*key, tuple(lots)))
+        expected, outcomes = self.predict_close(chosen, values, tampered)
+        proofs = {
+            lot.key: place
+            for place, signed in enumerate(readings)
+            for g in groups
+            for lot in g.lots
+            if lot.meter_id == signed.reading.meter_id and lot.slot in signed.reading.slots
+        }
+        call = CloseCall(tuple(groups), tuple(readings), proofs, frozenset(a.lower() for a in self.accounts))
+        tx = self.send(expected, self.escrow.closeLots, *close_streams(call), sender=self.m.operator)
+        if tx is not None:
+            self.check_closing(tx, outcomes)
+
+    def readings_for(self, groups, exports):
+        """A signed reading per meter of the chosen groups' open lots (or none, or forged, as drawn), covering the
+        slots of its lots; and per lot key the export it proves (None: no reading, "forged": a bad one)."""
+        readings, values = [], {}
+        for meter, (kind, extra) in zip((SELLER_METER, OTHER_METER), exports, strict=True):
+            keys = [k for g in groups for k in self.groups[g] if k[0] == meter]
+            if not keys or kind == "missing":
                 continue
-            end = self.escrow.slotEnd(key[1])
-            now = self.time_of(self.position)
-            error = (
-                "TradesMismatch"
-                if key == tampered
-                else "SlotNotOver"
-                if now < end
-                else "SettlementWindowClosed"
-                if now >= end + GRACE
-                else None
-            )
-            closing[key] = exported
-        tx = self.send(error, self.escrow.settleLots, proofs)
-        if tx is None:
-            return
-        self.record_closures(tx)
-        assert len(events_named(tx, "LotSettled")) == len(closing)
-        for key, exported in closing.items():
-            self.close(key, exported, "settled")
+            first, last = min(k[1] for k in keys), max(k[1] for k in keys)
+            exported = []
+            for slot in range(first, last + 1):
+                sold = self.lots[(meter, slot)].sold if (meter, slot) in self.lots else 0
+                exported.append(
+                    {"full": sold, "short": sold * extra // 10_001, "over": sold + extra, "none": 0, "forged": sold}[
+                        kind
+                    ]
+                )
+            signer = FORGER if kind == "forged" else meter_key(meter)
+            readings.append(signer.sign(self.m.readings_domain, Reading(meter, first, tuple(exported))))
+            for slot, value in zip(range(first, last + 1), exported, strict=True):
+                values[(meter, slot)] = "forged" if kind == "forged" else value
+        return readings, values
 
-    @precondition(lambda self: self.lots)
-    @rule(picks=PICKS, tamper=TAMPER)
-    def refund(self, picks, tamper):
-        keys = self.pick_lots(picks)
-        tampered = next((k for k in keys if self.is_open(k)), None) if tamper else None
-        lots, error, closing = [], None, []
-        for key in keys:
-            trades = self.lots.get(key, Lot()).as_lot_trades()
-            trades = trades[1:] if key == tampered else trades
-            lots.append((*key, trades or [LotTrade(str(self.m.operator), 1, 1).as_tuple()]))
-            if error or not self.is_open(key) or key in closing:
+    def predict_close(self, groups, values, tampered):
+        outcomes = []  # (key, "settled" exported | "refunded" | skip reason | "group skipped")
+        for key in groups:
+            lots = [self.lots[k] for k in self.groups[key]]
+            if all(lot.state != "open" for lot in lots):
+                outcomes.append((key, "group skipped", None))
                 continue
-            due = self.escrow.slotEnd(key[1]) + GRACE
-            error = (
-                "TradesMismatch"
-                if key == tampered
-                else "RefundNotYetDue"
-                if self.time_of(self.position) < due
-                else None
-            )
-            closing.append(key)
-        tx = self.send(error, self.escrow.refundLots, lots)
-        if tx is None:
-            return
-        self.record_closures(tx)
-        for key in closing:
-            self.close(key, None, "refunded")
+            if key == tampered:
+                return error("TradesMismatch", *key), None
+            for lot in lots:
+                lot_key_ = (lot.meter, lot.slot)
+                end = self.slot_start(lot.slot + 1)
+                if lot.state != "open":
+                    outcomes.append((lot_key_, "skipped", "NotOpen"))
+                elif self.now < end:
+                    outcomes.append((lot_key_, "skipped", "NotOver"))
+                elif self.now >= end + GRACE:
+                    outcomes.append((lot_key_, "refunded", None))
+                elif lot_key_ not in values:
+                    outcomes.append((lot_key_, "skipped", "NoReading"))
+                elif values[lot_key_] == "forged":
+                    outcomes.append((lot_key_, "skipped", "Unproven"))
+                else:
+                    outcomes.append((lot_key_, "settled", values[lot_key_]))
+        return None, outcomes
 
-    @rule(steps=st.integers(1, 3), exports=EXPORTS)
+    def check_closing(self, tx, outcomes):
+        settled, refunded, skipped, group_skips = [], [], [], []
+        for key, what, detail in outcomes:
+            if what == "group skipped":
+                group_skips.append(key)
+                continue
+            lot = self.lots[key]
+            k = lot_key(*key)
+            if what == "skipped":
+                skipped.append((k, detail))
+                continue
+            rule = settle_lot(lot.costs, lot.sold, detail if what == "settled" else 0)
+            paid = rule.paid if what == "settled" else (0,) * len(lot.trades)
+            for (buyer, _, _), cost, p in zip(lot.trades, lot.costs, paid, strict=True):
+                assert 0 <= p <= cost
+                self.balances[buyer] += cost - p
+            self.balances[lot.seller] += sum(paid)
+            lot.paid, lot.state = list(paid), what
+            self.touched_groups.add(lot.group)
+            if what == "settled":
+                settled.append((k, lot.seller, lot.sold, min(detail, lot.sold), sum(paid)))
+            else:
+                refunded.append((k, sum(lot.costs)))
+            self.closures[key] = self.closures.get(key, 0) + 1
+            assert self.closures[key] == 1, f"lot {key} closed twice"
+        assert [tuple(e.values()) for e in events(tx, "LotSettled")] == settled
+        assert [tuple(e.values()) for e in events(tx, "LotRefunded")] == refunded
+        assert [(e["lotKey"], SKIP_REASONS[e["reason"]]) for e in events(tx, "LotSkipped")] == skipped
+        assert [(e["slot"], e["group"]) for e in events(tx, "GroupSkipped")] == group_skips
+
+    @rule(steps=st.integers(1, 3), exports=st.lists(st.tuples(EXPORT, st.integers(0, 10_000)), min_size=2, max_size=2))
     def operator_round(self, steps, exports):
-        """What a runner does: let time pass, then settle every lot it can and refund every lot that is overdue."""
+        """What a runner does: let time pass, then close every group with an open lot it can close."""
         self.advance(steps)
-        due = [k for k in sorted(self.lots) if self.is_open(k) and self.settleable(k)]
-        if due:
-            self.settle_all(due, exports)
-        overdue = [k for k in sorted(self.lots) if self.is_open(k) and self.slot > k[1] + GRACE_SLOTS]
-        if overdue:
-            self.refund_all(overdue)
-
-    def settle_all(self, keys, exports):
-        proofs = [self.m.proof(*k, self.lots[k].as_lot_trades(), exports[i % 3]) for i, k in enumerate(keys)]
-        self.record_closures(self.send(None, self.escrow.settleLots, proofs))
-        for i, key in enumerate(keys):
-            self.close(key, exports[i % 3], "settled")
-
-    def refund_all(self, keys):
-        self.record_closures(
-            self.send(None, self.escrow.refundLots, [(*k, self.lots[k].as_lot_trades()) for k in keys])
+        due = sorted(
+            g for g, keys in self.groups.items() if any(self.lots[k].state == "open" and k[1] < self.slot for k in keys)
         )
-        for key in keys:
-            self.close(key, None, "refunded")
+        if due:
+            self.close_groups(due, exports)
 
-    def is_open(self, key):
-        return key in self.lots and self.lots[key].state == "open"
+    def close_groups(self, groups, exports):
+        readings, values = self.readings_for(groups, exports)
+        expected, outcomes = self.predict_close(groups, values, None)
+        wire = tuple(GroupClose(*g, tuple(self.lots[k].wire() for k in self.groups[g])) for g in groups)
+        proofs = {
+            lot.key: place
+            for place, signed in enumerate(readings)
+            for g in wire
+            for lot in g.lots
+            if lot.meter_id == signed.reading.meter_id and lot.slot in signed.reading.slots
+        }
+        call = CloseCall(wire, tuple(readings), proofs, frozenset(a.lower() for a in self.accounts))
+        self.check_closing(self.send(expected, self.escrow.closeLots, *close_streams(call)), outcomes)
 
-    def settleable(self, key):
-        return key[1] < self.slot <= key[1] + GRACE_SLOTS
-
-    # ----------------------------------------------------------- invariants
-
-    @invariant()
-    def escrow_holds_exactly_balances_plus_locked(self):
-        assert self.token.balanceOf(self.escrow) == self.escrow.totalBalances() + self.escrow.totalLocked()
-
-    @invariant()
-    def total_balances_is_the_sum_of_the_balances(self):
-        assert self.escrow.totalBalances() == sum(self.balances.values())
-
-    @invariant()
-    def each_balance_and_bid_count_is_the_models(self):
-        accounts = {a: tuple(int(v) for v in self.escrow.accountOf(a)) for a in self.balances}
-        assert accounts == {a: (self.balances[a], *self.bid_state[a]) for a in self.balances}
+    # --------------------------------------------------------------- invariants
 
     @invariant()
-    def total_locked_is_the_cost_of_the_open_lots(self):
-        assert self.escrow.totalLocked() == sum(lot.cost for lot in self.lots.values() if lot.state == "open")
+    def the_escrows_tokens_are_its_balances_and_the_open_lots_costs(self):
+        """token.balanceOf(escrow) == totalBalances + totalLocked; totalBalances is the sum of the balances and
+        totalLocked the costs of the open lots, as the model has them."""
+        held, balances, locked = (
+            self.m.token.balanceOf(self.escrow),
+            self.escrow.totalBalances(),
+            self.escrow.totalLocked(),
+        )
+        open_costs = sum(sum(lot.costs) for lot in self.lots.values() if lot.state == "open")
+        assert (held, balances, locked) == (balances + locked, sum(self.balances.values()), open_costs)
 
     @invariant()
-    def each_lot_word_commits_to_its_trades_or_is_cleared(self):
-        """Checked for the lots a step changed (all of them at the end): the others' words cannot have changed
-        unless one of the other invariants fails too."""
-        touched, self.touched = self.touched, set()
-        for meter, slot in touched:
-            lot = self.lots[(meter, slot)]
-            expected = (commitment(LotTrade(*t) for t in lot.trades), lot.sold, len(lot.trades))
-            word = self.escrow.lotOf(meter, slot)
-            assert (bytes(word[0]), int(word[1]), int(word[2])) == (
-                expected if lot.state == "open" else (bytes(24), 0, 0)
-            )
+    def each_account_and_ask_word_is_the_models(self):
+        for account in self.accounts:
+            view = self.escrow.accountOf(account)
+            assert tuple(int(v) for v in view) == (self.balances[account], *self.bids[account], *self.last[account])
+            assert tuple(int(v) for v in self.escrow.askOf(account)) == self.asks[account]
 
-    # ------------------------------------------------------------- the end
+    @invariant()
+    def each_group_and_slot_word_a_step_changed_is_the_models(self):
+        """Checked for the groups and slots a step changed (all of them at the end): the others' words cannot
+        have changed unless another invariant fails too."""
+        groups, self.touched_groups = self.touched_groups, set()
+        for slot, number in groups:
+            lots = [self.lots[k] for k in self.groups[(slot, number)]]
+            bits = sum(1 << i for i, lot in enumerate(lots) if lot.state == "open")
+            commitment, open_bits = self.escrow.groupOf(slot, number)
+            expected = (group_commitment([lot.wire() for lot in lots]), bits) if bits else (bytes(24), 0)
+            assert (bytes(commitment), int(open_bits)) == expected
+        slots, self.touched_slots = self.touched_slots, set()
+        for slot in slots:
+            assert tuple(int(v) for v in self.escrow.slotOf(slot)) == self.slots[slot]
+
+    # ----------------------------------------------------------------- the end
 
     def teardown(self):
-        """Every lot closes (the open ones refunded after their grace period), every trade ends paid or
-        refunded with paid <= cost, and once everyone withdraws the escrow holds nothing."""
-        open_lots = [k for k in sorted(self.lots) if self.is_open(k)]
+        """Every lot closes: after the last open lot's slot the runner settles what it can (readings full, short
+        or missing by meter and slot), then refunds the rest after their grace period. Every trade ends paid or
+        refunded with paid <= cost, and once everyone is paid out the escrow holds nothing."""
+        open_lots = [lot for lot in self.lots.values() if lot.state == "open"]
         if open_lots:
-            self.position = max(self.position, 2 * (max(k[1] for k in open_lots) + GRACE_SLOTS + 1))
-            self.mine_at(self.time_of(self.position))
-            self.refund_all(open_lots)
-        self.touched = set(self.lots)
-        self.each_lot_word_commits_to_its_trades_or_is_cleared()
+            self.position = max(self.position, 2 * (max(lot.slot for lot in open_lots) + 1))
+            self.m.mine_at(self.now)
+            self.close_groups(sorted({lot.group for lot in open_lots}), [("short", 5_000), ("full", 0)])
+        open_lots = [lot for lot in self.lots.values() if lot.state == "open"]
+        if open_lots:
+            self.position = max(self.position, 2 * (max(lot.slot for lot in open_lots) + GRACE_SLOTS + 1))
+            self.m.mine_at(self.now)
+            self.close_groups(sorted({lot.group for lot in open_lots}), [("missing", 0), ("missing", 0)])
+        self.touched_groups, self.touched_slots = set(self.groups), set(self.slots)
+        self.each_group_and_slot_word_a_step_changed_is_the_models()
+        self.the_escrows_tokens_are_its_balances_and_the_open_lots_costs()
         for key, lot in self.lots.items():
             assert self.closures.get(key) == 1 and len(lot.paid) == len(lot.trades)
-            assert all(0 <= paid <= cost for paid, (_, _, cost) in zip(lot.paid, lot.trades, strict=True))
-        for account, balance in self.balances.items():
-            if balance:
-                self.escrow.withdraw(balance, {"from": self.traders[account]})
-        assert (self.token.balanceOf(self.escrow), self.escrow.totalBalances(), self.escrow.totalLocked()) == (0, 0, 0)
+            assert all(0 <= paid <= cost for paid, cost in zip(lot.paid, lot.costs, strict=True))
+        self.escrow.payOut(self.accounts, {"from": self.m.matcher})
+        assert (self.m.token.balanceOf(self.escrow), self.escrow.totalBalances(), self.escrow.totalLocked()) == (
+            0,
+            0,
+            0,
+        )
 
 
 def test_escrow_invariants_hold_over_random_action_sequences(
-    chain, escrow, token, registry, ask, bid, proof, mine_at, admin, seller, seller2, buyer, buyer2
+    chain, escrow, token, mine_at, orders_domain, readings_domain, admin, matcher, seller, seller2, buyer, buyer2
 ):
     traders = [seller, seller2, buyer, buyer2]
-    # The fixture's buyer balances are withdrawn first, so that the model starts from empty balances.
-    for account in (buyer, buyer2):
-        escrow.withdraw(escrow.balanceOf(account), {"from": account})
+    # The fixture's buyer balances are paid out first, so that the model starts from empty balances.
+    escrow.payOut([buyer, buyer2], {"from": matcher})
     for account in [admin, *traders]:
         token.mint(account, WALLET, {"from": admin})
         token.approve(escrow, 2**256 - 1, {"from": account})
     chain.snapshot()
     EscrowMachine.market = Market(
-        chain,
-        escrow,
-        token,
-        registry,
-        ask,
-        bid,
-        proof,
-        mine_at,
-        admin,
-        [(SELLER_METER, seller), (OTHER_METER, seller2)],
-        traders,
+        chain, escrow, escrow.genesis(), token, mine_at, orders_domain, readings_domain, admin, matcher, traders
     )
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=EXAMPLES, stateful_step_count=40, deadline=None, database=None),
+        settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None),
     )

@@ -1,165 +1,244 @@
-"""matchOrders when it accepts: what a fill moves, what it records, and which keys may sign.
+"""matchOrders: fills that are made (Traded, costs locked, the group committed) and the calls it refuses.
 
-Costs at conftest's PRICE (23,456,789 base units per kWh, 23,456.789 per Wh), worked out by hand:
-cost = ceil(wh x price / 1,000).
+Costs at PRICE (23,456,789 per kWh): cost = ceil(wh x 23,456,789 / 1,000), worked out beside each test.
 """
 
-import pytest
-from p2p_energy.domain.orders import LotTrade, commitment
+import brownie
 
-from p2p_energy.domain.keys import key_address
-from p2p_energy.limits import MAX_HORIZON_S
-from tests.contracts.conftest import FUNDS, OTHER_METER, PRICE, SELLER_METER, account_of, fill, lot_of
+from p2p_energy.wire.orders import order_records
+from p2p_energy.wire.records import AccountList, MatchCall, group_commitment, lot_key
+from tests.contracts.conftest import (
+    BID_WH,
+    FUNDS,
+    OTHER_METER,
+    PRICE,
+    SELLER_METER,
+    UNTIL,
+    ListedMatchCall,
+    error,
+    fill_skips,
+    match_streams,
+    plain,
+    trade,
+    trades_of,
+)
 
-# ceil(1,234 x 23,456,789 / 1,000) = ceil(28,945,677.626) = 28,945,678
-COST_1234 = 28_945_678
-# ceil(600 x 23,456.789) = ceil(14,074,073.4) = 14,074,074; ceil(400 x 23,456.789) = ceil(9,382,715.6) = 9,382,716
-COST_600, COST_400 = 14_074_074, 9_382_716
-LOT_1 = (SELLER_METER << 64) | 1
-TRADER_KEY = bytes(31) + b"\x2a"
-
-
-@pytest.fixture(scope="module")
-def two_buyers(ask, bid, match, buyer, buyer2):
-    """match_two(): 1,000 Wh of meter 1 in slot 1, 600 to buyer and 400 to buyer2 (buyer < buyer2 by address)."""
-
-    def match_two():
-        bids = [bid(buyer, 600), bid(buyer2, 400)]
-        return match([ask(1_000)], bids, [fill(0, 0, 600), fill(0, 1, 400)])
-
-    return match_two
+COST_1234 = 28_945_678  # ceil(1,234 x 23,456.789) = ceil(28,945,677.626)
+COST_1 = 23_457  # ceil(23,456.789)
 
 
-def test_a_fill_moves_its_cost_out_of_the_buyers_balance(escrow, trade, buyer):
-    trade(1_234)
-    # 10,000,000,000 - 28,945,678 = 9,971,054,322
-    assert escrow.balanceOf(buyer) == 9_971_054_322
+def test_a_fill_within_both_orders_emits_traded(standing, match, lot, buyer):
+    assert trades_of(match(lot(trade(buyer, 1_234)))) == [(lot_key(SELLER_METER, 1), buyer, 1_234, PRICE)]
 
 
-def test_a_fill_moves_its_cost_from_total_balances_to_total_locked(escrow, trade):
-    trade(1_234)
-    # 20,000,000,000 - 28,945,678 = 19,971,054,322
-    assert (escrow.totalBalances(), escrow.totalLocked()) == (19_971_054_322, COST_1234)
-
-
-def test_a_fill_rounds_its_cost_up(escrow, trade, buyer):
-    trade(1, price=999)
-    # 1 Wh at 999 per kWh: ceil(0.999) = 1, not 0
-    assert escrow.balanceOf(buyer) == FUNDS - 1
-
-
-def test_a_fill_emits_traded_with_its_lot_key_and_cost(trade, buyer):
-    event = trade(1_234).events["Traded"]
-    assert (event["lotKey"], event["buyer"], event["wh"], event["pricePerKWh"], event["cost"]) == (
-        LOT_1,
-        buyer,
-        1_234,
-        PRICE,
+def test_a_fill_moves_its_rounded_up_cost_from_the_buyers_balance_into_escrow(escrow, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_234)))
+    assert (escrow.balanceOf(buyer), escrow.totalLocked(), escrow.totalBalances()) == (
+        FUNDS - COST_1234,
         COST_1234,
+        2 * FUNDS - COST_1234,
     )
 
 
-def test_a_fill_opens_the_lot_word_with_its_commitment_sold_wh_and_one_trade(escrow, trade, buyer):
-    trade(1_234)
-    expected = commitment([LotTrade(str(buyer), 1_234, COST_1234)])
-    assert lot_of(escrow, SELLER_METER, 1) == (expected, 1_234, 1)
+def test_a_fill_of_one_wh_at_a_price_under_1000_per_kwh_costs_one_unit(escrow, match, lot, ask, bid, buyer):
+    # ceil(1 x 999 / 1,000) = 1: splitting a purchase into tiny fills never makes energy free
+    match(lot(trade(buyer, 1, 999)), orders=[ask(price=1), bid(buyer)])
+    assert escrow.totalLocked() == 1
 
 
-def test_fills_of_one_call_enter_the_lot_in_fill_order(escrow, two_buyers, buyer, buyer2):
-    two_buyers()
-    trades = [LotTrade(str(buyer), 600, COST_600), LotTrade(str(buyer2), 400, COST_400)]
-    assert lot_of(escrow, SELLER_METER, 1) == (commitment(trades), 1_000, 2)
+def test_a_fill_leaves_the_escrows_tokens_equal_to_balances_plus_locked(escrow, token, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_234)))
+    assert token.balanceOf(escrow) == escrow.totalBalances() + escrow.totalLocked() == 2 * FUNDS
 
 
-def test_one_call_emits_a_traded_event_per_fill_in_fill_order(two_buyers, buyer, buyer2):
-    events = two_buyers().events["Traded"]
-    assert [(e["buyer"], e["cost"]) for e in events] == [(buyer, COST_600), (buyer2, COST_400)]
+def test_a_fill_counts_its_wh_in_the_buyers_slot(escrow, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_234), slot=3))
+    view = escrow.accountOf(buyer)
+    assert (view["lastSlot"], view["lastWh"]) == (3, 1_234)
 
 
-def test_each_buyer_pays_for_its_own_fills(escrow, two_buyers, buyer, buyer2):
-    two_buyers()
-    # 10,000,000,000 - 14,074,074 = 9,985,925,926; 10,000,000,000 - 9,382,716 = 9,990,617,284
-    assert (escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (9_985_925_926, 9_990_617_284)
+def test_fills_of_one_buyer_in_one_slot_add_up_in_its_slot(escrow, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_000), slot=3), lot(trade(buyer, 234), slot=3, meter=OTHER_METER))
+    assert escrow.accountOf(buyer)["lastWh"] == 1_234
 
 
-def test_a_lot_grows_across_calls_with_the_ask_given_again(escrow, ask, bid, match, buyer, buyer2):
-    match([ask(1_000)], [bid(buyer, 600)], [fill(0, 0, 600)])
-    match([ask(1_000)], [bid(buyer2, 400)], [fill(0, 0, 400)])
-    trades = [LotTrade(str(buyer), 600, COST_600), LotTrade(str(buyer2), 400, COST_400)]
-    assert lot_of(escrow, SELLER_METER, 1) == (commitment(trades), 1_000, 2)
+def test_a_fill_in_a_later_slot_starts_the_buyers_count_again(escrow, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_000), slot=3))
+    match(lot(trade(buyer, 234), slot=4))
+    view = escrow.accountOf(buyer)
+    assert (view["lastSlot"], view["lastWh"]) == (4, 234)
 
 
-def test_a_bid_is_matched_across_calls_up_to_its_max_wh(escrow, ask, bid, match, buyer):
-    match([ask(600)], [bid(buyer, 1_000)], [fill(0, 0, 600)])
-    match([ask(400, meter=OTHER_METER)], [bid(buyer, 1_000)], [fill(0, 0, 400)])
-    # 10,000,000,000 - 14,074,074 - 9,382,716 = 9,976,543,210
-    assert account_of(escrow, buyer) == (9_976_543_210, 1, 1_000)
+def test_a_fill_keeps_the_buyers_standing_bid(escrow, standing, match, lot, buyer):
+    before = plain(escrow.accountOf(buyer))[1:4]
+    match(lot(trade(buyer, 1_000)))
+    assert plain(escrow.accountOf(buyer))[1:4] == before
 
 
-def test_a_bid_in_a_later_slot_counts_its_wh_from_zero(escrow, trade, buyer):
-    trade(600, slot=1)
-    trade(400, slot=2)
-    assert account_of(escrow, buyer)[1:] == (2, 400)
+def test_a_lot_with_one_price_commits_the_wires_group_commitment(escrow, standing, match, lot, buyer, buyer2):
+    made = lot(trade(buyer, 1_234), trade(buyer2, 7), trade(buyer, 5))
+    match(made)
+    assert plain(escrow.groupOf(1, 0)) == (group_commitment([made]), 1)
 
 
-def test_the_price_is_the_fills_not_the_orders(escrow, ask, bid, match, buyer):
-    tx = match([ask(1_234, price=20_000_000)], [bid(buyer, 1_234, price=30_000_000)], [fill(0, 0, 1_234, PRICE)])
-    assert tx.events["Traded"]["cost"] == COST_1234
+def test_a_lot_whose_fills_have_their_own_prices_is_matched_at_each_price(standing, match, lot, buyer, buyer2):
+    tx = match(lot(trade(buyer, 1_000, PRICE), trade(buyer2, 1_000, PRICE + 1)))
+    assert [t[3] for t in trades_of(tx)] == [PRICE, PRICE + 1]
 
 
-def test_the_price_may_equal_the_asks_minimum(ask, bid, match, buyer):
-    tx = match([ask(1_234, price=PRICE)], [bid(buyer, 1_234, price=PRICE + 1)], [fill(0, 0, 1_234, PRICE)])
-    assert tx.events["Traded"]["pricePerKWh"] == PRICE
+def test_a_lot_whose_fills_have_their_own_prices_commits_the_wires_group_commitment(
+    escrow, standing, match, lot, buyer, buyer2
+):
+    made = lot(trade(buyer, 1_000, PRICE), trade(buyer2, 1_000, PRICE + 1))
+    match(made)
+    assert bytes(escrow.groupOf(1, 0)["commitment"]) == group_commitment([made])
 
 
-def test_the_price_may_equal_the_bids_maximum(ask, bid, match, buyer):
-    tx = match([ask(1_234, price=PRICE - 1)], [bid(buyer, 1_234, price=PRICE)], [fill(0, 0, 1_234, PRICE)])
-    assert tx.events["Traded"]["pricePerKWh"] == PRICE
+def test_a_matched_slot_emits_group_matched(standing, match, lot, buyer):
+    event = match(lot(trade(buyer, 1_000), slot=3)).events["GroupMatched"]
+    assert (event["slot"], event["group"], event["lots"]) == (3, 0, 1)
 
 
-def test_a_fill_of_exactly_the_asks_minimum_wh_is_accepted(ask, bid, match, buyer):
-    tx = match([ask(1_000, min_wh=250)], [bid(buyer, 1_000)], [fill(0, 0, 250)])
-    assert tx.events["Traded"]["wh"] == 250
+def test_a_matched_slot_records_its_highest_meter_and_one_group(escrow, standing, match, lot, buyer):
+    match(lot(trade(buyer, 1_000), slot=3), lot(trade(buyer, 1_000), slot=3, meter=OTHER_METER))
+    assert plain(escrow.slotOf(3)) == (OTHER_METER, 1)
 
 
-def test_an_ask_may_be_filled_to_its_last_wh(escrow, ask, bid, match, buyer, buyer2):
-    bids = [bid(buyer, 777), bid(buyer2, 1_000)]
-    match([ask(1_234)], bids, [fill(0, 0, 777), fill(0, 1, 457)])
-    assert lot_of(escrow, SELLER_METER, 1)[1] == 1_234
+def test_lots_of_several_slots_in_one_call_commit_a_group_per_slot(escrow, standing, match, lot, buyer):
+    tx = match(lot(trade(buyer, 1_000), slot=3), lot(trade(buyer, 1_000), slot=4))
+    assert [(e["slot"], e["group"]) for e in tx.events["GroupMatched"]] == [(3, 0), (4, 0)]
 
 
-def test_a_slot_starting_exactly_at_the_horizon_is_open(escrow, registry, trade, next_block_at):
-    slot = 700  # 630,000 s after genesis, more than 7 days (604,800 s) ahead of the first blocks
-    next_block_at(registry.slotStart(slot) - MAX_HORIZON_S)
-    trade(1_234, slot=slot)
-    assert lot_of(escrow, SELLER_METER, slot)[1] == 1_234
+def test_fills_of_two_buyers_in_one_lot_are_both_made(escrow, standing, match, lot, buyer, buyer2):
+    tx = match(lot(trade(buyer, 1_234), trade(buyer2, 1)))
+    assert (len(trades_of(tx)), escrow.balanceOf(buyer2), escrow.totalLocked()) == (
+        2,
+        FUNDS - COST_1,
+        COST_1234 + COST_1,
+    )
 
 
-def test_the_last_second_before_the_slot_starts_is_open(escrow, registry, trade, next_block_at):
-    next_block_at(registry.slotStart(1) - 1)
-    trade(1_234)
-    assert lot_of(escrow, SELLER_METER, 1)[1] == 1_234
+def test_a_skipped_fill_does_not_stop_the_next_fill(escrow, standing, match, lot, buyer, buyer2):
+    tx = match(lot(trade(buyer, BID_WH + 1), trade(buyer2, 1_234)))
+    assert (fill_skips(tx), trades_of(tx)) == (
+        [(lot_key(SELLER_METER, 1), buyer, "BidFull")],
+        [(lot_key(SELLER_METER, 1), buyer2, 1_234, PRICE)],
+    )
 
 
-def test_a_key_named_with_set_trader_signs_the_accounts_bids(escrow, ask, bid, match, buyer):
-    escrow.setTrader(key_address(TRADER_KEY), {"from": buyer})
-    match([ask(1_234)], [bid(buyer, 1_234, key=TRADER_KEY)], [fill(0, 0, 1_234)])
-    assert escrow.balanceOf(buyer) == FUNDS - COST_1234
+def test_a_skipped_fill_is_not_in_the_groups_commitment(escrow, standing, match, lot, buyer, buyer2):
+    match(lot(trade(buyer, BID_WH + 1), trade(buyer2, 1_234)))
+    assert bytes(escrow.groupOf(1, 0)["commitment"]) == group_commitment([lot(trade(buyer2, 1_234))])
 
 
-def test_a_key_named_with_set_trader_signs_the_owners_asks(escrow, ask, bid, match, seller, buyer):
-    escrow.setTrader(key_address(TRADER_KEY), {"from": seller})
-    match([ask(1_234, key=TRADER_KEY)], [bid(buyer, 1_234)], [fill(0, 0, 1_234)])
-    assert lot_of(escrow, SELLER_METER, 1)[1] == 1_234
+def test_a_lot_whose_fills_are_all_skipped_commits_no_group(escrow, standing, match, lot, buyer):
+    tx = match(lot(trade(buyer, BID_WH + 1)))
+    assert ("GroupMatched" in tx.events, plain(escrow.slotOf(1)), escrow.totalLocked()) == (
+        False,
+        (SELLER_METER, 0),
+        0,
+    )
 
 
-def test_the_accounts_own_key_still_signs_after_set_trader(escrow, trade, buyer, seller):
-    escrow.setTrader(key_address(TRADER_KEY), {"from": buyer})
-    escrow.setTrader(key_address(TRADER_KEY), {"from": seller})
-    trade(1_234)
-    assert escrow.balanceOf(buyer) == FUNDS - COST_1234
+def test_orders_placed_in_a_call_are_used_by_its_fills(escrow, match, lot, ask, bid, buyer):
+    tx = match(lot(trade(buyer, 1_234)), orders=[ask(), bid(buyer)])
+    assert len(trades_of(tx)) == 1
 
 
-def test_a_call_without_fills_moves_nothing(escrow, ask, bid, match, buyer):
-    match([ask(1_234)], [bid(buyer, 1_234)], [])
-    assert (escrow.balanceOf(buyer), escrow.totalLocked(), lot_of(escrow, SELLER_METER, 1)[2]) == (FUNDS, 0, 0)
+def test_the_calldata_of_a_match_call_sent_raw_by_the_matcher_is_the_same_call(escrow, standing, lot, matcher, buyer):
+    matcher.transfer(escrow, 0, data=MatchCall((), (lot(trade(buyer, 1_234)),)).calldata)
+    assert escrow.totalLocked() == COST_1234
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def test_match_orders_by_anyone_but_the_matcher_reverts(standing, match, lot, buyer, stranger, matcher):
+    with brownie.reverts(error("NotMatcher", stranger, matcher)):
+        match(lot(trade(buyer, 1_000)), sender=stranger)
+
+
+def test_match_orders_by_a_buyer_of_its_own_fills_reverts(standing, match, lot, buyer, matcher):
+    with brownie.reverts(error("NotMatcher", buyer, matcher)):
+        match(lot(trade(buyer, 1_000)), sender=buyer)
+
+
+def test_a_buyer_that_is_only_named_reverts_with_account_not_loaded(escrow, standing, lot, matcher, buyer, seller):
+    accounts = AccountList.of([], [str(buyer), str(seller)])
+    call = ListedMatchCall((), (lot(trade(buyer, 1_000)),), accounts)
+    with brownie.reverts(error("AccountNotLoaded", accounts.index[str(buyer).lower()])):
+        escrow.matchOrders(*match_streams(call), {"from": matcher})
+
+
+def test_accounts_out_of_order_revert_with_accounts_not_sorted(escrow, matcher, buyer, buyer2):
+    first, second = sorted([str(buyer), str(buyer2)], key=lambda a: int(a, 16))
+    data = AccountList((second, first), ()).data
+    with brownie.reverts(error("AccountsNotSorted", 1)):
+        escrow.matchOrders(data, 2, b"", b"", {"from": matcher})
+
+
+def test_an_account_listed_twice_reverts_with_accounts_not_sorted(escrow, matcher, buyer):
+    data = AccountList((str(buyer), str(buyer)), ()).data
+    with brownie.reverts(error("AccountsNotSorted", 1)):
+        escrow.matchOrders(data, 2, b"", b"", {"from": matcher})
+
+
+def test_the_named_part_of_the_account_list_starts_its_own_order(escrow, matcher, buyer, buyer2):
+    # an account may come lower than the last loaded one once the named part begins
+    high, low = sorted([str(buyer), str(buyer2)], key=lambda a: int(a, 16), reverse=True)
+    data = AccountList((high,), (low,)).data
+    assert escrow.matchOrders(data, 1, b"", b"", {"from": matcher}).status == 1
+
+
+def test_more_loaded_accounts_than_listed_revert_with_accounts_not_sorted(escrow, matcher, buyer):
+    with brownie.reverts(error("AccountsNotSorted", 1)):
+        escrow.matchOrders(AccountList((str(buyer),), ()).data, 2, b"", b"", {"from": matcher})
+
+
+def test_an_account_list_of_broken_addresses_reverts_with_accounts_not_sorted(escrow, matcher, buyer):
+    data = AccountList((str(buyer),), ()).data
+    with brownie.reverts(error("AccountsNotSorted", 0)):
+        escrow.matchOrders(data[:-1], 0, b"", b"", {"from": matcher})
+
+
+def test_a_lot_naming_a_seller_past_the_account_list_reverts_with_unknown_account(
+    escrow, standing, lot, matcher, buyer, seller
+):
+    # the seller is left out of the list, so its index (after the buyer's) names no account
+    call = ListedMatchCall((), (lot(trade(buyer, 1_000)),), AccountList.of([str(buyer)], [str(seller)]))
+    accounts, _, orders, matches = match_streams(call)
+    with brownie.reverts(error("UnknownAccount", 1, 1)):
+        escrow.matchOrders(accounts[:20], 1, orders, matches, {"from": matcher})
+
+
+def test_a_matches_stream_cut_inside_a_fill_reverts_with_malformed_records(escrow, standing, lot, matcher, buyer):
+    accounts, loaded, orders, matches = match_streams(MatchCall((), (lot(trade(buyer, 1_000)),)))
+    with brownie.reverts(error("MalformedRecords", 6)):  # the lot's header starts after the 6-byte slot header
+        escrow.matchOrders(accounts, loaded, orders, matches[:-1], {"from": matcher})
+
+
+def test_a_matches_stream_cut_inside_a_slot_header_reverts_with_malformed_records(escrow, matcher):
+    with brownie.reverts(error("MalformedRecords", 0)):
+        escrow.matchOrders(b"", 0, b"", bytes(5), {"from": matcher})
+
+
+def test_an_orders_stream_cut_inside_a_bid_reverts_with_malformed_records(escrow, bid, matcher, buyer):
+    accounts = AccountList.of([str(buyer)], [])
+    orders = order_records([bid(buyer)], accounts.index)
+    with brownie.reverts(error("MalformedRecords", 0)):
+        escrow.matchOrders(accounts.data, 1, orders[:-1], b"", {"from": matcher})
+
+
+def test_an_order_of_an_unknown_kind_reverts_with_malformed_records(escrow, bid, matcher, buyer):
+    accounts = AccountList.of([str(buyer)], [])
+    orders = order_records([bid(buyer)], accounts.index)
+    with brownie.reverts(error("MalformedRecords", 0)):
+        escrow.matchOrders(accounts.data, 1, b"\x03" + orders[1:], b"", {"from": matcher})
+
+
+def test_a_refused_call_places_no_order_and_moves_no_token(
+    escrow, standing, match, lot, ask, seller, buyer, stranger, matcher
+):
+    with brownie.reverts(error("NotMatcher", stranger, matcher)):
+        match(lot(trade(buyer, 1_000)), orders=[ask(until=200)], sender=stranger)
+    assert (escrow.askOf(seller)["until"], escrow.totalLocked()) == (UNTIL, 0)

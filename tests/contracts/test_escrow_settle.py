@@ -1,190 +1,179 @@
-"""settleLots when it accepts: pro-rata payment against the meter's signed reading, and lots it skips.
-
-Expected amounts are worked out by hand from the rule (EnergyEscrow's NatSpec), at conftest's PRICE
-of 23,456,789 base units per kWh: cost = ceil(wh x price / 1,000) when matched,
-delivered = min(exported, sold), paid = floor(cost x delivered / sold), refunded = cost - paid.
-The amounts are chosen so that no division is exact: rounding the wrong way changes the last digit.
-"""
+"""closeLots settles a lot against its meter's reading by the settlement rule (compared with
+p2p_energy.domain.settlement.settle_lot on awkward numbers), or refunds it in full after its grace period."""
 
 import pytest
 
-from tests.contracts.conftest import FUNDS, GRACE, OTHER_METER, SELLER_METER, fill, lot_of, lot_trade
+from p2p_energy.domain.settlement import settle_lot, trade_cost
+from p2p_energy.wire.records import lot_key
+from tests.contracts.conftest import (
+    BID_PRICE,
+    FUNDS,
+    GRACE,
+    PRICE,
+    SELLER_METER,
+    events,
+    group,
+    lot_skips,
+    plain,
+    trade,
+)
 
-# ceil(1,234 x 23,456.789) = ceil(28,945,677.626) = 28,945,678
-COST_1234 = 28_945_678
-# ceil(300 x 23,456.789) = ceil(7,037,036.7) = 7,037,037; ceil(700 x 23,456.789) = ceil(16,419,752.3) = 16,419,753
-COST_300, COST_700 = 7_037_037, 16_419_753
-
-
-@pytest.fixture(scope="module")
-def sold_1234(trade, buyer, goto):
-    """1,234 Wh of meter 1 in slot 1 sold to buyer; the chain then in slot 2. Returns the lot's trades."""
-
-    def sold_1234():
-        trade(1_234)
-        goto(2, 100)
-        return [lot_trade(buyer, 1_234, COST_1234)]
-
-    return sold_1234
-
-
-@pytest.fixture(scope="module")
-def sold_300_700(ask, bid, match, buyer, buyer2, goto):
-    """1,000 Wh of meter 1 in slot 1: 300 to buyer, 700 to buyer2; the chain then in slot 2."""
-
-    def sold_300_700():
-        match([ask(1_000)], [bid(buyer, 300), bid(buyer2, 700)], [fill(0, 0, 300), fill(0, 1, 700)])
-        goto(2, 100)
-        return [lot_trade(buyer, 300, COST_300), lot_trade(buyer2, 700, COST_700)]
-
-    return sold_300_700
+COST_1234 = 28_945_678  # ceil(1,234 x 23,456.789) = ceil(28,945,677.626)
+# Three trades with three prices, so the lot's records carry their own prices: 1,234 + 777 + 5 = 2,016 Wh sold.
+AWKWARD = ((1_234, PRICE), (777, PRICE + 1), (5, BID_PRICE))
+SOLD = 2_016
 
 
-def test_full_delivery_pays_the_seller_the_whole_cost(escrow, sold_1234, settle, seller, buyer):
-    settle(SELLER_METER, 1, sold_1234(), 1_234)
-    # 10,000,000,000 - 28,945,678 = 9,971,054,322 stays with the buyer, nothing comes back
-    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (COST_1234, 9_971_054_322)
+@pytest.fixture
+def awkward_lot(standing, match, lot, buyer, buyer2):
+    """The AWKWARD lot of slot 1, matched: buyer, buyer2, buyer."""
+    made = lot(*(trade(b, wh, price) for b, (wh, price) in zip((buyer, buyer2, buyer), AWKWARD, strict=True)))
+    match(made)
+    return made
 
 
-def test_partial_delivery_pays_the_seller_pro_rata_rounded_down(escrow, sold_1234, settle, seller):
-    settle(SELLER_METER, 1, sold_1234(), 500)
-    # paid = floor(28,945,678 x 500 / 1,234) = floor(11,728,394.65) = 11,728,394
-    assert escrow.balanceOf(seller) == 11_728_394
-
-
-def test_partial_delivery_refunds_the_buyer_the_rest_of_its_cost(escrow, sold_1234, settle, buyer):
-    settle(SELLER_METER, 1, sold_1234(), 500)
-    # refunded = 28,945,678 - 11,728,394 = 17,217,284; 9,971,054,322 + 17,217,284 = 9,988,271,606
-    assert escrow.balanceOf(buyer) == 9_988_271_606
-
-
-def test_one_wh_delivered_pays_one_1234th_rounded_down(escrow, sold_1234, settle, seller, buyer):
-    settle(SELLER_METER, 1, sold_1234(), 1)
-    # paid = floor(28,945,678 / 1,234) = floor(23,456.79) = 23,456; refunded 28,945,678 - 23,456 = 28,922,222
-    # the buyer: 9,971,054,322 + 28,922,222 = 9,999,976,544
-    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (23_456, 9_999_976_544)
-
-
-def test_delivery_above_the_sold_wh_pays_no_more_than_the_cost(escrow, sold_1234, settle, seller):
-    settle(SELLER_METER, 1, sold_1234(), 5_000)
-    # delivered = min(5,000, 1,234) = 1,234: the cost, and no more
-    assert escrow.balanceOf(seller) == COST_1234
-
-
-def test_zero_delivery_refunds_every_buyer_in_full(escrow, sold_300_700, settle, seller, buyer, buyer2):
-    settle(SELLER_METER, 1, sold_300_700(), 0)
-    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (0, FUNDS, FUNDS)
-
-
-def test_buyers_of_one_lot_share_the_shortfall_pro_rata(escrow, sold_300_700, settle, buyer, buyer2):
-    settle(SELLER_METER, 1, sold_300_700(), 333)
-    # 300 Wh: paid floor(7,037,037 x 333 / 1,000) = floor(2,343,333.321) = 2,343,333, refunded 4,693,704:
-    #   10,000,000,000 - 7,037,037 + 4,693,704 = 9,997,656,667
-    # 700 Wh: paid floor(16,419,753 x 333 / 1,000) = floor(5,467,777.749) = 5,467,777, refunded 10,951,976:
-    #   10,000,000,000 - 16,419,753 + 10,951,976 = 9,994,532,223
-    assert (escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (9_997_656_667, 9_994_532_223)
-
-
-def test_the_seller_gets_the_sum_of_the_trades_payments(escrow, sold_300_700, settle, seller):
-    settle(SELLER_METER, 1, sold_300_700(), 333)
-    # 2,343,333 + 5,467,777 = 7,811,110 (not floor(23,456,790 x 333 / 1,000) = 7,811,111: each trade rounds down)
-    assert escrow.balanceOf(seller) == 7_811_110
-
-
-def test_settlement_emits_lot_settled_with_the_lots_totals(sold_300_700, settle, seller):
-    event = settle(SELLER_METER, 1, sold_300_700(), 333).events["LotSettled"]
-    # refunded 4,693,704 + 10,951,976 = 15,645,680
-    assert dict(event) == {
-        "meterId": SELLER_METER,
-        "slot": 1,
-        "seller": seller,
-        "soldWh": 1_000,
-        "deliveredWh": 333,
-        "paid": 7_811_110,
-        "refunded": 15_645_680,
-    }
-
-
-def test_settlement_clears_the_lot_word(escrow, sold_1234, settle):
-    settle(SELLER_METER, 1, sold_1234(), 500)
-    assert lot_of(escrow, SELLER_METER, 1) == (bytes(24), 0, 0)
-
-
-def test_settlement_moves_the_lots_cost_from_locked_to_balances(escrow, token, sold_1234, settle):
-    settle(SELLER_METER, 1, sold_1234(), 500)
-    assert (escrow.totalLocked(), escrow.totalBalances(), token.balanceOf(escrow)) == (0, 2 * FUNDS, 2 * FUNDS)
-
-
-def test_a_lot_matched_in_two_calls_settles_with_its_trades_in_match_order(
-    escrow, ask, bid, match, settle, goto, seller, buyer, buyer2
+@pytest.mark.parametrize("exported", [0, 1, 1_000, SOLD - 1, SOLD, SOLD + 1, 2**32 - 1])
+def test_a_lot_settles_by_the_settlement_rule(
+    escrow, awkward_lot, close, reading, goto, seller, buyer, buyer2, exported
 ):
-    match([ask(1_234)], [bid(buyer2, 777)], [fill(0, 0, 777)])
-    match([ask(1_234)], [bid(buyer, 457)], [fill(0, 0, 457)])
     goto(2, 100)
-    # costs: ceil(777 x 23,456.789) = ceil(18,225,925.053) = 18,225,926; ceil(457 x 23,456.789) = ceil(10,719,752.573)
-    # = 10,719,753; paid at 1,000 of 1,234 Wh: floor(14,769,794.16) = 14,769,794 and floor(8,686,995.95) = 8,686,995
-    settle(SELLER_METER, 1, [lot_trade(buyer2, 777, 18_225_926), lot_trade(buyer, 457, 10_719_753)], 1_000)
-    assert escrow.balanceOf(seller) == 14_769_794 + 8_686_995
-
-
-def test_settlement_is_accepted_in_the_first_second_after_the_slot(escrow, trade, settle, next_block_at, buyer):
-    trade(1_234)
-    next_block_at(escrow.slotEnd(1))
-    tx = settle(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234)
-    assert tx.events["LotSettled"]["paid"] == COST_1234
-
-
-def test_settlement_is_accepted_in_the_last_second_of_the_grace_period(escrow, trade, settle, next_block_at, buyer):
-    trade(1_234)
-    next_block_at(escrow.slotEnd(1) + GRACE - 1)
-    tx = settle(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234)
-    assert tx.events["LotSettled"]["paid"] == COST_1234
-
-
-def test_a_batch_settles_every_lot_it_names(escrow, trade, proof, goto, stranger, seller, seller2, buyer, buyer2):
-    trade(1_234)
-    trade(1_234, by=buyer2, meter=OTHER_METER)
-    goto(2, 100)
-    proofs = [
-        proof(SELLER_METER, 1, [lot_trade(buyer, 1_234, COST_1234)], 1_234),
-        proof(OTHER_METER, 1, [lot_trade(buyer2, 1_234, COST_1234)], 500),
-    ]
-    escrow.settleLots(proofs, {"from": stranger})
-    # meter 2 delivered 500 of 1,234 Wh: floor(28,945,678 x 500 / 1,234) = 11,728,394
-    assert (escrow.balanceOf(seller), escrow.balanceOf(seller2), escrow.totalLocked()) == (COST_1234, 11_728_394, 0)
-
-
-def test_a_lot_settled_alone_first_is_skipped_by_a_later_batch(
-    escrow, trade, proof, settle, goto, stranger, seller2, buyer, buyer2
-):
-    trade(1_234)
-    trade(1_234, by=buyer2, meter=OTHER_METER)
-    goto(2, 100)
-    first = [lot_trade(buyer, 1_234, COST_1234)]
-    settle(SELLER_METER, 1, first, 1_234)
-    proofs = [proof(SELLER_METER, 1, first, 1_234), proof(OTHER_METER, 1, [lot_trade(buyer2, 1_234, COST_1234)], 1_234)]
-    tx = escrow.settleLots(proofs, {"from": stranger})
-    skipped, settled = tx.events["LotSkipped"], tx.events["LotSettled"]
-    assert ((skipped["meterId"], skipped["slot"]), (settled["meterId"], settled["seller"])) == (
-        (SELLER_METER, 1),
-        (OTHER_METER, seller2),
+    close(group(awkward_lot), readings=[reading(SELLER_METER, 1, exported)])
+    costs = [trade_cost(wh, price) for wh, price in AWKWARD]
+    rule = settle_lot(costs, SOLD, exported)
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (
+        rule.seller_payout,
+        FUNDS - costs[0] - costs[2] + rule.refunded[0] + rule.refunded[2],
+        FUNDS - costs[1] + rule.refunded[1],
     )
 
 
-def test_a_skipped_lot_pays_nobody_twice(escrow, sold_1234, settle, seller, buyer):
-    trades = sold_1234()
-    settle(SELLER_METER, 1, trades, 500)
-    settle(SELLER_METER, 1, trades, 1_234)
-    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (11_728_394, 9_988_271_606)
-
-
-def test_a_lot_named_twice_in_one_batch_is_settled_once_and_skipped_once(escrow, sold_1234, proof, stranger):
-    trades = sold_1234()
-    tx = escrow.settleLots([proof(SELLER_METER, 1, trades, 500)] * 2, {"from": stranger})
-    assert (len(tx.events["LotSettled"]), len(tx.events["LotSkipped"])) == (1, 1)
-
-
-def test_a_lot_that_was_never_matched_is_skipped(settle, goto, buyer):
+@pytest.mark.parametrize("exported", [0, 1_001, SOLD, SOLD + 1])
+def test_settling_emits_lot_settled_with_sold_delivered_and_paid(
+    escrow, awkward_lot, close, reading, goto, seller, exported
+):
     goto(2, 100)
-    tx = settle(OTHER_METER, 1, [lot_trade(buyer, 1, 1)], 1)
-    assert (tx.events["LotSkipped"]["meterId"], "LotSettled" in tx.events) == (OTHER_METER, False)
+    tx = close(group(awkward_lot), readings=[reading(SELLER_METER, 1, exported)])
+    rule = settle_lot([trade_cost(wh, price) for wh, price in AWKWARD], SOLD, exported)
+    assert dict(tx.events["LotSettled"]) == {
+        "lotKey": lot_key(SELLER_METER, 1),
+        "seller": seller,
+        "soldWh": SOLD,
+        "deliveredWh": min(exported, SOLD),
+        "paid": rule.seller_payout,
+    }
+
+
+def test_a_short_delivery_pays_by_hand_worked_numbers(
+    escrow, standing, match, lot, close, reading, goto, seller, buyer
+):
+    match(lot(trade(buyer, 1_234)))
+    goto(2, 100)
+    close(group(lot(trade(buyer, 1_234))), readings=[reading(SELLER_METER, 1, 500)])
+    # paid = floor(28,945,678 x 500 / 1,234) = floor(11,728,394.65) = 11,728,394; the rest back to the buyer
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (11_728_394, FUNDS - 11_728_394)
+
+
+def test_settling_releases_the_lots_costs_from_escrow(escrow, token, awkward_lot, close, reading, goto):
+    goto(2, 100)
+    close(group(awkward_lot), readings=[reading(SELLER_METER, 1, 1_001)])
+    assert (escrow.totalLocked(), escrow.totalBalances(), token.balanceOf(escrow)) == (0, 2 * FUNDS, 2 * FUNDS)
+
+
+def test_a_full_delivery_credits_only_the_seller(escrow, standing, match, lot, close, reading, goto, seller, buyer):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    goto(2, 100)
+    # the buyer is only named: a lot delivered in full changes no buyer's balance
+    close(group(made), readings=[reading(SELLER_METER, 1, 1_234)], credited=[seller])
+    assert (escrow.balanceOf(seller), escrow.balanceOf(buyer)) == (COST_1234, FUNDS - COST_1234)
+
+
+def test_a_lot_with_no_export_credits_only_its_buyers(escrow, standing, match, lot, close, reading, goto, buyer):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    goto(2, 100)
+    tx = close(group(made), readings=[reading(SELLER_METER, 1, 0)], credited=[buyer])
+    assert (tx.events["LotSettled"]["paid"], escrow.balanceOf(buyer)) == (0, FUNDS)
+
+
+def test_a_lot_settles_in_the_first_second_after_its_slot(
+    escrow, standing, match, lot, close, reading, next_block_at, seller, buyer
+):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    next_block_at(escrow.slotEnd(1))
+    close(group(made), readings=[reading(SELLER_METER, 1, 1_234)])
+    assert escrow.balanceOf(seller) == COST_1234
+
+
+def test_a_lot_settles_in_the_last_second_of_its_grace_period(
+    escrow, standing, match, lot, close, reading, next_block_at, seller, buyer
+):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    next_block_at(escrow.slotEnd(1) + GRACE - 1)
+    close(group(made), readings=[reading(SELLER_METER, 1, 1_234)])
+    assert escrow.balanceOf(seller) == COST_1234
+
+
+def test_a_reading_of_a_window_settles_each_of_its_slots_lots(
+    escrow, standing, match, lot, close, reading, goto, seller, buyer
+):
+    one, two = lot(trade(buyer, 1_000), slot=1), lot(trade(buyer, 1_000), slot=2)
+    match(one, two)
+    goto(3, 100)
+    close(group(one), group(two), readings=[reading(SELLER_METER, 1, 1_000, 500)])
+    # 1,000 Wh at PRICE cost exactly PRICE: all of it for slot 1, half for slot 2 (floor(PRICE / 2))
+    assert escrow.balanceOf(seller) == PRICE + PRICE // 2
+
+
+# ------------------------------------------------------------------- refunds
+
+
+def test_a_lot_is_refunded_in_full_from_the_end_of_its_grace_period(
+    escrow, standing, match, lot, close, next_block_at, buyer
+):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    next_block_at(escrow.slotEnd(1) + GRACE)
+    close(group(made))
+    assert (escrow.balanceOf(buyer), escrow.totalLocked()) == (FUNDS, 0)
+
+
+def test_a_refund_emits_lot_refunded_with_the_lots_costs(escrow, awkward_lot, close, next_block_at):
+    next_block_at(escrow.slotEnd(1) + GRACE)
+    tx = close(group(awkward_lot))
+    costs = sum(trade_cost(wh, price) for wh, price in AWKWARD)
+    assert (tx.events["LotRefunded"]["lotKey"], tx.events["LotRefunded"]["refunded"]) == (
+        lot_key(SELLER_METER, 1),
+        costs,
+    )
+
+
+def test_a_lot_is_refunded_after_its_grace_period_even_with_a_reading(
+    escrow, standing, match, lot, close, reading, next_block_at, seller, buyer
+):
+    made = lot(trade(buyer, 1_234))
+    match(made)
+    next_block_at(escrow.slotEnd(1) + GRACE)
+    tx = close(group(made), readings=[reading(SELLER_METER, 1, 1_234)])
+    assert (events(tx, "LotSettled"), escrow.balanceOf(seller), escrow.balanceOf(buyer)) == ([], 0, FUNDS)
+
+
+def test_a_refund_credits_each_buyer_its_own_costs(escrow, awkward_lot, close, next_block_at, buyer, buyer2):
+    next_block_at(escrow.slotEnd(1) + GRACE)
+    close(group(awkward_lot))
+    assert (escrow.balanceOf(buyer), escrow.balanceOf(buyer2)) == (FUNDS, FUNDS)
+
+
+def test_a_refunded_lot_is_closed_for_good(escrow, standing, match, lot, close, reading, next_block_at, buyer):
+    made = lot(trade(buyer, 1_234))
+    match(made, lot(trade(buyer, 1), meter=2))
+    next_block_at(escrow.slotEnd(1) + GRACE)
+    close(group(made, lot(trade(buyer, 1), meter=2)))
+    tx = close(group(made, lot(trade(buyer, 1), meter=2)))
+    assert ([e["group"] for e in tx.events["GroupSkipped"]], lot_skips(tx), plain(escrow.groupOf(1, 0))) == (
+        [0],
+        [],
+        (bytes(24), 0),
+    )
