@@ -1,7 +1,7 @@
 """Gas and throughput figures side by side, measured in one run on this machine.
 
 A figure is only worth comparing with another measured the same way, so one
-`p2p-energy bench` measures everything the README's Performance section
+`p2p-energy bench` measures everything docs/performance.md
 quotes: gas per operation (reusing :mod:`p2p_energy.gas`, with its check of
 the gas model), settled trades per second of the batched runner against one
 transaction per action on the same scenario, plain ERC20 transfers through
@@ -81,7 +81,7 @@ GAS_TRADES_PER_LOT = (4, 1)
 GIB = 2**30
 
 # The issues' targets.
-#: closeLots' gas per settled trade, 100 lots per call (the README's settlement target).
+#: closeLots' gas per settled trade, 100 lots per call (issue 13's settlement target, docs/gas-design.md).
 TARGET_GAS_PER_SETTLED_TRADE = 25_000
 SETTLEMENT_BATCH_LOTS = 100
 #: The gas redesign's goal (issue 13, docs/gas-design.md): city-day's gas per settled trade, every transaction.

@@ -2,12 +2,14 @@
 
 Thin over p2p_energy (`quickstart.run_trade`): the market is the recorded one
 (`brownie run deploy`'s, under `deployments/`) or deployed now, by the same
-deployer (see scripts/deploy.py); the deployer, the market's operator,
-registers a meter for a seller, mints tokens to a buyer, who deposits them;
-the seller's signed ask and the buyer's signed bid are matched
+deployer (see scripts/deploy.py); the deployer, the market's operator and
+the escrow's matcher, registers a meter for a seller, mints tokens to a
+buyer, who deposits them; the operator places the seller's signed standing
+ask and the buyer's signed standing bid and matches one trade
 (`matchOrders`) for a slot after next; after that slot the meter's signed
-reading settles the lot (`settleLots`; 400 of the 500 Wh delivered); both
-withdraw. The seller, the buyer and the meter have keys derived from fixed
+reading settles the lot (`closeLots`; 400 of the 500 Wh delivered); the
+seller withdraws its balance and the operator pays the buyer out
+(`payOut`). The seller, the buyer and the meter have keys derived from fixed
 labels (public: for development chains), since they sign orders and
 readings here. On anvil the chain's clock is moved to the slot's end; on
 any other chain the script waits for it (two slots).
@@ -41,5 +43,5 @@ def main() -> None:
         print(f"{step.name:<14} {step.gas:>9,} gas  from {step.sender}  tx {step.tx_hash}")
     print(
         f"delivered {result.delivered_wh} Wh: seller paid {base_units_to_tokens(result.paid)} NRG, "
-        f"buyer refunded {base_units_to_tokens(result.refunded)} NRG; both withdrew"
+        f"buyer refunded {base_units_to_tokens(result.refunded)} NRG; seller withdrew, buyer paid out"
     )
