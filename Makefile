@@ -79,19 +79,24 @@ format: setup
 	$(BIN)/ruff check --fix p2p_energy tests scripts
 
 # The whole suite for the default target (cancun), then the contract suite for
-# the older Qtum targets on chains of their hardfork. brownie does not notice an
-# EVM target change by itself, hence the clean build before each target.
+# the older Qtum targets on chains of their hardfork, each on both cores
+# (pytest-xdist). brownie does not notice an EVM target change by itself, hence
+# the clean build before each target; and its workers compare their contract
+# hashes with the main process's at the end, so the build exists before they start.
 BROWNIE_BUILD := build/contracts build/interfaces
+PYTEST_WORKERS ?= 2
 
 test: lint
 	@for evm in shanghai london; do \
 		echo "== contract tests for $$evm"; \
 		rm -rf $(BROWNIE_BUILD); \
-		P2P_EVM=$$evm $(BIN)/python -m pytest tests/contracts -q -p no:cacheprovider || exit 1; \
+		P2P_EVM=$$evm $(BIN)/brownie compile >/dev/null || exit 1; \
+		P2P_EVM=$$evm $(BIN)/python -m pytest tests/contracts -q -p no:cacheprovider -n $(PYTEST_WORKERS) || exit 1; \
 	done
 	@echo "== all tests for cancun"
 	rm -rf $(BROWNIE_BUILD)
-	$(BIN)/python -m pytest
+	$(BIN)/brownie compile >/dev/null
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis reports
