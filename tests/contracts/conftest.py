@@ -50,11 +50,6 @@ ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 UNPROVEN = ("None", "UnknownMeter", "OtherMarket", "BadSignature", "Revoked")
 
 
-def skip(name):
-    """The number of EnergyEscrow.Skip member `name`, as events carry it."""
-    return SKIP_REASONS.index(name)
-
-
 def error(name, *args):
     """A custom error as brownie renders a revert: `Name: arg, arg` (addresses in lower case, bytesN as Python
     bytes)."""

@@ -320,7 +320,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(
         sensible=st.sampled_from([True, True, False]),
         ahead=st.sampled_from([1, 1, 2, 3]),
-        sellers=st.sampled_from([[0], [1], [0, 1]]),
+        sellers=st.sampled_from([[0], [1], [0, 1], [0, 1]]),
         fills=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 500)), min_size=1, max_size=3),
         any_ahead=st.sampled_from([0, 1, 1, 1, 2, 2, 3, FAR]),
         any_lots=st.lists(st.tuples(st.integers(0, 1), st.lists(FILL, min_size=1, max_size=4)), min_size=1, max_size=2),
@@ -636,14 +636,17 @@ class EscrowMachine(RuleBasedStateMachine):
     # ----------------------------------------------------------------- the end
 
     def teardown(self):
-        """Every lot closes: after the last open lot's slot the runner settles what it can (readings full, short
-        or missing by meter and slot), then refunds the rest after their grace period. Every trade ends paid or
+        """Every lot closes: after the last open lot's slot the runner settles what it can in two rounds (the
+        second given every group again), then refunds the rest after their grace period. Every trade ends paid or
         refunded with paid <= cost, and once everyone is paid out the escrow holds nothing."""
         open_lots = [lot for lot in self.lots.values() if lot.state == "open"]
         if open_lots:
             self.position = max(self.position, 2 * (max(lot.slot for lot in open_lots) + 1))
             self.m.mine_at(self.now)
-            self.close_groups(sorted({lot.group for lot in open_lots}), [("short", 5_000), ("full", 0)])
+            # meter 1's lots settle short, meter 2's are left for want of a reading; then every group is given
+            # again: closed groups are skipped, meter 1's lots are not open any more, meter 2's settle
+            self.close_groups(sorted({lot.group for lot in open_lots}), [("short", 5_000), ("missing", 0)])
+            self.close_groups(sorted(self.groups), [("full", 0), ("full", 0)])
         open_lots = [lot for lot in self.lots.values() if lot.state == "open"]
         if open_lots:
             self.position = max(self.position, 2 * (max(lot.slot for lot in open_lots) + GRACE_SLOTS + 1))

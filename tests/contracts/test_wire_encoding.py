@@ -203,17 +203,17 @@ def test_the_account_list_is_each_parts_addresses_in_increasing_order(buyer, buy
     assert AccountList.of([str(buyer2), str(buyer)], [str(seller)]).data == b"".join(loaded) + address(seller)
 
 
-def test_a_matches_stream_is_slot_header_lot_header_and_fills(standing, lot, buyer, buyer2):
+def test_a_matches_stream_is_slot_header_lot_header_and_fills(standing, lot, seller, buyer, buyer2):
     call = MatchCall((), (lot(trade(buyer, 1_234), trade(buyer2, 2**24 - 1), slot=7),))
     index = call.accounts.index
-    b1, b2, s = (index[str(a).lower()] for a in (buyer, buyer2, lot(trade(buyer, 1)).seller))
+    b1, b2, s = (index[str(a).lower()] for a in (buyer, buyer2, seller))
     by_hand = be(7, 4) + be(1, 2) + be(s, 2) + be(2, 1) + be(PRICE, 6) + be(b1, 2) + be(1_234, 3) + be(b2, 2)
     assert call.matches == by_hand + be(2**24 - 1, 3)
 
 
-def test_a_lot_whose_fills_have_their_own_prices_has_price_zero_and_priced_fills(standing, lot, buyer):
+def test_a_lot_whose_fills_have_their_own_prices_has_price_zero_and_priced_fills(standing, lot, seller, buyer):
     call = MatchCall((), (lot(trade(buyer, 5, PRICE), trade(buyer, 6, BID_PRICE)),))
-    b, s = call.accounts.index[str(buyer).lower()], call.accounts.index[lot(trade(buyer, 1)).seller.lower()]
+    b, s = call.accounts.index[str(buyer).lower()], call.accounts.index[str(seller).lower()]
     fills = be(b, 2) + be(5, 3) + be(PRICE, 6) + be(b, 2) + be(6, 3) + be(BID_PRICE, 6)
     assert call.matches == be(1, 4) + be(1, 2) + be(s, 2) + be(2, 1) + be(0, 6) + fills
 
