@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test lint slither format gas bench clean
+.PHONY: setup run run-qtum test older-targets lint lint-python slither format gas bench clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -62,12 +62,13 @@ gas: setup
 bench: setup
 	$(BIN)/p2p-energy bench
 
-lint: setup
+lint: lint-python slither
+
+lint-python: setup
 	$(BIN)/ruff check p2p_energy tests scripts toolchain/run-slither
 	$(BIN)/ruff format --check p2p_energy tests scripts toolchain/run-slither
 	$(BIN)/mypy
 	$(BIN)/mypy toolchain/run-slither
-	@$(MAKE) --no-print-directory slither
 
 # Every contract through slither and our solc wrapper; fails on a High or
 # Medium finding (toolchain/run-slither says how to silence a false positive).
@@ -88,7 +89,16 @@ format: setup
 BROWNIE_BUILD := build/contracts build/interfaces
 PYTEST_WORKERS ?= 2
 
-test: lint
+# slither and brownie's compiles are single-threaded (solc-js), so lint and the
+# older targets run side by side (-j2) before the whole suite takes both cores.
+test: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint older-targets
+	@echo "== all tests for cancun"
+	rm -rf $(BROWNIE_BUILD)
+	$(BIN)/brownie compile >/dev/null
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+older-targets: setup
 	@for evm in shanghai london; do \
 		echo "== contract tests for $$evm"; \
 		rm -rf $(BROWNIE_BUILD); \
@@ -96,10 +106,6 @@ test: lint
 		P2P_EVM=$$evm $(BIN)/python -m pytest tests/contracts -q -p no:cacheprovider -n $(PYTEST_WORKERS) \
 			--deselect tests/contracts/test_escrow_invariants.py || exit 1; \
 	done
-	@echo "== all tests for cancun"
-	rm -rf $(BROWNIE_BUILD)
-	$(BIN)/brownie compile >/dev/null
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf build .pytest_cache .hypothesis reports

@@ -60,10 +60,3 @@ def backend(node, compiled):
 def operator(backend, node):
     return backend.wallet_account(node.miner)
 
-
-def pytest_collection_modifyitems(items):
-    """Tests on the session's node run on one pytest-xdist worker (with `--dist loadgroup`, as `make test` runs),
-    so one node is started for them rather than one per worker."""
-    for item in items:
-        if "node" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("qtumd-node"))
