@@ -59,4 +59,3 @@ def backend(node, compiled):
 @pytest.fixture
 def operator(backend, node):
     return backend.wallet_account(node.miner)
-
