@@ -268,8 +268,8 @@ class LocalChain:
                 if self.options.state_path is not None and "--load-state" in log:
                     raise unloadable(self.options.state_path, log)
                 raise ChainError(f"anvil exited with code {self._process.returncode}: {log[-500:]}")
-            if config_out.is_file() and _answers(self._port):
-                config = json.loads(config_out.read_text())
+            config = _written_config(config_out) if _answers(self._port) else None
+            if config is not None:
                 self.accounts = [
                     ChainAccount(str(to_checksum_address(a)), k)
                     for a, k in zip(config["available_accounts"], config["private_keys"], strict=True)
@@ -343,3 +343,13 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _written_config(config_out: Path) -> dict[str, Any] | None:
+    """anvil's --config-out file once it is whole: anvil may answer on its port a moment before it has
+    written the file (seen empty under load), so an empty or partly written file means "not yet"."""
+    try:
+        config = json.loads(config_out.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return config if isinstance(config, dict) and "private_keys" in config else None

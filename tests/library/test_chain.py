@@ -5,7 +5,7 @@ import subprocess
 import psutil
 import pytest
 
-from p2p_energy.chain.anvil import WORKDIR_PREFIX, ChainOptions, LocalChain
+from p2p_energy.chain.anvil import WORKDIR_PREFIX, ChainOptions, LocalChain, _written_config
 from p2p_energy.chain.backend import CallReverted, ChainError
 from p2p_energy.chain.market import deploy_contract
 from p2p_energy.chain.processes import PID_FILE, sweep_stale
@@ -116,3 +116,16 @@ def test_only_temp_folders_whose_run_and_node_are_both_dead_are_swept(tmp_path):
     (folders["running"] / PID_FILE).write_text(f"{os.getpid()} {dead.pid}\n")
     assert sweep_stale(WORKDIR_PREFIX, tmp_path) == [folders["dead"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{WORKDIR_PREFIX}running", f"{WORKDIR_PREFIX}unclaimed"]
+
+
+@pytest.mark.parametrize("text", ["", '{"available_accounts": ["0x01"]', "[]"])
+def test_an_anvil_config_not_yet_written_whole_is_not_read_as_the_chains_accounts(tmp_path, text):
+    config = tmp_path / "config.json"
+    config.write_text(text)
+    assert _written_config(config) is None
+
+
+def test_an_anvil_config_written_whole_gives_the_chains_accounts(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"available_accounts": ["0x01"], "private_keys": ["0x02"]}')
+    assert _written_config(config) == {"available_accounts": ["0x01"], "private_keys": ["0x02"]}
