@@ -38,4 +38,3 @@ def test_the_stage_named_is_the_one_reached_when_the_node_went_away(dead_url):
 def test_other_errors_pass_through_unchanged(dead_url):
     with pytest.raises(ValueError, match="not about the node"), reporting_chain_stops(dead_url, Stage()):
         raise ValueError("not about the node")
-
