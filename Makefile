@@ -82,11 +82,11 @@ format: setup
 # The whole suite for the default target (cancun), then the contract suite for
 # the older Qtum targets on chains of their hardfork, each on both cores
 # (pytest-xdist). brownie does not notice an EVM target change by itself, hence
-# the clean build before each target; and its workers compare their contract
-# hashes with the main process's at the end, so the build exists before they start.
+# toolchain/brownie-build before each target (each target's build kept apart);
+# and its workers compare their contract hashes with the main process's at the
+# end, so the build exists before they start.
 # The stateful model of the market runs once, on cancun: it tests the market's
 # logic, which the other targets share; every behaviour and attack test runs on all three.
-BROWNIE_BUILD := build/contracts build/interfaces
 PYTEST_WORKERS ?= 2
 
 # slither and brownie's compiles are single-threaded (solc-js), so lint and the
@@ -94,15 +94,13 @@ PYTEST_WORKERS ?= 2
 test: setup
 	@$(MAKE) --no-print-directory -j2 --output-sync=target lint older-targets
 	@echo "== all tests for cancun"
-	rm -rf $(BROWNIE_BUILD)
-	$(BIN)/brownie compile >/dev/null
+	toolchain/brownie-build cancun
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 older-targets: setup
 	@for evm in shanghai london; do \
 		echo "== contract tests for $$evm"; \
-		rm -rf $(BROWNIE_BUILD); \
-		P2P_EVM=$$evm $(BIN)/brownie compile >/dev/null || exit 1; \
+		toolchain/brownie-build $$evm || exit 1; \
 		P2P_EVM=$$evm $(BIN)/python -m pytest tests/contracts -q -p no:cacheprovider -n $(PYTEST_WORKERS) \
 			--deselect tests/contracts/test_escrow_invariants.py || exit 1; \
 	done

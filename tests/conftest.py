@@ -35,7 +35,7 @@ if _artifact.is_file():
     if _built_for != EVM_TARGET:
         raise SystemExit(
             f"brownie's build/ holds contracts compiled for {_built_for}, not {EVM_TARGET}: "
-            "run `rm -rf build/contracts build/interfaces` first (make test does)"
+            f"run `toolchain/brownie-build {EVM_TARGET}` first (make test does)"
         )
 
 
