@@ -23,9 +23,11 @@ of the sender's public key, not the keccak address. So this backend
   waits for the network's blocks.
 
 The mempool takes at most `max_unconfirmed` transactions per sender (25 by
-default on Qtum): a phase is sent in rounds that keep to it, each round
-mined (or waited for) before the next. The regtest node this project starts
-raises the limit (see :mod:`p2p_energy.chain.qtumd`), so a phase is one round.
+default on Qtum), and the wallet at most about 500 contract transactions
+between blocks (:data:`MAX_CALLS_PER_ROUND`, measured): a phase is sent in
+rounds that keep to both, each round mined (or waited for) before the next.
+The regtest node this project starts raises the per-sender limit (see
+:mod:`p2p_energy.chain.qtumd`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ from p2p_energy.units import SATOSHI_PER_QTUM, satoshi_to_qtum
 
 #: Qtum's default mempool limit of unconfirmed transactions per sender (ancestors).
 DEFAULT_MAX_UNCONFIRMED = 25
+#: Contract transactions qtumd's wallet takes between two blocks: measured (v27.1, regtest, 2026-12-07) with
+#: 700 and 1,100 senders of one `sendtocontract` each, nothing mined between: the first 501 went in, every
+#: later one was refused with `map::at` and not broadcast; after one block the next 501 went in. A round
+#: of at most 500 is mined (or waited for) before the next.
+MAX_CALLS_PER_ROUND = 500
 #: Gas limit of a contract creation: enough for the escrow (2.2M), well inside a block.
 DEPLOY_GAS = 6_000_000
 #: Headroom over callcontract's gasUsed for a transaction's gas limit, and the least limit a node relays.
@@ -337,7 +344,8 @@ class QtumBackend:
         return str(self.rpc.call("gethexaddress", base58))
 
     def _rounds(self, calls: Sequence[Call]) -> list[list[int]]:
-        """Indices of `calls` split so that no sender has more than max_unconfirmed in one round."""
+        """Indices of `calls` split so that no sender has more than max_unconfirmed in one round and no round
+        more than MAX_CALLS_PER_ROUND calls; each sender's calls stay in the order given."""
         rounds: list[list[int]] = []
         seen: Counter[str] = Counter()
         for i, call in enumerate(calls):
@@ -347,7 +355,9 @@ class QtumBackend:
             while len(rounds) <= place:
                 rounds.append([])
             rounds[place].append(i)
-        return rounds
+        return [
+            r[start : start + MAX_CALLS_PER_ROUND] for r in rounds for start in range(0, len(r), MAX_CALLS_PER_ROUND)
+        ]
 
     def _submit(self, calls: Sequence[Call], indices: list[int], outcomes: list[Outcome | None]) -> dict[int, str]:
         """sendtocontract for calls[indices] in JSON-RPC batches; refusals become outcomes at once."""

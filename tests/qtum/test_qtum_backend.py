@@ -7,6 +7,7 @@ from eth_utils.crypto import keccak
 
 from p2p_energy.chain.backend import Call, CallReverted, InsufficientFunds
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_contract
+from p2p_energy.chain.qtum import MAX_CALLS_PER_ROUND
 from p2p_energy.chain.qtum_keys import QtumKey
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
 from p2p_energy.units import SATOSHI_PER_QTUM
@@ -98,6 +99,16 @@ def test_a_phase_larger_than_the_mempool_limit_goes_out_in_rounds(backend, token
     outcomes = backend.send([Call("mint", operator, token.addresses.token, data, 100_000) for _ in range(7)])
     assert [o.ok for o in outcomes] == [True] * 7
     assert token.view("EnergyToken", "balanceOf", funded.address) == 7
+
+
+def test_a_phase_larger_than_the_wallet_takes_between_blocks_goes_out_in_rounds(backend, token, operator, funded):
+    # qtumd refuses (map::at) every contract transaction past the 501st between two blocks.
+    data = backend.codec.encode("mint", funded.address, 1)
+    before = token.view("EnergyToken", "balanceOf", funded.address)
+    calls = [Call("mint", operator, token.addresses.token, data, 100_000) for _ in range(MAX_CALLS_PER_ROUND + 50)]
+    outcomes = backend.send(calls)
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert token.view("EnergyToken", "balanceOf", funded.address) == before + MAX_CALLS_PER_ROUND + 50
 
 
 def test_advancing_time_mines_a_block_at_that_time(backend):
