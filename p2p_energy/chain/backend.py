@@ -163,6 +163,11 @@ class ChainBackend(Protocol):
         ...
 
     @property
+    def block_time(self) -> int | None:
+        """Seconds between blocks where they come on a fixed clock (Qtum's `--block-time`), else None."""
+        ...
+
+    @property
     def clock(self) -> int:
         """The latest block time this backend knows of (where it mines: the chain's, as it mines itself)."""
         ...

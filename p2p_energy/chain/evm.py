@@ -152,6 +152,11 @@ class EvmBackend(PoolRepair):
         return self._can_mine
 
     @property
+    def block_time(self) -> int | None:
+        """None: a block is mined when a phase needs one (where we mine), or whenever the node mines."""
+        return None
+
+    @property
     def stats(self) -> SendStats:
         return self._stats
 

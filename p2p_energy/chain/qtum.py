@@ -20,7 +20,11 @@ of the sender's public key, not the keccak address. So this backend
   limit x gas price);
 - on a regtest node it controls (`can_mine`), moves time with `setmocktime`
   and mines with `generatetoaddress`, as anvil's mining does; elsewhere it
-  waits for the network's blocks.
+  waits for the network's blocks. With a block time (`--block-time 32`:
+  mainnet's clock) it mines only on the beats of that clock, so a phase
+  larger than a block (40,000,000 gas, as on mainnet) waits for the next
+  beat, as it would on the real chain;
+- gives the node's clock back to the wall clock when done (`close`).
 
 The mempool takes at most `max_unconfirmed` transactions per sender (25 by
 default on Qtum), and the wallet at most about 500 contract transactions
@@ -32,9 +36,11 @@ The regtest node this project starts raises the per-sender limit (see
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +52,7 @@ from p2p_energy.chain.backend import (
     BlockRef,
     Call,
     CallReverted,
+    ChainError,
     Deployed,
     InsufficientFunds,
     MinedTransaction,
@@ -109,6 +116,7 @@ class QtumBackend:
         gas_price_satoshi: int | None = None,
         max_unconfirmed: int = DEFAULT_MAX_UNCONFIRMED,
         receipt_timeout_s: float = 600.0,
+        block_time: int | None = None,
     ):
         self.rpc = rpc
         self.codec = codec
@@ -118,9 +126,14 @@ class QtumBackend:
         self._gas_price = gas_price_satoshi if gas_price_satoshi is not None else network.min_gas_price_satoshi
         self.max_unconfirmed = max_unconfirmed
         self.receipt_timeout_s = receipt_timeout_s
+        if block_time is not None and block_time <= 0:
+            raise ValueError(f"block time must be a positive number of seconds, got {block_time}")
+        self._block_time = block_time
         self._stats = SendStats()
         self._base58: dict[str, str] = {}  # lowercase hex -> base58
         self._pending_keys: list[QtumKey] = []
+        #: Whether we pinned the node's clock (setmocktime): close() gives it back.
+        self._moved_clock = False
         self._clock = self.latest_block().timestamp
 
     # ------------------------------------------------------------- properties
@@ -153,6 +166,12 @@ class QtumBackend:
     @property
     def clock(self) -> int:
         return self._clock
+
+    @property
+    def block_time(self) -> int | None:
+        """Seconds between blocks where we mine on a fixed clock (`--block-time`: mainnet's 32 s), or the
+        spacing expected of a network we wait for; None: blocks are mined when a phase needs one."""
+        return self._block_time
 
     @property
     def stats(self) -> SendStats:
@@ -414,9 +433,15 @@ class QtumBackend:
         return found
 
     def _mine(self, timestamp: int | None) -> None:
-        """One block, at `timestamp` (or just after the last one) on the node's mock clock."""
+        """One block, at `timestamp` (or just after the last one) on the node's mock clock; with a block time,
+        at the first beat of the block clock from then on."""
         assert self.miner is not None
         at = max(timestamp if timestamp is not None else 0, self._clock)
+        if self._block_time is not None:
+            # A block only every block_time seconds: the first beat of that clock at or after `at`.
+            beats = max(1, -(-(at - self._clock) // self._block_time))
+            at = self._clock + beats * self._block_time
+        self._moved_clock = True
         self.rpc.call("setmocktime", at)
         self.rpc.call("generatetoaddress", 1, self.miner)
         self._clock = self.latest_block().timestamp
@@ -463,7 +488,28 @@ class QtumBackend:
             outcomes.append(Outcome(call, "0x" + txid, 1))
         if self.can_mine and any(o.ok for o in outcomes):
             self._mine(None)
+        elif not self.can_mine:
+            # Each household's first call spends its output of a funding transaction: unconfirmed, those
+            # would be descendants of one transaction, and a default node refuses past 25 of them.
+            outcomes = self._confirmed(outcomes)
         return outcomes
+
+    def _confirmed(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """`outcomes` of sent funding transactions, each once the network has mined it (status -1: not within
+        receipt_timeout_s)."""
+        waiting = {o.tx_hash for o in outcomes if o.ok and o.tx_hash is not None}
+        deadline = time.monotonic() + self.receipt_timeout_s
+        while waiting and time.monotonic() < deadline:
+            time.sleep(_RECEIPT_POLL_S)
+            answers = self.rpc.batch([("gettransaction", [str(t).removeprefix("0x")]) for t in sorted(waiting)])
+            for txid, answer in zip(sorted(waiting), answers, strict=True):
+                if int((answer.get("result") or {}).get("confirmations", 0)) > 0:
+                    waiting.discard(txid)
+        return [
+            replace(o, status=-1, error=f"not mined within {self.receipt_timeout_s:.0f} s") if o.tx_hash in waiting
+            else o
+            for o in outcomes
+        ]  # fmt: skip
 
     def _pay(self, funder: Account, payments: dict[str, int]) -> str:
         """One transaction paying `payments` (base58 -> satoshi) from `funder`'s confirmed coins; its txid."""
@@ -494,4 +540,13 @@ class QtumBackend:
         return str(self.rpc.call("sendrawtransaction", signed["hex"]))
 
     def close(self) -> None:
-        """Nothing to give back: the node's clock stays where the run left it."""
+        """Give the node's clock back to the wall clock where we moved it (`setmocktime 0`).
+
+        The blocks we mined keep their times, ahead of the wall clock: the next blocks are stamped just after
+        them (a block's time must pass the median of the last 11) until the wall clock catches up.
+        """
+        if self._moved_clock:
+            self._moved_clock = False
+            # A node that is gone has nothing to restore; its going is reported by whoever noticed it.
+            with contextlib.suppress(ChainError, OSError):
+                self.rpc.call("setmocktime", 0)

@@ -121,11 +121,13 @@ class QtumNode:
         """RPC to the node's wallet."""
         return QtumRpc(self.url, WALLET)
 
-    def backend(self, codec: AbiCodec) -> QtumBackend:
-        """The chain backend for this node: it mines (to the wallet's funded address), one round per phase."""
+    def backend(self, codec: AbiCodec, block_time: int | None = None) -> QtumBackend:
+        """The chain backend for this node: it mines (to the wallet's funded address), one round per phase
+        (and per 500 calls), a block every `block_time` seconds of chain time if given."""
         return QtumBackend(
-            self.rpc(), codec, network("qtum-regtest"), miner=self.miner, max_unconfirmed=RAISED_MEMPOOL_LIMIT
-        )
+            self.rpc(), codec, network("qtum-regtest"), miner=self.miner, max_unconfirmed=RAISED_MEMPOOL_LIMIT,
+            block_time=block_time,
+        )  # fmt: skip
 
     def command(self, datadir: Path) -> list[str]:
         limit = str(RAISED_MEMPOOL_LIMIT)

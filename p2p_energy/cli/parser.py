@@ -252,6 +252,19 @@ def _add_simulate_target(sim_cmd: argparse.ArgumentParser) -> None:
         action="store_true",
         help="households send through accounts the node holds (eth_sendTransaction), as through Qtum's Janus",
     )
+    sim_cmd.add_argument(
+        "--block-time",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="with --backend qtum: a block only every SECONDS of chain time (32: Qtum mainnet's clock), to see "
+        "how long each round's matches wait; on a node we do not mine, the spacing its blocks come at",
+    )
+    sim_cmd.add_argument(
+        "--no-mine",
+        action="store_true",
+        help="with --rpc-url: never mine, wait for the node's own blocks (as on testnet), even on regtest",
+    )
 
 
 def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:

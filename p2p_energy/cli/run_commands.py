@@ -49,6 +49,8 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         batched=not args.one_by_one,
         backend=args.backend,
         qtumd=args.qtumd,
+        block_time=args.block_time,
+        mine=not args.no_mine,
     )
     out = args.out or toolchain.root / "reports" / scenario.name
     check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now

@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any, ClassVar, TypeVar
 
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
+from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.fees import ChainFee, RunFees, run_fees
 from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
@@ -414,6 +415,8 @@ class RunResult:
     kpis: KpiRecord | None = field(default=None, metadata=ADDED_LATER)
     #: The power flows on the scenario's network (None without `[grid] network`, and in older reports).
     grid: GridRecord | None = field(default=None, metadata=ADDED_LATER)
+    #: How the matching rounds met the chain's clock (None in older reports).
+    clock: ClockRecord | None = field(default=None, metadata=ADDED_LATER)
 
     def fees(self, totals: RunTotals) -> RunFees:
         """What the run's gas cost in its chain's coin, or, where gas was free, at Qtum's 40 sat/gas."""
@@ -500,6 +503,8 @@ class RunResult:
         data = encode_record(self)
         records = {name: data.pop(name) for name in RECORD_LISTS}
         totals = self.totals()
+        if self.clock is not None:
+            data["clock"] = {**data["clock"], **self.clock.figures()}
         return {**data, "totals": totals.to_json(), "fees": self.fees(totals).to_json(), **records}
 
     @classmethod

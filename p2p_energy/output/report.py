@@ -32,6 +32,7 @@ from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import write_whole
 from p2p_energy.output import plots
 from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.fees import RunFees
 from p2p_energy.output.grid_records import grid_lines
 from p2p_energy.output.records import (
@@ -344,6 +345,8 @@ def render_summary(result: RunResult, console: Console) -> None:
         console.print(escape(line), soft_wrap=True)
     console.print(_gas_table(totals, result.fees(totals)))
     console.print(escape(fee_line(result, totals)), soft_wrap=True)
+    if result.clock is not None and result.clock.rounds:
+        console.print(escape(clock_line(result.clock)), soft_wrap=True)
     if result.attacks:
         attacks = Table("attack", "submitted", "rejected", "reasons", title="attacks (all must be rejected)")
         for attack in result.attacks:
@@ -448,6 +451,20 @@ def _gas_table(totals: RunTotals, fees: RunFees) -> Table:
     if fees.share_of_value is not None:
         table.add_row("chain fee as a share of the value traded", "", f"{fees.share_of_value:.1%}", "", "")
     return table
+
+
+def clock_line(clock: ClockRecord) -> str:
+    """How the matching rounds met the chain's clock: blocks, the longest wait, late rounds, capacity taken."""
+    f = clock.figures()
+    beat = f"a block every {clock.block_time_s} s" if clock.block_time_s else "a block whenever a round needed one"
+    line = (
+        f"matching rounds ({beat}): {f['rounds_late']} of {f['rounds_sent']} mined after trading closed, "
+        f"longest wait {f['longest_wait_s']:,} s, up to {f['max_blocks_per_round']} blocks a round, "
+        f"{f['blocks_per_slot']:.2f} blocks per slot"
+    )
+    if f["block_capacity_share"] is not None:
+        line += f"; the run's gas is {f['block_capacity_share']:.2%} of the chain's block capacity over the day"
+    return line
 
 
 def fee_line(result: RunResult, totals: RunTotals) -> str:

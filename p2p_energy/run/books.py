@@ -19,6 +19,7 @@ from typing import Any
 
 from p2p_energy.chain.backend import Outcome
 from p2p_energy.errors import P2PEnergyError
+from p2p_energy.output.clock_records import RoundRecord
 from p2p_energy.run.ledger import Ledger
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.records import lot_of_key, skip_reason
@@ -59,6 +60,8 @@ class Books:
     skipped: list[str] = field(default_factory=list)
     #: Lots still open when the run ended, one line each: which, and why.
     unclosed: list[str] = field(default_factory=list)
+    #: The operator's matching rounds as they met the chain's clock (rounds sent before a resume are not known).
+    rounds: list[RoundRecord] = field(default_factory=list)
 
     def record(self, setup: RunSetup, outcomes: Sequence[Outcome]) -> None:
         """Book the outcomes of honest transactions: gas, failures, and the books from their events."""

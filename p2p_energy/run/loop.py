@@ -58,6 +58,7 @@ from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.output.clock_records import RoundRecord
 from p2p_energy.output.records import RunResult
 from p2p_energy.run.attacks import attack_calls, attack_schedule
 from p2p_energy.run.books import Books
@@ -130,6 +131,7 @@ def run_simulation(context: RunContext) -> RunResult:
         wall = time.perf_counter()
         before = replace(context.chain.stats)  # the backend may have deployed the market just before
         run, record = _start(context, stage)
+        _check_clock(run)
         progress = context.progress
         stage.name = "the set-up"
         progress.phase("funding households and registering meters")
@@ -181,6 +183,27 @@ def _check_fits(context: RunContext) -> None:
         raise UsageError(
             f"--node-accounts needs one account per household plus one for the attacker "
             f"({needed}); the node offered {len(context.node_accounts)}"
+        )
+
+
+def _check_clock(run: _Run) -> None:
+    """Refuse (UsageError, nothing of the run sent) a day whose matches cannot be mined in time on a chain whose
+    blocks come on a fixed clock: a round goes out half a slot before its first slot starts, each matchOrders call
+    in a block after the one before, so its last call lands no sooner than one block time per call later."""
+    setup = run.setup
+    block_time = setup.chain.block_time
+    if block_time is None or not run.schedule:
+        return
+    first, calls = max(run.schedule.items(), key=lambda item: (len(item[1]), -item[0]))
+    lead = setup.timing.slot_length // 2
+    needed = len(calls) * block_time
+    if needed >= lead:
+        slot_length = -(-(2 * needed + 1) // 60) * 60
+        raise UsageError(
+            f"with a block every {block_time} s the round from slot {first} cannot be mined before trading "
+            f"closes: its {len(calls)} matchOrders calls need a block each ({needed} s) and go out {lead} s "
+            f"(half a slot) before the slot starts; slots of {slot_length} s or more would work "
+            "(slot_length_s in the scenario)"
         )
 
 
@@ -364,8 +387,25 @@ def _tick(run: _Run, t: int, attacks: _Attacks) -> None:
         else:
             matches = []
     phases = [close_calls(setup, run.books, _at(run, at)) + matches[:1], *([call] for call in matches[1:])]
-    for number, calls in enumerate(phases):
-        run.send(calls, at + number)
+    outcomes = [outcome for number, calls in enumerate(phases) for outcome in run.send(calls, at + number)]
+    if matches:
+        run.books.rounds.append(_round(run, t, at, outcomes))
+
+
+def _round(run: _Run, t: int, at: int, outcomes: Sequence[Outcome]) -> RoundRecord:
+    """The round from slot t, sent for chain time `at`, as it met the chain's clock. Where we mine, the last
+    block mined holds the round's last transaction; elsewhere the latest block is at or after it."""
+    chain = run.setup.chain
+    mined_at = chain.clock if chain.can_mine else chain.latest_block().timestamp
+    return RoundRecord(
+        first_slot=t,
+        transactions=len(outcomes),
+        gas=sum(o.gas_used for o in outcomes),
+        sent_at=at,
+        closes_at=run.setup.slot_start(run.setup.c0 + t),
+        mined_at=mined_at,
+        blocks=len({o.block for o in outcomes if o.block}),
+    )
 
 
 def _offered(run: _Run, first: int) -> None:

@@ -15,6 +15,7 @@ from p2p_energy.domain.bills import (
     neighbourhood_bills,
 )
 from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.grid_summary import grid_record
 from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
 from p2p_energy.output.scenario_facts import scenario_facts
@@ -56,6 +57,14 @@ def build_result(
         fee_decimals=setup.chain.fee_currency[1],
         kpis=kpi_record(bills),
         grid=grid_record(setup.plan),
+        clock=ClockRecord(
+            setup.chain.block_time,
+            setup.chain.block_gas_limit,
+            setup.scenario.slots * setup.scenario.slot_length_s,
+            setup.scenario.slots,
+            sum(used for _, used in books.gas.values()),
+            tuple(books.rounds),
+        ),
     )
     result.checks.update(result.consistency_checks())
     return result

@@ -33,7 +33,7 @@ from p2p_energy.chain.anvil import (
 from p2p_energy.chain.backend import ChainBackend, ChainError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.qtum import QtumBackend
-from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc
+from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.chain.qtumd import QtumNode, find_qtumd
 from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
@@ -69,6 +69,11 @@ class TargetOptions:
     backend: str = "evm"
     #: Where qtumd is (--qtumd); None: $QTUMD, then PATH.
     qtumd: str | None = None
+    #: With --backend qtum: a block only every this many seconds of chain time (mainnet: 32); on a node we
+    #: do not mine, the spacing its blocks are expected at. None: a block whenever a phase needs one.
+    block_time: int | None = None
+    #: False (--no-mine): never mine, wait for the node's own blocks, even on a regtest node.
+    mine: bool = True
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -88,8 +93,12 @@ class TargetOptions:
                     f"{', '.join(evm_only)} shape an EVM chain and do not go with --backend qtum "
                     "(on Qtum the operator is the node wallet's funded address)"
                 )
-        elif self.qtumd is not None:
-            raise UsageError("--qtumd goes with --backend qtum")
+        elif self.qtumd is not None or self.block_time is not None:
+            raise UsageError("--qtumd and --block-time go with --backend qtum")
+        if self.block_time is not None and self.block_time <= 0:
+            raise UsageError(f"--block-time {self.block_time}: give a positive number of seconds (mainnet: 32)")
+        if not self.mine and self.rpc_url is None:
+            raise UsageError("--no-mine goes with --rpc-url: a chain started here has nobody else to mine it")
         if self.rpc_url is None and (self.network is not None or self.private_key is not None):
             raise UsageError("--network and --private-key go with --rpc-url; a local chain takes --profile")
         if self.rpc_url is not None and self.profile is not None:
@@ -123,7 +132,7 @@ class Target:
 def open_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Callable[[str], None]) -> Iterator[Target]:
     """The chain of `options`, started (and stopped afterwards) if no RPC URL is given."""
     if options.backend == "qtum":
-        with open_qtum_target(options.rpc_url, options.network, options.qtumd, codec, say) as target:
+        with open_qtum_target(options, codec, say) as target:
             yield target
         return
     if options.rpc_url is None:
@@ -142,7 +151,8 @@ def open_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Calla
         )
     name = options.network or network_for_chain_id(chain_id)
     admin = _admin(w3, chain_id, options, say)
-    chain = EvmBackend(w3, codec, gas_price=_gas_price(w3, name), batched=options.batched)
+    can_mine = None if options.mine else False  # None: mine where the node is anvil
+    chain = EvmBackend(w3, codec, gas_price=_gas_price(w3, name), batched=options.batched, can_mine=can_mine)
     try:
         yield Target(
             chain=chain,
@@ -212,16 +222,15 @@ _QTUM_CHAINS = {"main": "qtum-mainnet", "test": "qtum-testnet", "regtest": "qtum
 
 
 @contextmanager
-def open_qtum_target(
-    rpc_url: str | None, network_name: str | None, qtumd: str | None, codec: AbiCodec, say: Callable[[str], None]
-) -> Iterator[Target]:
-    """A Qtum node: a regtest qtumd started here (and stopped afterwards), or the node at `rpc_url`."""
+def open_qtum_target(options: TargetOptions, codec: AbiCodec, say: Callable[[str], None]) -> Iterator[Target]:
+    """A Qtum node: a regtest qtumd started here (and stopped afterwards), or the node at `options.rpc_url`."""
+    rpc_url, network_name = options.rpc_url, options.network
     if rpc_url is None:
         if network_name not in (None, "qtum-regtest"):
             raise UsageError(f"--network {network_name}: a qtumd started here is a regtest node; give --rpc-url")
-        with QtumNode(find_qtumd(qtumd)) as node:
+        with QtumNode(find_qtumd(options.qtumd)) as node:
             say(f"local qtumd regtest node (chain id 8890) at {node.url.public}, coins mature at height 2,100")
-            chain = node.backend(codec)
+            chain = node.backend(codec, options.block_time)
             yield Target(
                 chain, node.url.public, "qtum-regtest", chain.wallet_account(node.miner), (), started_here=True,
                 record_folder=node.datadir,
@@ -240,6 +249,7 @@ def open_qtum_target(
         raise UsageError(f"the qtumd at {url.public} runs chain {chain_name!r}, which no preset describes")
     if network_name is not None and network_name != preset:
         raise UsageError(f"the qtumd at {url.public} runs {chain_name}, not {network_name}; nothing was sent")
+    _require_logevents(node_rpc, url.public)
     wallets = node_rpc.call("listwallets")
     if not wallets:
         raise UsageError(
@@ -247,10 +257,28 @@ def open_qtum_target(
         )
     wallet = node_rpc.for_wallet(str(wallets[0]))
     operator = _funded_address(wallet)
-    miner = operator if chain_name == "regtest" else None
-    chain = QtumBackend(wallet, codec, network(preset), miner=miner)
-    say(f"qtumd {chain_name} node at {url.public}, wallet {wallets[0]}, operator {operator}")
-    yield Target(chain, url.public, preset, chain.wallet_account(operator), ())
+    miner = operator if chain_name == "regtest" and options.mine else None
+    chain = QtumBackend(wallet, codec, network(preset), miner=miner, block_time=options.block_time)
+    mining = "the run mines its blocks" if miner else "waiting for the network's blocks"
+    say(f"qtumd {chain_name} node at {url.public}, wallet {wallets[0]}, operator {operator}; {mining}")
+    try:
+        yield Target(chain, url.public, preset, chain.wallet_account(operator), ())
+    finally:
+        chain.close()
+
+
+def _require_logevents(node: QtumRpc, where: str) -> None:
+    """UsageError (nothing sent) if the node keeps no event index: without it there are no receipts, and a run
+    could not tell a mined transaction from a lost one."""
+    try:
+        node.call("gettransactionreceipt", "00" * 32)
+    except QtumRpcError as exc:
+        if "indexing disabled" in exc.message.lower():
+            raise UsageError(
+                f"the qtumd at {where} keeps no event index (receipts and logs): restart it with -logevents "
+                "(on a node with a chain already, also -reindex once); nothing was sent"
+            ) from None
+        raise
 
 
 def _funded_address(wallet: QtumRpc) -> str:
