@@ -104,7 +104,7 @@ def test_a_deployment_on_a_users_node_gives_its_clock_back_to_the_wall_clock(use
 
 
 def test_households_funded_on_a_node_we_do_not_mine_can_all_send_at_once(user_node, compiled):
-    url, wallet, address = user_node
+    _, wallet, address = user_node
     backend = QtumBackend(wallet, market_codec(compiled), network("qtum-regtest"), miner=None, receipt_timeout_s=120)
     operator = backend.wallet_account(address)
     households = [backend.account(keccak(text=f"user-node household {i}")) for i in range(HOUSEHOLDS)]
