@@ -46,7 +46,7 @@ from p2p_energy.bench_city import CityDay, city_day_of
 from p2p_energy.bench_grid import TARGET_GRID_RATIO, CityGrid, city_grid_of, on_network
 from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
 from p2p_energy.bench_planning import TARGET_PLANNING_RATIO, PlanningTimes, measure_planning
-from p2p_energy.bench_qtum import QtumComparison, compare_on_qtum
+from p2p_energy.bench_qtum import ChainRun, QtumComparison, city_on_mainnet_clock, compare_on_qtum
 from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
 from p2p_energy.domain.scenario import Scenario, load_scenario
@@ -92,6 +92,9 @@ TARGET_SPEEDUP = 10.0
 TARGET_CITY_WALL_S = 300.0
 TARGET_PEAK_MEMORY_BYTES = 2 * GIB
 TARGET_QTUM_DEMO_S = 180.0
+#: city-day on qtumd (issue 20): within 10 minutes; stretch: within 3x the anvil run.
+TARGET_QTUM_CITY_S = 600.0
+TARGET_QTUM_CITY_RATIO = 3.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,8 @@ class BenchResults:
     city_grid: CityGrid | None = None
     #: demo.toml on anvil and on a qtumd regtest node; None without qtumd or with --quick.
     qtum: QtumComparison | None = None
+    #: city-day on a qtumd regtest node on Qtum mainnet's clock; None without qtumd or with --quick.
+    qtum_city: ChainRun | None = None
     #: city-day's planning time with today's curves and at a site with standard loads.
     planning: PlanningTimes | None = None
     targets: list[TargetCheck] = field(default_factory=list)
@@ -241,6 +246,7 @@ class BenchResults:
             "city_day": None if self.city_day is None else self.city_day.to_json(),
             "city_grid": None if self.city_grid is None else self.city_grid.to_json(),
             "qtum": None if self.qtum is None else self.qtum.to_json(),
+            "qtum_city": None if self.qtum_city is None else asdict(self.qtum_city),
             "planning": None if self.planning is None else self.planning.to_json(),
             "targets": [asdict(t) for t in self.targets],
         }
@@ -279,6 +285,10 @@ def run_bench(
     if not options.quick:
         progress(f"{QTUM_SCENARIO.stem} on anvil and on a qtumd regtest node (if one is found)")
         qtum = compare_on_qtum(toolchain, load_scenario(toolchain.root / QTUM_SCENARIO), evm)
+    qtum_city = None
+    if not options.quick:
+        progress(f"{CITY_SCENARIO.stem} on a qtumd regtest node on mainnet's clock (a few minutes)")
+        qtum_city = city_on_mainnet_clock(toolchain, load_scenario(toolchain.root / CITY_SCENARIO), evm)
 
     progress(f"planning {CITY_SCENARIO.stem} with today's curves and at a site (pvlib, demandlib)")
     planning = measure_planning(toolchain.root / CITY_SCENARIO)
@@ -296,6 +306,7 @@ def run_bench(
         city_day=city,
         city_grid=city_grid,
         qtum=qtum,
+        qtum_city=qtum_city,
         planning=planning,
     )
     results.targets = check_targets(results)
@@ -432,6 +443,26 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
                 qtum.total_s <= TARGET_QTUM_DEMO_S and qtum.checks_passed,
             )
         )
+    if results.qtum_city is not None:
+        run = results.qtum_city
+        checks.append(
+            TargetCheck(
+                f"city-day on {run.chain}, node start included, every check passing",
+                f"<= {TARGET_QTUM_CITY_S:.0f} s",
+                f"{run.total_s:.0f} s",
+                run.total_s <= TARGET_QTUM_CITY_S and run.checks_passed,
+            )
+        )
+        if results.city_day is not None:
+            ratio = run.total_s / results.city_day.total_s
+            checks.append(
+                TargetCheck(
+                    "city-day on qtumd on mainnet's clock / on anvil (stretch)",
+                    f"<= {TARGET_QTUM_CITY_RATIO:.0f}x",
+                    f"{ratio:.1f}x",
+                    ratio <= TARGET_QTUM_CITY_RATIO,
+                )
+            )
     return checks
 
 

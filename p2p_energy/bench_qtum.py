@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class ChainRun:
     checks_passed: bool
     #: What the gas cost in the chain's coin (None where gas is free: simulate's own anvil).
     fees: RunFees | None
+    #: How the matching rounds met the chain's clock (`ClockRecord.figures`).
+    clock: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settled_trades_per_s(self) -> float:
@@ -101,6 +103,7 @@ def _run(toolchain: Toolchain, scenario: Scenario, target: TargetOptions, chain:
         all_gas_per_settled_trade=totals.all_gas_per_settled_trade,
         checks_passed=all(result.checks.values()),
         fees=result.fees(totals),
+        clock=result.clock.figures() if result.clock is not None else {},
     )
 
 
@@ -113,3 +116,18 @@ def compare_on_qtum(toolchain: Toolchain, scenario: Scenario, evm: str) -> QtumC
     anvil = _run(toolchain, scenario, TargetOptions(evm_version=evm, simulation=True), "anvil")
     qtum = _run(toolchain, scenario, TargetOptions(evm_version=evm, backend="qtum", qtumd=str(qtumd)), "qtumd regtest")
     return QtumComparison(scenario.name, anvil, qtum)
+
+
+#: Qtum mainnet's block spacing, simulated on regtest for the city-day figure (`--block-time 32`).
+MAINNET_BLOCK_TIME_S = 32
+
+
+def city_on_mainnet_clock(toolchain: Toolchain, scenario: Scenario, evm: str) -> ChainRun | None:
+    """`scenario` (city-day) on a qtumd regtest node that mines a block only every 32 s of chain time, as
+    Qtum mainnet does; None when no qtumd is found."""
+    try:
+        qtumd = find_qtumd()
+    except UsageError:
+        return None
+    target = TargetOptions(evm_version=evm, backend="qtum", qtumd=str(qtumd), block_time=MAINNET_BLOCK_TIME_S)
+    return _run(toolchain, scenario, target, f"qtumd regtest, a block every {MAINNET_BLOCK_TIME_S} s")

@@ -8,7 +8,7 @@ from p2p_energy.bench import GAS_TRADES_PER_LOT, GIB, SETTLEMENT_BATCH_LOTS, Ben
 from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, CityDay, GasStep
 from p2p_energy.bench_grid import grid_rows
 from p2p_energy.bench_planning import PlanningTimes
-from p2p_energy.bench_qtum import QtumComparison
+from p2p_energy.bench_qtum import ChainRun, QtumComparison
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
 from p2p_energy.gas_figures import CITY_SIZED_GAS, SettlementFigure
 
@@ -39,6 +39,7 @@ def bench_table(results: BenchResults) -> Table:
         _before_after_rows(results.city_day),
         grid_rows(results.city_grid),
         _qtum_rows(results.qtum),
+        _qtum_city_rows(results.qtum_city),
         _planning_rows(results.planning),
         _compile_rows(results),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
@@ -235,6 +236,28 @@ def _before_after_rows(city: CityDay | None) -> list[_Row]:
         )
     )
     return rows
+
+
+def _qtum_city_rows(run: ChainRun | None) -> list[_Row]:
+    """city-day on qtumd on mainnet's clock: how long it took and how its rounds met the clock."""
+    if run is None:
+        return []
+    clock = run.clock
+    share = clock.get("block_capacity_share")
+    return [
+        (
+            f"city-day on {run.chain}",
+            f"{run.total_s:.1f} s wall",
+            f"{run.transactions:,} transactions, checks {'passed' if run.checks_passed else 'FAILED'}",
+        ),
+        (
+            "  its matching rounds on that clock",
+            f"{clock.get('rounds_late', 0)} of {clock.get('rounds_sent', 0)} late",
+            f"longest wait {clock.get('longest_wait_s', 0)} s, up to {clock.get('max_blocks_per_round', 0)} blocks a "
+            f"round, {clock.get('blocks_per_slot', 0.0):.2f} blocks per slot"
+            + (f", {share:.2%} of the chain's block capacity" if share is not None else ""),
+        ),
+    ]
 
 
 def _qtum_rows(comparison: QtumComparison | None) -> list[_Row]:
