@@ -55,7 +55,7 @@ def interrupted(qtumd, tmp_path_factory):
                     break
                 time.sleep(0.005)
             height = rpc.call("getblockcount") - first
-            assert runner.poll() is None, f"the run ended before kill {number} (+{height} blocks): {runner.stderr.read()}"
+            assert runner.poll() is None, f"run ended before kill {number} (+{height} blocks): {runner.stderr.read()}"
             runner.kill()
             runner.wait(timeout=30)
             kills.append((rpc.call("getblockcount") - first, len(rpc.call("getrawmempool"))))
