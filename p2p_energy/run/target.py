@@ -93,8 +93,10 @@ class TargetOptions:
                     f"{', '.join(evm_only)} shape an EVM chain and do not go with --backend qtum "
                     "(on Qtum the operator is the node wallet's funded address)"
                 )
-        elif self.qtumd is not None or self.block_time is not None:
-            raise UsageError("--qtumd and --block-time go with --backend qtum")
+        elif self.qtumd is not None:
+            raise UsageError("--qtumd goes with --backend qtum")
+        elif self.block_time is not None:
+            raise UsageError("--block-time goes with --backend qtum (anvil mines a block whenever a phase needs one)")
         if self.block_time is not None and self.block_time <= 0:
             raise UsageError(f"--block-time {self.block_time}: give a positive number of seconds (mainnet: 32)")
         if not self.mine and self.rpc_url is None:

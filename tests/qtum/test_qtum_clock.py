@@ -26,8 +26,8 @@ def _run(target: TargetOptions, records: Path):
 
 
 @pytest.fixture(scope="module")
-def on_mainnet_clock(qtumd, tmp_path_factory):
-    target = TargetOptions(backend="qtum", qtumd=str(qtumd), block_time=MAINNET_BLOCK_S)
+def on_mainnet_clock(node, tmp_path_factory):
+    target = TargetOptions(backend="qtum", rpc_url=node.url.with_credentials, block_time=MAINNET_BLOCK_S)
     return _run(target, tmp_path_factory.mktemp("qtum-32s"))
 
 
@@ -62,7 +62,8 @@ def test_every_round_on_mainnets_clock_is_mined_on_a_beat_within_a_block_time_pe
     clock = on_mainnet_clock.clock
     assert clock.block_time_s == MAINNET_BLOCK_S and clock.rounds
     for r in clock.rounds:
-        assert 0 < r.wait_s <= MAINNET_BLOCK_S * r.transactions, r
+        # On a beat of the clock at or after sending (a beat may fall on the sending time itself).
+        assert 0 <= r.wait_s <= MAINNET_BLOCK_S * r.transactions, r
 
 
 def test_the_summary_says_how_many_rounds_were_late_and_the_share_of_block_capacity(on_mainnet_clock):
@@ -73,11 +74,11 @@ def test_the_summary_says_how_many_rounds_were_late_and_the_share_of_block_capac
     assert figures["block_capacity_share"] == pytest.approx(on_mainnet_clock.totals().gas / day_capacity)
 
 
-def test_a_day_whose_matches_cannot_be_mined_before_trading_closes_is_refused_in_one_line(qtumd, tmp_path):
+def test_a_day_whose_matches_cannot_be_mined_before_trading_closes_is_refused_in_one_line(node, tmp_path):
     out = tmp_path / "out"
     completed = subprocess.run(
-        [str(CLI), "simulate", str(DEMO), "--backend", "qtum", "--qtumd", str(qtumd), "--block-time", "600",
-         "--out", str(out)],
+        [str(CLI), "simulate", str(DEMO), "--backend", "qtum", "--rpc-url", node.url.with_credentials,
+         "--block-time", "600", "--out", str(out), "--deployments", str(tmp_path / "deployments")],
         capture_output=True, text=True, timeout=300, check=False, cwd=PROJECT,
     )  # fmt: skip
     assert completed.returncode == 2, completed.stderr

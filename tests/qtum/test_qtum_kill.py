@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.chain.qtumd import QtumNode, QtumNodeOptions
 from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.output.report import load_report
 from p2p_energy.run.context import Progress
@@ -38,29 +37,28 @@ def uninterrupted(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def interrupted(qtumd, tmp_path_factory):
+def interrupted(node, tmp_path_factory):
     """The demo on qtumd, its runner SIGKILLed at each of KILL_AT and resumed; the last resume runs to the end."""
-    folder = tmp_path_factory.mktemp("qtum-kill")
-    out = folder / "report"
+    out = tmp_path_factory.mktemp("qtum-kill") / "report"
     kills = []
-    with QtumNode(qtumd, QtumNodeOptions(datadir=folder / "qtumd")) as node:
-        rpc, url = node.rpc(), node.url.with_credentials
-        first = rpc.call("getblockcount")
-        for number, (blocks, pending) in enumerate(KILL_AT):
-            runner = _simulate(url, out, resume=number > 0)
-            deadline = time.monotonic() + 240
-            while runner.poll() is None and time.monotonic() < deadline:
-                begun = (out / "run.json").exists() and rpc.call("getblockcount") - first >= blocks
-                if begun and bool(rpc.call("getrawmempool")) == pending:
-                    break
-                time.sleep(0.005)
-            height = rpc.call("getblockcount") - first
-            assert runner.poll() is None, f"run ended before kill {number} (+{height} blocks): {runner.stderr.read()}"
-            runner.kill()
-            runner.wait(timeout=30)
-            kills.append((rpc.call("getblockcount") - first, len(rpc.call("getrawmempool"))))
-        final = _simulate(url, out, resume=True)
-        _, errors = final.communicate(timeout=600)
+    rpc, url = node.rpc(), node.url.with_credentials
+    assert rpc.call("getrawmempool") == []
+    first = rpc.call("getblockcount")
+    for number, (blocks, pending) in enumerate(KILL_AT):
+        runner = _simulate(url, out, resume=number > 0)
+        deadline = time.monotonic() + 240
+        while runner.poll() is None and time.monotonic() < deadline:
+            begun = (out / "run.json").exists() and rpc.call("getblockcount") - first >= blocks
+            if begun and bool(rpc.call("getrawmempool")) == pending:
+                break
+            time.sleep(0.005)
+        height = rpc.call("getblockcount") - first
+        assert runner.poll() is None, f"run ended before kill {number} (+{height} blocks): {runner.stderr.read()}"
+        runner.kill()
+        runner.wait(timeout=30)
+        kills.append((rpc.call("getblockcount") - first, len(rpc.call("getrawmempool"))))
+    final = _simulate(url, out, resume=True)
+    _, errors = final.communicate(timeout=600)
     return final.returncode, errors, kills, load_report(out) if final.returncode == 0 else None
 
 
