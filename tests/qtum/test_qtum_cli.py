@@ -3,9 +3,13 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from p2p_energy.chain.market import market_codec
+from p2p_energy.run.target import TargetOptions, open_target
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "p2p-energy"
@@ -69,3 +73,23 @@ def test_qtumd_without_backend_qtum_exits_2(tmp_path):
     completed = run("simulate", str(DEMO), "--qtumd", "/bin/true", "--out", str(tmp_path / "o"))
     assert completed.returncode == 2
     assert "--qtumd goes with --backend qtum" in one_line(completed)
+
+
+def test_no_mine_without_an_rpc_url_exits_2_saying_nobody_would_mine(tmp_path):
+    completed = run("simulate", str(DEMO), "--backend", "qtum", "--no-mine", "--out", str(tmp_path / "o"))
+    assert completed.returncode == 2
+    assert "--no-mine goes with --rpc-url" in one_line(completed)
+
+
+def test_block_time_without_backend_qtum_exits_2(tmp_path):
+    completed = run("simulate", str(DEMO), "--block-time", "32", "--out", str(tmp_path / "o"))
+    assert completed.returncode == 2
+    assert "--block-time goes with --backend qtum" in one_line(completed)
+
+
+def test_no_mine_on_a_regtest_node_waits_for_its_blocks_instead_of_mining(node, compiled):
+    options = TargetOptions(backend="qtum", rpc_url=node.url.with_credentials, mine=False)
+    with open_target(Path("anvil"), options, market_codec(compiled), lambda _: None) as target:
+        assert not target.chain.can_mine
+    with open_target(Path("anvil"), replace(options, mine=True), market_codec(compiled), lambda _: None) as target:
+        assert target.chain.can_mine
