@@ -62,7 +62,7 @@ from p2p_energy.chain.backend import (
 from p2p_energy.chain.evm_pool import WITHDRAWN, PoolRepair
 from p2p_energy.chain.evm_scan import mined_transactions
 from p2p_energy.chain.legacy_tx import sign_legacy
-from p2p_energy.chain.rpc import is_anvil
+from p2p_energy.chain.rpc import is_anvil, redacted_url
 
 _RPC_BATCH = 250
 #: Most transactions in one locally mined block (see EvmBackend.send).
@@ -133,7 +133,7 @@ class EvmBackend(PoolRepair):
 
     @property
     def url(self) -> str:
-        return str(getattr(self.w3.provider, "endpoint_uri", ""))
+        return redacted_url(str(getattr(self.w3.provider, "endpoint_uri", "")))
 
     @property
     def chain_id(self) -> int:

@@ -35,7 +35,7 @@ from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.qtum import QtumBackend
 from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.chain.qtumd import QtumNode, find_qtumd
-from p2p_energy.chain.rpc import connect
+from p2p_energy.chain.rpc import connect, redacted_url
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, network, network_names
 from p2p_energy.run.deployment_record import network_for_chain_id
@@ -148,8 +148,8 @@ def open_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Calla
     chain_id = int(w3.eth.chain_id)
     if options.network is not None and network(options.network).chain_id != chain_id:
         raise UsageError(
-            f"the node at {options.rpc_url} has chain id {chain_id}, not {network(options.network).chain_id} "
-            f"({options.network}); nothing was sent"
+            f"the node at {redacted_url(options.rpc_url)} has chain id {chain_id}, "
+            f"not {network(options.network).chain_id} ({options.network}); nothing was sent"
         )
     name = options.network or network_for_chain_id(chain_id)
     admin = _admin(w3, chain_id, options, say)
@@ -158,7 +158,7 @@ def open_target(anvil: Path, options: TargetOptions, codec: AbiCodec, say: Calla
     try:
         yield Target(
             chain=chain,
-            url=options.rpc_url,
+            url=redacted_url(options.rpc_url),
             network=name,
             admin=admin,
             node_accounts=tuple(a for a in w3.eth.accounts if a.lower() != admin.address.lower()),
