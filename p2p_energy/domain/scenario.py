@@ -313,7 +313,7 @@ def parse_scenario(data: dict[str, Any], source: Path) -> Scenario:
     )
     per_day = measured_kwh_per_day(spec, slots * slot_length_s / 86_400)
     return Scenario(
-        name=top.text("name", source.stem),
+        name=top.text("name", source.stem, pattern=_NAME),  # also the report folder's name: no path
         source=source,
         seed=seed,
         slots=slots,

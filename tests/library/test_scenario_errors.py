@@ -289,3 +289,13 @@ def test_zero_funding_is_rejected_since_nobody_could_buy(load):
 def test_a_setting_a_redesign_removed_is_refused_naming_what_replaced_it(load, key, instead):
     message = error_of(load, tables=f"\n[chain]\n{key} = 10\n")
     assert f"chain.{key}: is no longer a setting" in message and instead in message
+
+
+@pytest.mark.parametrize("name", ["../../../x/escaped", "/tmp/absolute", "", "a/b", ".hidden"])
+def test_a_scenario_name_that_is_not_a_plain_folder_name_is_rejected(load, name):
+    # The name is the default report folder (reports/<name>): a path in it would write elsewhere.
+    assert f'name: "{name}" is not a valid name' in error_of(load, top=f'name = "{name}"\n' + TOP)
+
+
+def test_a_scenario_name_of_letters_digits_dots_and_dashes_is_accepted(load):
+    assert load(top='name = "town-day_2.v1"\n' + TOP).name == "town-day_2.v1"
