@@ -25,6 +25,10 @@ from p2p_energy.run.target import open_target
 from p2p_energy.solidity.evmcheck import check_all
 from p2p_energy.solidity.toolchain import Toolchain
 
+#: `chain`'s default RPC ports: anvil's usual one, and the one Qtum's own docs give a regtest qtumd.
+ANVIL_RPC_PORT = 8545
+QTUM_REGTEST_RPC_PORT = 13889
+
 
 def _wait_for_stop(console: Console, node: str, exit_code: Callable[[], int | None]) -> None:
     """Until Ctrl-C, SIGTERM or SIGHUP (which end the chain as cleanly); a node that dies is an error."""
@@ -55,7 +59,8 @@ def _qtum_chain(args: argparse.Namespace, console: Console) -> int:
         )
     if args.prune_history:
         raise UsageError("--prune-history shapes an anvil chain; qtumd keeps its chain in --datadir")
-    options = QtumNodeOptions(rpc_port=args.port, datadir=args.datadir)
+    port = QTUM_REGTEST_RPC_PORT if args.port is None else args.port
+    options = QtumNodeOptions(rpc_port=port, datadir=args.datadir)
     with QtumNode(find_qtumd(args.qtumd), options) as node:
         console.print(f"local qtumd regtest node (chain id 8890) at {node.url.public}", soft_wrap=True)
         console.print(f"RPC URL with credentials: {node.url.with_credentials}", soft_wrap=True)
@@ -110,16 +115,17 @@ def _anvil_options(args: argparse.Namespace) -> ChainOptions:
     """`chain`'s anvil: plain, imitating a --profile, or shaped like simulate's own chain (--simulation)."""
     if args.qtumd is not None or args.datadir is not None:
         raise UsageError("--qtumd and --datadir go with --backend qtum")
+    port = ANVIL_RPC_PORT if args.port is None else args.port
     chain_id = ANVIL_CHAIN_ID if args.chain_id is None else args.chain_id
     if args.simulation and args.profile is not None:
         raise UsageError("--simulation shapes the chain as simulate's own, --profile as a network's: choose one")
     if args.simulation:
-        options = simulation_options(args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
+        options = simulation_options(args.evm, port=port, chain_id=chain_id, accounts=args.accounts)
     elif args.profile is None:
-        options = ChainOptions(evm_version=args.evm, port=args.port, chain_id=chain_id, accounts=args.accounts)
+        options = ChainOptions(evm_version=args.evm, port=port, chain_id=chain_id, accounts=args.accounts)
     else:
         options = chain_options(
-            args.profile, port=args.port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
+            args.profile, port=port, accounts=args.accounts, evm_version=args.evm, chain_id=args.chain_id
         )
     if args.state is not None or args.prune_history:
         options = dataclasses.replace(options, state_path=args.state, prune_history=args.prune_history or None)

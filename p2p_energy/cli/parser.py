@@ -62,7 +62,12 @@ def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     _add_evm(chain_cmd)
     _add_backend(chain_cmd, "a regtest node with a funded wallet; prints its RPC URL with credentials")
-    chain_cmd.add_argument("--port", type=int, default=8545, help="loopback port (default 8545, 0 = any free)")
+    chain_cmd.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="loopback RPC port (default 8545 for anvil, 13889 for qtumd: regtest's own; 0 = any free)",
+    )
     chain_cmd.add_argument("--accounts", type=int, default=10, help="funded accounts (default 10)")
     chain_cmd.add_argument("--chain-id", type=int, default=None, help="chain id (default 31337, or the profile's)")
     chain_cmd.add_argument(

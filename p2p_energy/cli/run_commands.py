@@ -80,7 +80,8 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
             raise P2PEnergyError(f"{failed}; the report is in {out}") from None
     files = write_report(result, out)
     render_summary(result, console)
-    say(f"report: {out} ({len(files.paths)} files); `p2p-energy report {out}` shows this summary again")
+    written = sum(1 for path in out.iterdir() if path.is_file())  # the report's files and the run record
+    say(f"report: {out} ({written} files); `p2p-energy report {out}` shows this summary again")
     say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
     return 0
 

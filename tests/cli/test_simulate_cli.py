@@ -66,6 +66,12 @@ def test_simulate_faults_exits_0_and_says_where_the_report_is(faults_run):
     assert f"report: {out}" in one_line(completed.stdout)
 
 
+def test_simulate_counts_every_file_it_left_in_the_report_folder(faults_run):
+    completed, out = faults_run
+    files = sum(1 for path in out.iterdir() if path.is_file())
+    assert f"report: {out} ({files} files)" in completed.stdout
+
+
 def test_simulate_writes_a_summary_that_loads(faults_run):
     _, out = faults_run
     summary = json.loads((out / "summary.json").read_text())

@@ -42,3 +42,16 @@ def test_sigkill_to_chain_backend_qtum_has_its_qtumd_shut_down_within_seconds(qt
             process.wait()
         if node is not None and not gone(node):
             node.kill()
+
+
+def test_chain_backend_qtum_listens_on_qtums_regtest_port_by_default_not_anvils(qtumd, tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [str(CLI), "chain", "--backend", "qtum", "--qtumd", str(qtumd)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        lines = ChildOutput(process).lines_until(lambda line: line.startswith("local qtumd regtest node"), 120.0)
+        assert "127.0.0.1:13889" in lines[-1]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
