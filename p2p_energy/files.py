@@ -7,10 +7,14 @@ either the old file or the new one. Ground floor: imports nothing of ours.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from p2p_energy.errors import UsageError
 
 
 def write_whole(path: Path, write: Callable[[BinaryIO], bool]) -> bool:
@@ -40,3 +44,21 @@ def write_whole(path: Path, write: Callable[[BinaryIO], bool]) -> bool:
     finally:
         os.close(folder)
     return True
+
+
+@contextmanager
+def folder_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold `folder` for this process while the block runs: a second process asking for it gets a UsageError at
+    once (naming `what` it is for) instead of writing into it too. The lock is a hidden file beside the folder
+    (`.NAME.lock`; the folder itself may be replaced whole), held with flock, so it is let go when the process
+    ends, even by SIGKILL."""
+    lock = folder.parent / f".{folder.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another run is writing {folder} ({what}); wait for it to end, or pass another --out"
+            ) from None
+        yield

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.progress import Progress, TextColumn
 
 from p2p_energy.cli.common import say_to
-from p2p_energy.domain.scenario import load_scenario
+from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
+from p2p_energy.files import folder_lock
 from p2p_energy.output.compare import COMPARE_FILE, load_runs, render_comparison, write_comparison
 from p2p_energy.output.report import (
     PAGE_FILE,
@@ -53,8 +54,7 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         mine=not args.no_mine,
     )
     out = args.out or toolchain.root / "reports" / scenario.name
-    check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now
-    _check_writable(out)  # and one where it (or the run record, written first) cannot be written
+    _check_writable(out)  # refuse a folder where the report (or the run record, written first) cannot be written
     options = SimulateOptions(
         target=target,
         deployments=args.deployments or toolchain.root / DEFAULT_DIRECTORY,
@@ -62,6 +62,15 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
         run_record=out / RUN_RECORD_FILE,
         resume=args.resume,
     )
+    # One run per report folder: a second one would mix its files with the first's.
+    with folder_lock(out, "its report"):
+        check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now
+        return _simulate(toolchain, scenario, options, out, console)
+
+
+def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console) -> int:
+    """`simulate` with its report folder held (see cmd_simulate)."""
+    households = len(scenario.households)
     say = say_to(console)
     say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
     columns = (*Progress.get_default_columns(), TextColumn("{task.fields[trades]:,} trades"))
