@@ -73,6 +73,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
     uint256 public constant MAX_LOTS_PER_GROUP = 64;
     /// @notice Most accounts one {depositFor} call funds or one {payOut} call pays.
     uint256 public constant MAX_DEPOSITS_PER_CALL = 200;
+    /// @notice Most public keys one {nameOwnKeys} call takes.
+    uint256 public constant MAX_KEYS_PER_CALL = 200;
     /// @notice Fills for a slot that starts more than this many seconds from now are skipped,
     /// so no trade locks tokens for ages.
     uint256 public constant MAX_HORIZON = 7 days;
@@ -220,6 +222,8 @@ contract EnergyEscrow is SlotClock, EIP712 {
     error AmountTooLarge(uint256 value, uint256 max);
     error BatchTooLarge(uint256 size, uint256 max);
     error LengthMismatch(uint256 accounts, uint256 amounts);
+    /// @notice {nameOwnKeys} takes 64-byte public keys; `length` bytes are not a whole number of them.
+    error MalformedKeys(uint256 length);
     /// @notice The accounts of a batch call are not whole 20-byte addresses in strictly increasing order;
     /// `index` is the first out of order (or the count, if the bytes do not divide into addresses).
     error AccountsNotSorted(uint256 index);
@@ -359,6 +363,36 @@ contract EnergyEscrow is SlotClock, EIP712 {
         if (signer == address(0)) revert InvalidAccount();
         _traders[msg.sender] = signer;
         emit TraderSet(msg.sender, signer);
+    }
+
+    /**
+     * @notice Names, for each 64-byte public key (x | y, uncompressed, no prefix), the key's `ecrecover` address
+     * as the order key of the account whose Qtum address it is (the HASH160 of the compressed key, what
+     * `msg.sender` is for that key on Qtum), where that account has named no key yet: how an operator names
+     * the order keys of many Qtum households at once, none of them sending a transaction (so none needs QTUM).
+     *
+     * Anyone may call it: a key's HASH160 and `ecrecover` addresses are one key's, so the naming is a fact the
+     * caller cannot bend; it never replaces a key an account named itself ({setTrader}), which is skipped.
+     * A key that is not on the curve yields addresses no one holds a key for: naming them binds nobody.
+     *
+     * Requirements: `publicKeys` is a whole number of 64-byte keys, at most {MAX_KEYS_PER_CALL}.
+     *
+     * Emits a {TraderSet} event per account named.
+     */
+    function nameOwnKeys(bytes calldata publicKeys) external {
+        if (publicKeys.length % 64 != 0) revert MalformedKeys(publicKeys.length);
+        uint256 count = publicKeys.length / 64;
+        if (count > MAX_KEYS_PER_CALL) revert BatchTooLarge(count, MAX_KEYS_PER_CALL);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes calldata key = publicKeys[i * 64:(i + 1) * 64];
+            // The compressed key: 0x02 or 0x03 (the parity of y), then x; Qtum's address is its HASH160.
+            bytes1 prefix = uint8(key[63]) % 2 == 0 ? bytes1(0x02) : bytes1(0x03);
+            address account = address(ripemd160(abi.encodePacked(sha256(abi.encodePacked(prefix, key[0:32])))));
+            if (_traders[account] != address(0)) continue;
+            address signer = address(uint160(uint256(keccak256(key))));
+            _traders[account] = signer;
+            emit TraderSet(account, signer);
+        }
     }
 
     /**

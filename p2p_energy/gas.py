@@ -52,9 +52,11 @@ from p2p_energy.gas_figures import (
     DEPOSIT,
     DEPOSIT_FOR,
     ERC20_TRANSFER_REFERENCE,
+    NAME_OWN_KEYS,
     PAY_OUT,
     PER_DEPOSIT,
     PER_METER,
+    PER_OWN_KEY,
     PER_PAYOUT,
     REGISTER_FIRST_METER,
     REGISTER_METER,
@@ -68,11 +70,11 @@ from p2p_energy.gas_figures import (
     gas_tables,
 )
 from p2p_energy.gas_shapes import CloseShape, GasPlan, Shapes, group_closes, readings_for
-from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_METERS_PER_CALL, MAX_TRADES_PER_LOT
+from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_KEYS_PER_CALL, MAX_METERS_PER_CALL, MAX_TRADES_PER_LOT
 from p2p_energy.solidity.compiler import CompilationResult
 from p2p_energy.wire.cutting import LotAction, MatchCutter, close_call, cut_closes
 from p2p_energy.wire.eip712 import key_address
-from p2p_energy.wire.orders import Bid, order_domain
+from p2p_energy.wire.orders import Bid, order_domain, own_key_calldata
 from p2p_energy.wire.readings import MeterKey, reading_domain
 from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall
 
@@ -389,6 +391,10 @@ def _leave(run: _GasRun, depositor: Account, funded: list[str]) -> None:
     paid = funded[:MAX_DEPOSITS_PER_CALL]
     gas = run.measure(PAY_OUT, run.admin, "EnergyEscrow", "payOut", paid)
     run.per_item[PER_PAYOUT] = gas // len(paid)
+    # The order keys of accounts that named none (Qtum households, named by the operator in one call).
+    keys = own_key_calldata([_key(f"own key {i}") for i in range(MAX_KEYS_PER_CALL)])
+    gas = run.measure(NAME_OWN_KEYS, run.admin, "EnergyEscrow", "nameOwnKeys", keys)
+    run.per_item[PER_OWN_KEY] = gas // MAX_KEYS_PER_CALL
 
 
 # ---------------------------------------------------------------- entry points

@@ -18,7 +18,7 @@ from typing import Any
 from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_LOTS_PER_GROUP, MAX_METERS_PER_CALL
+from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_KEYS_PER_CALL, MAX_LOTS_PER_GROUP, MAX_METERS_PER_CALL
 from p2p_energy.wire.cutting import call_gas
 from p2p_energy.wire.orders import Bid
 from p2p_energy.wire.records import CloseCall, MatchCall
@@ -34,6 +34,7 @@ REGISTER_FIRST_METER = "registerMeter: the escrow's first meter (adds the market
 REGISTER_METER = "registerMeter"
 REGISTER_METERS = f"registerMeters: {MAX_METERS_PER_CALL} meters"
 SET_TRADER = "setTrader"
+NAME_OWN_KEYS = f"nameOwnKeys: {MAX_KEYS_PER_CALL} keys"
 CANCEL_ORDERS = "cancelOrders (an account with a standing bid)"
 WITHDRAW = "withdraw (the whole balance)"
 PAY_OUT = f"payOut: {MAX_DEPOSITS_PER_CALL} accounts (none held tokens)"
@@ -41,6 +42,7 @@ PAY_OUT = f"payOut: {MAX_DEPOSITS_PER_CALL} accounts (none held tokens)"
 PER_DEPOSIT = f"depositFor, per account ({MAX_DEPOSITS_PER_CALL} per call)"
 PER_METER = f"registerMeters, per meter ({MAX_METERS_PER_CALL} per call)"
 PER_PAYOUT = f"payOut, per account ({MAX_DEPOSITS_PER_CALL} per call)"
+PER_OWN_KEY = f"nameOwnKeys, per key ({MAX_KEYS_PER_CALL} per call)"
 
 #: What a matchOrders call carries, besides its base: the terms of wire.cutting.match_gas ("extra group": a
 #: group beyond a slot's first, every MAX_LOTS_PER_GROUP lots).

@@ -16,6 +16,8 @@ MAX_TRADES_PER_LOT = 50
 MAX_LOTS_PER_GROUP = 64
 #: EnergyEscrow.MAX_DEPOSITS_PER_CALL: most accounts one depositFor call funds or one payOut call pays.
 MAX_DEPOSITS_PER_CALL = 200
+#: EnergyEscrow.MAX_KEYS_PER_CALL: most public keys one nameOwnKeys call names.
+MAX_KEYS_PER_CALL = 200
 #: EnergyEscrow.MAX_HORIZON: fills for a slot that starts more than this many seconds after the matching
 #: block are skipped (SlotTooFar).
 MAX_HORIZON_S = 7 * 24 * 3600

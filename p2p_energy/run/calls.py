@@ -5,8 +5,10 @@ drops those the chain already holds (:meth:`p2p_energy.run.replay.Resumption.uns
 so every builder gives the same calldata for the same plan and books.
 Batches keep to the contracts' per-call limits (:mod:`p2p_energy.limits`), a
 Qtum transaction's size and a gas bound (:mod:`p2p_energy.wire.cutting`).
-The operator sends everything but the setTrader of a household whose key
-needs naming (Qtum) and pays its gas.
+The operator sends everything (on Qtum it names the households' own order
+keys with nameOwnKeys) but the setTrader of a household that signs its
+orders with a key other than its account's (node-held accounts), and pays
+its gas.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from p2p_energy.chain.backend import Call
-from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_METERS_PER_CALL
+from p2p_energy.limits import MAX_DEPOSITS_PER_CALL, MAX_KEYS_PER_CALL, MAX_METERS_PER_CALL
 from p2p_energy.run.books import Books
 from p2p_energy.run.ledger import Lot as LedgerLot
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.cutting import CloseCut, LotAction, call_gas, close_call, cut_closes
+from p2p_energy.wire.orders import own_key_calldata
 from p2p_energy.wire.readings import SignedReading
 from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall, Trade
 
@@ -37,6 +40,10 @@ def gas_deposits(n: int) -> int:
 
 def gas_meters(n: int) -> int:
     return 80_000 + 80_000 * n
+
+
+def gas_keys(n: int) -> int:
+    return 60_000 + 40_000 * n
 
 
 def gas_payouts(n: int) -> int:
@@ -58,8 +65,9 @@ def _chunks(items: Sequence[object], size: int) -> Iterator[range]:
 def setup_calls(setup: RunSetup) -> tuple[list[Call], list[Call]]:
     """The set-up in two phases. First the operator mints the households' funding to itself and approves the
     escrow for it once, registers the meter of every household that exports (registerMeters in batches, each
-    meter bound to this escrow: its readings prove nothing to another), and each household whose key's
-    `ecrecover` address is not its own names it (setTrader: Qtum, node-held accounts). Then the operator
+    meter bound to this escrow: its readings prove nothing to another), and names the order keys of households
+    whose own key's `ecrecover` address is not their address (Qtum: nameOwnKeys, from their public keys); a
+    household that signs with another key names it itself (setTrader: node-held accounts). Then the operator
     deposits each household's funding (depositFor in batches), which needs the mint and the approval mined
     before it: a Qtum block does not keep one sender's transactions in the order sent."""
     a, admin, households = setup.addresses, setup.admin, setup.households
@@ -81,8 +89,15 @@ def setup_calls(setup: RunSetup) -> tuple[list[Call], list[Call]]:
             a.escrow,
         )
         first.append(Call("registerMeters", admin, a.registry, data, gas_meters(len(rows))))
+    # A household whose order key is its account's own key (Qtum: the same key, another address) is named by the
+    # operator from its public key (nameOwnKeys), so it sends nothing; one that signs with another key names it.
+    own = [h for h in households if h.needs_trader and h.account.private_key == h.trader_key]
+    named = {h.index for h in own}
+    for rows in _chunks(own, _fitting(MAX_KEYS_PER_CALL, gas_keys, block_gas)):
+        data = setup.encode("nameOwnKeys", own_key_calldata([own[i].trader_key for i in rows]))
+        first.append(Call("nameOwnKeys", admin, a.escrow, data, gas_keys(len(rows))))
     for h in households:
-        if h.needs_trader:
+        if h.needs_trader and h.index not in named:
             first.append(Call("setTrader", h.account, a.escrow, setup.encode("setTrader", h.trader), GAS["setTrader"]))
     deposits = []
     for rows in _chunks(households, _fitting(MAX_DEPOSITS_PER_CALL, gas_deposits, block_gas)):
@@ -195,11 +210,12 @@ ATTACK_GAS = 2_000_000
 def planned_gas(setup: RunSetup, attacks: int) -> dict[str, int]:
     """The gas limits of every transaction each household (and the attacker, with `attacks` attempts) will send
     in the run, plus a margin: what its coin for fees must cover (on Qtum a transaction locks its whole gas limit
-    x price until the refund matures 2,000 blocks later). Households send only setTrader, where their key needs
-    naming: the operator pays them out; the attacker sends its attacks."""
+    x price until the refund matures 2,000 blocks later). Households send only setTrader, where they sign their
+    orders with a key other than their account's (the operator names their own keys and pays them out); the
+    attacker sends its attacks."""
     gas = {}
     for h in setup.households:
-        if h.needs_trader:
+        if h.needs_trader and h.account.private_key != h.trader_key:
             gas[h.account.address] = GAS["setTrader"] + TX_FEE_GAS
     gas[setup.attacker.address] = attacks * (ATTACK_GAS + TX_FEE_GAS)
     return {address: used + FUNDING_MARGIN_GAS for address, used in gas.items() if used}

@@ -48,6 +48,7 @@ RUN_OPERATIONS = frozenset(
         "depositFor",
         "registerMeters",
         "setTrader",
+        "nameOwnKeys",
         "matchOrders",
         "closeLots",
         "payOut",

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import coincurve
+
 from p2p_energy.wire.eip712 import (
     Eip712Domain,
     FieldValue,
@@ -148,3 +150,13 @@ def needs_trader(account: str, order_key: bytes) -> bool:
     """Whether `account` must name `order_key` with setTrader before orders signed with it count: where `ecrecover`
     of the key is not the account's address (Qtum's HASH160 addresses; node-held accounts that delegate)."""
     return key_address(order_key).lower() != account.lower()
+
+
+def public_key(order_key: bytes) -> bytes:
+    """The 64-byte public key (x | y) of `order_key`, as EnergyEscrow.nameOwnKeys takes it."""
+    return bytes(coincurve.PrivateKey(order_key).public_key.format(compressed=False)[1:])
+
+
+def own_key_calldata(order_keys: Sequence[bytes]) -> bytes:
+    """The `publicKeys` argument of nameOwnKeys naming each key as its own account's order key."""
+    return b"".join(public_key(key) for key in order_keys)

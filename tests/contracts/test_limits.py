@@ -22,6 +22,7 @@ CONSTANTS = {
     "MAX_TRADES_PER_LOT": ("escrow", "MAX_TRADES_PER_LOT"),
     "MAX_LOTS_PER_GROUP": ("escrow", "MAX_LOTS_PER_GROUP"),
     "MAX_DEPOSITS_PER_CALL": ("escrow", "MAX_DEPOSITS_PER_CALL"),
+    "MAX_KEYS_PER_CALL": ("escrow", "MAX_KEYS_PER_CALL"),
     "MAX_HORIZON_S": ("escrow", "MAX_HORIZON"),
     "MAX_METERS_PER_CALL": ("registry", "MAX_METERS_PER_CALL"),
     "MAX_READINGS_PER_CALL": ("registry", "MAX_READINGS_PER_CALL"),

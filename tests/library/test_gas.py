@@ -15,9 +15,11 @@ from p2p_energy.gas_figures import (
     DEPOSIT_FOR,
     ERC20_TRANSFER_REFERENCE,
     MATCH_ITEMS,
+    NAME_OWN_KEYS,
     PAY_OUT,
     PER_DEPOSIT,
     PER_METER,
+    PER_OWN_KEY,
     PER_PAYOUT,
     REGISTER_FIRST_METER,
     REGISTER_METER,
@@ -51,10 +53,10 @@ def calls_of(report: GasReport, function: str) -> list[CallFigure]:
 
 def test_every_operation_of_the_interface_is_measured(report):
     expected = {ERC20_TRANSFER_REFERENCE, DEPOSIT, DEPOSIT_FOR, REGISTER_FIRST_METER, REGISTER_METER, REGISTER_METERS}
-    expected |= {SET_TRADER, CANCEL_ORDERS, WITHDRAW, PAY_OUT}
+    expected |= {SET_TRADER, NAME_OWN_KEYS, CANCEL_ORDERS, WITHDRAW, PAY_OUT}
     expected |= {f"deploy {name}" for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")}
     assert set(report.operations) == expected
-    assert set(report.per_item) == {PER_DEPOSIT, PER_METER, PER_PAYOUT}
+    assert set(report.per_item) == {PER_DEPOSIT, PER_METER, PER_PAYOUT, PER_OWN_KEY}
     assert set(report.match_items) == {"base", *MATCH_ITEMS}
     assert set(report.close_items) == {"base", *CLOSE_ITEMS}
 
