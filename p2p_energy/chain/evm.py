@@ -468,6 +468,8 @@ class EvmBackend(PoolRepair):
             gas = self.estimate_gas(sender, "", data)
         except CallReverted as exc:
             raise CallReverted(f"deploy {name}", exc.reason) from None
+        # The estimate's headroom must not make a creation that fits a block too big for one (small blocks).
+        gas = min(gas, self.block_gas_limit)
         outcome = self.send([Call(f"deploy {name}", sender, "", data, gas)])[0]
         if not outcome.ok or outcome.tx_hash is None:
             raise CallReverted(f"deploy {name}", outcome.error or "reverted on chain", outcome.tx_hash)

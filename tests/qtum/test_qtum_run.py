@@ -63,9 +63,12 @@ def test_a_run_on_qtum_reports_its_gas_price_in_satoshi_and_fees_in_qtum(on_qtum
     assert (on_qtum.gas_price, on_qtum.fee_currency, on_qtum.fee_decimals) == (40, "QTUM", 8)
 
 
-def test_on_qtum_each_household_names_its_order_key_once_and_on_anvil_none_does(on_qtum, on_anvil):
-    """ecrecover never gives a HASH160 address: on Qtum each household sends setTrader once, on anvil none."""
+def test_on_qtum_the_operator_names_every_households_order_key_in_one_call_and_on_anvil_none_is_named(
+    on_qtum, on_anvil
+):
+    """ecrecover never gives a HASH160 address: on Qtum the operator names the households' own keys from their
+    public keys (nameOwnKeys), and no household sends setTrader; on anvil no key needs naming."""
     on_qtum_calls = {g.operation: g.transactions for g in on_qtum.gas}
-    assert on_qtum_calls["setTrader"] == len(on_qtum.households)
-    assert "setTrader" not in {g.operation for g in on_anvil.gas}
-    assert on_qtum_calls["depositFor"] == 1 and on_qtum_calls["matchOrders"] >= 1
+    assert on_qtum_calls["nameOwnKeys"] == 1 and "setTrader" not in on_qtum_calls
+    assert not {"nameOwnKeys", "setTrader"} & {g.operation for g in on_anvil.gas}
+    assert on_qtum.checks["every selling meter registered, every order key named and standing order placed"]
