@@ -5,6 +5,23 @@ from pathlib import Path
 import pytest
 
 CLI = Path(sys.executable).parent / "p2p-energy"
+#: The smallest scenario that trades: two sellers and a buyer for two slots.
+TINY = """
+name = "tiny"
+seed = 7
+slots = 2
+start_hour = 12.0
+
+[[households]]
+name = "solar"
+count = 2
+pv_kwp = 6.0
+load_kwh_per_day = 4.0
+
+[[households]]
+name = "home"
+load_kwh_per_day = 10.0
+"""
 
 
 @pytest.fixture
@@ -29,4 +46,12 @@ def long_faults(tmp_path_factory) -> Path:
     assert "slots = 16" in text
     path = tmp_path_factory.mktemp("scenario") / "faults.toml"
     path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def tiny_scenario(tmp_path):
+    """TINY written to the test's folder."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
     return path

@@ -18,23 +18,7 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
 from p2p_energy.run.resume import RUN_RECORD_FILE
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
-
-TINY = """
-name = "tiny"
-seed = 7
-slots = 2
-start_hour = 12.0
-
-[[households]]
-name = "solar"
-count = 2
-pv_kwp = 6.0
-load_kwh_per_day = 4.0
-
-[[households]]
-name = "home"
-load_kwh_per_day = 10.0
-"""
+from tests.cli.conftest import TINY
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +34,9 @@ def chain():
 
 
 @pytest.fixture
-def scenario(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
+def scenario(tiny_scenario):
+    """The scenario most tests here break one way or another: TINY."""
+    return tiny_scenario
 
 
 @pytest.fixture

@@ -6,22 +6,6 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
 from p2p_energy.solidity.toolchain import find_toolchain
 
 PASSWORD = "pw-7f3a9c-never-shown"
-TINY = """
-name = "tiny"
-seed = 7
-slots = 2
-start_hour = 12.0
-
-[[households]]
-name = "solar"
-count = 2
-pv_kwp = 6.0
-load_kwh_per_day = 4.0
-
-[[households]]
-name = "home"
-load_kwh_per_day = 10.0
-"""
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +13,6 @@ def chain():
     options = ChainOptions(accounts=1, base_fee_wei=0, block_gas_limit=1_000_000_000)
     with LocalChain(find_toolchain().anvil, options) as chain:
         yield chain
-
-
-@pytest.fixture
-def scenario(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
 
 
 def with_password(url: str) -> str:
@@ -47,9 +24,9 @@ def everything_written(completed, tmp_path) -> str:
     return "\n".join([completed.stdout, completed.stderr, *files])
 
 
-def test_a_run_through_a_url_with_a_password_writes_the_password_nowhere(cli, chain, scenario, tmp_path):
+def test_a_run_through_a_url_with_a_password_writes_the_password_nowhere(cli, chain, tiny_scenario, tmp_path):
     out, records = tmp_path / "out", tmp_path / "deployments"
-    completed = cli("simulate", str(scenario), "--rpc-url", with_password(chain.url), "--out", str(out),
+    completed = cli("simulate", str(tiny_scenario), "--rpc-url", with_password(chain.url), "--out", str(out),
                     "--deployments", str(records))  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert (out / "summary.json").exists() and list(records.iterdir())
@@ -57,9 +34,9 @@ def test_a_run_through_a_url_with_a_password_writes_the_password_nowhere(cli, ch
     assert "operator:***@" in (out / "summary.json").read_text()
 
 
-def test_a_url_with_a_password_where_no_node_answers_is_named_without_it(cli, scenario, tmp_path):
+def test_a_url_with_a_password_where_no_node_answers_is_named_without_it(cli, tiny_scenario, tmp_path):
     url = with_password(f"http://127.0.0.1:{free_port()}")
-    completed = cli("simulate", str(scenario), "--rpc-url", url, "--out", str(tmp_path / "out"))
+    completed = cli("simulate", str(tiny_scenario), "--rpc-url", url, "--out", str(tmp_path / "out"))
     assert completed.returncode == 2
     assert PASSWORD not in completed.stderr + completed.stdout
     assert "operator:***@127.0.0.1" in completed.stderr
