@@ -75,13 +75,15 @@ DATADIR_PREFIX = "p2p-energy-qtumd-"
 
 def find_qtumd(explicit: str | Path | None = None) -> Path:
     """qtumd from `explicit`, else $QTUMD, else PATH; UsageError (how to get Qtum Core) if none."""
-    for candidate in (explicit, os.environ.get(QTUMD_ENV), shutil.which("qtumd")):
+    named = os.environ.get(QTUMD_ENV)
+    for candidate, given_as in ((explicit, "--qtumd"), (named, f"${QTUMD_ENV}"), (shutil.which("qtumd"), "")):
         if candidate:
             path = Path(candidate)
             if path.is_file() and os.access(path, os.X_OK):
                 return path
-            if explicit is not None and candidate == explicit:
-                raise UsageError(f"--qtumd {explicit}: no executable file there")
+            if given_as:  # what the user named is wrong: say so, not "none found"
+                what = "not executable (chmod +x it)" if path.is_file() else "no file there"
+                raise UsageError(f"{given_as} {candidate}: {what}; or name Qtum Core's qtumd")
     raise UsageError(GET_QTUM)
 
 

@@ -93,3 +93,13 @@ def test_no_mine_on_a_regtest_node_waits_for_its_blocks_instead_of_mining(node, 
         assert not target.chain.can_mine
     with open_target(Path("anvil"), replace(options, mine=True), market_codec(compiled), lambda _: None) as target:
         assert target.chain.can_mine
+
+
+def test_qtumd_env_naming_a_file_that_is_not_executable_exits_2_saying_so(tmp_path):
+    not_executable = tmp_path / "qtumd"
+    not_executable.write_text("#!/bin/sh\n")
+    env = {**os.environ, "QTUMD": str(not_executable)}
+    completed = run("simulate", str(DEMO), "--backend", "qtum", "--out", str(tmp_path / "out"), env=env)
+    assert completed.returncode == 2
+    line = one_line(completed)
+    assert f"$QTUMD {not_executable}: not executable" in line
