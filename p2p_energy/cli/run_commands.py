@@ -152,8 +152,9 @@ def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console)
 
 def cmd_compare(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     runs = load_runs(args.dirs)
-    render_comparison(runs, console)
+    # The page first: a place it cannot go is an error (exit 2) before anything is printed.
     page = write_comparison(runs, args.out or toolchain.root / "reports" / COMPARE_FILE)
+    render_comparison(runs, console)
     console.print(f"page: {page}", markup=False, highlight=False, soft_wrap=True)
     if args.open:
         _open_page(page, console)

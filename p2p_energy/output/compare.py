@@ -21,7 +21,7 @@ from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
 from p2p_energy.output.records import SETTLE_OPERATION, RunResult, RunTotals
-from p2p_energy.output.report import load_report, share, write_file_atomic
+from p2p_energy.output.report import ReportError, load_report, share, write_file_atomic
 
 COMPARE_FILE = "compare.html"
 
@@ -187,7 +187,10 @@ def write_comparison(runs: Sequence[ComparedRun], path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {path.parent}: {exc.strerror}; choose a writable place") from exc
-    write_file_atomic(path, render_compare_page(runs).encode())
+    try:
+        write_file_atomic(path, render_compare_page(runs).encode())
+    except ReportError as exc:  # a place the user named that cannot take the page: theirs to fix
+        raise UsageError(f"{exc}; choose a writable place with --out") from None
     return path
 
 

@@ -112,3 +112,12 @@ def test_compare_of_a_folder_that_is_no_report_exits_2(cli, tmp_path):
     completed = cli("compare", str(tmp_path / "one"), str(tmp_path / "empty"))
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "holds no summary.json" in completed.stderr
+
+
+def test_compare_into_a_place_that_cannot_be_written_exits_2_before_printing_anything(cli, tmp_path):
+    write_summary(make_run(seed=1), tmp_path / "merit")
+    write_summary(make_run(seed=2), tmp_path / "uniform")
+    completed = cli("compare", str(tmp_path / "merit"), str(tmp_path / "uniform"), "--out", "/sys/compare.html")
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.count("\n") == 1 and "cannot write /sys/compare.html" in completed.stderr
