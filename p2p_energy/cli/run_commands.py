@@ -116,6 +116,13 @@ def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions
             raise P2PEnergyError(f"{failed}; the report is in {out}") from None
     files = write_report(result, out)
     render_summary(result, console)
+    if not result.trades:
+        # Every check passes on an empty market; a study built on it should not pass unnoticed.
+        offered = sum(s.offered_wh for s in result.slots) / 1000
+        say(
+            f"warning: this run made no trade ({offered:,.1f} kWh offered): the households' funding, the prices or "
+            "a feeder limit left nothing to match; see the scenario's [prices] and [grid]"
+        )
     written = sum(1 for path in out.iterdir() if path.is_file())  # the report's files and the run record
     say(f"report: {out} ({written} files); `p2p-energy report {out}` shows this summary again")
     say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
