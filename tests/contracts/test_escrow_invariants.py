@@ -53,6 +53,7 @@ from tests.contracts.conftest import (
     key_of,
     match_streams,
     meter_key,
+    proofs_of,
 )
 
 OFFSETS = (100, 550)  # seconds into a slot where the machine stands
@@ -482,13 +483,7 @@ class EscrowMachine(RuleBasedStateMachine):
                 lots[0] = Lot(first.meter_id, first.slot, first.seller, first.trades[:-1] or first.trades * 2)
             groups.append(GroupClose(*key, tuple(lots)))
         expected, outcomes = self.predict_close(chosen, values, tampered)
-        proofs = {
-            lot.key: place
-            for place, signed in enumerate(readings)
-            for g in groups
-            for lot in g.lots
-            if lot.meter_id == signed.reading.meter_id and lot.slot in signed.reading.slots
-        }
+        proofs = proofs_of(groups, readings)
         call = CloseCall(tuple(groups), tuple(readings), proofs, frozenset(a.lower() for a in self.accounts))
         tx = self.send(expected, self.escrow.closeLots, *close_streams(call), sender=self.m.operator)
         if tx is not None:
@@ -587,13 +582,7 @@ class EscrowMachine(RuleBasedStateMachine):
         readings, values = self.readings_for(groups, exports)
         expected, outcomes = self.predict_close(groups, values, None)
         wire = tuple(GroupClose(*g, tuple(self.lots[k].wire() for k in self.groups[g])) for g in groups)
-        proofs = {
-            lot.key: place
-            for place, signed in enumerate(readings)
-            for g in wire
-            for lot in g.lots
-            if lot.meter_id == signed.reading.meter_id and lot.slot in signed.reading.slots
-        }
+        proofs = proofs_of(wire, readings)
         call = CloseCall(wire, tuple(readings), proofs, frozenset(a.lower() for a in self.accounts))
         self.check_closing(self.send(expected, self.escrow.closeLots, *close_streams(call)), outcomes)
 
