@@ -8,10 +8,9 @@ import pytest
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.domain.scenario import load_scenario
-from p2p_energy.run.context import Progress
-from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions
 from tests.local_chain import first_account, local_backend
+from tests.simulating import simulate_quietly
 
 #: Far below what a phase of street.toml needs (and just above what deploying the escrow takes), so that
 #: matches, deposits and meter registrations are cut into calls that fit and each phase spans several full
@@ -22,7 +21,7 @@ WINDOW = 8
 
 def _simulate(toolchain, chain, scenario, folder):
     target = TargetOptions(rpc_url=chain.url, private_key=chain.accounts[0].private_key)
-    return simulate_scenario(toolchain, scenario, SimulateOptions(target, folder), Progress(), lambda _: None)
+    return simulate_quietly(scenario, target, folder)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 
 from p2p_energy.chain.market import market_codec
-from p2p_energy.domain.scenario import load_scenario
-from p2p_energy.run.context import Progress
-from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions
-from p2p_energy.solidity.toolchain import find_toolchain
+from tests.simulating import simulate_quietly
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEMO = PROJECT / "scenarios" / "demo.toml"
@@ -20,20 +17,15 @@ CLI = Path(sys.executable).parent / "p2p-energy"
 MAINNET_BLOCK_S = 32
 
 
-def _run(target: TargetOptions, records: Path):
-    options = SimulateOptions(target, records)
-    return simulate_scenario(find_toolchain(), load_scenario(DEMO), options, Progress(), lambda _: None)
-
-
 @pytest.fixture(scope="module")
 def on_mainnet_clock(node, tmp_path_factory):
     target = TargetOptions(backend="qtum", rpc_url=node.url.with_credentials, block_time=MAINNET_BLOCK_S)
-    return _run(target, tmp_path_factory.mktemp("qtum-32s"))
+    return simulate_quietly(DEMO, target, tmp_path_factory.mktemp("qtum-32s"))
 
 
 @pytest.fixture(scope="module")
 def on_anvil(tmp_path_factory):
-    return _run(TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil"))
+    return simulate_quietly(DEMO, TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil"))
 
 
 def _outcome(result) -> list[tuple]:

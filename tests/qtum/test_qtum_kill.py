@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.output.report import load_report
-from p2p_energy.run.context import Progress
-from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions
-from p2p_energy.solidity.toolchain import find_toolchain
+from tests.simulating import simulate_quietly
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "p2p-energy"
@@ -32,8 +29,7 @@ def _simulate(url: str, out: Path, *, resume: bool) -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    options = SimulateOptions(TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil"))
-    return simulate_scenario(find_toolchain(), load_scenario(DEMO), options, Progress(), lambda _: None)
+    return simulate_quietly(DEMO, TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil"))
 
 
 @pytest.fixture(scope="module")

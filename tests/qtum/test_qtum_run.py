@@ -5,31 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from p2p_energy.domain.scenario import load_scenario
-from p2p_energy.run.context import Progress
-from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions
-from p2p_energy.solidity.toolchain import find_toolchain
+from tests.simulating import simulate_quietly
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "faults.toml"
 
 
-def _run(target: TargetOptions, records: Path):
-    toolchain = find_toolchain()
-    return simulate_scenario(
-        toolchain, load_scenario(SCENARIO), SimulateOptions(target, records), Progress(), lambda _: None
-    )
-
-
 @pytest.fixture(scope="module")
 def on_qtum(node, tmp_path_factory):
-    url = node.url.with_credentials
-    return _run(TargetOptions(backend="qtum", rpc_url=url), tmp_path_factory.mktemp("qtum-records"))
+    target = TargetOptions(backend="qtum", rpc_url=node.url.with_credentials)
+    return simulate_quietly(SCENARIO, target, tmp_path_factory.mktemp("qtum-records"))
 
 
 @pytest.fixture(scope="module")
 def on_anvil(tmp_path_factory):
-    return _run(TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil-records"))
+    return simulate_quietly(SCENARIO, TargetOptions(simulation=True), tmp_path_factory.mktemp("anvil-records"))
 
 
 def _outcome(result) -> list[tuple]:
