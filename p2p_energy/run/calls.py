@@ -91,13 +91,12 @@ def setup_calls(setup: RunSetup) -> tuple[list[Call], list[Call]]:
         first.append(Call("registerMeters", admin, a.registry, data, gas_meters(len(rows))))
     # A household whose order key is its account's own key (Qtum: the same key, another address) is named by the
     # operator from its public key (nameOwnKeys), so it sends nothing; one that signs with another key names it.
-    own = [h for h in households if h.needs_trader and h.account.private_key == h.trader_key]
-    named = {h.index for h in own}
+    own = [h for h in households if h.needs_trader and not h.names_trader_itself]
     for rows in _chunks(own, _fitting(MAX_KEYS_PER_CALL, gas_keys, block_gas)):
         data = setup.encode("nameOwnKeys", own_key_calldata([own[i].trader_key for i in rows]))
         first.append(Call("nameOwnKeys", admin, a.escrow, data, gas_keys(len(rows))))
     for h in households:
-        if h.needs_trader and h.index not in named:
+        if h.names_trader_itself:
             first.append(Call("setTrader", h.account, a.escrow, setup.encode("setTrader", h.trader), GAS["setTrader"]))
     deposits = []
     for rows in _chunks(households, _fitting(MAX_DEPOSITS_PER_CALL, gas_deposits, block_gas)):
@@ -215,7 +214,7 @@ def planned_gas(setup: RunSetup, attacks: int) -> dict[str, int]:
     attacker sends its attacks."""
     gas = {}
     for h in setup.households:
-        if h.needs_trader and h.account.private_key != h.trader_key:
+        if h.names_trader_itself:
             gas[h.account.address] = GAS["setTrader"] + TX_FEE_GAS
     gas[setup.attacker.address] = attacks * (ATTACK_GAS + TX_FEE_GAS)
     return {address: used + FUNDING_MARGIN_GAS for address, used in gas.items() if used}

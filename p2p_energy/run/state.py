@@ -50,6 +50,12 @@ class Household:
     def needs_trader(self) -> bool:
         return needs_trader(self.account.address, self.trader_key)
 
+    @property
+    def names_trader_itself(self) -> bool:
+        """True where the household sends setTrader: its order key needs naming and is not its account's own key
+        (node-held accounts). An own key that needs naming (Qtum) the operator names with nameOwnKeys."""
+        return self.needs_trader and self.account.private_key != self.trader_key
+
 
 def household_account(chain: ChainBackend, seed: int, name: str) -> Account:
     """The trading account of `name` in a run with `seed` on `chain` (simulation only: the seed gives the key)."""
