@@ -74,3 +74,11 @@ def test_a_call_of_more_than_max_keys_per_call_reverts_with_batch_too_large(escr
 def test_keys_that_are_not_whole_64_byte_keys_revert_with_malformed_keys(escrow, stranger):
     with brownie.reverts(error("MalformedKeys", 65)):
         escrow.nameOwnKeys(own_key_calldata(KEYS[:1]) + b"\x00", {"from": stranger})
+
+
+def test_a_mempool_copier_sending_the_operators_keys_first_names_only_what_the_operator_would(escrow, stranger, admin):
+    # The copier sees the operator's nameOwnKeys and sends its calldata first: the names are the keys' own.
+    escrow.nameOwnKeys(own_key_calldata(KEYS), {"from": stranger})
+    after_operator = escrow.nameOwnKeys(own_key_calldata(KEYS), {"from": admin})
+    assert events(after_operator, "TraderSet") == []
+    assert [escrow.traderOf(qtum_address(k)) for k in KEYS] == [key_address(k) for k in KEYS]
