@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test older-targets lint lint-python slither format gas bench clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -96,6 +96,10 @@ test: setup
 	@echo "== all tests for cancun"
 	toolchain/brownie-build cancun
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+# The inner loop (docs/tests.md): no qtumd, no browser, no contract suite, nothing marked slow.
+test-fast: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m "not qtum and not browser and not contracts and not slow"
 
 older-targets: setup
 	@for evm in shanghai london; do \

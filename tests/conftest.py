@@ -59,3 +59,17 @@ def scratch_compiler(toolchain, tmp_path: Path):
     """A compiler over an empty contracts folder of the test's own."""
     (tmp_path / "contracts").mkdir()
     return Compiler(toolchain, contracts_dir=tmp_path / "contracts", cache_dir=tmp_path / "cache")
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by where it lives and what it needs, so `-m` can select (pyproject's markers):
+    `contracts` and `qtum` by folder, `browser` for every test that takes the `browser` fixture."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder in ("contracts", "qtum"):
+            item.add_marker(folder)
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker("browser")
