@@ -1,4 +1,8 @@
-"""The argument parser: one small function per command, added in the order `--help` lists them."""
+"""The argument parser: one small function per command, added in the order `--help` lists them.
+
+It imports only the ground floor (defaults, limits, networks) and the toolchain's version, never web3 or
+the chain: `p2p-energy --help` and a bad argument answer without loading them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,20 @@ from pathlib import Path
 from typing import NoReturn
 
 from p2p_energy import __version__
-from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS
-from p2p_energy.chain.anvil import ANVIL_CHAIN_ID
-from p2p_energy.chain.qtumd import QTUMD_ENV
+from p2p_energy.defaults import (
+    ANVIL_CHAIN_ID,
+    BACKENDS,
+    BENCH_OUT,
+    BENCH_RUNS,
+    DEFAULT_DIRECTORY,
+    DEFAULT_GRACE_PERIOD_S,
+    DEFAULT_SLOT_LENGTH_S,
+    PRIVATE_KEY_ENV,
+    QTUMD_ENV,
+    RUN_RECORD_FILE,
+)
 from p2p_energy.limits import MAX_TRADES_PER_LOT
-from p2p_energy.networks import network_names
-from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DEFAULT_GRACE_PERIOD_S, DEFAULT_SLOT_LENGTH_S
-from p2p_energy.run.resume import RUN_RECORD_FILE
-from p2p_energy.run.target import BACKENDS, PRIVATE_KEY_ENV
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, network_names
 from p2p_energy.solidity.toolchain import SOLC_VERSION
 
 
@@ -155,14 +164,14 @@ def _add_bench(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--quick", action="store_true", help="one run of each, fewer transfers, no city-day (a smoke test)"
     )
     bench_cmd.add_argument(
-        "--out", type=Path, default=None, metavar="PATH", help=f"results file (default {DEFAULT_OUT} in the project)"
+        "--out", type=Path, default=None, metavar="PATH", help=f"results file (default {BENCH_OUT} in the project)"
     )
     bench_cmd.add_argument(
         "--runs",
         type=int,
-        default=DEFAULT_RUNS,
+        default=BENCH_RUNS,
         metavar="N",
-        help=f"runs per timed figure, medians (default {DEFAULT_RUNS})",
+        help=f"runs per timed figure, medians (default {BENCH_RUNS})",
     )
 
 
