@@ -253,6 +253,40 @@ def test_json_gives_the_kpis_with_money_also_in_nrg():
     assert RunResult.from_json(json.loads(json.dumps(result.to_json()))) == result
 
 
+def test_json_gives_each_trade_id_as_a_string_of_its_digits():
+    big = 2**96 + 2**32 + 1  # meter 1, slot 1, trade 1: above 2**53
+    assert run(trades=[trade(big)]).to_json()["trades"][0]["trade_id"] == str(big)
+
+
+def test_a_trade_id_read_back_from_its_string_is_the_same_integer():
+    big = 2**96 + 2**32 + 1
+    assert RunResult.from_json(json.loads(json.dumps(run(trades=[trade(big)]).to_json()))).trades[0].trade_id == big
+
+
+def test_a_report_written_when_trade_ids_were_numbers_still_loads():
+    data = make_run().to_json()
+    for record in data["trades"]:
+        record["trade_id"] = int(record["trade_id"])
+    assert RunResult.from_json(data) == make_run()
+
+
+def test_from_json_rejects_a_trade_id_that_is_no_string_of_digits():
+    data = make_run().to_json()
+    data["trades"][2]["trade_id"] = "12e3"
+    with pytest.raises(ValueError, match=r"RunResult\.trades\[2\]\.trade_id: expected an id \(a string of digits"):
+        RunResult.from_json(data)
+
+
+def test_a_run_written_before_transactions_were_kept_loads_without_them():
+    data = make_run().to_json()
+    del data["calls"]
+    for record in data["trades"]:
+        for name in ("tx_hash", "block", "close_tx_hash", "close_block"):
+            del record[name]
+    old = RunResult.from_json(data)
+    assert (old.calls, old.trades[0].tx_hash, old.trades[0].block) == ([], "", 0)
+
+
 def test_a_run_written_before_bills_loads_without_them():
     data = with_bills(make_run()).to_json()
     del data["kpis"]

@@ -57,6 +57,7 @@ def test_report_writes_every_file_into_the_folder(written):
             "trades.csv",
             "households.csv",
             "slots.csv",
+            "calls.csv",
             "energy_per_slot.png",
             "price_per_slot.png",
             "household_balance.png",
@@ -68,7 +69,12 @@ def test_report_writes_every_file_into_the_folder(written):
 
 @pytest.mark.parametrize(
     ("csv_file", "records", "first_column"),
-    [("trades_csv", "trades", "trade_id"), ("households_csv", "households", "name"), ("slots_csv", "slots", "slot")],
+    [
+        ("trades_csv", "trades", "trade_id"),
+        ("households_csv", "households", "name"),
+        ("slots_csv", "slots", "slot"),
+        ("calls_csv", "calls", "operation"),
+    ],
 )
 def test_each_csv_has_a_header_and_one_row_per_record(written, csv_file, records, first_column):
     result, files = written
