@@ -316,6 +316,11 @@ def _add_report(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
     report_cmd.add_argument("--open", action="store_true", help="also open report.html in a web browser")
+    report_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary's figures as JSON instead of the tables (trade ids as strings)",
+    )
 
 
 def _add_compare(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -327,6 +332,9 @@ def _add_compare(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", type=Path, default=None, metavar="PATH", help="the page to write (default reports/compare.html)"
     )
     compare_cmd.add_argument("--open", action="store_true", help="also open the page in a web browser")
+    compare_cmd.add_argument(
+        "--json", action="store_true", help="print the table's figures as JSON instead of the table"
+    )
 
 
 def _add_toolchain(commands: argparse._SubParsersAction[_Parser]) -> None:

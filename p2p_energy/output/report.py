@@ -341,6 +341,17 @@ def _count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
+#: Record lists `summary_figures` leaves out: per slot, per trade, per transaction (summary.json has them).
+_PER_EVENT_LISTS = ("slots", "trades", "gas", "calls")
+
+
+def summary_figures(result: RunResult, page: Path) -> dict[str, Any]:
+    """`report --json`: what the summary tables show (the run, totals, fees, KPIs, households, checks,
+    failures, attacks), as summary.json gives them, without its per-slot, per-trade and per-transaction lists."""
+    data = {"format": REPORT_FORMAT, "format_version": REPORT_VERSION, **result.to_json()}
+    return {**{k: v for k, v in data.items() if k not in _PER_EVENT_LISTS}, "page": str(page)}
+
+
 def render_summary(result: RunResult, console: Console) -> None:
     """Print the run's summary tables: run, totals, gas, attacks, checks, top households."""
     totals = result.totals()
