@@ -1,8 +1,9 @@
 """report.html: one self-contained page per run (no script, font or stylesheet from the network).
 
 The page is static HTML for what is read (summary, checks, attacks, the chain) and a JSON
-blob of the run's figures that the inlined scripts draw into charts with plotly.js, which
-comes from the installed `plotly` package and is inlined whole. Everything the page shows
+blob of the run's figures that the inlined scripts draw into charts with plotly.js's basic
+bundle (scatter and bar traces: all the pages draw; npm's plotly.js-basic-dist-min, pinned in
+package-lock.json and copied into assets/ by `make setup`), inlined whole. Everything the page shows
 comes from the RunResult; per-slot and per-household figures are aggregated in Python, and
 at most MAX_PAGE_TRADES trades are embedded for the trades table and the household view
 (city-day has about 32,000).
@@ -17,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
 from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
@@ -42,13 +44,28 @@ _SHOWN_FAILURES = 50
 # -- assets -----------------------------------------------------------------------------------------
 
 
+#: plotly.js's basic bundle among the assets, where `make setup` copies it from node_modules.
+PLOTLY_ASSET = "plotly-basic.min.js"
+PLOTLY_SOURCE = "node_modules/plotly.js-basic-dist-min/plotly-basic.min.js"
+
+
+class MissingAssetError(P2PEnergyError):
+    """An asset the pages inline is not installed."""
+
+
 def plotly_js() -> str:
-    """plotly.js as shipped inside the installed plotly package (nothing is downloaded)."""
-    return (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    """plotly.js's basic bundle, as `make setup` copied it from npm (nothing is downloaded)."""
+    try:
+        return asset(PLOTLY_ASSET)
+    except FileNotFoundError:
+        raise MissingAssetError(
+            f"plotly.js is not installed beside the pages' scripts (p2p_energy/output/assets/{PLOTLY_ASSET}): "
+            f"run `make setup` in the checkout (it copies {PLOTLY_SOURCE} there)"
+        ) from None
 
 
 def plotly_js_version() -> str:
-    found = re.search(r"plotly\.js v([\d.]+)", plotly_js()[:300])
+    found = re.search(r"plotly\.js[^\n]*? v([\d.]+)", plotly_js()[:300])
     return found.group(1) if found else "?"
 
 
