@@ -83,8 +83,8 @@ class TradeRecord:
     An outcome of "refunded" means the lot was refunded in full after the grace period (no
     reading); a "settled" trade may still refund part of its cost for energy not delivered.
     `tx_hash` and `block` name the matchOrders transaction that made the trade, `close_tx_hash`
-    and `close_block` the one that closed its lot ("" and 0 where not known: a lot someone else
-    closed, a report written before they were kept).
+    and `close_block` the one that closed its lot, the run's or another's ("" and 0 in a report
+    written before they were kept, and for a lot still open).
     """
 
     trade_id: int

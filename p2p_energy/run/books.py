@@ -21,7 +21,7 @@ from p2p_energy.chain.backend import Outcome
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.output.clock_records import RoundRecord
 from p2p_energy.output.records import CallRecord
-from p2p_energy.run.ledger import NO_TX, Ledger, TxRef
+from p2p_energy.run.ledger import Ledger, TxRef
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.records import lot_of_key, skip_reason
 
@@ -79,7 +79,7 @@ class Books:
             # Per chain slot, this transaction's lots in the order of their first trade: GroupMatched takes them.
             pending: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for event in _events(setup, outcome):
-                self._event(setup, event.name, event.args, pending, (outcome.tx_hash or "", outcome.block))
+                self._event(setup, event.name, event.args, pending, _tx_of(outcome))
 
     def _event(
         self,
@@ -159,15 +159,18 @@ class Books:
     def learn_closes(self, setup: RunSetup, logs: Sequence[dict[str, Any]]) -> None:
         """Close the lots in `closed_elsewhere` as the escrow's events in `logs` (all its logs since the run
         started) say someone else closed them: anyone may settle a lot with its meter's reading, or refund it.
-        Their closing transactions are not known (NO_TX)."""
+        The lot's trades record the transaction of the log that closed it."""
         codec = setup.market.codec
-        for event in (codec.decode_log(log) for log in logs):
+        for log in logs:
+            event = codec.decode_log(log)
             if event is None or event.name not in ("LotSettled", "LotRefunded"):
                 continue
             meter_id, chain_slot = lot_of_key(event.args["lotKey"])
             key = (meter_id, chain_slot - setup.c0)
             if key in self.closed_elsewhere and self.ledger.lots[key].state == "open":
-                self._lot_event(event.name, key, event.args, NO_TX)
+                self._lot_event(
+                    event.name, key, event.args, (str(log["transactionHash"]), int(str(log["blockNumber"]), 16))
+                )
         self.closed_elsewhere.clear()
 
     def _traded(
@@ -194,9 +197,7 @@ class Books:
             self.attacks_accepted.append(f"{outcome.call.label} (tx {outcome.tx_hash})")
             for event in settled:  # the books follow the chain, whoever closed the lot
                 meter_id, chain_slot = lot_of_key(event.args["lotKey"])
-                self._lot_event(
-                    event.name, (meter_id, chain_slot - setup.c0), event.args, (outcome.tx_hash or "", outcome.block)
-                )
+                self._lot_event(event.name, (meter_id, chain_slot - setup.c0), event.args, _tx_of(outcome))
             return
         # The attacked lot's reason; the other lots of its group are only named by the call (no reading given).
         reasons = {skip_reason(e.args["reason"]) for e in events if e.name == "LotSkipped"} - _BYSTANDER_REASONS
@@ -207,17 +208,15 @@ class Books:
 _BYSTANDER_REASONS = frozenset({"NoReading", "NotOver", "NotOpen"})
 
 
+def _tx_of(outcome: Outcome) -> TxRef:
+    """The hash and block of an included transaction."""
+    return (outcome.tx_hash or "", outcome.block)
+
+
 def call_record(outcome: Outcome) -> CallRecord:
-    """A transaction's record: what, from whom, its hash and block (none where it was not sent or not mined)."""
-    call, mined = outcome.call, outcome.status in (0, 1)
-    return CallRecord(
-        call.label,
-        call.sender.address,
-        outcome.tx_hash or "",
-        outcome.block if mined else 0,
-        outcome.gas_used,
-        outcome.status,
-    )
+    """A transaction's record: what, from whom, its hash and block ("" and 0 where it was not sent or not mined)."""
+    tx_hash, block = _tx_of(outcome)
+    return CallRecord(outcome.call.label, outcome.call.sender.address, tx_hash, block, outcome.gas_used, outcome.status)
 
 
 def failure_line(outcome: Outcome) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.limits import trade_id
 
-#: A transaction's hash and block number; NO_TX where it is not known (a lot someone else closed).
+#: A transaction's hash and block number; NO_TX where none is given.
 TxRef = tuple[str, int]
 NO_TX: TxRef = ("", 0)
 
