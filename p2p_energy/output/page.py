@@ -37,7 +37,6 @@ from p2p_energy.output.timings import time_lines
 
 #: Trades embedded in the page; a larger run's table says that trades.csv holds the rest.
 MAX_PAGE_TRADES = 40_000
-_INDEX_MASK = (1 << 32) - 1
 _SHOWN_FAILURES = 50
 
 
@@ -261,13 +260,13 @@ def trade_data(result: RunResult) -> dict[str, Any]:
     by_layout = all(
         meter[t.seller] == t.meter_id
         and chain_slot[t.slot] == t.chain_slot
-        and t.trade_id == trade_id(t.meter_id, t.chain_slot, t.trade_id & _INDEX_MASK)
+        and t.trade_id == trade_id(t.meter_id, t.chain_slot, t.lot_index)
         for t in trades
     )
     return {
         "total": len(result.trades),
         "id_by_layout": by_layout,
-        "id": [t.trade_id & _INDEX_MASK if by_layout else str(t.trade_id) for t in trades],
+        "id": [t.lot_index if by_layout else str(t.trade_id) for t in trades],
         "slot": [position[t.slot] for t in trades],
         "seller": [row[t.seller] for t in trades],
         "buyer": [row[t.buyer] for t in trades],

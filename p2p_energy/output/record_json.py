@@ -4,7 +4,8 @@ Every record is a frozen dataclass of ints, floats, strings, tuples and other re
 named in a record's `NRG_FIELDS` are repeated as NRG decimal strings (`<name>_nrg`). Ids named in its
 `ID_FIELDS` (trade ids: meter << 96 | slot << 32 | index, far above 2^53) are written as decimal
 strings, so a JSON reader that has only doubles (JavaScript's JSON.parse, jq, a spreadsheet) keeps
-every digit; they are read back from strings, or from numbers in reports written before.
+every digit; they are read back from strings, or from numbers in reports written before. Figures
+named in `DERIVED_FIELDS` (properties) are written beside the fields and ignored on reading.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def encode_record(record: Any) -> dict[str, Any]:
         data[f.name] = _encode_value(getattr(record, f.name))
     for name in getattr(record, "ID_FIELDS", ()):
         data[name] = str(getattr(record, name))
+    for name in getattr(record, "DERIVED_FIELDS", ()):
+        data[name] = getattr(record, name)
     for name in type(record).NRG_FIELDS:
         value = getattr(record, name)
         if name not in data:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, ClassVar
 
+from p2p_energy.limits import trade_index
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
 from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.fees import ChainFee, RunFees, run_fees
@@ -106,6 +107,14 @@ class TradeRecord:
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ("price_per_kwh", "cost", "paid", "refunded")
     ID_FIELDS: ClassVar[tuple[str, ...]] = ("trade_id",)
+    #: Written beside the fields: with meter_id and chain_slot, lot_index names the trade in small
+    #: numbers that a spreadsheet keeps exactly (it reads a string of 30 digits as a rounded number).
+    DERIVED_FIELDS: ClassVar[tuple[str, ...]] = ("lot_index",)
+
+    @property
+    def lot_index(self) -> int:
+        """The trade's number in its (meter, slot) lot, in match order: its id's index part."""
+        return trade_index(self.trade_id)
 
     def __post_init__(self) -> None:
         _check_non_negative(self, ("trade_id", "slot", "chain_slot", "meter_id", "wh", "price_per_kwh", "cost"))

@@ -296,6 +296,7 @@ def _columns(record_type: type[Any]) -> list[str]:
     """CSV columns in the order `encode_record` produces its keys."""
     series = getattr(record_type, "SERIES_FIELDS", ())
     names = [f.name for f in fields(record_type) if f.name not in series]
+    names += getattr(record_type, "DERIVED_FIELDS", ())
     for name in record_type.NRG_FIELDS:
         if name not in names:
             names.append(name)

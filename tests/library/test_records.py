@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.limits import trade_id
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
     OUTCOMES,
@@ -256,6 +257,14 @@ def test_json_gives_the_kpis_with_money_also_in_nrg():
 def test_json_gives_each_trade_id_as_a_string_of_its_digits():
     big = 2**96 + 2**32 + 1  # meter 1, slot 1, trade 1: above 2**53
     assert run(trades=[trade(big)]).to_json()["trades"][0]["trade_id"] == str(big)
+
+
+def test_a_trades_lot_index_is_its_number_in_its_lot():
+    assert trade(trade_id(7, 1_000, 3)).lot_index == 3
+
+
+def test_json_gives_each_trades_lot_index_beside_its_id():
+    assert run(trades=[trade(trade_id(7, 1_000, 3))]).to_json()["trades"][0]["lot_index"] == 3
 
 
 def test_a_trade_id_read_back_from_its_string_is_the_same_integer():

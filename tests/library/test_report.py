@@ -83,6 +83,14 @@ def test_each_csv_has_a_header_and_one_row_per_record(written, csv_file, records
     assert next(iter(rows[0])) == first_column
 
 
+def test_trades_csv_names_each_trade_by_meter_slot_and_lot_index_beside_its_id(written):
+    result, files = written
+    rows = read_csv(files.trades_csv)
+    assert [(r["trade_id"], r["meter_id"], r["chain_slot"], r["lot_index"]) for r in rows] == [
+        (str(t.trade_id), str(t.meter_id), str(t.chain_slot), str(t.lot_index)) for t in result.trades
+    ]
+
+
 def test_trades_csv_gives_every_token_amount_also_in_nrg(written):
     _, files = written
     for row in read_csv(files.trades_csv):
