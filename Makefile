@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SLITHER_VENV := .venv-slither
+# plotly.js's basic bundle (npm, package-lock.json), inlined into every report page.
+PLOTLY_JS := p2p_energy/output/assets/plotly-basic.min.js
 # brownie starts `anvil` from PATH; make targets see the venv's tools first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # npm's "new version of npm available" notice is no news about this project:
@@ -15,7 +17,7 @@ export npm_config_update_notifier := false
 
 .PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench clean
 
-setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -45,6 +47,10 @@ node_modules/.installed: package-lock.json package.json
 # active) finds it.
 $(BIN)/anvil: node_modules/.installed $(VENV)/.installed
 	@ln -sf "$$(ls -d $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil | head -1)" $@
+
+# The pages' plotly.js: copied from npm's package beside the pages' own scripts (package data).
+$(PLOTLY_JS): node_modules/.installed
+	@cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js $@
 
 run: setup
 	$(BIN)/p2p-energy simulate scenarios/demo.toml

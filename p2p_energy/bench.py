@@ -47,8 +47,10 @@ from p2p_energy.bench_grid import TARGET_GRID_RATIO, CityGrid, city_grid_of, on_
 from p2p_energy.bench_machine import BenchError, Machine, machine, peak_rss
 from p2p_energy.bench_planning import TARGET_PLANNING_RATIO, PlanningTimes, measure_planning
 from p2p_energy.bench_qtum import ChainRun, QtumComparison, city_on_mainnet_clock, compare_on_qtum
+from p2p_energy.bench_startup import TARGET_HELP_S, CliStartup, measure_cli_help
 from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
+from p2p_energy.defaults import BENCH_RUNS
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import GasModelError, GasReport, run_gas_report
@@ -68,10 +70,9 @@ __all__ = ["BenchError", "CityDay", "Machine", "Transfers"]
 #: 4: escrow v3: gas reports with match_items, close_items, calls (each against the gas model) and settlement;
 #: city_day's before figures are v2's; one_by_one is the bench's replay, one lot per call; planning, city-day's
 #: planning time with today's curves and at a site (issue 28).
-#: 4: city_grid, city-day again on a network of its size (a power flow per slot), side by side.
+#: 4: city_grid, city-day again on a network of its size (a power flow per slot), side by side;
+#: cli_startup, `p2p-energy --help` in fresh processes (issue 27).
 RESULTS_FORMAT = 4
-DEFAULT_RUNS = 3
-DEFAULT_OUT = Path("bench") / "results.json"
 #: The scenario both sending paths run (small enough for one transaction per block).
 THROUGHPUT_SCENARIO = Path("scenarios") / "street.toml"
 CITY_SCENARIO = Path("scenarios") / "city-day.toml"
@@ -102,7 +103,7 @@ class BenchOptions:
     """`p2p-energy bench`: `quick` skips the city-scale day, runs once and sends fewer transfers."""
 
     quick: bool = False
-    runs: int = DEFAULT_RUNS
+    runs: int = BENCH_RUNS
     evm_version: str = DEFAULT_EVM_VERSION
 
     def __post_init__(self) -> None:
@@ -229,6 +230,8 @@ class BenchResults:
     qtum_city: ChainRun | None = None
     #: city-day's planning time with today's curves and at a site with standard loads.
     planning: PlanningTimes | None = None
+    #: `p2p-energy --help` in fresh processes.
+    cli_startup: CliStartup | None = None
     targets: list[TargetCheck] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -248,6 +251,7 @@ class BenchResults:
             "qtum": None if self.qtum is None else self.qtum.to_json(),
             "qtum_city": None if self.qtum_city is None else asdict(self.qtum_city),
             "planning": None if self.planning is None else self.planning.to_json(),
+            "cli_startup": None if self.cli_startup is None else self.cli_startup.to_json(),
             "targets": [asdict(t) for t in self.targets],
         }
 
@@ -292,6 +296,8 @@ def run_bench(
 
     progress(f"planning {CITY_SCENARIO.stem} with today's curves and at a site (pvlib, demandlib)")
     planning = measure_planning(toolchain.root / CITY_SCENARIO)
+    progress("`p2p-energy --help` in fresh processes")
+    cli_startup = measure_cli_help(max(repeats, 5))
 
     results = BenchResults(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -308,6 +314,7 @@ def run_bench(
         qtum=qtum,
         qtum_city=qtum_city,
         planning=planning,
+        cli_startup=cli_startup,
     )
     results.targets = check_targets(results)
     return results
@@ -423,6 +430,16 @@ def check_targets(results: BenchResults) -> list[TargetCheck]:
         checks += _city_checks(results.city_day)
     if results.planning is not None:
         checks.append(planning_check(results.planning))
+    if results.cli_startup is not None:
+        help_s = results.cli_startup.median_s
+        checks.append(
+            TargetCheck(
+                "`p2p-energy --help` in a fresh process",
+                f"<= {TARGET_HELP_S} s",
+                f"{help_s:.2f} s",
+                help_s <= TARGET_HELP_S,
+            )
+        )
     if results.city_grid is not None:
         grid = results.city_grid
         checks.append(

@@ -9,6 +9,7 @@ from p2p_energy.bench_city import BEFORE_SOURCE, CITY_DAY_GAS_BEFORE_TOTAL, City
 from p2p_energy.bench_grid import grid_rows
 from p2p_energy.bench_planning import PlanningTimes
 from p2p_energy.bench_qtum import ChainRun, QtumComparison
+from p2p_energy.bench_startup import CliStartup
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE, GasReport
 from p2p_energy.gas_figures import CITY_SIZED_GAS, SettlementFigure
 
@@ -42,6 +43,7 @@ def bench_table(results: BenchResults) -> Table:
         _qtum_city_rows(results.qtum_city),
         _planning_rows(results.planning),
         _compile_rows(results),
+        _startup_rows(results.cli_startup),
         [(f"target: {t.name}", t.measured, f"{t.target}: {'met' if t.met else 'NOT met'}") for t in results.targets],
     )
     for rows in sections:
@@ -305,4 +307,16 @@ def _compile_rows(results: BenchResults) -> list[_Row]:
     return [
         ("compile, cold (solc-js, viaIR)", f"{c['cold_median_s']:.2f} s", "3 contracts + OpenZeppelin, no cache"),
         ("compile, cached", f"{c['cached_median_s'] * 1000:.1f} ms", "no source changed: no compiler started"),
+    ]
+
+
+def _startup_rows(startup: CliStartup | None) -> list[_Row]:
+    if startup is None:
+        return []
+    return [
+        (
+            "p2p-energy --help",
+            f"{startup.median_s:.2f} s",
+            f"a fresh process, median of {len(startup.help_s)}; loads no chain code",
+        )
     ]

@@ -42,3 +42,8 @@ def trade_id(meter_id: int, slot: int, index: int) -> int:
             f"trade id out of range: meter {meter_id} (uint32), slot {slot} (uint64), index {index} (uint32)"
         )
     return (((meter_id << _SLOT_BITS) | slot) << _INDEX_BITS) | index
+
+
+def trade_index(trade_id: int) -> int:
+    """The index part of a trade id: the trade's number in its lot."""
+    return trade_id & ((1 << _INDEX_BITS) - 1)

@@ -13,7 +13,15 @@ import random
 from collections import Counter, defaultdict
 
 from p2p_energy.domain.settlement import settle_lot, trade_cost
-from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.output.records import (
+    AttackRecord,
+    CallRecord,
+    GasRecord,
+    HouseholdRecord,
+    RunResult,
+    SlotRecord,
+    TradeRecord,
+)
 
 NRG = 10**8
 START_TOKENS = 1_000 * NRG
@@ -70,6 +78,10 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
                         paid=pay,
                         refunded=cost - pay,
                         outcome="refunded" if offline else "settled",
+                        tx_hash=tx_hash(slot),
+                        block=10 + slot,
+                        close_tx_hash=tx_hash(1_000 + slot),
+                        close_block=12 + slot,
                     )
                 )
                 tally["sold"][seller] += wh
@@ -120,6 +132,7 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
         )
         for i in range(households)
     ]
+    gas = _gas(households, slots, trades)
     run = RunResult(
         scenario="factory",
         seed=seed,
@@ -133,7 +146,8 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
         slots=slot_records,
         households=household_records,
         trades=trades,
-        gas=_gas(households, slots, trades),
+        gas=gas,
+        calls=_calls(gas, addresses[0]),
         attacks=[
             AttackRecord("forged reading", 3, 3, ("InvalidMeterSignature",)),
             AttackRecord("replayed reading (another meter's reading)", 2, 2, ("ReadingOfOtherLot",)),
@@ -141,6 +155,20 @@ def make_run(households: int = 6, slots: int = 8, seed: int = 7, start_minute: i
     )
     run.checks = {"every trade ended paid or refunded": True, **run.consistency_checks()}
     return run
+
+
+def tx_hash(number: int) -> str:
+    return f"0x{number:064x}"
+
+
+def _calls(gas: list[GasRecord], operator: str) -> list[CallRecord]:
+    """The transactions behind the gas records, one block each, the gas of a kind shared out evenly."""
+    calls: list[CallRecord] = []
+    for record in gas:
+        for k in range(record.transactions):
+            share = record.gas // record.transactions + (record.gas % record.transactions if k == 0 else 0)
+            calls.append(CallRecord(record.operation, operator, tx_hash(5_000 + len(calls)), 2 + len(calls), share, 1))
+    return calls
 
 
 def _gas(households: int, slots: int, trades: list[TradeRecord]) -> list[GasRecord]:

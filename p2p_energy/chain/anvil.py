@@ -35,6 +35,7 @@ from p2p_energy.chain.backend import ChainError
 from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, signal_group, wait_or_kill
 from p2p_energy.chain.rpc import connect
+from p2p_energy.defaults import ANVIL_CHAIN_ID as ANVIL_CHAIN_ID
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, NetworkPreset, network
 
@@ -42,7 +43,6 @@ from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, NetworkPreset
 #: table is here so that a new target must be added on purpose.
 HARDFORK_FOR_EVM = {evm: evm for evm in EVM_VERSIONS}
 _START_TIMEOUT_S = 20.0
-ANVIL_CHAIN_ID = 31337
 #: Account 0 of anvil's (and hardhat's) public default mnemonic "test test ... junk".
 #: Everybody knows it, so it may sign only on a chain with anvil's chain id.
 ANVIL_FIRST_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

@@ -217,7 +217,8 @@ class ChainBackend(Protocol):
         ...
 
     def logs(self, addresses: Collection[str], first_block: int) -> list[dict[str, Any]]:
-        """Every log of `addresses` in blocks `first_block`..latest, in chain order."""
+        """Every log of `addresses` in blocks `first_block`..latest, in chain order, shaped as Ethereum's
+        `eth_getLogs` gives them: address, topics and data, and the transactionHash and blockNumber (0x hex)."""
         ...
 
     def mined_transactions(self, senders: Collection[str], first_block: int) -> list[MinedTransaction]:

@@ -273,7 +273,15 @@ class QtumBackend:
 
     def logs(self, addresses: Collection[str], first_block: int) -> list[dict[str, Any]]:
         receipts = self.rpc.call("searchlogs", first_block, -1, {"addresses": sorted(_hex(a) for a in addresses)})
-        return [_evm_log(log) for receipt in receipts for log in receipt.get("log", [])]
+        return [
+            {
+                **_evm_log(log),
+                "transactionHash": "0x" + str(receipt["transactionHash"]),
+                "blockNumber": hex(int(receipt["blockNumber"])),
+            }
+            for receipt in receipts
+            for log in receipt.get("log", [])
+        ]
 
     def mined_transactions(self, senders: Collection[str], first_block: int) -> list[MinedTransaction]:
         """Every contract call from `senders` in blocks `first_block`..latest, in chain order."""

@@ -49,10 +49,10 @@ from p2p_energy.chain.backend import ChainError
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, wait_or_kill
 from p2p_energy.chain.qtum import QtumBackend
 from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
+from p2p_energy.defaults import QTUMD_ENV as QTUMD_ENV
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import network
 
-QTUMD_ENV = "QTUMD"
 GET_QTUM = (
     "no qtumd found: pass --qtumd PATH, set $QTUMD, or put Qtum Core's bin/ on PATH "
     "(release binaries: github.com/qtumproject/qtum/releases)"

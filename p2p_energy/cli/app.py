@@ -11,36 +11,44 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, cast
 
-from rich.console import Console
-
-from p2p_energy.cli.chain_commands import cmd_chain, cmd_check_qtum, cmd_deploy, cmd_networks
 from p2p_energy.cli.parser import build_parser
-from p2p_energy.cli.run_commands import cmd_compare, cmd_report, cmd_simulate
-from p2p_energy.cli.tool_commands import cmd_bench, cmd_compile, cmd_demo, cmd_gas, cmd_toolchain
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.solidity.toolchain import Toolchain, find_toolchain, project_root
 
-Command = Callable[[argparse.Namespace, Toolchain, Console], int]
+if TYPE_CHECKING:
+    from rich.console import Console
 
-COMMANDS: dict[str, Command] = {
-    "compile": cmd_compile,
-    "chain": cmd_chain,
-    "networks": cmd_networks,
-    "check-qtum": cmd_check_qtum,
-    "demo": cmd_demo,
-    "deploy": cmd_deploy,
-    "gas": cmd_gas,
-    "bench": cmd_bench,
-    "report": cmd_report,
-    "compare": cmd_compare,
-    "simulate": cmd_simulate,
-    "toolchain": cmd_toolchain,
+Command = Callable[[argparse.Namespace, Toolchain, "Console"], int]
+
+#: Each command's module and function, imported only when the command runs: `--help` and a bad
+#: argument load none of them (and so neither web3 nor the chain).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compile": ("tool_commands", "cmd_compile"),
+    "chain": ("chain_commands", "cmd_chain"),
+    "networks": ("chain_commands", "cmd_networks"),
+    "check-qtum": ("chain_commands", "cmd_check_qtum"),
+    "demo": ("tool_commands", "cmd_demo"),
+    "deploy": ("chain_commands", "cmd_deploy"),
+    "gas": ("tool_commands", "cmd_gas"),
+    "bench": ("tool_commands", "cmd_bench"),
+    "report": ("run_commands", "cmd_report"),
+    "compare": ("run_commands", "cmd_compare"),
+    "simulate": ("run_commands", "cmd_simulate"),
+    "toolchain": ("tool_commands", "cmd_toolchain"),
 }
+
+
+def command(name: str) -> Command:
+    """The function that runs command `name`, its module imported now."""
+    module, function = COMMANDS[name]
+    return cast(Command, getattr(importlib.import_module(f"p2p_energy.cli.{module}"), function))
 
 
 #: The signals that end a command like Ctrl-C, with their exit codes.
@@ -93,12 +101,14 @@ def _project(folder: Path | None) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from rich.console import Console  # after parsing: --help needs no rich
+
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
     try:
         with _terminating_signals_interrupt():
             toolchain = find_toolchain(_project(args.project))
-            return COMMANDS[args.command](args, toolchain, console)
+            return command(args.command)(args, toolchain, console)
     except UsageError as exc:
         errors.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 2

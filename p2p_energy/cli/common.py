@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,11 @@ def compile_contracts(toolchain: Toolchain, evm: str, console: Console, *, use_c
     noun = "contract" if count == 1 else "contracts"
     console.print(f"compiled {count} {noun} for {evm} ({how}) in {elapsed:.2f} s")
     return result
+
+
+def print_json(data: Any, console: Console) -> None:
+    """`--json` output: `data` as indented JSON on the console's file, untouched by rich (no wrapping, no markup)."""
+    print(json.dumps(data, indent=2, allow_nan=False), file=console.file)
 
 
 def say_to(console: Console) -> Callable[[str], None]:

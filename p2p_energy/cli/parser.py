@@ -1,4 +1,8 @@
-"""The argument parser: one small function per command, added in the order `--help` lists them."""
+"""The argument parser: one small function per command, added in the order `--help` lists them.
+
+It imports only the ground floor (defaults, limits, networks) and the toolchain's version, never web3 or
+the chain: `p2p-energy --help` and a bad argument answer without loading them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,20 @@ from pathlib import Path
 from typing import NoReturn
 
 from p2p_energy import __version__
-from p2p_energy.bench import DEFAULT_OUT, DEFAULT_RUNS
-from p2p_energy.chain.anvil import ANVIL_CHAIN_ID
-from p2p_energy.chain.qtumd import QTUMD_ENV
+from p2p_energy.defaults import (
+    ANVIL_CHAIN_ID,
+    BACKENDS,
+    BENCH_OUT,
+    BENCH_RUNS,
+    DEFAULT_DIRECTORY,
+    DEFAULT_GRACE_PERIOD_S,
+    DEFAULT_SLOT_LENGTH_S,
+    PRIVATE_KEY_ENV,
+    QTUMD_ENV,
+    RUN_RECORD_FILE,
+)
 from p2p_energy.limits import MAX_TRADES_PER_LOT
-from p2p_energy.networks import network_names
-from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY, DEFAULT_GRACE_PERIOD_S, DEFAULT_SLOT_LENGTH_S
-from p2p_energy.run.resume import RUN_RECORD_FILE
-from p2p_energy.run.target import BACKENDS, PRIVATE_KEY_ENV
-from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION, EVM_VERSIONS
+from p2p_energy.networks import DEFAULT_EVM_VERSION, EVM_VERSIONS, network_names
 from p2p_energy.solidity.toolchain import SOLC_VERSION
 
 
@@ -155,14 +164,14 @@ def _add_bench(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--quick", action="store_true", help="one run of each, fewer transfers, no city-day (a smoke test)"
     )
     bench_cmd.add_argument(
-        "--out", type=Path, default=None, metavar="PATH", help=f"results file (default {DEFAULT_OUT} in the project)"
+        "--out", type=Path, default=None, metavar="PATH", help=f"results file (default {BENCH_OUT} in the project)"
     )
     bench_cmd.add_argument(
         "--runs",
         type=int,
-        default=DEFAULT_RUNS,
+        default=BENCH_RUNS,
         metavar="N",
-        help=f"runs per timed figure, medians (default {DEFAULT_RUNS})",
+        help=f"runs per timed figure, medians (default {BENCH_RUNS})",
     )
 
 
@@ -307,6 +316,11 @@ def _add_report(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
     report_cmd.add_argument("--open", action="store_true", help="also open report.html in a web browser")
+    report_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary's figures as JSON instead of the tables (trade ids as strings)",
+    )
 
 
 def _add_compare(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -318,6 +332,9 @@ def _add_compare(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", type=Path, default=None, metavar="PATH", help="the page to write (default reports/compare.html)"
     )
     compare_cmd.add_argument("--open", action="store_true", help="also open the page in a web browser")
+    compare_cmd.add_argument(
+        "--json", action="store_true", help="print the table's figures as JSON instead of the table"
+    )
 
 
 def _add_toolchain(commands: argparse._SubParsersAction[_Parser]) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from p2p_energy.cli.common import say_to
+from p2p_energy.cli.common import print_json, say_to
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import folder_lock
-from p2p_energy.output.compare import COMPARE_FILE, load_runs, render_comparison, write_comparison
+from p2p_energy.output.compare import COMPARE_FILE, comparison_figures, load_runs, render_comparison, write_comparison
 from p2p_energy.output.records import RunResult
 from p2p_energy.output.report import (
     PAGE_FILE,
@@ -22,6 +22,7 @@ from p2p_energy.output.report import (
     check_report_folder,
     load_report,
     render_summary,
+    summary_figures,
     write_page,
     write_report,
 )
@@ -147,11 +148,14 @@ def _check_writable(out: Path) -> None:
 
 def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     result = load_report(args.dir)
-    render_summary(result, console)
     page, note = Path(args.dir) / PAGE_FILE, ""
     if not page.is_file():  # a report written before report.html existed
         page, note = write_page(result, args.dir), " (written now from summary.json)"
-    console.print(f"page: {page}{note}", markup=False, highlight=False, soft_wrap=True)
+    if args.json:
+        print_json(summary_figures(result, page), console)
+    else:
+        render_summary(result, console)
+        console.print(f"page: {page}{note}", markup=False, highlight=False, soft_wrap=True)
     if args.open:
         _open_page(page, console)
     return 0
@@ -161,8 +165,11 @@ def cmd_compare(args: argparse.Namespace, toolchain: Toolchain, console: Console
     runs = load_runs(args.dirs)
     # The page first: a place it cannot go is an error (exit 2) before anything is printed.
     page = write_comparison(runs, args.out or toolchain.root / "reports" / COMPARE_FILE)
-    render_comparison(runs, console)
-    console.print(f"page: {page}", markup=False, highlight=False, soft_wrap=True)
+    if args.json:
+        print_json(comparison_figures(runs, page), console)
+    else:
+        render_comparison(runs, console)
+        console.print(f"page: {page}", markup=False, highlight=False, soft_wrap=True)
     if args.open:
         _open_page(page, console)
     return 0

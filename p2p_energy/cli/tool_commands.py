@@ -8,11 +8,12 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from p2p_energy.bench import DEFAULT_OUT, BenchOptions, run_bench
+from p2p_energy.bench import BenchOptions, run_bench
 from p2p_energy.bench_table import bench_table
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.cli.common import compile_contracts
+from p2p_energy.defaults import BENCH_OUT
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import GasModelError, gas_tables, run_gas_report, run_gas_report_on_qtum
 from p2p_energy.quickstart import run_quickstart
@@ -77,7 +78,7 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
 
 def cmd_bench(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
     options = BenchOptions(quick=args.quick, runs=args.runs, evm_version=args.evm)
-    out = args.out if args.out is not None else toolchain.root / DEFAULT_OUT
+    out = args.out if args.out is not None else toolchain.root / BENCH_OUT
     with console.status("bench") as status:
         results = run_bench(toolchain, options, progress=lambda step: status.update(f"bench: {step}"))
     console.print(bench_table(results))

@@ -178,6 +178,26 @@ def render_comparison(runs: Sequence[ComparedRun], console: Console) -> None:
     console.print(table)
 
 
+def comparison_figures(runs: Sequence[ComparedRun], page: Path) -> dict[str, Any]:
+    """`compare --json`: each run's row of the table as `value` (a number, or None where the row has none)
+    and `shown` (the table's text), and its totals."""
+    return {
+        "runs": [
+            {
+                "label": run.label,
+                "folder": str(run.folder),
+                "figures": {
+                    m.name: {"value": m.value(run.result, run.totals), "shown": m.shown(run.result, run.totals)}
+                    for m in METRICS
+                },
+                "totals": run.totals.to_json(),
+            }
+            for run in runs
+        ],
+        "page": str(page),
+    }
+
+
 def write_comparison(runs: Sequence[ComparedRun], path: Path) -> Path:
     """Write the comparison page to `path` (a file; its folder is created if missing)."""
     path = Path(path)

@@ -1,8 +1,9 @@
 """report.html: one self-contained page per run (no script, font or stylesheet from the network).
 
 The page is static HTML for what is read (summary, checks, attacks, the chain) and a JSON
-blob of the run's figures that the inlined scripts draw into charts with plotly.js, which
-comes from the installed `plotly` package and is inlined whole. Everything the page shows
+blob of the run's figures that the inlined scripts draw into charts with plotly.js's basic
+bundle (scatter and bar traces: all the pages draw; npm's plotly.js-basic-dist-min, pinned in
+package-lock.json and copied into assets/ by `make setup`), inlined whole. Everything the page shows
 comes from the RunResult; per-slot and per-household figures are aggregated in Python, and
 at most MAX_PAGE_TRADES trades are embedded for the trades table and the household view
 (city-day has about 32,000).
@@ -17,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
 from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
@@ -35,20 +37,34 @@ from p2p_energy.output.timings import time_lines
 
 #: Trades embedded in the page; a larger run's table says that trades.csv holds the rest.
 MAX_PAGE_TRADES = 40_000
-_INDEX_MASK = (1 << 32) - 1
 _SHOWN_FAILURES = 50
 
 
 # -- assets -----------------------------------------------------------------------------------------
 
 
+#: plotly.js's basic bundle among the assets, where `make setup` copies it from node_modules.
+PLOTLY_ASSET = "plotly-basic.min.js"
+PLOTLY_SOURCE = "node_modules/plotly.js-basic-dist-min/plotly-basic.min.js"
+
+
+class MissingAssetError(P2PEnergyError):
+    """An asset the pages inline is not installed."""
+
+
 def plotly_js() -> str:
-    """plotly.js as shipped inside the installed plotly package (nothing is downloaded)."""
-    return (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    """plotly.js's basic bundle, as `make setup` copied it from npm (nothing is downloaded)."""
+    try:
+        return asset(PLOTLY_ASSET)
+    except FileNotFoundError:
+        raise MissingAssetError(
+            f"plotly.js is not installed beside the pages' scripts (p2p_energy/output/assets/{PLOTLY_ASSET}): "
+            f"run `make setup` in the checkout (it copies {PLOTLY_SOURCE} there)"
+        ) from None
 
 
 def plotly_js_version() -> str:
-    found = re.search(r"plotly\.js v([\d.]+)", plotly_js()[:300])
+    found = re.search(r"plotly\.js[^\n]*? v([\d.]+)", plotly_js()[:300])
     return found.group(1) if found else "?"
 
 
@@ -244,13 +260,13 @@ def trade_data(result: RunResult) -> dict[str, Any]:
     by_layout = all(
         meter[t.seller] == t.meter_id
         and chain_slot[t.slot] == t.chain_slot
-        and t.trade_id == trade_id(t.meter_id, t.chain_slot, t.trade_id & _INDEX_MASK)
+        and t.trade_id == trade_id(t.meter_id, t.chain_slot, t.lot_index)
         for t in trades
     )
     return {
         "total": len(result.trades),
         "id_by_layout": by_layout,
-        "id": [t.trade_id & _INDEX_MASK if by_layout else str(t.trade_id) for t in trades],
+        "id": [t.lot_index if by_layout else str(t.trade_id) for t in trades],
         "slot": [position[t.slot] for t in trades],
         "seller": [row[t.seller] for t in trades],
         "buyer": [row[t.buyer] for t in trades],

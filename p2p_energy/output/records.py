@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import math
 import re
-import types
-import typing
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
+from p2p_energy.limits import trade_index
 from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
 from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.fees import ChainFee, RunFees, run_fees
 from p2p_energy.output.grid_records import GridRecord
-from p2p_energy.units import TOKEN_DECIMALS, base_units_to_tokens
+from p2p_energy.output.record_json import ADDED_LATER as ADDED_LATER
+from p2p_energy.output.record_json import RecordError as RecordError
+from p2p_energy.output.record_json import decode_record as decode_record
+from p2p_energy.output.record_json import encode_record as encode_record
+from p2p_energy.units import TOKEN_DECIMALS
 
 OUTCOMES = ("settled", "refunded")
 #: Operations that set the market up once (contracts, meters, tokens), as opposed to trading in it.
@@ -42,32 +45,8 @@ SETTLE_OPERATION = "closeLots"
 SETTLE_OPERATIONS = frozenset({"closeLots", "settleLots"})
 READINGS_OPERATION = "submitReadings"
 #: RunResult's lists of records, which its JSON gives after the run's fields and totals.
-RECORD_LISTS = ("slots", "households", "trades", "gas", "attacks")
+RECORD_LISTS = ("slots", "households", "trades", "gas", "attacks", "calls")
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-#: Field metadata of a field added after report format 1 was first written: a summary.json
-#: without it still loads, with the field's default (see `decode_record`).
-ADDED_LATER = types.MappingProxyType({"optional_on_load": True})
-
-_T = TypeVar("_T")
-
-
-class RecordError(ValueError):
-    """A record that cannot be rebuilt from JSON data: `where` it is (e.g. "RunResult.trades[3]"),
-    the `field` of that place that is missing (if one is), and what is wrong.
-    """
-
-    def __init__(self, where: str, problem: str, missing: str | None = None) -> None:
-        super().__init__(f"{where}: {problem}")
-        self.where, self.problem, self.missing = where, problem, missing
-
-    @property
-    def place(self) -> str:
-        """The field's path below the outermost record, e.g. "households[2].pv_kwp" ("" for the record itself)."""
-        cut = min((i for i in (self.where.find("."), self.where.find("[")) if i >= 0), default=len(self.where))
-        path = self.where[cut:].removeprefix(".")
-        if self.missing:
-            path = f"{path}.{self.missing}" if path else self.missing
-        return path
 
 
 def nrg_value(base_units: int) -> Decimal:
@@ -100,9 +79,13 @@ class TradeRecord:
     """One escrowed trade and how it ended: `paid` to the seller, `refunded` to the buyer.
 
     `slot` counts the run's delivery slots from 0; `chain_slot` is the escrow's slot number;
-    `seller` and `buyer` are household names.
+    `seller` and `buyer` are household names. `trade_id` is meter << 96 | chain slot << 32 | index
+    (`limits.trade_id`), above 2^53: JSON and CSV give it as a string.
     An outcome of "refunded" means the lot was refunded in full after the grace period (no
     reading); a "settled" trade may still refund part of its cost for energy not delivered.
+    `tx_hash` and `block` name the matchOrders transaction that made the trade, `close_tx_hash`
+    and `close_block` the one that closed its lot, the run's or another's ("" and 0 in a report
+    written before they were kept, and for a lot still open).
     """
 
     trade_id: int
@@ -117,12 +100,25 @@ class TradeRecord:
     paid: int
     refunded: int
     outcome: str
+    tx_hash: str = field(default="", metadata=ADDED_LATER)
+    block: int = field(default=0, metadata=ADDED_LATER)
+    close_tx_hash: str = field(default="", metadata=ADDED_LATER)
+    close_block: int = field(default=0, metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ("price_per_kwh", "cost", "paid", "refunded")
+    ID_FIELDS: ClassVar[tuple[str, ...]] = ("trade_id",)
+    #: Written beside the fields: with meter_id and chain_slot, lot_index names the trade in small
+    #: numbers that a spreadsheet keeps exactly (it reads a string of 30 digits as a rounded number).
+    DERIVED_FIELDS: ClassVar[tuple[str, ...]] = ("lot_index",)
+
+    @property
+    def lot_index(self) -> int:
+        """The trade's number in its (meter, slot) lot, in match order: its id's index part."""
+        return trade_index(self.trade_id)
 
     def __post_init__(self) -> None:
         _check_non_negative(self, ("trade_id", "slot", "chain_slot", "meter_id", "wh", "price_per_kwh", "cost"))
-        _check_non_negative(self, ("paid", "refunded"))
+        _check_non_negative(self, ("paid", "refunded", "block", "close_block"))
         if self.outcome not in OUTCOMES:
             raise ValueError(f"TradeRecord.outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}")
         if self.paid + self.refunded != self.cost:
@@ -256,6 +252,26 @@ class GasRecord:
 
     def __post_init__(self) -> None:
         _check_non_negative(self, ("transactions", "gas"))
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One honest transaction of the run: its operation, sender, hash, block, gas used and `status`
+    (1 included, 0 reverted, -1 refused or dropped: then `block` is 0, and `tx_hash` "" if it was never sent)."""
+
+    operation: str
+    sender: str
+    tx_hash: str
+    block: int
+    gas: int
+    status: int
+
+    NRG_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, ("block", "gas"))
+        if self.status not in (-1, 0, 1):
+            raise ValueError(f"CallRecord.status must be 1, 0 or -1, got {self.status}")
 
 
 @dataclass(frozen=True)
@@ -417,6 +433,8 @@ class RunResult:
     grid: GridRecord | None = field(default=None, metadata=ADDED_LATER)
     #: How the matching rounds met the chain's clock (None in older reports).
     clock: ClockRecord | None = field(default=None, metadata=ADDED_LATER)
+    #: Every honest transaction with its hash and block (empty in older reports).
+    calls: list[CallRecord] = field(default_factory=list, metadata=ADDED_LATER)
 
     def fees(self, totals: RunTotals) -> RunFees:
         """What the run's gas cost in its chain's coin, or, where gas was free, at Qtum's 40 sat/gas."""
@@ -513,79 +531,3 @@ class RunResult:
         if isinstance(data, dict) and "failures" not in data:
             data = {**data, "failures": []}  # written before runs listed their failures
         return decode_record(cls, data)
-
-
-def encode_record(record: Any) -> dict[str, Any]:
-    """A dataclass record as JSON data; each name in its NRG_FIELDS is also given as `<name>_nrg`."""
-    data: dict[str, Any] = {}
-    for f in fields(record):
-        data[f.name] = _encode_value(getattr(record, f.name))
-    for name in type(record).NRG_FIELDS:
-        value = getattr(record, name)
-        if name not in data:
-            data[name] = value
-        data[f"{name}_nrg"] = None if value is None else base_units_to_tokens(value)
-    return data
-
-
-def _encode_value(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return encode_record(value)
-    if isinstance(value, list | tuple):
-        return [_encode_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _encode_value(item) for key, item in value.items()}
-    return value
-
-
-def decode_record(cls: type[_T], data: Any, where: str = "") -> _T:
-    """Build dataclass `cls` from JSON data, checking every field's type; extra keys are ignored.
-
-    A missing field is an error (RecordError) unless its metadata is ADDED_LATER: then it gets its default.
-    """
-    where = where or cls.__name__
-    if not isinstance(data, dict):
-        raise RecordError(where, f"expected an object, got {_json_type(data)}")
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            values[f.name] = _decode_value(data[f.name], hints[f.name], f"{where}.{f.name}")
-        elif not f.metadata.get("optional_on_load"):
-            raise RecordError(where, f"missing field {f.name!r}", missing=f.name)
-    try:
-        return cls(**values)
-    except RecordError:
-        raise
-    except ValueError as exc:
-        raise RecordError(where, str(exc)) from exc
-
-
-def _decode_value(value: Any, hint: Any, where: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is types.UnionType:
-        if value is None and type(None) in args:
-            return None
-        (hint,) = (arg for arg in args if arg is not type(None))
-        return _decode_value(value, hint, where)
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if hint in (str, bool) and isinstance(value, hint):
-        return value
-    if origin in (list, tuple) and isinstance(value, list):
-        items = [_decode_value(item, args[0], f"{where}[{i}]") for i, item in enumerate(value)]
-        return items if origin is list else tuple(items)
-    if origin is dict and isinstance(value, dict):
-        return {key: _decode_value(item, args[1], f"{where}[{key!r}]") for key, item in value.items()}
-    if isinstance(hint, type) and is_dataclass(hint):
-        return decode_record(hint, value, where)
-    expected = getattr(hint, "__name__", str(hint))
-    raise RecordError(where, f"expected {expected}, got {_json_type(value)} {value!r:.40}")
-
-
-def _json_type(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )

@@ -2,12 +2,14 @@
 
 A folder holds `summary.json` (totals plus every record, so `p2p-energy report`
 can show the run again without a chain), `report.html` (one self-contained page:
-summary, checks, interactive charts, the trades), CSV files for spreadsheets and
-PNG plots. The whole folder is written under a temporary name beside its place
-and renamed into place, so a report folder is whole or absent: an interrupted
-write leaves the previous report (or none), and a new report replaces an old one
-whole, except that the run record `run.json` (written by the run, read by
-`simulate --resume`) is carried over into the new folder.
+summary, checks, interactive charts, the trades), CSV files for spreadsheets (trades,
+households, slots, and every transaction with its hash and block) and PNG plots.
+Trade ids are written as strings in JSON and CSV: they exceed 2^53, which readers
+with only doubles (JavaScript, jq, spreadsheets) would round. The whole folder is
+written under a temporary name beside its place and renamed into place, so a report
+folder is whole or absent: an interrupted write leaves the previous report (or none),
+and a new report replaces an old one whole, except that the run record `run.json`
+(written by the run, read by `simulate --resume`) is carried over into the new folder.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from p2p_energy.output.records import (
     READINGS_OPERATION,
     RECORD_LISTS,
     SETTLE_OPERATION,
+    CallRecord,
     HouseholdRecord,
     RecordError,
     RunResult,
@@ -78,6 +81,7 @@ class ReportFiles:
     trades_csv: Path
     households_csv: Path
     slots_csv: Path
+    calls_csv: Path
     energy_plot: Path
     price_plot: Path
     balance_plot: Path
@@ -97,6 +101,7 @@ class ReportFiles:
             trades_csv=out_dir / "trades.csv",
             households_csv=out_dir / "households.csv",
             slots_csv=out_dir / "slots.csv",
+            calls_csv=out_dir / "calls.csv",
             energy_plot=out_dir / "energy_per_slot.png",
             price_plot=out_dir / "price_per_slot.png",
             balance_plot=out_dir / "household_balance.png",
@@ -128,6 +133,7 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
         ("trades_csv", lambda: _csv(TradeRecord, result.trades)),
         ("households_csv", lambda: _csv(HouseholdRecord, result.households)),
         ("slots_csv", lambda: _csv(SlotRecord, result.slots)),
+        ("calls_csv", lambda: _csv(CallRecord, result.calls)),
         ("energy_plot", lambda: plots.png(plots.energy_figure(result))),
         ("price_plot", lambda: plots.png(plots.price_figure(result))),
         ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
@@ -290,6 +296,7 @@ def _columns(record_type: type[Any]) -> list[str]:
     """CSV columns in the order `encode_record` produces its keys."""
     series = getattr(record_type, "SERIES_FIELDS", ())
     names = [f.name for f in fields(record_type) if f.name not in series]
+    names += getattr(record_type, "DERIVED_FIELDS", ())
     for name in record_type.NRG_FIELDS:
         if name not in names:
             names.append(name)
@@ -333,6 +340,17 @@ def _tokens(base_units: int | None, places: int = 4) -> str:
 
 def _count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
+
+
+#: Record lists `summary_figures` leaves out: per slot, per trade, per transaction (summary.json has them).
+_PER_EVENT_LISTS = ("slots", "trades", "gas", "calls")
+
+
+def summary_figures(result: RunResult, page: Path) -> dict[str, Any]:
+    """`report --json`: what the summary tables show (the run, totals, fees, KPIs, households, checks,
+    failures, attacks), as summary.json gives them, without its per-slot, per-trade and per-transaction lists."""
+    data = {"format": REPORT_FORMAT, "format_version": REPORT_VERSION, **result.to_json()}
+    return {**{k: v for k, v in data.items() if k not in _PER_EVENT_LISTS}, "page": str(page)}
 
 
 def render_summary(result: RunResult, console: Console) -> None:

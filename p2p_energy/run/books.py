@@ -20,7 +20,8 @@ from typing import Any
 from p2p_energy.chain.backend import Outcome
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.output.clock_records import RoundRecord
-from p2p_energy.run.ledger import Ledger
+from p2p_energy.output.records import CallRecord
+from p2p_energy.run.ledger import Ledger, TxRef
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.records import lot_of_key, skip_reason
 
@@ -62,6 +63,8 @@ class Books:
     unclosed: list[str] = field(default_factory=list)
     #: The operator's matching rounds as they met the chain's clock (rounds sent before a resume are not known).
     rounds: list[RoundRecord] = field(default_factory=list)
+    #: Every honest transaction, in the order its outcome was booked: hash, block, gas, status.
+    calls: list[CallRecord] = field(default_factory=list)
 
     def record(self, setup: RunSetup, outcomes: Sequence[Outcome]) -> None:
         """Book the outcomes of honest transactions: gas, failures, and the books from their events."""
@@ -69,25 +72,31 @@ class Books:
             tally = self.gas[outcome.call.label]
             tally[0] += 1
             tally[1] += outcome.gas_used
+            self.calls.append(call_record(outcome))
             if not outcome.ok:
                 self.tx_failures.append(failure_line(outcome))
                 continue
             # Per chain slot, this transaction's lots in the order of their first trade: GroupMatched takes them.
             pending: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for event in _events(setup, outcome):
-                self._event(setup, event.name, event.args, pending)
+                self._event(setup, event.name, event.args, pending, _tx_of(outcome))
 
     def _event(
-        self, setup: RunSetup, name: str, args: dict[str, Any], pending: dict[int, list[tuple[int, int]]]
+        self,
+        setup: RunSetup,
+        name: str,
+        args: dict[str, Any],
+        pending: dict[int, list[tuple[int, int]]],
+        tx: TxRef,
     ) -> None:
         if name == "Traded":
-            self._traded(setup, args, pending)
+            self._traded(setup, args, pending, tx)
         elif name == "GroupMatched":
             keys, pending[args["slot"]] = pending[args["slot"]][: args["lots"]], pending[args["slot"]][args["lots"] :]
             self.ledger.grouped(args["slot"], args["group"], keys)
         elif name in ("LotSettled", "LotRefunded", "LotSkipped"):
             meter_id, chain_slot = lot_of_key(args["lotKey"])
-            self._lot_event(name, (meter_id, chain_slot - setup.c0), args)
+            self._lot_event(name, (meter_id, chain_slot - setup.c0), args, tx)
         elif name == "GroupSkipped":
             for key in self.ledger.groups.get((args["slot"], args["group"]), []):
                 if self.ledger.lots[key].state == "open":
@@ -127,7 +136,7 @@ class Books:
             f"{skip_reason(args['reason'])}"
         )
 
-    def _lot_event(self, name: str, key: tuple[int, int], args: dict[str, Any]) -> None:
+    def _lot_event(self, name: str, key: tuple[int, int], args: dict[str, Any], tx: TxRef) -> None:
         lot = self.ledger.lots.get(key)
         if name == "LotSkipped":
             self.lots_skipped.append(key)
@@ -143,30 +152,36 @@ class Books:
         elif lot is None:
             return  # not a lot of this run
         elif name == "LotSettled":
-            self.ledger.settled(*key, args["soldWh"], args["deliveredWh"], args["paid"])
+            self.ledger.settled(*key, args["soldWh"], args["deliveredWh"], args["paid"], tx)
         else:
-            self.ledger.refunded(*key, args["refunded"])
+            self.ledger.refunded(*key, args["refunded"], tx)
 
     def learn_closes(self, setup: RunSetup, logs: Sequence[dict[str, Any]]) -> None:
         """Close the lots in `closed_elsewhere` as the escrow's events in `logs` (all its logs since the run
-        started) say someone else closed them: anyone may settle a lot with its meter's reading, or refund it."""
+        started) say someone else closed them: anyone may settle a lot with its meter's reading, or refund it.
+        The lot's trades record the transaction of the log that closed it."""
         codec = setup.market.codec
-        for event in (codec.decode_log(log) for log in logs):
+        for log in logs:
+            event = codec.decode_log(log)
             if event is None or event.name not in ("LotSettled", "LotRefunded"):
                 continue
             meter_id, chain_slot = lot_of_key(event.args["lotKey"])
             key = (meter_id, chain_slot - setup.c0)
             if key in self.closed_elsewhere and self.ledger.lots[key].state == "open":
-                self._lot_event(event.name, key, event.args)
+                self._lot_event(
+                    event.name, key, event.args, (str(log["transactionHash"]), int(str(log["blockNumber"]), 16))
+                )
         self.closed_elsewhere.clear()
 
-    def _traded(self, setup: RunSetup, args: dict[str, Any], pending: dict[int, list[tuple[int, int]]]) -> None:
+    def _traded(
+        self, setup: RunSetup, args: dict[str, Any], pending: dict[int, list[tuple[int, int]]], tx: TxRef
+    ) -> None:
         meter_id, chain_slot = lot_of_key(args["lotKey"])
         seller = setup.meter_row.get(meter_id)
         if seller is None:
             return  # not a lot of this run
         fill = (_row_of(setup, args["buyer"]), args["wh"], args["pricePerKWh"])
-        lot = self.ledger.traded(meter_id, chain_slot, chain_slot - setup.c0, seller, fill)
+        lot = self.ledger.traded(meter_id, chain_slot, chain_slot - setup.c0, seller, fill, tx)
         if len(lot.trades) == 1:
             pending[chain_slot].append(lot.key)
 
@@ -182,7 +197,7 @@ class Books:
             self.attacks_accepted.append(f"{outcome.call.label} (tx {outcome.tx_hash})")
             for event in settled:  # the books follow the chain, whoever closed the lot
                 meter_id, chain_slot = lot_of_key(event.args["lotKey"])
-                self._lot_event(event.name, (meter_id, chain_slot - setup.c0), event.args)
+                self._lot_event(event.name, (meter_id, chain_slot - setup.c0), event.args, _tx_of(outcome))
             return
         # The attacked lot's reason; the other lots of its group are only named by the call (no reading given).
         reasons = {skip_reason(e.args["reason"]) for e in events if e.name == "LotSkipped"} - _BYSTANDER_REASONS
@@ -191,6 +206,17 @@ class Books:
 
 #: Why a closing call leaves a lot it was given without a reading: true of an attack's bystanders, not of its target.
 _BYSTANDER_REASONS = frozenset({"NoReading", "NotOver", "NotOpen"})
+
+
+def _tx_of(outcome: Outcome) -> TxRef:
+    """The hash and block of an included transaction."""
+    return (outcome.tx_hash or "", outcome.block)
+
+
+def call_record(outcome: Outcome) -> CallRecord:
+    """A transaction's record: what, from whom, its hash and block ("" and 0 where it was not sent or not mined)."""
+    tx_hash, block = _tx_of(outcome)
+    return CallRecord(outcome.call.label, outcome.call.sender.address, tx_hash, block, outcome.gas_used, outcome.status)
 
 
 def failure_line(outcome: Outcome) -> str:

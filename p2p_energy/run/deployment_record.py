@@ -28,13 +28,13 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from p2p_energy.chain.market import MARKET_CONTRACTS
+from p2p_energy.defaults import DEFAULT_DIRECTORY as DEFAULT_DIRECTORY
+from p2p_energy.defaults import DEFAULT_GRACE_PERIOD_S as DEFAULT_GRACE_PERIOD_S
+from p2p_energy.defaults import DEFAULT_SLOT_LENGTH_S as DEFAULT_SLOT_LENGTH_S
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import NETWORKS
 from p2p_energy.solidity.compiler import CompilationResult
 
-DEFAULT_SLOT_LENGTH_S = 900
-DEFAULT_GRACE_PERIOD_S = 1_800
-DEFAULT_DIRECTORY = "deployments"
 #: Network name of chains that match no preset.
 CUSTOM_NETWORK = "custom"
 RECORD_FORMAT = 1

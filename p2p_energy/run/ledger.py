@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from p2p_energy.domain.settlement import settle_lot, trade_cost
 from p2p_energy.limits import trade_id
 
+#: A transaction's hash and block number; NO_TX where none is given.
+TxRef = tuple[str, int]
+NO_TX: TxRef = ("", 0)
+
 
 @dataclass
 class Trade:
@@ -33,6 +37,8 @@ class Trade:
     cost: int
     closes: list[tuple[int, int]] = field(default_factory=list)  # (paid, refunded) per close seen
     settled: bool = False
+    tx: TxRef = NO_TX  # the matchOrders transaction that made it
+    close_tx: TxRef = NO_TX  # the transaction that closed its lot
 
     @property
     def outcome(self) -> str:
@@ -70,12 +76,15 @@ class Ledger:
     #: Lot events that disagree with the lot's trades as the books know them, one line each.
     disagreements: list[str] = field(default_factory=list)
 
-    def traded(self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int]) -> Lot:
-        """A `Traded` event: `fill` is (buyer row, Wh, price per kWh), the lot's next trade. Returns its lot."""
+    def traded(
+        self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int], tx: TxRef = NO_TX
+    ) -> Lot:
+        """A `Traded` event of transaction `tx`: `fill` is (buyer row, Wh, price per kWh), the lot's next trade.
+        Returns its lot."""
         buyer, wh, price = fill
         lot = self.lots.setdefault((meter_id, slot), Lot(meter_id, slot, seller))
         number = trade_id(meter_id, chain_slot, len(lot.trades))
-        self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, trade_cost(wh, price))
+        self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, trade_cost(wh, price), tx=tx)
         lot.trades.append(number)
         return lot
 
@@ -85,8 +94,8 @@ class Ledger:
         for key in keys:
             self.lots[key].group = (chain_slot, number)
 
-    def settled(self, meter_id: int, slot: int, sold_wh: int, delivered_wh: int, paid: int) -> None:
-        """A `LotSettled` event: each trade closed by the settlement rule on the event's Wh."""
+    def settled(self, meter_id: int, slot: int, sold_wh: int, delivered_wh: int, paid: int, tx: TxRef = NO_TX) -> None:
+        """A `LotSettled` event of transaction `tx`: each trade closed by the settlement rule on the event's Wh."""
         lot = self.lots[(meter_id, slot)]
         trades = [self.trades[t] for t in lot.trades]
         if sold_wh != sum(t.wh for t in trades) or sold_wh <= 0:
@@ -101,18 +110,18 @@ class Ledger:
             )
         for t, p, r in zip(trades, outcome.paid, outcome.refunded, strict=True):
             t.closes.append((p, r))
-            t.settled = True
+            t.settled, t.close_tx = True, tx
         self._closed(lot, "settled", outcome.delivered_wh)
 
-    def refunded(self, meter_id: int, slot: int, refunded: int) -> None:
-        """A `LotRefunded` event: every trade's cost back to its buyer."""
+    def refunded(self, meter_id: int, slot: int, refunded: int, tx: TxRef = NO_TX) -> None:
+        """A `LotRefunded` event of transaction `tx`: every trade's cost back to its buyer."""
         lot = self.lots[(meter_id, slot)]
         trades = [self.trades[t] for t in lot.trades]
         if refunded != sum(t.cost for t in trades):
             self.disagreements.append(f"lot ({meter_id}, {slot}) refunded {refunded}, its trades cost a different sum")
         for t in trades:
             t.closes.append((0, t.cost))
-            t.settled = False
+            t.settled, t.close_tx = False, tx
         self._closed(lot, "refunded", 0)
 
     def _closed(self, lot: Lot, state: str, delivered_wh: int) -> None:

@@ -65,6 +65,7 @@ def build_result(
             sum(used for _, used in books.gas.values()),
             tuple(books.rounds),
         ),
+        calls=list(books.calls),
     )
     result.checks.update(result.consistency_checks())
     return result
@@ -86,6 +87,10 @@ def trade_records(setup: RunSetup, books: Books) -> list[TradeRecord]:
             paid=t.closes[0][0] if t.closes else 0,
             refunded=t.closes[0][1] if t.closes else t.cost,
             outcome=t.outcome if t.outcome in ("settled", "refunded") else "refunded",
+            tx_hash=t.tx[0],
+            block=t.tx[1],
+            close_tx_hash=t.close_tx[0],
+            close_block=t.close_tx[1],
         )
         for t in sorted(books.ledger.trades.values(), key=lambda t: t.trade_id)
     ]

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from p2p_energy.defaults import RUN_RECORD_FILE as RUN_RECORD_FILE
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.output.records import decode_record, encode_record
 
-RUN_RECORD_FILE = "run.json"
 RUN_RECORD_FORMAT = 2
 
 

@@ -36,14 +36,12 @@ from p2p_energy.chain.qtum import QtumBackend
 from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.chain.qtumd import QtumNode, find_qtumd
 from p2p_energy.chain.rpc import connect, redacted_url
+from p2p_energy.defaults import BACKENDS as BACKENDS
+from p2p_energy.defaults import PRIVATE_KEY_ENV as PRIVATE_KEY_ENV
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, network, network_names
 from p2p_energy.run.deployment_record import network_for_chain_id
 
-#: Where the CLI and `brownie run deploy` read the deployer's key when no option gives it.
-PRIVATE_KEY_ENV = "P2P_ENERGY_PRIVATE_KEY"
-#: The kinds of chain backend: any Ethereum JSON-RPC node (anvil, geth, Janus), or qtumd's own RPC.
-BACKENDS = ("evm", "qtum")
 #: Block gas limit of the local chains `simulate` starts with the `local`
 #: profile: a whole phase of a city-scale day fits one block.
 LOCAL_BLOCK_GAS_LIMIT = SIMULATION_BLOCK_GAS_LIMIT

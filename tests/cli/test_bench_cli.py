@@ -9,7 +9,7 @@ from p2p_energy.cli import main
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE
 
 SECTIONS = {"format", "date", "quick", "runs", "evm_version", "machine", "gas", "throughput"}
-SECTIONS |= {"anvil_transfers", "compile", "city_day", "planning", "targets"}
+SECTIONS |= {"anvil_transfers", "compile", "city_day", "planning", "cli_startup", "targets"}
 
 
 def _no_nan(name: str) -> float:
@@ -52,6 +52,12 @@ def test_even_a_quick_run_plans_city_day_with_todays_curves_and_at_a_site(result
     planning = results["planning"]
     assert planning["scenario"] == "city-day" and len(planning["today_s"]) == len(planning["site_s"]) == 5
     assert planning["ratio"] == planning["site_median_s"] / planning["today_median_s"]
+
+
+def test_even_a_quick_run_times_help_in_five_fresh_processes_against_its_target(results):
+    startup = results["cli_startup"]
+    assert len(startup["help_s"]) == 5 and all(seconds > 0 for seconds in startup["help_s"])
+    assert [t["target"] for t in results["targets"] if "--help" in t["name"]] == ["<= 0.5 s"]
 
 
 def test_gas_per_operation_is_given_for_4_and_1_trades_per_lot(results):

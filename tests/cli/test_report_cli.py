@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 
+from p2p_energy.cli import main
 from p2p_energy.output.report import write_report
 from tests.cli.conftest import CLI
 from tests.output.fake_runs import write_summary
@@ -121,3 +122,30 @@ def test_compare_into_a_place_that_cannot_be_written_exits_2_before_printing_any
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert completed.stderr.count("\n") == 1 and "cannot write /sys/compare.html" in completed.stderr
+
+
+def test_report_json_prints_the_tables_figures_as_json_and_nothing_else(tmp_path, capsys):
+    result = make_run()
+    write_summary(result, tmp_path / "run")
+    assert main(["report", str(tmp_path / "run"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    totals = result.totals()
+    assert (data["totals"]["trades"], data["totals"]["settled_trades"]) == (totals.trades, totals.settled_trades)
+    assert data["checks"] == result.checks and "trades" not in data
+    assert [h["name"] for h in data["households"]] == [h.name for h in result.households]
+    assert data["page"] == str(tmp_path / "run" / "report.html")
+
+
+def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_numbers(tmp_path, capsys):
+    runs = {"merit": make_run(seed=1), "uniform": make_run(seed=2)}
+    for label, run in runs.items():
+        write_summary(run, tmp_path / label)
+    assert (
+        main(["compare", *(str(tmp_path / label) for label in runs), "--out", str(tmp_path / "c.html"), "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in data["runs"]] == list(runs)
+    for shown, run in zip(data["runs"], runs.values(), strict=True):
+        totals = run.totals()
+        assert shown["figures"]["traded kWh"] == {"value": totals.traded_wh, "shown": f"{totals.traded_wh / 1000:,.2f}"}
+        assert shown["totals"]["gas"] == totals.gas

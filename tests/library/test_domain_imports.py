@@ -16,7 +16,7 @@ import importlib, importlib.util, json, pkgutil, sys
 import p2p_energy.domain, p2p_energy.wire
 names = [f"p2p_energy.domain.{info.name}" for info in pkgutil.iter_modules(p2p_energy.domain.__path__)]
 names += [f"p2p_energy.wire.{info.name}" for info in pkgutil.iter_modules(p2p_energy.wire.__path__)]
-names += ["p2p_energy.errors", "p2p_energy.units", "p2p_energy.networks"]
+names += ["p2p_energy.errors", "p2p_energy.units", "p2p_energy.networks", "p2p_energy.defaults"]
 names += [name for name in ["p2p_energy.limits"] if importlib.util.find_spec(name) is not None]
 for name in names:
     importlib.import_module(name)

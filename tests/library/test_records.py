@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p_energy.limits import trade_id
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.records import (
     OUTCOMES,
@@ -251,6 +252,48 @@ def test_json_gives_the_kpis_with_money_also_in_nrg():
     assert kpis["bill_savings_vs_grid_nrg"] == f"{kpis['bill_savings_vs_grid'] / NRG:.8f}"
     assert {"self_sufficiency", "self_consumption", "local_trade_share", "peak_grid_import_kw"} <= set(kpis)
     assert RunResult.from_json(json.loads(json.dumps(result.to_json()))) == result
+
+
+def test_json_gives_each_trade_id_as_a_string_of_its_digits():
+    big = 2**96 + 2**32 + 1  # meter 1, slot 1, trade 1: above 2**53
+    assert run(trades=[trade(big)]).to_json()["trades"][0]["trade_id"] == str(big)
+
+
+def test_a_trades_lot_index_is_its_number_in_its_lot():
+    assert trade(trade_id(7, 1_000, 3)).lot_index == 3
+
+
+def test_json_gives_each_trades_lot_index_beside_its_id():
+    assert run(trades=[trade(trade_id(7, 1_000, 3))]).to_json()["trades"][0]["lot_index"] == 3
+
+
+def test_a_trade_id_read_back_from_its_string_is_the_same_integer():
+    big = 2**96 + 2**32 + 1
+    assert RunResult.from_json(json.loads(json.dumps(run(trades=[trade(big)]).to_json()))).trades[0].trade_id == big
+
+
+def test_a_report_written_when_trade_ids_were_numbers_still_loads():
+    data = make_run().to_json()
+    for record in data["trades"]:
+        record["trade_id"] = int(record["trade_id"])
+    assert RunResult.from_json(data) == make_run()
+
+
+def test_from_json_rejects_a_trade_id_that_is_no_string_of_digits():
+    data = make_run().to_json()
+    data["trades"][2]["trade_id"] = "12e3"
+    with pytest.raises(ValueError, match=r"RunResult\.trades\[2\]\.trade_id: expected an id \(a string of digits"):
+        RunResult.from_json(data)
+
+
+def test_a_run_written_before_transactions_were_kept_loads_without_them():
+    data = make_run().to_json()
+    del data["calls"]
+    for record in data["trades"]:
+        for name in ("tx_hash", "block", "close_tx_hash", "close_block"):
+            del record[name]
+    old = RunResult.from_json(data)
+    assert (old.calls, old.trades[0].tx_hash, old.trades[0].block) == ([], "", 0)
 
 
 def test_a_run_written_before_bills_loads_without_them():

@@ -57,6 +57,7 @@ def test_report_writes_every_file_into_the_folder(written):
             "trades.csv",
             "households.csv",
             "slots.csv",
+            "calls.csv",
             "energy_per_slot.png",
             "price_per_slot.png",
             "household_balance.png",
@@ -68,13 +69,26 @@ def test_report_writes_every_file_into_the_folder(written):
 
 @pytest.mark.parametrize(
     ("csv_file", "records", "first_column"),
-    [("trades_csv", "trades", "trade_id"), ("households_csv", "households", "name"), ("slots_csv", "slots", "slot")],
+    [
+        ("trades_csv", "trades", "trade_id"),
+        ("households_csv", "households", "name"),
+        ("slots_csv", "slots", "slot"),
+        ("calls_csv", "calls", "operation"),
+    ],
 )
 def test_each_csv_has_a_header_and_one_row_per_record(written, csv_file, records, first_column):
     result, files = written
     rows = read_csv(getattr(files, csv_file))
     assert len(rows) == len(getattr(result, records)) > 0
     assert next(iter(rows[0])) == first_column
+
+
+def test_trades_csv_names_each_trade_by_meter_slot_and_lot_index_beside_its_id(written):
+    result, files = written
+    rows = read_csv(files.trades_csv)
+    assert [(r["trade_id"], r["meter_id"], r["chain_slot"], r["lot_index"]) for r in rows] == [
+        (str(t.trade_id), str(t.meter_id), str(t.chain_slot), str(t.lot_index)) for t in result.trades
+    ]
 
 
 def test_trades_csv_gives_every_token_amount_also_in_nrg(written):

@@ -233,3 +233,11 @@ def test_the_run_takes_the_lots_close_from_the_chain_and_passes_every_check(sett
     meter, chain_slot = settled[0]
     lot = [t for t in result.trades if (t.meter_id, t.chain_slot) == (meter, chain_slot)]
     assert lot and {t.outcome for t in lot} == {"settled"}
+
+
+def test_the_trades_of_a_lot_someone_else_settled_name_that_strangers_transaction(settled_by_others):
+    result, settled, *_ = settled_by_others
+    lot = [t for t in result.trades if (t.meter_id, t.chain_slot) == settled[0]]
+    closers = {(t.close_tx_hash, t.close_block) for t in lot}
+    operators = {(c.tx_hash, c.block) for c in result.calls}
+    assert len(closers) == 1 and closers.isdisjoint(operators) and closers != {("", 0)}

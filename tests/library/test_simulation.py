@@ -97,6 +97,29 @@ def test_demo_traded_events_match_each_trade_record_in_lot_order(demo, compiled)
     assert on_chain == {t.trade_id: (t.buyer, t.wh, t.price_per_kwh) for t in result.trades}
 
 
+def test_demo_records_each_trade_with_the_matchorders_transaction_and_block_that_made_it(demo):
+    chain, result = demo
+    web3 = chain.web3()
+    made = {(t.tx_hash, t.block) for t in result.trades}
+    receipts = {tx: web3.eth.get_transaction_receipt(tx) for tx, _ in made}
+    assert all(receipts[tx]["blockNumber"] == block and receipts[tx]["status"] == 1 for tx, block in made)
+    calls = {(c.tx_hash, c.block): c.operation for c in result.calls}
+    assert {calls[ref] for ref in made} == {"matchOrders"}
+
+
+def test_demo_records_each_trade_with_the_closelots_transaction_that_closed_its_lot(demo):
+    _, result = demo
+    calls = {(c.tx_hash, c.block): c.operation for c in result.calls}
+    assert {calls[(t.close_tx_hash, t.close_block)] for t in result.trades} == {"closeLots"}
+
+
+def test_demo_records_every_transaction_it_sent_with_its_hash_and_block(demo):
+    chain, result = demo
+    web3 = chain.web3()
+    assert len(result.calls) == result.totals().transactions
+    assert all(web3.eth.get_transaction_receipt(c.tx_hash)["blockNumber"] == c.block for c in result.calls)
+
+
 def test_demo_traded_events_can_be_filtered_by_buyer(demo, compiled):
     chain, result = demo
     escrow = contract(chain, compiled, result, "EnergyEscrow")

@@ -42,9 +42,17 @@ def test_the_page_loads_no_script_style_or_font_from_anywhere(html):
         assert not NETWORK.match(url), url
 
 
-def test_the_page_inlines_plotly_from_the_installed_package(html):
+def test_the_page_inlines_plotlys_basic_bundle_from_npm(html):
     assert page.plotly_js() in html
+    assert "plotly.js (basic - minified)" in page.plotly_js()[:300]
     assert re.fullmatch(r"\d+\.\d+\.\d+", page.plotly_js_version())
+
+
+def test_a_page_of_demo_size_stays_within_one_and_a_half_megabytes():
+    """demo.toml: 20 households, 24 slots, about 350 trades (its report.html was 4.9 MB with plotly.js whole)."""
+    demo_sized = full_run(households=20, slots=24)
+    assert len(demo_sized.trades) > 300
+    assert len(render_page(demo_sized).encode()) <= 1_500_000
 
 
 def test_the_pages_data_comes_from_the_run(html):

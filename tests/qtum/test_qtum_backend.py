@@ -118,10 +118,13 @@ def test_advancing_time_mines_a_block_at_that_time(backend):
 
 
 def test_logs_of_a_contract_come_back_in_ethereum_shape(backend, token, operator, funded):
+    """Decoded as Ethereum logs are, each naming its transaction and block as eth_getLogs does."""
     first = backend.latest_block().number
-    token.transact(operator, "EnergyToken", "mint", funded.address, 9)
-    events = [backend.codec.decode_log(log) for log in backend.logs([token.addresses.token], first)]
+    sent = token.transact(operator, "EnergyToken", "mint", funded.address, 9)
+    logs = backend.logs([token.addresses.token], first)
+    events = [backend.codec.decode_log(log) for log in logs]
     assert [(e.name, e.args["value"]) for e in events if e is not None] == [("Transfer", 9)]
+    assert [(log["transactionHash"], int(log["blockNumber"], 16)) for log in logs] == [(sent.tx_hash, sent.block)]
 
 
 def test_a_sender_without_enough_qtum_is_named_with_what_it_lacks_before_anything_is_sent(backend, token, operator):
