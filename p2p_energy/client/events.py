@@ -12,9 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils.abi import event_abi_to_log_topic
-from web3.contract import Contract
-
+from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.wire.records import skip_reason
 
 
@@ -164,27 +162,18 @@ def snake_case(name: str) -> str:
 
 
 class EventDecoder:
-    """Decodes the logs of the given contracts into the dataclasses above (others are left out)."""
+    """Decodes logs with the market's ABIs (the run's own :class:`AbiCodec`) into the dataclasses above."""
 
-    def __init__(self, contracts: Iterable[Contract]) -> None:
-        self._by_topic: dict[tuple[str, bytes], tuple[Contract, str]] = {}
-        for contract in contracts:
-            for entry in contract.abi:
-                if entry["type"] == "event" and entry["name"] in _EVENTS:
-                    topic = event_abi_to_log_topic(entry)  # type: ignore[arg-type]
-                    self._by_topic[(contract.address.lower(), topic)] = (contract, entry["name"])
+    def __init__(self, codec: AbiCodec) -> None:
+        self.codec = codec
 
     def decode(self, log: Mapping[str, Any]) -> Event | None:
         """The event of one log, or None when it is not one of the market's."""
-        if not log["topics"]:
+        found = self.codec.decode_log(dict(log))
+        if found is None or found.name not in _EVENTS:
             return None
-        found = self._by_topic.get((str(log["address"]).lower(), bytes(log["topics"][0])))
-        if found is None:
-            return None
-        contract, name = found
-        args = contract.events[name]().process_log(log)["args"]  # type: ignore[arg-type]
-        values = {snake_case(key): skip_reason(v) if key == "reason" else v for key, v in args.items()}
-        event: Event = _EVENTS[name](**values)
+        values = {snake_case(key): skip_reason(v) if key == "reason" else v for key, v in found.args.items()}
+        event: Event = _EVENTS[found.name](**values)
         return event
 
     def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> tuple[Event, ...]:

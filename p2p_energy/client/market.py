@@ -3,7 +3,8 @@
 Transactions go out with `eth_sendTransaction` from `sender` (or
 `w3.eth.default_account`): an account the node holds, or one a web3.py
 signing middleware holds the key of. Each waits for its receipt; a reverted
-one raises :class:`TransactionFailed`.
+one raises :class:`Reverted`, as does a call the node's gas estimate
+or a view finds reverting (the contract's error decoded).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError
 from web3.types import TxParams
 
+from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.client.events import Event, EventDecoder
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.wire.cutting import call_gas
@@ -28,8 +31,8 @@ from p2p_energy.wire.readings import reading_domain
 from p2p_energy.wire.records import CloseCall, MatchCall
 
 
-class TransactionFailed(P2PEnergyError):
-    """A transaction was mined and reverted."""
+class Reverted(P2PEnergyError):
+    """A call or transaction reverted; the message names the contract's decoded error."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,21 @@ class _Contract:
         return self.contract.w3
 
     def _view(self, function: str, *args: Any) -> Any:
-        return self.contract.functions[function](*args).call()
+        try:
+            return self.contract.functions[function](*args).call()
+        except ContractLogicError as exc:
+            raise Reverted(f"{function}{tuple(args)} reverted: {self._reason(exc)}") from None
 
     def _transact(self, function: str, *args: Any, sender: str | None) -> Sent:
         call: ContractFunction = self.contract.functions[function](*args)
-        return self._wait(call.transact(self._from(sender)), function)
+        try:
+            tx_hash = call.transact(self._from(sender))
+        except ContractLogicError as exc:  # the node's gas estimate ran into a revert: nothing was sent
+            raise Reverted(f"{function} would revert: {self._reason(exc)}; nothing was sent") from None
+        return self._wait(tx_hash, function)
+
+    def _reason(self, exc: ContractLogicError) -> str:
+        return self.decoder.codec.decode_error(exc.data) if isinstance(exc.data, str) else str(exc.message)
 
     def _send_data(self, label: str, data: bytes, gas: int, sender: str | None) -> Sent:
         params: TxParams = {**self._from(sender), "to": self.address, "data": data, "gas": gas}
@@ -84,7 +97,7 @@ class _Contract:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)  # type: ignore[arg-type]
         hex_hash = "0x" + bytes(tx_hash).hex()
         if receipt["status"] != 1:
-            raise TransactionFailed(f"{label} reverted in transaction {hex_hash}")
+            raise Reverted(f"{label} reverted in transaction {hex_hash}")
         events = self.decoder.decode_all(receipt["logs"])  # type: ignore[arg-type]
         return Sent(hex_hash, receipt["blockNumber"], receipt["gasUsed"], events)
 
@@ -178,7 +191,7 @@ class Market:
             name: w3.eth.contract(address=Web3.to_checksum_address(addresses[name]), abi=abis[name])
             for name in ("EnergyToken", "MeterRegistry", "EnergyEscrow")
         }
-        decoder = EventDecoder(contracts.values())
+        decoder = EventDecoder(AbiCodec(*(abis[name] for name in contracts)))
         return cls(
             EnergyToken(contracts["EnergyToken"], decoder),
             MeterRegistry(contracts["MeterRegistry"], decoder),
