@@ -18,11 +18,13 @@ def test_each_contract_gets_an_artifact_with_abi_bytecode_and_metadata(exported_
         assert json.loads(artifact["metadata"])["settings"]["compilationTarget"] == {artifact["sourceName"]: name}
 
 
-def test_the_escrow_recompiled_from_its_exported_metadata_is_the_code_on_chain(exported_market, toolchain):
-    metadata = load_metadata(exported_market.out / "EnergyEscrow.json")
+def test_the_registry_recompiled_from_its_exported_metadata_is_the_code_on_chain(exported_market, toolchain):
+    # The registry, not the escrow: the same path (immutables the constructor wrote: genesis, slot length), in
+    # half the compile time (17.6 s against 32.9 s, measured 2026-12-08 under load).
+    metadata = load_metadata(exported_market.out / "MeterRegistry.json")
     built, immutables = recompile(metadata, sources_from(exported_market.out / "sources", metadata), toolchain.solc)
-    deployed = bytes(exported_market.web3().eth.get_code(exported_market.record.addresses["EnergyEscrow"]))
-    assert immutables  # the token and the registry are immutables: masked, not ignored
+    deployed = bytes(exported_market.web3().eth.get_code(exported_market.record.addresses["MeterRegistry"]))
+    assert immutables  # masked, not ignored
     assert match(built, immutables, deployed) == "full"
 
 
