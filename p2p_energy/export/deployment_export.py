@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from p2p_energy.chain.market import MARKET_CONTRACTS
+from p2p_energy.errors import UsageError
 from p2p_energy.run.deployment_record import DeploymentRecord, code_hash
 from p2p_energy.solidity.compiler import CompilationResult
 
@@ -79,7 +80,10 @@ def write_brownie_map(records: list[DeploymentRecord], compiled: CompilationResu
     """
     folder = build / "deployments"
     map_path = folder / "map.json"
-    chains: dict[str, dict[str, list[str]]] = json.loads(map_path.read_text()) if map_path.is_file() else {}
+    try:
+        chains: dict[str, dict[str, list[str]]] = json.loads(map_path.read_text()) if map_path.is_file() else {}
+    except json.JSONDecodeError:
+        raise UsageError(f"{map_path} is not valid JSON: remove it (brownie rebuilds it) and export again") from None
     written = []
     for record in sorted(records, key=lambda r: r.created_at):
         stamp = datetime.fromisoformat(record.created_at).timestamp()

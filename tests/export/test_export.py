@@ -3,7 +3,10 @@
 import json
 from dataclasses import replace
 
+import pytest
+
 from p2p_energy.chain.market import MARKET_CONTRACTS
+from p2p_energy.errors import UsageError
 from p2p_energy.export.export import export
 from p2p_energy.export.verify import load_metadata, match, recompile, sources_from
 from p2p_energy.run.deployment_record import save_record
@@ -76,3 +79,11 @@ def test_a_record_built_for_another_evm_is_skipped_with_the_reason(exported_mark
     done = export(compiler, compile_for("cancun"), tmp_path / "out", tmp_path, tmp_path / "build")
     assert done.deployments == ()
     assert done.skipped == (f"{path}: built for EVM london: export with --evm london",)
+
+
+def test_a_damaged_brownie_map_is_named_with_what_to_do(exported_market, toolchain, compile_for, tmp_path):
+    (tmp_path / "build" / "deployments").mkdir(parents=True)
+    (tmp_path / "build" / "deployments" / "map.json").write_text("{")
+    compiler = Compiler.for_project(toolchain, "cancun")
+    with pytest.raises(UsageError, match=r"map.json is not valid JSON: remove it \(brownie rebuilds it\)"):
+        export(compiler, compile_for("cancun"), tmp_path / "out", exported_market.records, tmp_path / "build")
