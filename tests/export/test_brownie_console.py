@@ -6,13 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from p2p_energy.export.export import export
 from p2p_energy.solidity.compiler import Compiler
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD = """
 import sys
-from pathlib import Path
 from brownie import network, project
 from brownie._config import CONFIG
 CONFIG.networks["exported"] = {"id": "exported", "host": sys.argv[1], "chainid": "31337", "name": "exported"}
@@ -24,6 +25,8 @@ print(market.EnergyEscrow[-1].address, market.EnergyEscrow[-1].currentSlot(), ma
 
 def brownie_project(folder):
     """A brownie project over this checkout's contracts and brownie build (`toolchain/brownie-build` made it)."""
+    if not (ROOT / "build" / "contracts" / "EnergyEscrow.json").is_file():
+        pytest.fail("brownie's build/contracts is missing: run `toolchain/brownie-build cancun` once", pytrace=False)
     (folder / "build").mkdir(parents=True)
     shutil.copy(ROOT / "brownie-config.yaml", folder)
     for linked in ("contracts", "node_modules"):
