@@ -9,6 +9,6 @@ and readings are signed and packed in one place.
 """
 
 from p2p_energy.client.events import Event, EventDecoder
-from p2p_energy.client.market import EnergyEscrow, EnergyToken, Market, MeterRegistry, Sent
+from p2p_energy.client.market import EnergyEscrow, EnergyToken, Market, MeterRegistry, Reverted, Sent
 
-__all__ = ["EnergyEscrow", "EnergyToken", "Event", "EventDecoder", "Market", "MeterRegistry", "Sent"]
+__all__ = ["EnergyEscrow", "EnergyToken", "Event", "EventDecoder", "Market", "MeterRegistry", "Reverted", "Sent"]

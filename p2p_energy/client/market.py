@@ -52,6 +52,29 @@ class MeterOwner:
 
 
 @dataclass(frozen=True)
+class AccountView:
+    """An account's escrow balance, standing bid, and the Wh it bought in the latest slot it bought in."""
+
+    balance: int
+    bid_price: int
+    bid_wh: int
+    bid_until: int
+    last_slot: int
+    last_wh: int
+
+
+@dataclass(frozen=True)
+class AskView:
+    """A seller's standing ask (all zero if none)."""
+
+    meter_id: int
+    min_price: int
+    max_wh: int
+    min_wh: int
+    until: int
+
+
+@dataclass(frozen=True)
 class _Contract:
     """One contract: its web3 Contract and the decoder of the whole market's events."""
 
@@ -149,6 +172,12 @@ class EnergyEscrow(_Contract):
     def balance_of(self, account: str) -> int:
         return int(self._view("balanceOf", account))
 
+    def account_of(self, account: str) -> AccountView:
+        return AccountView(*self._view("accountOf", account))
+
+    def ask_of(self, account: str) -> AskView:
+        return AskView(*self._view("askOf", account))
+
     def current_slot(self) -> int:
         return int(self._view("currentSlot"))
 
@@ -197,6 +226,13 @@ class Market:
             MeterRegistry(contracts["MeterRegistry"], decoder),
             EnergyEscrow(contracts["EnergyEscrow"], decoder),
         )
+
+    def events(self, from_block: int, to_block: int | str = "latest") -> tuple[Event, ...]:
+        """The market's events (all three contracts') in these blocks, decoded, in chain order."""
+        w3 = self.escrow.w3
+        addresses = [self.token.address, self.registry.address, self.escrow.address]
+        logs = w3.eth.get_logs({"address": addresses, "fromBlock": from_block, "toBlock": to_block})  # type: ignore[typeddict-item]
+        return self.escrow.decoder.decode_all(logs)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, w3: Web3, deployment: str | Path) -> Market:

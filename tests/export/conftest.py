@@ -32,7 +32,7 @@ def exported_market(toolchain, compile_for, tmp_path_factory):
     """The market deployed by anvil's first account and exported to a folder of the module's own."""
     compiled = compile_for("cancun")
     root = tmp_path_factory.mktemp("export")
-    with LocalChain(toolchain.anvil, ChainOptions(accounts=3)) as chain:
+    with LocalChain(toolchain.anvil, ChainOptions(accounts=5)) as chain:
         backend = local_backend(chain, compiled)
         try:
             request = DeploymentRequest("local", 900, 1_800, root / "deployments")

@@ -3,8 +3,16 @@
 import pytest
 
 from p2p_energy.client import Market
-from p2p_energy.client.events import Deposited, GroupMatched, LotSettled, MeterRegistered, Traded, Transfer
-from p2p_energy.client.market import MeterOwner, Reverted
+from p2p_energy.client.events import (
+    AskPlaced,
+    Deposited,
+    GroupMatched,
+    LotSettled,
+    MeterRegistered,
+    Traded,
+    Transfer,
+)
+from p2p_energy.client.market import AskView, MeterOwner, Reverted
 from p2p_energy.domain.settlement import trade_cost
 from p2p_energy.wire.cutting import LotAction, close_call, cut_closes
 from p2p_energy.wire.orders import Ask, Bid, sign_order
@@ -88,3 +96,31 @@ def test_a_trade_matched_and_closed_through_the_wire_format_decodes_into_traded_
         400,
     )
     assert settled.paid == cost * DELIVERED // WH
+
+
+def place_ask(market, operator, seller, meter_id):
+    """`seller`'s meter registered as `meter_id` and its signed standing ask placed by the operator."""
+    meter = MeterKey(bytes([meter_id]) * 32)
+    market.registry.register_meter(meter_id, seller.address, meter.address, market.escrow.address,
+                                   sender=operator.address)  # fmt: skip
+    until = market.escrow.current_slot() + 10
+    ask = Ask(seller.address, meter_id, PRICE, 300, 100, until)
+    signed = sign_order(bytes.fromhex(seller.private_key[2:]), market.escrow.order_domain(), ask)
+    return market.escrow.match_orders(MatchCall((signed,), ()), sender=operator.address), until
+
+
+def test_a_standing_ask_reads_back_as_a_dataclass(market, accounts, exported_market):
+    seller = exported_market.chain.accounts[3]  # its own seller: an older ask of the same seller would be stale
+    _, until = place_ask(market, accounts[0], seller, 8)
+    assert market.escrow.ask_of(seller.address) == AskView(8, PRICE, 300, 100, until)
+
+
+def test_the_markets_events_over_blocks_decode_in_chain_order(market, accounts, exported_market):
+    seller = exported_market.chain.accounts[4]  # its own seller, as above
+    sent, until = place_ask(market, accounts[0], seller, 9)
+    events = market.events(sent.block - 1, sent.block)
+    seller, escrow = seller.address, market.escrow.address
+    assert events[-2:] == (
+        MeterRegistered(9, seller, MeterKey(bytes([9]) * 32).address, escrow),
+        AskPlaced(seller, 9, PRICE, 300, 100, until),
+    )
