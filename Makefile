@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench export clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -59,6 +59,12 @@ run: setup
 # (qtumd from $$QTUMD or PATH; about 25 s with node start and coin maturity).
 run-qtum: setup
 	$(BIN)/p2p-energy simulate scenarios/demo.toml --backend qtum --out reports/demo-qtum
+
+# Artifacts for other tools (docs/artifacts.md): build/export/ (ABI, bytecode, solc
+# metadata per contract; deployment-<chain id>.json per recorded deployment) and
+# brownie's build/deployments/.
+export: setup
+	$(BIN)/p2p-energy export
 
 gas: setup
 	$(BIN)/p2p-energy gas --json build/gas.json

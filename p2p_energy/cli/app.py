@@ -31,6 +31,7 @@ Command = Callable[[argparse.Namespace, Toolchain, "Console"], int]
 #: argument load none of them (and so neither web3 nor the chain).
 COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("tool_commands", "cmd_compile"),
+    "export": ("tool_commands", "cmd_export"),
     "chain": ("chain_commands", "cmd_chain"),
     "networks": ("chain_commands", "cmd_networks"),
     "check-qtum": ("chain_commands", "cmd_check_qtum"),

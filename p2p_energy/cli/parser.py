@@ -65,6 +65,32 @@ def _add_compile(commands: argparse._SubParsersAction[_Parser]) -> None:
     compile_cmd.add_argument("--force", action="store_true", help="ignore the cache and compile anew")
 
 
+def _add_export(commands: argparse._SubParsersAction[_Parser]) -> None:
+    export_cmd = commands.add_parser(
+        "export",
+        help="write artifacts for other tools: ABI, bytecode and solc metadata per contract, the recorded "
+        "deployments with their ABIs, brownie's deployment map (docs/artifacts.md)",
+    )
+    _add_evm(export_cmd)
+    export_cmd.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="where to write (default: build/export/ in the project)"
+    )
+    export_cmd.add_argument(
+        "--deployments",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"folder of the deployment records to export (default: {DEFAULT_DIRECTORY}/ in the project)",
+    )
+    export_cmd.add_argument(
+        "--brownie-build",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="brownie's build folder whose deployments/ gets the market (default: build/ in the project)",
+    )
+
+
 def _add_chain(commands: argparse._SubParsersAction[_Parser]) -> None:
     chain_cmd = commands.add_parser(
         "chain", help="run a local anvil chain (or a qtumd regtest node) in the foreground (Ctrl-C stops it)"
@@ -349,6 +375,7 @@ def _add_toolchain(commands: argparse._SubParsersAction[_Parser]) -> None:
 # In the order `p2p-energy --help` lists the commands.
 _COMMANDS = (
     _add_compile,
+    _add_export,
     _add_chain,
     _add_networks,
     _add_check_qtum,

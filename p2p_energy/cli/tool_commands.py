@@ -1,4 +1,4 @@
-"""The toolchain commands: compile, demo, gas, bench, toolchain."""
+"""The toolchain commands: compile, export, demo, gas, bench, toolchain."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from p2p_energy.bench import BenchOptions, run_bench
 from p2p_energy.bench_table import bench_table
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.qtumd import find_qtumd
-from p2p_energy.cli.common import compile_contracts
+from p2p_energy.cli.common import compile_contracts, say_to
 from p2p_energy.defaults import BENCH_OUT
 from p2p_energy.errors import UsageError
+from p2p_energy.export.export import DEFAULT_OUT as EXPORT_OUT
+from p2p_energy.export.export import export
 from p2p_energy.gas import GasModelError, gas_tables, run_gas_report, run_gas_report_on_qtum
 from p2p_energy.quickstart import run_quickstart
+from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
+from p2p_energy.solidity.compiler import Compiler
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain, install_solc_wrapper
 
 
@@ -26,6 +30,28 @@ def cmd_compile(args: argparse.Namespace, toolchain: Toolchain, console: Console
     for name, artifact in sorted(result.contracts.items()):
         table.add_row(name, artifact.source, f"{artifact.runtime_size:,}", f"{len(artifact.bytecode) // 2:,}")
     console.print(table)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    root = toolchain.root
+    out = args.out if args.out is not None else root / EXPORT_OUT
+    deployments = args.deployments if args.deployments is not None else root / DEFAULT_DIRECTORY
+    if args.deployments is not None and not deployments.is_dir():
+        raise UsageError(f"--deployments {deployments} is not a folder")
+    compiled = compile_contracts(toolchain, args.evm, console)
+    brownie_build = args.brownie_build if args.brownie_build is not None else root / "build"
+    done = export(Compiler.for_project(toolchain, args.evm), compiled, out, deployments, brownie_build)
+    say = say_to(console)
+    say(f"artifacts: {', '.join(p.name for p in done.artifacts)} and sources/ in {out}")
+    for path in done.deployments:
+        say(f"deployment: {path}")
+    if done.brownie:
+        say(f"brownie: {len(done.brownie) - 1} deployments in {done.brownie[0]}")
+    for reason in done.skipped:
+        say(f"skipped {reason}")
+    if not done.deployments and not done.skipped:
+        say(f"no deployment records in {deployments}: `p2p-energy deploy` writes one")
     return 0
 
 

@@ -310,9 +310,9 @@ def same_code_except_immutables(compiled_runtime: str, deployed: bytes) -> bool:
     solc leaves a 32-byte run of zeros in the runtime bytecode where each
     immutable goes and the constructor writes the value there, so deployed
     code has the compiled length and may differ only where the compiled byte
-    is zero. (Our artifacts do not carry `immutableReferences`; this check is
-    weaker than masking the exact positions, which is why reuse relies on the
-    record's hashes instead, see :func:`deploy_or_reuse`.)
+    is zero. (This check is weaker than masking the exact positions,
+    `ContractArtifact.immutable_references`, as `p2p_energy.export.verify` does;
+    reuse relies on the record's hashes instead, see :func:`deploy_or_reuse`.)
     """
     compiled = bytes.fromhex(compiled_runtime.removeprefix("0x"))
     return len(compiled) == len(deployed) and all(c in (0, d) for c, d in zip(compiled, deployed, strict=True))

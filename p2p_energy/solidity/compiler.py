@@ -23,7 +23,14 @@ from p2p_energy.networks import EVM_VERSIONS as EVM_VERSIONS
 from p2p_energy.solidity.toolchain import SOLC_VERSION, Toolchain
 
 REMAPPINGS = ("@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/",)
-_OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]
+_OUTPUTS = [
+    "abi",
+    "metadata",  # what a verifier (Sourcify) recompiles from; its hash ends the bytecode
+    "evm.bytecode.object",
+    "evm.deployedBytecode.object",
+    "evm.deployedBytecode.immutableReferences",
+    "evm.methodIdentifiers",
+]
 _CACHE_FORMAT = 1
 #: The compile cache of the project's contracts, under its root.
 PROJECT_CACHE = Path("build") / "p2p-energy-cache"
@@ -62,6 +69,10 @@ class ContractArtifact:
     abi: list[dict[str, Any]]
     bytecode: str
     runtime_bytecode: str
+    #: solc's metadata JSON, as solc wrote it (its hash is in the bytecode's CBOR tail).
+    metadata: str = ""
+    #: Where the constructor writes each immutable into the runtime code: AST id -> [{start, length}] (bytes).
+    immutable_references: dict[str, list[dict[str, int]]] = field(default_factory=dict)
 
     @property
     def runtime_size(self) -> int:
@@ -190,7 +201,8 @@ class Compiler:
         }
         return _sha256(json.dumps(key, sort_keys=True).encode())[:24]
 
-    def _resolve(self, source_name: str) -> Path:
+    def resolve_source(self, source_name: str) -> Path:
+        """The file on disk of a source unit name the compiler read (ours, or an imported library's)."""
         for root in (self.base_path, self.toolchain.root):
             path = root / source_name
             if path.is_file():
@@ -198,7 +210,7 @@ class Compiler:
         raise P2PEnergyError(f"compiled source {source_name} is not on disk any more")
 
     def _hash_input(self, source_name: str) -> str:
-        return _sha256(self._resolve(source_name).read_bytes())
+        return _sha256(self.resolve_source(source_name).read_bytes())
 
     def _read_cache(self, cache_file: Path) -> dict[str, Any] | None:
         try:
@@ -237,7 +249,7 @@ class Compiler:
             file = location.get("file")
             line = column = None
             if file and location.get("start", -1) >= 0:
-                text = sources[file].decode() if file in sources else self._resolve(file).read_text()
+                text = sources[file].decode() if file in sources else self.resolve_source(file).read_text()
                 line, column = _line_and_column(text, location["start"])
             message = f"{error.get('type', 'Error')}: {error.get('message', '')}"
             found.append(Diagnostic("error", message, file, line, column))
@@ -263,5 +275,7 @@ class Compiler:
                     abi=data["abi"],
                     bytecode=bytecode,
                     runtime_bytecode=data["evm"]["deployedBytecode"]["object"],
+                    metadata=data.get("metadata", ""),
+                    immutable_references=data["evm"]["deployedBytecode"].get("immutableReferences", {}),
                 )
         return CompilationResult(contracts, self.settings, SOLC_VERSION, from_cache)

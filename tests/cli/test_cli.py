@@ -10,7 +10,7 @@ from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
 
-@pytest.mark.parametrize("command", ["compile", "chain", "demo", "toolchain"])
+@pytest.mark.parametrize("command", ["compile", "export", "chain", "demo", "toolchain"])
 def test_each_command_has_help(cli, command):
     completed = cli(command, "--help")
     assert completed.returncode == 0
@@ -19,7 +19,7 @@ def test_each_command_has_help(cli, command):
 
 def test_top_level_help_lists_the_commands(cli):
     out = cli("--help").stdout
-    for command in ("compile", "chain", "demo", "toolchain"):
+    for command in ("compile", "export", "chain", "demo", "toolchain"):
         assert command in out
 
 
