@@ -21,6 +21,7 @@ from rich.console import Console
 from p2p_energy.cli.chain_commands import cmd_chain, cmd_check_qtum, cmd_deploy, cmd_networks
 from p2p_energy.cli.parser import build_parser
 from p2p_energy.cli.run_commands import cmd_compare, cmd_report, cmd_simulate
+from p2p_energy.cli.sweep_commands import cmd_sweep
 from p2p_energy.cli.tool_commands import cmd_bench, cmd_compile, cmd_demo, cmd_gas, cmd_toolchain
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.solidity.toolchain import Toolchain, find_toolchain, project_root
@@ -39,6 +40,7 @@ COMMANDS: dict[str, Command] = {
     "report": cmd_report,
     "compare": cmd_compare,
     "simulate": cmd_simulate,
+    "sweep": cmd_sweep,
     "toolchain": cmd_toolchain,
 }
 
