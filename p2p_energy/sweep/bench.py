@@ -22,7 +22,8 @@ from pathlib import Path
 
 from p2p_energy.solidity.toolchain import find_toolchain
 from p2p_energy.sweep.engine import Engine, dask_client, run_all
-from p2p_energy.sweep.results import sweep_table, write_table
+from p2p_energy.sweep.page import chart_data, write_sweep_page
+from p2p_energy.sweep.results import SweepTable, load_table, sweep_table, write_table
 from p2p_energy.sweep.run_one import FAILED, run_sweep_run
 from p2p_energy.sweep.sweep_file import code_version, load_sweep
 
@@ -79,6 +80,24 @@ def bench_sweep(sweep_file: Path, folder: Path, workers: int) -> SweepBench:
     )
 
 
+def write_study_chart(table: SweepTable, x_axis: str, path: Path) -> Path:
+    """Two panels, bill savings and local trade share against `x_axis`: a line per value of the other axes,
+    error bars across seeds (the chart of docs/sweeps.md and the README)."""
+    from p2p_energy.output.plots import figure, png
+
+    charts = {c["kpi"]: c for c in chart_data(table) if c["axis"] == x_axis}
+    fig = figure(11, 4)
+    axes = fig.subplots(1, 2)
+    for ax, kpi in zip(axes, ("bill_savings_nrg", "local_trade_share"), strict=True):
+        for line in charts[kpi]["lines"]:
+            ax.errorbar(line["x"], line["y"], yerr=line["spread"], marker="o", capsize=3, label=line["name"])
+        ax.set_xlabel(x_axis)
+        ax.set_title(charts[kpi]["title"])
+    axes[0].legend(fontsize=8)
+    path.write_bytes(png(fig))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m p2p_energy.sweep.bench", description=__doc__)
     parser.add_argument("sweep", type=Path, nargs="?", default=Path("scenarios/sweeps/neighbourhood.toml"))
@@ -86,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     figures = bench_sweep(args.sweep, args.out, args.workers)
+    table = load_table(args.out / "cluster")
+    write_sweep_page(table, args.out / "cluster")
+    write_study_chart(table, table.axes[0], args.out / "study.png")
     text = json.dumps(asdict(figures), indent=1)
     (args.out.parent / "sweep.json").write_text(text + "\n", encoding="utf-8")
     print(text)
