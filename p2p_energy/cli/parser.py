@@ -314,7 +314,7 @@ def _add_sweep(commands: argparse._SubParsersAction[_Parser]) -> None:
         "sweep", help="run a sweep file's runs (a base scenario and axes) on Dask: one table, one page (docs/sweeps.md)"
     )
     sweep_cmd.add_argument(
-        "sweep", type=Path, metavar="SWEEP", help="a sweep file, e.g. scenarios/sweeps/batteries.toml"
+        "sweep", type=Path, metavar="SWEEP", help="a sweep file, e.g. scenarios/sweeps/neighbourhood.toml"
     )
     sweep_cmd.add_argument(
         "--scheduler",

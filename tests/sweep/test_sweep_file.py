@@ -1,8 +1,11 @@
 """Sweep files: axes expand to runs, each run's scenario checked by the scenario loader; no chain, no Dask."""
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.errors import UsageError
@@ -79,3 +82,17 @@ def test_a_bad_sweep_file_is_one_line_naming_what_to_fix(tmp_path, body, says):
         expand(tmp_path, body)
     assert says in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seeds=st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True),
+    modes=st.lists(st.sampled_from(["merit", "pay_as_bid", "pay_as_clear"]), min_size=1, max_size=3, unique=True),
+)
+def test_crossed_axes_give_one_distinct_run_per_combination(tmp_path, seeds, modes):
+    sweep = expand(tmp_path, f'[axes]\nseed = {seeds}\n"market.mode" = {json.dumps(modes)}\n')
+    assert len(sweep.runs) == len(seeds) * len(modes)
+    assert len({run.key for run in sweep.runs}) == len(sweep.runs)
+    assert {(r.scenario["seed"], r.scenario["market"]["mode"]) for r in sweep.runs} == {
+        (s, m) for s in seeds for m in modes
+    }
