@@ -3,6 +3,7 @@ drawn by a real headless Chromium with nothing fetched from the network."""
 
 import pytest
 
+from p2p_energy.sweep.bench import write_study_chart
 from p2p_energy.sweep.page import chart_data, render_sweep_page, write_sweep_page
 from p2p_energy.sweep.results import sweep_table
 from p2p_energy.sweep.run_one import RunRow
@@ -48,3 +49,8 @@ def test_the_sweep_page_draws_every_chart_offline_without_script_errors(table, b
     assert browser.evaluate("document.documentElement.dataset.ready") == "yes"
     assert int(browser.evaluate("document.documentElement.dataset.charts")) == len(chart_data(table))
     assert [url for url in browser.requests() if not url.startswith(LOCAL_SCHEMES)] == []
+
+
+def test_the_study_chart_is_a_png_of_savings_and_local_share_against_an_axis(table, tmp_path):
+    chart = write_study_chart(table, "market.mode", tmp_path / "study.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
