@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench export clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench sweep-bench export clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -73,6 +73,12 @@ gas: setup
 # and compile times in one table; figures in bench/results.json.
 bench: setup
 	$(BIN)/p2p-energy bench
+
+# The sweep study (scenarios/sweeps/neighbourhood.toml, 36 runs) on a local Dask cluster against the same
+# runs one after another: wall times, their ratio, the engine's overhead per run (bench/sweep.json;
+# docs/sweeps.md). Minutes, not seconds: not part of make test.
+sweep-bench: setup
+	$(BIN)/python -m p2p_energy.sweep.bench scenarios/sweeps/neighbourhood.toml --out bench/sweep
 
 lint: lint-python slither
 

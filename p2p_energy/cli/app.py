@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("run_commands", "cmd_report"),
     "compare": ("run_commands", "cmd_compare"),
     "simulate": ("run_commands", "cmd_simulate"),
+    "sweep": ("sweep_commands", "cmd_sweep"),
     "toolchain": ("tool_commands", "cmd_toolchain"),
 }
 

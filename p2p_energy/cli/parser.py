@@ -340,12 +340,36 @@ def _add_report(commands: argparse._SubParsersAction[_Parser]) -> None:
     report_cmd = commands.add_parser(
         "report", help="print the summary of a report folder again and where its page is (no chain needed)"
     )
-    report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation wrote")
+    report_cmd.add_argument("dir", type=Path, metavar="DIR", help="the report folder a simulation (or a sweep) wrote")
     report_cmd.add_argument("--open", action="store_true", help="also open report.html in a web browser")
     report_cmd.add_argument(
         "--json",
         action="store_true",
         help="print the summary's figures as JSON instead of the tables (trade ids as strings)",
+    )
+
+
+def _add_sweep(commands: argparse._SubParsersAction[_Parser]) -> None:
+    sweep_cmd = commands.add_parser(
+        "sweep", help="run a sweep file's runs (a base scenario and axes) on Dask: one table, one page (docs/sweeps.md)"
+    )
+    sweep_cmd.add_argument(
+        "sweep", type=Path, metavar="SWEEP", help="a sweep file, e.g. scenarios/sweeps/neighbourhood.toml"
+    )
+    sweep_cmd.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:8786",
+        help="an existing Dask scheduler whose workers have this project installed (default: a local cluster)",
+    )
+    sweep_cmd.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="worker processes of the local cluster (default: cores)"
+    )
+    sweep_cmd.add_argument(
+        "--backend", choices=BACKENDS, default="evm", help="every run's chain, unless the sweep has a backend axis"
+    )
+    sweep_cmd.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="sweep folder (default reports/sweeps/<SWEEP file name>)"
     )
 
 
@@ -386,6 +410,7 @@ _COMMANDS = (
     _add_simulate,
     _add_report,
     _add_compare,
+    _add_sweep,
     _add_toolchain,
 )
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, TextColumn
 
 from p2p_energy.cli.common import print_json, say_to
+from p2p_energy.cli.sweep_commands import SWEEP_META_FILE, cmd_report_sweep
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import folder_lock
@@ -18,8 +19,8 @@ from p2p_energy.output.compare import COMPARE_FILE, comparison_figures, load_run
 from p2p_energy.output.records import RunResult
 from p2p_energy.output.report import (
     PAGE_FILE,
-    SUMMARY_FILE,
     check_report_folder,
+    finished_report,
     load_report,
     render_summary,
     summary_figures,
@@ -68,7 +69,7 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     # One run per report folder: a second one would mix its files with the first's.
     with folder_lock(out, "its report"):
         check_report_folder(out)  # the report replaces this folder whole: refuse one of other things now
-        finished = _finished_report(out) if args.resume else None
+        finished = finished_report(out) if args.resume else None
         if finished is not None:
             # Nothing is left to send; a resume would only replace a good report with a worse one.
             render_summary(finished, console)
@@ -78,22 +79,6 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
             )
             return 0
         return _simulate(toolchain, scenario, options, out, console)
-
-
-def _finished_report(out: Path) -> RunResult | None:
-    """The report in `out` if it is of the run its run record describes and that run passed every check, else None.
-
-    A report is written when its run ends and keeps the run record's file (linked, same time); a run started
-    again into the folder writes a newer run record.
-    """
-    summary, record = out / SUMMARY_FILE, out / RUN_RECORD_FILE
-    if not (summary.is_file() and record.is_file()) or summary.stat().st_mtime < record.stat().st_mtime:
-        return None
-    try:
-        result = load_report(out)
-    except P2PEnergyError:
-        return None
-    return result if result.checks and all(result.checks.values()) else None
 
 
 def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console) -> int:
@@ -147,6 +132,8 @@ def _check_writable(out: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    if (Path(args.dir) / SWEEP_META_FILE).is_file():  # a sweep's folder: its table again
+        return cmd_report_sweep(Path(args.dir), console)
     result = load_report(args.dir)
     page, note = Path(args.dir) / PAGE_FILE, ""
     if not page.is_file():  # a report written before report.html existed

@@ -524,3 +524,19 @@ def _households_table(households: Sequence[HouseholdRecord], with_bills: bool = 
             *([("+" if h.saving > 0 else "") + _tokens(h.saving)] if with_bills else []),
         )
     return table
+
+
+def finished_report(out: Path) -> RunResult | None:
+    """The report in `out` if it is of the run its run record describes and that run passed every check, else None.
+
+    A report is written when its run ends and keeps the run record's file (linked, same time); a run started
+    again into the folder writes a newer run record.
+    """
+    summary, record = out / SUMMARY_FILE, out / CARRIED_OVER[0]  # the run record
+    if not (summary.is_file() and record.is_file()) or summary.stat().st_mtime < record.stat().st_mtime:
+        return None
+    try:
+        result = load_report(out)
+    except P2PEnergyError:
+        return None
+    return result if result.checks and all(result.checks.values()) else None

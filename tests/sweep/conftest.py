@@ -1,0 +1,1 @@
+from tests.output.conftest import browser as browser  # one headless Chromium per module, as for report.html
