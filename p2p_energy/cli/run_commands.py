@@ -16,7 +16,6 @@ from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import folder_lock
 from p2p_energy.output.compare import COMPARE_FILE, comparison_figures, load_runs, render_comparison, write_comparison
-from p2p_energy.output.records import RunResult
 from p2p_energy.output.report import (
     PAGE_FILE,
     check_report_folder,
