@@ -21,6 +21,8 @@ from p2p_energy.solidity.toolchain import find_toolchain
 from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: The environment of the CLI runs: anvil's dev key, not one from the environment, deploys.
 ENV = {name: value for name, value in os.environ.items() if name != PRIVATE_KEY_ENV}
 

@@ -13,6 +13,8 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.run.resume import RUN_RECORD_FILE
 from p2p_energy.solidity.toolchain import find_toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SCENARIO = """
 name = "metered"
 seed = 7

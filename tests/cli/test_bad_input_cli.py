@@ -20,6 +20,8 @@ from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import TINY
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.fixture(autouse=True)
 def no_key_in_the_environment(monkeypatch):

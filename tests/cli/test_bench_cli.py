@@ -8,6 +8,8 @@ import pytest
 from p2p_energy.cli import main
 from p2p_energy.gas import ERC20_TRANSFER_REFERENCE
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SECTIONS = {"format", "date", "quick", "runs", "evm_version", "machine", "gas", "throughput"}
 SECTIONS |= {"anvil_transfers", "compile", "city_day", "planning", "cli_startup", "targets"}
 

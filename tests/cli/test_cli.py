@@ -9,6 +9,8 @@ from web3 import HTTPProvider, Web3
 from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.mark.parametrize("command", ["compile", "export", "chain", "demo", "toolchain"])
 def test_each_command_has_help(cli, command):

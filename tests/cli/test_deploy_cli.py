@@ -6,6 +6,8 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.fixture(scope="module")
 def toolchain():

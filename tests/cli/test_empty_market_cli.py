@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from tests.cli.conftest import TINY
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
 
 def test_a_run_that_trades_nothing_ends_with_a_warning_saying_so(cli, tmp_path):

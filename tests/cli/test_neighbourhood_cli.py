@@ -10,6 +10,8 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.fixture(scope="module")
 def scenario_path():

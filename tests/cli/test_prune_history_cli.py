@@ -4,9 +4,12 @@ import signal
 import subprocess
 
 import psutil
+import pytest
 
 from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
 
 def test_chain_help_names_prune_history(cli):

@@ -10,6 +10,8 @@ from web3 import HTTPProvider, Web3
 from tests.child_output import ChildOutput
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.mark.parametrize("command", ["networks", "check-qtum"])
 def test_qtum_commands_have_help(cli, command):

@@ -7,6 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "p2p-energy"
 

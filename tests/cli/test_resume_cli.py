@@ -30,6 +30,8 @@ from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI, FAULTS
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: Blocks the runner mines after the set-up before it is paused for the snapshot, and after it.
 BLOCKS_BEFORE_SNAPSHOT = 12
 BLOCKS_LOST = 3

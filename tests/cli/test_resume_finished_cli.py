@@ -10,6 +10,8 @@ from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT
 from p2p_energy.solidity.toolchain import find_toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "p2p-energy"
 DEMO = PROJECT / "scenarios" / "demo.toml"

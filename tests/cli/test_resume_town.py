@@ -17,6 +17,8 @@ from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
 from p2p_energy.solidity.toolchain import find_toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 CLI = Path(sys.executable).parent / "p2p-energy"
 PROJECT = Path(__file__).resolve().parents[2]
 #: Where in the run (a share of the uninterrupted run's blocks) the runner is killed: during the

@@ -5,6 +5,8 @@ import pytest
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, free_port
 from p2p_energy.solidity.toolchain import find_toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 PASSWORD = "pw-7f3a9c-never-shown"
 
 

@@ -19,6 +19,8 @@ import pytest
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml"
 ANVIL_STARTED = b"local anvil chain (id 31337"
 

@@ -11,6 +11,8 @@ from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
 from tests.cli.conftest import CLI
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPORT_CSVS = ("trades.csv", "households.csv", "slots.csv")
 REPORT_PNGS = ("energy_per_slot.png", "price_per_slot.png", "household_balance.png", "gas_per_trade.png")

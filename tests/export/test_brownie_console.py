@@ -11,6 +11,8 @@ import pytest
 from p2p_energy.export.export import export
 from p2p_energy.solidity.compiler import Compiler
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 ROOT = Path(__file__).resolve().parents[2]
 LOAD = """
 import sys

@@ -20,6 +20,8 @@ from p2p_energy.wire.readings import MeterKey, Reading
 from p2p_energy.wire.records import GroupClose, Lot, MatchCall, Trade
 from tests.local_chain import mine_at
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 PRICE, WH, DELIVERED = 20_000_000, 500, 400
 
 

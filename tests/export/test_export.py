@@ -12,6 +12,8 @@ from p2p_energy.export.verify import load_metadata, match, recompile, sources_fr
 from p2p_energy.run.deployment_record import save_record
 from p2p_energy.solidity.compiler import Compiler
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 def test_each_contract_gets_an_artifact_with_abi_bytecode_and_metadata(exported_market):
     for name in MARKET_CONTRACTS:

@@ -3,7 +3,11 @@
 import json
 import subprocess
 
+import pytest
+
 from tests.cli.conftest import CLI
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
 
 def export(*args):

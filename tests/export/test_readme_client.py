@@ -5,6 +5,10 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 MARKER = "<!-- client example: tests/export/test_readme_client.py runs it -->"
 

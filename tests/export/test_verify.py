@@ -1,9 +1,12 @@
 """The code-matching rule of re-verification, on made-up code (no compiler, no chain)."""
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from p2p_energy.export.verify import match
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
 CBOR_TAIL = bytes(51) + (51).to_bytes(2)  # a 51-byte CBOR metadata blob and its length, as solc ends runtime code
 

@@ -21,6 +21,8 @@ import requests
 
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: Storage slots written into one account, so that a save takes long enough to be caught mid-write.
 FILLER_SLOTS = 30_000
 FILLER = "0x" + "ab" * 20

@@ -5,6 +5,8 @@ The figures are times, so only their shape is tested here; `make bench` measures
 
 from pathlib import Path
 
+import pytest
+
 from p2p_energy.bench import planning_check
 from p2p_energy.bench_planning import CITY_SITE, PlanningTimes, measure_planning
 from p2p_energy.bench_table import _planning_rows
@@ -33,6 +35,7 @@ def test_the_site_copy_places_the_scenario_in_hangzhou_with_h0_loads():
     assert CITY_SITE["site"]["timezone"] == "Asia/Shanghai" and CITY_SITE["loads"]["profile"] == "H0"
 
 
+@pytest.mark.slow  # plans every scenario several times
 def test_measuring_plans_each_scenario_the_number_of_runs_asked_for():
     measured = measure_planning(DEMO, runs=2)
     assert (measured.scenario, len(measured.today_s), len(measured.site_s)) == ("demo", 2, 2)

@@ -13,6 +13,8 @@ from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import UsageError
 from tests.local_chain import first_account, local_backend
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 def port_is_open(port: int) -> bool:
     with socket.socket() as sock:

@@ -7,6 +7,8 @@ import requests
 
 from p2p_energy.run.context import ChainStopped, Stage, reporting_chain_stops
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 
 @pytest.fixture
 def dead_url():

@@ -6,6 +6,8 @@ from p2p_energy.errors import UsageError
 from p2p_energy.solidity.compiler import CompilationError, Compiler, CompilerSettings
 from p2p_energy.solidity.toolchain import Toolchain
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 GOOD = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 import {Lib} from "./lib/Lib.sol";

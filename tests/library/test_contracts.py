@@ -12,6 +12,8 @@ from p2p_energy.chain.market import deploy_contract
 from p2p_energy.errors import UsageError
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 ERROR_ABI = [
     {
         "type": "error",

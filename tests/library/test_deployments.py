@@ -19,6 +19,8 @@ from p2p_energy.run.deployment_record import (
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse
 from tests.local_chain import first_account, local_backend
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SLOT = 900
 GRACE = 1_800
 

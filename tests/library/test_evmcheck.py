@@ -8,6 +8,8 @@ from p2p_energy.errors import UsageError
 from p2p_energy.solidity.compiler import Compiler, CompilerSettings, ContractArtifact
 from p2p_energy.solidity.evmcheck import CODE_SIZE_LIMIT, check_all, check_contract, disassemble, strip_metadata
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 QTUM_TRAPS = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 contract Destructible { function destroy() external { selfdestruct(payable(msg.sender)); } }

@@ -33,6 +33,8 @@ from p2p_energy.gas_figures import (
 from p2p_energy.limits import MAX_TRADES_PER_LOT
 from p2p_energy.wire.cutting import MAX_CALL_GAS, MAX_CALLDATA_BYTES
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
 
 

@@ -117,6 +117,7 @@ def test_network_limits_refuse_storage_trades_at_the_element_they_would_overload
         )
 
 
+@pytest.mark.slow  # a power flow per slot over a whole day
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32),

@@ -34,6 +34,8 @@ from p2p_energy.wire.readings import MeterKey, Reading, reading_domain
 from p2p_energy.wire.records import CloseCall, GroupClose, Lot, MatchCall, Trade, credited_by, lot_key, lot_of_key
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SELLERS = 25
 BUYERS = 25
 SLOTS = 20

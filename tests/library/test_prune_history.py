@@ -17,6 +17,8 @@ from p2p_energy.errors import UsageError
 from p2p_energy.run.target import TargetOptions, open_target
 from tests.local_chain import deploy_local_market
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: Blocks mined after the revert: far more than the pruned chains below keep.
 LATER_BLOCKS = 12
 

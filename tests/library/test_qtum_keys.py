@@ -19,6 +19,8 @@ from p2p_energy.chain.qtum_keys import QtumKey, gethexaddress
 from p2p_energy.errors import UsageError
 from tests.library.base58_reference import reference_b58check
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 # Bitcoin wiki, "Wallet import format": one key, uncompressed and compressed.
 KEY = bytes.fromhex("0c28fca386c7a227600b2fe50b7cae11ec86d3bf1fbe471be89827e19d72aa1d")
 WIF_UNCOMPRESSED = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"

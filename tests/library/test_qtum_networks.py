@@ -10,6 +10,8 @@ from p2p_energy.chain.anvil import LocalChain, chain_options
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import NETWORKS, network
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 QTUM = ["qtum-mainnet", "qtum-testnet", "qtum-regtest"]
 FLOOR_WEI = 40 * 10**10  # 40 sat/gas, 1 sat = 10^10 wei as Janus shows it
 

@@ -10,6 +10,8 @@ from p2p_energy.quickstart import DELIVERED_WH, TRADE_PRICE_PER_KWH, TRADE_WH, r
 from p2p_energy.wire.readings import MeterKey
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 STEPS = ["registerMeter", "mint", "approve", "deposit", "matchOrders", "closeLots", "withdraw", "payOut"]
 
 

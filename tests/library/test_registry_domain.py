@@ -9,6 +9,8 @@ from p2p_energy.wire.eip712 import Eip712Domain
 from p2p_energy.wire.readings import UNPROVEN, MeterKey, Reading, reading_domain
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 METER = 1
 KEY = MeterKey(b"\x42" * 32)
 

@@ -23,6 +23,8 @@ from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord
 from tests.local_chain import deploy_local_market, first_account, local_backend, mine_at
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SLOT_LENGTH = 900
 GRACE = 1_800
 

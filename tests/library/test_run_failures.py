@@ -34,6 +34,8 @@ from p2p_energy.wire.readings import Reading, reading_domain
 from p2p_energy.wire.records import SKIP_REASONS, CloseCall, GroupClose, Lot, Trade, credited_by, lot_of_key
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: The phase whose start revokes the meter: it runs before tick 4's blocks, while the chain's clock is at tick 3's
 #: (half a slot before slot 3), so slot 2 is under way.
 REVOKED_AT = "slot 4/4"

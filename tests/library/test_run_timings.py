@@ -15,6 +15,8 @@ from p2p_energy.run.context import MarketTiming, RunContext
 from p2p_energy.run.loop import run_simulation
 from tests.local_chain import deploy_local_market, first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 HOUSEHOLDS = [
     {"name": "solar", "count": 2, "pv_kwp": 6.0, "load_kwh_per_day": 4.0},
     {"name": "home", "count": 2, "load_kwh_per_day": 10.0},

@@ -25,6 +25,8 @@ from p2p_energy.wire.records import MATCH_ORDERS, Lot, MatchCall, abi_call
 from p2p_energy.wire.records import Trade as WireTrade
 from tests.local_chain import first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BLOCK_GAS_LIMIT = 30_000_000
 SLOT = 900

@@ -16,6 +16,8 @@ from p2p_energy.chain.evm import EvmBackend
 from p2p_energy.chain.legacy_tx import sign_legacy
 from tests.local_chain import deploy_local_market
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 MAX_UINT256 = 2**256 - 1
 
 

@@ -18,6 +18,8 @@ from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
 from p2p_energy.wire.records import CloseCall, GroupClose, Lot, Trade, lot_of_key
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 QTUM_MIN_GAS_PRICE_WEI = 40 * 10**10  # 40 sat/gas; through Janus 1 satoshi is 10^10 wei
 
 

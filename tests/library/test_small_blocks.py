@@ -12,6 +12,8 @@ from p2p_energy.run.target import TargetOptions
 from tests.local_chain import first_account, local_backend
 from tests.simulating import simulate_quietly
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: Far below what a phase of street.toml needs (and just above what deploying the escrow takes), so that
 #: matches, deposits and meter registrations are cut into calls that fit and each phase spans several full
 #: blocks: on a chain with a base fee, full blocks raise it above the gas price the run's transactions carry.

@@ -15,6 +15,8 @@ from p2p_energy.sweep.sweep_file import code_version, load_sweep
 from tests.cli.conftest import TINY
 from tests.sweep.sweeping import run_cli
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 SIX_RUNS = '[axes]\n"market.mode" = ["merit", "pay_as_bid", "pay_as_clear"]\nseed = [1, 2]\n'
 
 

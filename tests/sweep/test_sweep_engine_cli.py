@@ -17,6 +17,8 @@ from tests.cli.conftest import CLI
 from tests.sweep.sweeping import alive, run_cli
 from tests.sweep.test_sweep_cli import sweep_file
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 DASK = Path(sys.executable).parent / "dask"
 FOUR_RUNS = "[axes]\nseed = [1, 2, 3, 4]\n"
 

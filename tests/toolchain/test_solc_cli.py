@@ -1,9 +1,12 @@
 import json
 import subprocess
 
+import pytest
 import solcx
 from packaging.version import Version
 from solcx.wrapper import get_solc_version
+
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
 ENERGY_TOKEN = "contracts/EnergyToken.sol"
 REMAPPING = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"
