@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench sweep-bench export clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench bench-scale sweep-bench export clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -79,6 +79,13 @@ bench: setup
 # docs/sweeps.md). Minutes, not seconds: not part of make test.
 sweep-bench: setup
 	$(BIN)/python -m p2p_energy.sweep.bench scenarios/sweeps/neighbourhood.toml --out bench/sweep
+
+# city-day scaled to each size (p2p_energy/bench_scale.py), one process per size so that each peak
+# memory is its own: wall time, time per settled trade, checks, peak RSS of Python and anvil.
+# Not part of `make test`: 10,000 households take minutes. `make bench-scale SCALE_SIZES="100 1000"`.
+SCALE_SIZES ?= 100 1000 2500 10000
+bench-scale: setup
+	@for n in $(SCALE_SIZES); do $(BIN)/python -m p2p_energy.bench_scale $$n || exit 1; done
 
 lint: lint-python slither
 

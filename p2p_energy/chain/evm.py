@@ -63,7 +63,9 @@ from p2p_energy.chain.evm_pool import WITHDRAWN, PoolRepair
 from p2p_energy.chain.evm_scan import mined_transactions
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.rpc import is_anvil, redacted_url
+from p2p_energy.chain.rpc_batches import EVM_MAX_BODY_BYTES, cut_batches, request_bytes
 
+#: Most requests in one JSON-RPC batch (batches are cut by bytes first: chain/rpc_batches.py).
 _RPC_BATCH = 250
 #: Most transactions in one locally mined block (see EvmBackend.send).
 _LOCAL_BLOCK_TXS = 500
@@ -173,10 +175,12 @@ class EvmBackend(PoolRepair):
         return response.get("result")
 
     def _batch(self, requests: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        """Raw JSON-RPC batch; each answer is {'result': ...} or {'error': ...}."""
+        """Raw JSON-RPC batch, sent in bodies within the node's size limit; each answer is
+        {'result': ...} or {'error': ...}."""
         answers: list[dict[str, Any]] = []
-        for start in range(0, len(requests), _RPC_BATCH):
-            chunk = list(requests[start : start + _RPC_BATCH])
+        sizes = [request_bytes(method, params) for method, params in requests]
+        for batch in cut_batches(sizes, EVM_MAX_BODY_BYTES, _RPC_BATCH):
+            chunk = [requests[i] for i in batch]
             response = self.w3.provider.make_batch_request(chunk)  # type: ignore[attr-defined]
             if not isinstance(response, list):
                 raise SendError(f"the node refused a batch request: {dict(response).get('error', response)}")

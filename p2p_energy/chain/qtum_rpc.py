@@ -9,6 +9,7 @@ wrong credentials (HTTP 401) and something that is not a JSON-RPC node are
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,11 @@ from urllib.parse import urlparse
 import requests
 
 from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.rpc_batches import QTUMD_MAX_BODY_BYTES, cut_batches
 from p2p_energy.errors import UsageError
 
-#: Requests per JSON-RPC batch: qtumd runs a batch's wallet calls one after another.
+#: Requests per JSON-RPC batch: qtumd runs a batch's wallet calls one after another (cut by bytes
+#: too, within what qtumd accepts: chain/rpc_batches.py).
 RPC_BATCH = 200
 
 
@@ -104,13 +107,11 @@ class QtumRpc:
 
     def batch(self, requests_: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
         """Raw answers in order: each {'result': ...} or {'error': {'code', 'message'}}."""
+        items = [{"jsonrpc": "1.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in enumerate(requests_)]
+        sizes = [len(json.dumps(item)) + 2 for item in items]  # as requests encodes it, with its `, `
         answers: list[dict[str, Any]] = []
-        for start in range(0, len(requests_), RPC_BATCH):
-            chunk = requests_[start : start + RPC_BATCH]
-            body = [
-                {"jsonrpc": "1.0", "id": start + i, "method": m, "params": list(p)} for i, (m, p) in enumerate(chunk)
-            ]
-            found = self._post(body)
+        for batch in cut_batches(sizes, QTUMD_MAX_BODY_BYTES, RPC_BATCH):
+            found = self._post([items[i] for i in batch])
             if not isinstance(found, list):
                 raise ChainError(f"qtumd refused a batch request: {found}")
             answers.extend(sorted(found, key=lambda a: int(a["id"])))

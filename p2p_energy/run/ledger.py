@@ -75,6 +75,9 @@ class Ledger:
     groups: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
     #: Lot events that disagree with the lot's trades as the books know them, one line each.
     disagreements: list[str] = field(default_factory=list)
+    #: The keys of the lots still open, in the order they opened: each round asks for them, and scanning
+    #: every lot of the run instead made a week's run quadratic (rounds x lots).
+    _open: dict[tuple[int, int], None] = field(default_factory=dict)
 
     def traded(
         self, meter_id: int, chain_slot: int, slot: int, seller: int, fill: tuple[int, int, int], tx: TxRef = NO_TX
@@ -82,10 +85,15 @@ class Ledger:
         """A `Traded` event of transaction `tx`: `fill` is (buyer row, Wh, price per kWh), the lot's next trade.
         Returns its lot."""
         buyer, wh, price = fill
-        lot = self.lots.setdefault((meter_id, slot), Lot(meter_id, slot, seller))
+        lot = self.lots.get((meter_id, slot)) or self._opened(Lot(meter_id, slot, seller))
         number = trade_id(meter_id, chain_slot, len(lot.trades))
         self.trades[number] = Trade(number, slot, meter_id, seller, buyer, wh, price, trade_cost(wh, price), tx=tx)
         lot.trades.append(number)
+        return lot
+
+    def _opened(self, lot: Lot) -> Lot:
+        self.lots[lot.key] = lot
+        self._open[lot.key] = None
         return lot
 
     def grouped(self, chain_slot: int, number: int, keys: list[tuple[int, int]]) -> None:
@@ -129,9 +137,11 @@ class Ledger:
             self.disagreements.append(f"lot ({lot.meter_id}, {lot.slot}) closed again ({state} after {lot.state})")
         lot.state = state
         lot.delivered_wh = delivered_wh
+        self._open.pop(lot.key, None)
 
     def open_lots(self, slot: int | None = None) -> list[Lot]:
-        return [lot for lot in self.lots.values() if lot.state == "open" and (slot is None or lot.slot == slot)]
+        """The lots still open (of scenario slot `slot`, if given), in the order they opened."""
+        return [self.lots[key] for key in self._open if slot is None or key[1] == slot]
 
     def expected(self, lot: Lot, exported_wh: int | None) -> dict[int, tuple[int, int]]:
         """(paid, refunded) per trade by the settlement rule; `None` export means a refund."""

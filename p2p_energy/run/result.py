@@ -21,7 +21,7 @@ from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, 
 from p2p_energy.output.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
 from p2p_energy.run.checks import ChainState, Verdict
-from p2p_energy.run.ledger import Ledger
+from p2p_energy.run.ledger import Ledger, Trade
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import RunSetup
 
@@ -108,6 +108,9 @@ def household_records(
     for t in ledger.trades.values():
         sold[t.seller] += t.wh
         bought[t.buyer] += t.wh
+    offered: dict[int, int] = defaultdict(int)
+    for (seller, _), wh in ledger.offered_wh.items():
+        offered[seller] += wh
     return [
         HouseholdRecord(
             name=h.name,
@@ -118,7 +121,7 @@ def household_records(
             load_wh=int(plan.load_wh[h.index].sum()),
             exported_wh=int(plan.export_wh[h.index].sum()),
             imported_wh=int(plan.import_wh[h.index].sum()),
-            offered_wh=sum(wh for (seller, _), wh in ledger.offered_wh.items() if seller == h.index),
+            offered_wh=offered[h.index],
             sold_wh=sold[h.index],
             bought_wh=bought[h.index],
             delivered_wh=delivered[h.index],
@@ -196,12 +199,21 @@ def kpi_record(bills: NeighbourhoodBills) -> KpiRecord:
 
 
 def slot_records(setup: RunSetup, books: Books) -> list[SlotRecord]:
+    """One record per slot; trades, lots and offers grouped by slot in one pass each (not slots x trades)."""
     scenario, plan, ledger = setup.scenario, setup.plan, books.ledger
+    slot_trades: list[list[Trade]] = [[] for _ in range(scenario.slots)]
+    for t in ledger.trades.values():
+        slot_trades[t.slot].append(t)
+    offered = [0] * scenario.slots
+    for (_, slot), wh in ledger.offered_wh.items():
+        offered[slot] += wh
+    delivered = [0] * scenario.slots
+    for lot in ledger.lots.values():
+        delivered[lot.slot] += lot.delivered_wh
     slots = []
-    for s in range(scenario.slots):
-        slot_trades = [t for t in ledger.trades.values() if t.slot == s]
-        traded = sum(t.wh for t in slot_trades)
-        value = sum(t.wh * t.price_per_kwh for t in slot_trades)
+    for s, trades in enumerate(slot_trades):
+        traded = sum(t.wh for t in trades)
+        value = sum(t.wh * t.price_per_kwh for t in trades)
         start_hour = scenario.slot_start_hour(s) % 24
         slots.append(
             SlotRecord(
@@ -210,12 +222,12 @@ def slot_records(setup: RunSetup, books: Books) -> list[SlotRecord]:
                 start_time=f"{int(start_hour):02d}:{round((start_hour % 1) * 60) % 60:02d}",
                 generated_wh=int(plan.generated_wh[:, s].sum()),
                 load_wh=int(plan.load_wh[:, s].sum()),
-                offered_wh=sum(wh for (_, slot), wh in ledger.offered_wh.items() if slot == s),
+                offered_wh=offered[s],
                 traded_wh=traded,
-                delivered_wh=sum(lot.delivered_wh for lot in ledger.lots.values() if lot.slot == s),
-                trades=len(slot_trades),
-                settled_trades=sum(1 for t in slot_trades if t.outcome == "settled"),
-                refunded_trades=sum(1 for t in slot_trades if t.outcome == "refunded"),
+                delivered_wh=delivered[s],
+                trades=len(trades),
+                settled_trades=sum(1 for t in trades if t.outcome == "settled"),
+                refunded_trades=sum(1 for t in trades if t.outcome == "refunded"),
                 clearing_price=setup.markets[s].clearing_price,
                 mean_price=value // traded if traded else None,
             )
