@@ -17,6 +17,8 @@ from p2p_energy.chain.backend import Call, SendError
 from p2p_energy.chain.rpc_batches import ANVIL_MAX_BODY_BYTES, cut_batches, request_bytes
 from tests.local_chain import first_account
 
+pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
+
 #: Calldata of one large transaction: 150,000 zero bytes, 300 kB as hex (a matchOrders call is up to 95,000 bytes).
 LARGE_DATA = bytes(150_000)
 LARGE_GAS = 21_000 + 4 * len(LARGE_DATA)
