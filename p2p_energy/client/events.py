@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2p_energy.chain.abi import AbiCodec
+from p2p_energy.wire.orders import Ask, Bid
 from p2p_energy.wire.records import skip_reason
 
 
@@ -35,21 +36,13 @@ class TraderSet:
 
 
 @dataclass(frozen=True)
-class BidPlaced:
-    account: str
-    max_price_per_kwh: int
-    max_wh_per_slot: int
-    until_slot: int
+class BidPlaced(Bid):
+    """A standing bid placed: the bid itself, as `wire.orders` signs it."""
 
 
 @dataclass(frozen=True)
-class AskPlaced:
-    account: str
-    meter_id: int
-    min_price_per_kwh: int
-    max_wh_per_slot: int
-    min_wh: int
-    until_slot: int
+class AskPlaced(Ask):
+    """A standing ask placed: the ask itself, as `wire.orders` signs it."""
 
 
 @dataclass(frozen=True)
