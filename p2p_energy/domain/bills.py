@@ -181,6 +181,9 @@ class HouseholdBill:
     energy: EnergyTotals
     bill: Bill
     kpis: Kpis
+    #: Its grid import and export per slot (Wh), whose sums are `energy`'s: the report draws them.
+    grid_import_per_slot: tuple[int, ...] = ()
+    grid_export_per_slot: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,16 @@ def neighbourhood_bills(
             peak_grid_import_wh=int(grid_import[h].max(initial=0)),
         )
         bill = _bill(energy, prices, paid[h], received[h])
-        households.append(HouseholdBill(h, energy, bill, Kpis.of(energy, flows.slot_hours)))
+        households.append(
+            HouseholdBill(
+                h,
+                energy,
+                bill,
+                Kpis.of(energy, flows.slot_hours),
+                grid_import_per_slot=tuple(int(wh) for wh in grid_import[h]),
+                grid_export_per_slot=tuple(int(wh) for wh in grid_export[h]),
+            )
+        )
     total = EnergyTotals(
         **{name: int(values.sum()) for name, values in per_row.items()},
         peak_grid_import_wh=int(grid_import.sum(axis=0).max(initial=0)),

@@ -20,8 +20,10 @@ from typing import Any
 
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
+from p2p_energy.output.chart_specs import slot_charts
 from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
+from p2p_energy.output.page_charts import chart_section, household_chart_divs
 from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
 from p2p_energy.output.records import (
@@ -304,6 +306,7 @@ def page_data(result: RunResult) -> dict[str, Any]:
         "gas": gas_data(totals),
         "bills": bills_data(result),
         "grid": grid_data(result),
+        "charts": [chart.to_json() for chart in slot_charts(result)],
     }
 
 
@@ -317,7 +320,7 @@ def render_page(result: RunResult) -> str:
 
 
 def _body(result: RunResult) -> str:
-    totals = result.totals()
+    totals, charts = result.totals(), slot_charts(result)
     failed = len(totals.checks_failed)
     badge = (
         f'<span class="badge bad">{failed} of {len(result.checks)} checks failed</span>'
@@ -335,13 +338,14 @@ def _body(result: RunResult) -> str:
             '<header><div class="wrap">',
             f"<h1>{esc(result.scenario)} <small>seed {result.seed}</small> {badge}</h1>",
             f'<p class="subtitle">{esc(subtitle)}</p>{description}',
-            _nav(result.grid is not None),
+            _nav(result.grid is not None, [(c.key, c.title.split(" per ")[0]) for c in charts]),
             "</div></header>",
             '<main class="wrap">',
             _summary_section(result, totals),
             _energy_section(result),
+            *(chart_section(chart) for chart in charts),
             _price_section(result, totals),
-            _household_section(result),
+            _household_section(result, household_chart_divs(charts)),
             _balance_section(result),
             bills_section(result),
             grid_section(result),
@@ -357,10 +361,11 @@ def _body(result: RunResult) -> str:
     )
 
 
-def _nav(network: bool = False) -> str:
+def _nav(network: bool = False, charts: Sequence[tuple[str, str]] = ()) -> str:
     links = [
         ("summary", "Summary"),
         ("energy", "Energy"),
+        *charts,
         ("price", "Price"),
         ("household", "A household's day"),
         ("balances", "Balances"),
@@ -474,7 +479,7 @@ def _price_section(result: RunResult, totals: RunTotals) -> str:
     )
 
 
-def _household_section(result: RunResult) -> str:
+def _household_section(result: RunResult, more_charts: str = "") -> str:
     names = sorted(h.name for h in result.households)
     options = "".join(f'<option value="{esc(n)}">{esc(n)}</option>' for n in names)
     return (
@@ -483,7 +488,7 @@ def _household_section(result: RunResult) -> str:
         f"{options}</select></label> (or click its bar under Balances) "
         '<button type="button" id="household-trades">show its trades</button></p>'
         '<div class="household-view"><dl id="household-facts"></dl>'
-        f"{_chart('chart-household', 'the household per slot')}</div></section>"
+        f"{_chart('chart-household', 'the household per slot')}</div>{more_charts}</section>"
     )
 
 

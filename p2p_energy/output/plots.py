@@ -1,4 +1,5 @@
-"""The report's five PNG plots (for papers and READMEs; report.html is the interactive view).
+"""The report's five older PNG plots (for papers and READMEs; report.html is the interactive view; the sixth,
+grid_per_slot.png, is drawn from a chart spec by spec_plots).
 
 matplotlib's object API with the Agg canvas (no pyplot, no global state, no display needed);
 matplotlib is imported only when plots are drawn, so the CLI starts fast.
@@ -58,18 +59,18 @@ def _nrg(base_units: int) -> float:
     return float(nrg_value(base_units))
 
 
-def _title(fig: Figure, ax: Axes, title: str, result: RunResult, subtitle: str) -> None:
+def titled(fig: Figure, ax: Axes, title: str, result: RunResult, subtitle: str) -> None:
     fig.suptitle(f"{title} — scenario {result.scenario!r}, seed {result.seed}", fontweight="bold")
     ax.set_title(subtitle, fontsize="medium", color="#444444")
 
 
-def _no_data(ax: Axes, message: str) -> None:
+def no_data(ax: Axes, message: str) -> None:
     """A message in place of the plot: no empty 0-1 axes."""
     ax.set_axis_off()
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="#888888", fontsize="large")
 
 
-def _slot_axes(ax: Axes, slots: Sequence[SlotRecord], ylabel: str) -> None:
+def slot_axes(ax: Axes, slots: Sequence[SlotRecord], ylabel: str) -> None:
     """Delivery slots along x, each from its start time to the next (at most 12 labels)."""
     step = max(1, math.ceil(len(slots) / 12))
     ticks = list(range(0, len(slots), step))
@@ -146,7 +147,7 @@ def energy_figure(result: RunResult) -> Figure:
     ax = fig.add_subplot()
     delivered_share = f"{totals.delivered_wh / totals.traded_wh:.1%}" if totals.traded_wh else "n/a"
     notes = fault_notes(result.scenario_facts, slots)
-    _title(
+    titled(
         fig,
         ax,
         "Energy per delivery slot",
@@ -156,7 +157,7 @@ def energy_figure(result: RunResult) -> Figure:
         + ("\nfaults: " + "; ".join(notes) if notes else ""),
     )
     if not slots:
-        _no_data(ax, "no slots in this run")
+        no_data(ax, "no slots in this run")
         return fig
     edges = list(range(len(slots) + 1))
     centres = [i + 0.5 for i in range(len(slots))]
@@ -169,7 +170,7 @@ def energy_figure(result: RunResult) -> Figure:
         centres, [s.delivered_wh / 1000 for s in slots], width=0.45, color="#08519c", label="delivered (meter-proven)"
     )
     _mark_faults(ax, result)
-    _slot_axes(ax, slots, "energy per slot (kWh)")
+    slot_axes(ax, slots, "energy per slot (kWh)")
     top = max(max(kwh["generated_wh"]), max(kwh["load_wh"]), max(kwh["offered_wh"]), 0.001)
     ax.set_ylim(0, top * 1.3)
     ax.legend(loc="upper left", fontsize="small", ncols=2)
@@ -191,9 +192,9 @@ def price_figure(result: RunResult) -> Figure:
     fig = figure(11, 5)
     ax = fig.add_subplot()
     mean = "n/a" if totals.mean_price_per_kwh is None else f"{_nrg(totals.mean_price_per_kwh):.4f} NRG/kWh"
-    _title(fig, ax, "Price per delivery slot", result, f"volume-weighted mean over the run: {mean}")
+    titled(fig, ax, "Price per delivery slot", result, f"volume-weighted mean over the run: {mean}")
     if not result.trades or not slots:
-        _no_data(ax, "no trades in this run: no prices to show")
+        no_data(ax, "no trades in this run: no prices to show")
         return fig
     position = {s.slot: i for i, s in enumerate(slots)}
     prices: dict[int, list[int]] = defaultdict(list)
@@ -244,7 +245,7 @@ def price_figure(result: RunResult) -> Figure:
             fontsize="small",
         )
     ax.set_ylim(bottom, top)
-    _slot_axes(ax, slots, "price (NRG per kWh)")
+    slot_axes(ax, slots, "price (NRG per kWh)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=4, fontsize="small", frameon=False)
     return fig
 
@@ -256,7 +257,7 @@ def balance_figure(result: RunResult) -> Figure:
     ax = fig.add_subplot()
     gained = sum(1 for h in ranked if h.net_tokens > 0)
     spent = sum(1 for h in ranked if h.net_tokens < 0)
-    _title(
+    titled(
         fig,
         ax,
         "Net token balance per household",
@@ -265,7 +266,7 @@ def balance_figure(result: RunResult) -> Figure:
         f"{len(ranked) - gained - spent} unchanged",
     )
     if not ranked:
-        _no_data(ax, "no households in this run")
+        no_data(ax, "no households in this run")
         return fig
     values = [_nrg(h.net_tokens) for h in ranked]
     colors = ["#2e7d32" if v > 0 else "#c62828" for v in values]
@@ -327,7 +328,7 @@ def gas_figure(result: RunResult) -> Figure:
     left, right = fig.subplots(1, 2)
     fig.suptitle(f"Gas — scenario {result.scenario!r}, seed {result.seed}", fontweight="bold")
     if not operations:
-        _no_data(left, "no gas recorded")
+        no_data(left, "no gas recorded")
         right.set_axis_off()
         return fig
     _gas_per_trade_panel(left, totals)
@@ -358,7 +359,7 @@ def _gas_per_trade_panel(ax: Axes, totals: RunTotals) -> None:
     from matplotlib.ticker import MaxNLocator
 
     if not totals.settled_trades:
-        _no_data(ax, "no settled trades")
+        no_data(ax, "no settled trades")
         return
     rows = [(label, value) for label, value in per_settled_trade(totals) if value is not None]
     y = list(range(len(rows)))
@@ -409,11 +410,9 @@ def bills_figure(result: RunResult) -> Figure:
             f"{_nrg(kpis.bills_with_market):,.4f} NRG (grid fees {_nrg(kpis.grid_fees):,.4f}): "
             f"saved {_nrg(kpis.bill_savings_vs_grid):,.4f} NRG"
         )
-    _title(fig, left, "Bills against a grid-only baseline", result, subtitle)
+    titled(fig, left, "Bills against a grid-only baseline", result, subtitle)
     if kpis is None or not households:
-        _no_data(
-            left, "this report holds no bills (written before they were kept)" if kpis is None else "no households"
-        )
+        no_data(left, "this report holds no bills (written before they were kept)" if kpis is None else "no households")
         right.set_axis_off()
         return fig
     if labelled:

@@ -169,10 +169,18 @@ class HouseholdRecord:
     local_paid: int = field(default=0, metadata=ADDED_LATER)
     local_received: int = field(default=0, metadata=ADDED_LATER)
     grid_fees: int = field(default=0, metadata=ADDED_LATER)
+    #: Grid import and export per slot (Wh; empty when not recorded), adding up to grid_import_wh / grid_export_wh.
+    grid_import_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    grid_export_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens", *HOUSEHOLD_BILL_NRG)
     #: Per-slot lists: in summary.json, not in the CSV file.
-    SERIES_FIELDS: ClassVar[tuple[str, ...]] = ("generated_wh_per_slot", "load_wh_per_slot")
+    SERIES_FIELDS: ClassVar[tuple[str, ...]] = (
+        "generated_wh_per_slot",
+        "load_wh_per_slot",
+        "grid_import_wh_per_slot",
+        "grid_export_wh_per_slot",
+    )
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.pv_kwp) and self.pv_kwp >= 0):
@@ -185,7 +193,8 @@ class HouseholdRecord:
         _check_non_negative(self, ("local_in_wh", "grid_import_wh", "grid_export_wh", "battery_losses_wh"))
         _check_non_negative(self, ("local_paid", "local_received", "grid_fees", "peak_grid_import_kw"))
         check_ratios(self, RATIOS)
-        for series, total in ((self.generated_wh_per_slot, "generated_wh"), (self.load_wh_per_slot, "load_wh")):
+        for series_name in self.SERIES_FIELDS:
+            series, total = getattr(self, series_name), series_name.removesuffix("_per_slot")
             if series and (min(series) < 0 or sum(series) != getattr(self, total)):
                 raise ValueError(
                     f"household {self.name!r}: {total} per slot must be >= 0 and add up to {getattr(self, total)}"

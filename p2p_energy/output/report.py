@@ -32,7 +32,7 @@ from rich.table import Table
 
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import write_whole
-from p2p_energy.output import plots
+from p2p_energy.output import plots, spec_plots
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.fees import RunFees
@@ -87,6 +87,7 @@ class ReportFiles:
     balance_plot: Path
     gas_plot: Path
     bills_plot: Path
+    grid_plot: Path
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -107,6 +108,7 @@ class ReportFiles:
             balance_plot=out_dir / "household_balance.png",
             gas_plot=out_dir / "gas_per_trade.png",
             bills_plot=out_dir / "bills_per_household.png",
+            grid_plot=out_dir / "grid_per_slot.png",
         )
 
 
@@ -139,6 +141,7 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
         ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
         ("gas_plot", lambda: plots.png(plots.gas_figure(result))),
         ("bills_plot", lambda: plots.png(plots.bills_figure(result))),
+        ("grid_plot", lambda: spec_plots.grid_png(result)),
     ]
     try:
         building = Path(tempfile.mkdtemp(dir=place.parent, prefix=f".{place.name}.writing-"))

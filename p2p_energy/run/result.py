@@ -162,6 +162,8 @@ def bill_fields(household: HouseholdBill) -> dict[str, Any]:
         "local_in_wh": energy.local_in_wh,
         "grid_import_wh": energy.grid_import_wh,
         "grid_export_wh": energy.grid_export_wh,
+        "grid_import_wh_per_slot": household.grid_import_per_slot,
+        "grid_export_wh_per_slot": household.grid_export_per_slot,
         "battery_losses_wh": energy.battery_losses_wh,
         "self_sufficiency": kpis.self_sufficiency,
         "self_consumption": kpis.self_consumption,

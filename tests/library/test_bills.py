@@ -62,6 +62,12 @@ def test_by_hand_the_grid_flows_with_the_market(hand):
     assert (buyer.local_in_wh, buyer.grid_import_wh, buyer.grid_export_wh) == (800, 100, 0)
 
 
+def test_by_hand_the_grid_flows_per_slot(hand):
+    seller, buyer = hand.households
+    assert (seller.grid_export_per_slot, seller.grid_import_per_slot) == ((300, 0), (0, 0))
+    assert (buyer.grid_import_per_slot, buyer.grid_export_per_slot) == ((0, 100), (0, 0))
+
+
 def test_by_hand_the_sellers_bill(hand):
     bill = hand.households[0].bill
     assert bill.grid_only == -8_800_000  # 1100 Wh x 0.08 credited
@@ -239,3 +245,12 @@ def test_households_without_trades_save_nothing(case):
     for household in neighbourhood_bills(meter, trades, prices).households:
         if household.row not in traded:
             assert household.bill.saving == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(neighbourhoods())
+def test_grid_flows_per_slot_add_up_to_each_households_grid_flows(case):
+    for household in neighbourhood_bills(*case).households:
+        assert sum(household.grid_import_per_slot) == household.energy.grid_import_wh
+        assert sum(household.grid_export_per_slot) == household.energy.grid_export_wh
+        assert min((*household.grid_import_per_slot, *household.grid_export_per_slot)) >= 0

@@ -63,6 +63,7 @@ def test_report_writes_every_file_into_the_folder(written):
             "household_balance.png",
             "gas_per_trade.png",
             "bills_per_household.png",
+            "grid_per_slot.png",
         ]
     )
 
@@ -154,7 +155,7 @@ def test_summary_json_puts_each_trade_on_its_own_line(written):
     assert sum(1 for line in lines if line.lstrip().startswith('{"trade_id"')) == len(result.trades)
 
 
-@pytest.mark.parametrize("plot", ["energy_plot", "price_plot", "balance_plot", "gas_plot", "bills_plot"])
+@pytest.mark.parametrize("plot", ["energy_plot", "price_plot", "balance_plot", "gas_plot", "bills_plot", "grid_plot"])
 def test_each_plot_is_a_real_png_of_readable_size(written, plot):
     _, files = written
     path = getattr(files, plot)

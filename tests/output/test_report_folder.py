@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from p2p_energy.errors import UsageError
-from p2p_energy.output import plots
+from p2p_energy.output import plots, spec_plots
 from p2p_energy.output.report import CARRIED_OVER, load_report, write_report
 from p2p_energy.run.resume import RUN_RECORD_FILE
 from tests.output.fake_runs import full_run
@@ -20,6 +20,7 @@ def quick_plots(monkeypatch, request):
     for name in ("energy_figure", "price_figure", "balance_figure", "gas_figure", "bills_figure"):
         monkeypatch.setattr(plots, name, lambda result: None)
     monkeypatch.setattr(plots, "png", lambda figure: b"\x89PNG not drawn")
+    monkeypatch.setattr(spec_plots, "spec_figure", lambda result, chart: None)
 
 
 def listing(folder):
@@ -123,7 +124,7 @@ def test_a_summary_written_before_bills_were_kept_still_loads(tmp_path):
     write_report(run, tmp_path)
     added = ("local_in_wh", "grid_import_wh", "grid_export_wh", "battery_losses_wh", "self_sufficiency")
     added += ("self_consumption", "local_trade_share", "peak_grid_import_kw", "bill_grid_only", "bill_with_market")
-    added += ("local_paid", "local_received", "grid_fees")
+    added += ("local_paid", "local_received", "grid_fees", "grid_import_wh_per_slot", "grid_export_wh_per_slot")
 
     def drop_bills(data):
         del data["kpis"]
@@ -138,6 +139,18 @@ def test_a_summary_written_before_bills_were_kept_still_loads(tmp_path):
     assert old.kpis is None and old.scenario_facts.feed_in_tariff == 0
     assert old.households[0].bill_with_market == 0 and old.households[0].self_sufficiency is None
     assert [h.name for h in old.households] == [h.name for h in run.households]
+
+
+def test_a_summary_written_before_grid_flows_per_slot_still_loads(tmp_path):
+    write_report(full_run(), tmp_path)
+
+    def drop_series(data):
+        for household in data["households"]:
+            del household["grid_import_wh_per_slot"], household["grid_export_wh_per_slot"]
+
+    rewrite_summary(tmp_path, drop_series)
+    old = load_report(tmp_path)
+    assert old.households[0].grid_import_wh_per_slot == () and old.households[0].grid_import_wh > 0
 
 
 def test_the_kpis_survive_the_round_trip(tmp_path):

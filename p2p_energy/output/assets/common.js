@@ -67,6 +67,46 @@
     return { range: [low - pad, high + pad], tariffFits: false };
   }
 
+  // A chart defined once in Python (p2p_energy/output/chart_specs.py): its series, levels and marked slots,
+  // drawn over the slot axis from `columns` (Wh per slot: the neighbourhood's, or one household's).
+  function slotChart(element, spec, axis, columns, forHousehold) {
+    var traces = spec.series.map(function (s) {
+      var y = columns[s.column].map(function (wh) { return (s.below ? -wh : wh) / 1000; });
+      if (s.kind === "line") {
+        var line = steps(axis, y);
+        return { x: line.x, y: line.y, type: "scatter", mode: "lines", name: s.name, meta: s.column,
+          line: { shape: "hv", width: 2, color: s.color }, hoverinfo: "skip" };
+      }
+      return { x: axis.centres, y: y, type: "bar", width: axis.minutes * 0.8, name: s.name, meta: s.column,
+        marker: { color: s.color }, hoverinfo: "skip" };
+    });
+    var levels = spec.levels.filter(function (l) { return !(forHousehold && l.neighbourhood_only); });
+    var shapes = levels.map(function (l) {
+      return { type: "line", xref: "paper", x0: 0, x1: 1, y0: l.kwh, y1: l.kwh, line: { color: l.color, width: 2, dash: "dash" } };
+    });
+    var notes = levels.map(function (l) {
+      return { xref: "paper", x: 0, xanchor: "left", y: l.kwh, yanchor: "bottom", showarrow: false, text: l.label,
+        font: { color: l.color, size: 11 }, bgcolor: "rgba(255,255,255,0.8)" };
+    });
+    if (!forHousehold && spec.marked.length) {
+      var top = levels.length ? levels[0].kwh : 0;
+      traces.push({ x: spec.marked.map(function (i) { return axis.centres[i]; }), y: spec.marked.map(function () { return top; }),
+        type: "scatter", mode: "markers", name: spec.marked_label, meta: "marked", hoverinfo: "skip",
+        marker: { symbol: "diamond", size: 9, color: levels.length ? levels[0].color : "#e67e22" } });
+    }
+    var texts = axis.starts.map(function (_, i) {
+      return "<b>" + axis.span(i) + "</b>" + spec.series.map(function (s) {
+        return "<br>" + s.name.split(" (")[0].split(",")[0] + " " + number(columns[s.column][i] / 1000, 2) + " kWh";
+      }).join("");
+    });
+    traces.push({ x: axis.centres, y: axis.centres.map(function () { return 0; }), type: "scatter", mode: "markers",
+      marker: { opacity: 0, size: 1 }, text: texts, hovertemplate: "%{text}<extra></extra>", showlegend: false });
+    return draw(element, traces, layout({ barmode: "relative", hovermode: "x", xaxis: axis.xaxis,
+      yaxis: { title: { text: spec.y_title }, zeroline: true, zerolinecolor: "#888" }, shapes: shapes,
+      annotations: notes, height: 380, margin: { l: 64, r: 24, t: forHousehold ? 80 : 56, b: 48 },
+      title: forHousehold ? { text: spec.title, x: 0.01, xanchor: "left", y: 0.98, font: { size: 13 } } : undefined }));
+  }
+
   function layout(extra) {
     var base = {
       font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#222" },
@@ -124,6 +164,7 @@
     slotAxis: slotAxis,
     priceRange: priceRange,
     steps: steps,
+    slotChart: slotChart,
     layout: layout,
     empty: empty,
     draw: draw,

@@ -10,6 +10,22 @@
   var C = P.colors;
   var axis = P.slotAxis(S);
   var ROWS = 200;
+  var CHARTS = D.charts || [];
+
+  // The charts defined once in Python: the neighbourhood's, and the picked household's in its day.
+  function specCharts() {
+    CHARTS.forEach(function (spec) { P.slotChart(document.getElementById("chart-" + spec.key), spec, axis, spec.columns, false); });
+  }
+
+  function householdSpecCharts(h) {
+    CHARTS.forEach(function (spec) {
+      if (!spec.household_columns) return;
+      var columns = {};
+      Object.keys(spec.household_columns).forEach(function (name) { columns[name] = spec.household_columns[name][h]; });
+      var drawn = Object.assign({}, spec, { title: spec.title + " — " + H.name[h] });
+      P.slotChart(document.getElementById("chart-" + spec.key + "-household"), drawn, axis, columns, true);
+    });
+  }
 
   function max(values) {
     return values.reduce(function (m, v) { return v !== null && v > m ? v : m; }, 0);
@@ -377,6 +393,7 @@
     current = name;
     document.getElementById("household-select").value = name;
     householdFacts(h);
+    householdSpecCharts(h);
     var drawn = householdChart(h);
     if (scroll) document.getElementById("household").scrollIntoView({ behavior: "smooth" });
     return drawn;
@@ -506,6 +523,7 @@
   }
 
   energyChart();
+  specCharts();
   priceChart();
   balanceChart();
   billsChart();

@@ -1,0 +1,72 @@
+"""The charts defined once (chart_specs), drawn by report.html in a real Chromium, show the run's numbers."""
+
+import dataclasses
+import json
+
+import pytest
+
+from p2p_energy.output.report import write_report
+from tests.output.fake_runs import full_run
+
+TRACE = "(id, column) => document.getElementById(id).data.find(t => t.meta === column)"
+
+
+@pytest.fixture(scope="module")
+def report(browser, tmp_path_factory):
+    """A fake run with a feeder limit that its busiest slot reaches, opened once for the module."""
+    run = full_run(households=8, slots=12)
+    limit_wh = max(s.traded_wh for s in run.slots)
+    facts = dataclasses.replace(run.scenario_facts, feeder_limit_kw=limit_wh * 4 / 1000)
+    files = write_report(dataclasses.replace(run, scenario_facts=facts), tmp_path_factory.mktemp("report") / "grid")
+    browser.open(files.page)
+    return files, json.loads(files.summary.read_text())
+
+
+def trace_y(browser, chart, column):
+    return browser.evaluate(f"({TRACE})('{chart}', '{column}').y")
+
+
+def test_the_grid_chart_draws_without_script_errors(browser, report):
+    assert browser.errors() == []
+    assert browser.evaluate("document.documentElement.dataset.ready") == "yes"
+
+
+def test_the_grid_import_bars_equal_the_households_grid_import_summed(browser, report):
+    _, summary = report
+    slots = len(summary["slots"])
+    summed = [sum(h["grid_import_wh_per_slot"][s] for h in summary["households"]) for s in range(slots)]
+    assert trace_y(browser, "chart-grid", "grid_import_wh") == pytest.approx([wh / 1000 for wh in summed])
+    assert sum(summed) == summary["kpis"]["grid_import_wh"]
+
+
+def test_the_grid_export_bars_stand_below_zero(browser, report):
+    _, summary = report
+    exported = trace_y(browser, "chart-grid", "grid_export_wh")
+    assert max(exported) <= 0 and sum(exported) == pytest.approx(-summary["kpis"]["grid_export_wh"] / 1000)
+
+
+def test_the_feeder_limit_is_drawn_and_the_slots_at_it_marked(browser, report):
+    _, summary = report
+    limit = max(s["traded_wh"] for s in summary["slots"]) / 1000
+    layout = browser.evaluate("document.getElementById('chart-grid').layout")
+    assert [s["y0"] for s in layout["shapes"]] == [pytest.approx(limit)]
+    assert any(a["text"].startswith("feeder limit") for a in layout["annotations"])
+    marked = browser.evaluate(f"({TRACE})('chart-grid', 'marked').x.length")
+    assert marked == sum(1 for s in summary["slots"] if s["traded_wh"] / 1000 == limit) >= 1
+
+
+def test_picking_a_household_draws_its_own_grid_flows(browser, report):
+    _, summary = report
+    house = next(h for h in summary["households"] if h["name"] == "house-02")
+    browser.evaluate(
+        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
+        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
+    )
+    imported = trace_y(browser, "chart-grid-household", "grid_import_wh")
+    assert imported == pytest.approx([wh / 1000 for wh in house["grid_import_wh_per_slot"]])
+    title = browser.evaluate("document.getElementById('chart-grid-household').layout.title.text")
+    assert title.endswith("house-02")
+
+
+def test_a_households_grid_chart_has_no_feeder_limit(browser, report):
+    assert browser.evaluate("document.getElementById('chart-grid-household').layout.shapes.length") == 0

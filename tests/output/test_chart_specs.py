@@ -1,0 +1,60 @@
+"""Charts defined once (chart_specs): the grid chart's data is the run's, its feeder limit drawn where it binds."""
+
+import dataclasses
+
+import pytest
+
+from p2p_energy.output.chart_specs import grid_chart, slot_charts
+from p2p_energy.output.records import HouseholdRecord
+from tests.output.fake_runs import full_run
+
+RUN = full_run(households=8, slots=12)
+
+
+def test_the_neighbourhoods_grid_flows_per_slot_are_the_households_summed():
+    chart = grid_chart(RUN)
+    for column, name in (("grid_import_wh", "grid_import_wh_per_slot"), ("grid_export_wh", "grid_export_wh_per_slot")):
+        assert chart.columns[column] == [sum(getattr(h, name)[s] for h in RUN.households) for s in range(12)]
+
+
+def test_the_grid_flows_per_slot_add_up_to_the_runs_kpis():
+    chart = grid_chart(RUN)
+    assert sum(chart.columns["grid_import_wh"]) == RUN.kpis.grid_import_wh > 0
+    assert sum(chart.columns["grid_export_wh"]) == RUN.kpis.grid_export_wh > 0
+
+
+def test_a_households_grid_columns_are_its_own_series():
+    chart = grid_chart(RUN)
+    house = RUN.households[2]
+    assert chart.household(2)["grid_import_wh"] == list(house.grid_import_wh_per_slot)
+    assert sum(chart.household(2)["local_wh"]) == house.bought_wh
+
+
+def test_the_tariffs_name_the_grid_series():
+    names = [s.name for s in grid_chart(RUN).series]
+    assert "grid import (at the grid tariff, 0.3 NRG/kWh)" in names
+    assert "grid export, below 0 (at the feed-in tariff, 0.08 NRG/kWh)" in names
+
+
+def test_the_feeder_limit_is_drawn_and_the_slots_that_reach_it_marked():
+    limit_wh = max(s.traded_wh for s in RUN.slots)
+    facts = dataclasses.replace(RUN.scenario_facts, feeder_limit_kw=limit_wh * 4 / 1000)  # 15-minute slots
+    chart = grid_chart(dataclasses.replace(RUN, scenario_facts=facts))
+    assert [level.kwh for level in chart.levels] == [limit_wh / 1000]
+    assert chart.marked == tuple(i for i, s in enumerate(RUN.slots) if s.traded_wh == limit_wh)
+
+
+def test_without_a_feeder_limit_no_level_is_drawn():
+    assert grid_chart(RUN).levels == () and grid_chart(RUN).marked == ()
+
+
+def test_a_report_without_grid_flows_per_slot_has_no_grid_chart():
+    homes = [dataclasses.replace(h, grid_import_wh_per_slot=(), grid_export_wh_per_slot=()) for h in RUN.households]
+    assert slot_charts(dataclasses.replace(RUN, households=homes)) == []
+
+
+def test_a_grid_series_that_does_not_add_up_is_refused():
+    house = RUN.households[0]
+    wrong = (house.grid_import_wh + 1, *(0,) * 11)
+    with pytest.raises(ValueError, match="grid_import_wh per slot must be >= 0 and add up to"):
+        HouseholdRecord(**{**dataclasses.asdict(house), "grid_import_wh_per_slot": wrong})
