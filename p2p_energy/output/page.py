@@ -206,6 +206,7 @@ def facts_data(result: RunResult) -> dict[str, Any] | None:
     return {
         "mode": facts.market_mode,
         "grid_tariff": facts.grid_tariff,
+        "feed_in_tariff": facts.feed_in_tariff,
         "ask": [facts.ask_min, facts.ask_max],
         "cloudy": [position[s] for s in facts.cloudy_slots if s in position],
         "cloud_factor": facts.cloud_factor,

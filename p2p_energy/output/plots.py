@@ -187,6 +187,27 @@ def _price_range(prices: Sequence[float], tariff: float | None) -> tuple[float, 
     return low - pad, high + pad, False
 
 
+def _feed_in_tariff(ax: Axes, facts: ScenarioFacts | None, bottom: float, top: float) -> float:
+    """Draw the feed-in tariff where it is no further below the prices' range than its height (and return the
+    range's new bottom), else name it at the bottom as out of range."""
+    if facts is None or not facts.feed_in_tariff:
+        return bottom
+    feed_in = _nrg(facts.feed_in_tariff)
+    if bottom - feed_in > top - bottom:
+        ax.annotate(
+            f"feed-in tariff {feed_in:.4f} NRG/kWh: below this range",
+            (0.99, 0.03),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            color="#2e7d32",
+            fontsize="small",
+        )
+        return bottom
+    ax.axhline(feed_in, color="#2e7d32", ls=":", lw=1.5, label=f"feed-in tariff {feed_in:.4f} NRG/kWh")
+    return min(bottom, feed_in - (top - bottom) * 0.05)
+
+
 def price_figure(result: RunResult) -> Figure:
     slots, totals = result.slots, result.totals()
     fig = figure(11, 5)
@@ -244,7 +265,7 @@ def price_figure(result: RunResult) -> Figure:
             color="#c62828",
             fontsize="small",
         )
-    ax.set_ylim(bottom, top)
+    ax.set_ylim(_feed_in_tariff(ax, facts, bottom, top), top)
     slot_axes(ax, slots, "price (NRG per kWh)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=4, fontsize="small", frameon=False)
     return fig

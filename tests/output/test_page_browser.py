@@ -79,8 +79,14 @@ def test_the_price_chart_has_the_grid_tariff_and_the_volume(browser, report):
         "(document.getElementById('chart-price').layout)"
     )
     (low, high), overlaying, notes = layout
-    assert low > 0.1 and high < 0.5 and overlaying == "y"
+    assert 0.05 < low < 0.08 and high < 0.5 and overlaying == "y"
     assert "grid tariff 0.3000 NRG/kWh" in notes
+
+
+def test_the_price_chart_draws_the_feed_in_tariff(browser, report):
+    layout = browser.evaluate("document.getElementById('chart-price').layout")
+    assert "feed-in tariff 0.0800 NRG/kWh" in [a["text"] for a in layout["annotations"]]
+    assert 0.08 in [s["y0"] for s in layout["shapes"]] and layout["yaxis"]["range"][0] < 0.08
 
 
 def test_the_figures_on_the_page_equal_summary_json(browser, report):

@@ -56,6 +56,19 @@ def test_a_grid_tariff_far_above_the_prices_is_named_rather_than_squeezing_them(
     assert any("above this range" in t.get_text() for t in ax.texts)
 
 
+def test_the_price_plot_draws_the_feed_in_tariff_where_it_is_near_the_prices():
+    ax = price_figure(RUN).axes[0]
+    assert "feed-in tariff 0.0800 NRG/kWh" in labels(ax)
+    assert ax.get_ylim()[0] < 0.08
+
+
+def test_a_feed_in_tariff_far_below_the_prices_is_named_rather_than_squeezing_them():
+    narrow = [dataclasses.replace(t, price_per_kwh=25 * 10**6 + k % 2 * 10**5) for k, t in enumerate(RUN.trades)]
+    ax = price_figure(dataclasses.replace(RUN, trades=narrow)).axes[0]
+    assert ax.get_ylim()[0] > 0.2
+    assert any("feed-in tariff 0.0800 NRG/kWh: below this range" in t.get_text() for t in ax.texts)
+
+
 def test_the_price_plot_shows_the_traded_volume_on_a_second_axis():
     fig = price_figure(RUN)
     volume = fig.axes[1]

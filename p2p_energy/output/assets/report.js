@@ -117,6 +117,25 @@
     }));
   }
 
+  // The feed-in tariff, what a seller gets from the grid instead: drawn where it is no further below the
+  // prices than their span (the range is widened to it), else named at the bottom as out of range.
+  function feedInTariff(range, shapes, notes) {
+    if (!F || !F.feed_in_tariff) return;
+    var feedIn = F.feed_in_tariff / 1e8;
+    var span = range[1] - range[0];
+    var text = "feed-in tariff " + P.nrg(F.feed_in_tariff) + " NRG/kWh";
+    if (range[0] - feedIn > span) {
+      notes.push({ xref: "paper", yref: "paper", x: 1, y: 0, yanchor: "bottom", xanchor: "right", showarrow: false,
+        text: text + ": below this range ↓", font: { color: C.gain } });
+      return;
+    }
+    range[0] = Math.min(range[0], feedIn - span * 0.05);
+    shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, y0: feedIn, y1: feedIn,
+      line: { color: C.gain, width: 2, dash: "dot" } });
+    notes.push({ xref: "paper", x: 1, y: feedIn, yanchor: "bottom", xanchor: "right", showarrow: false,
+      text: text, font: { color: C.gain } });
+  }
+
   function priceChart() {
     var el = document.getElementById("chart-price");
     var withTrades = [];
@@ -165,6 +184,7 @@
       notes.push({ xref: "paper", yref: "paper", x: 1, y: 1, yanchor: "top", xanchor: "right", showarrow: false,
         text: "grid tariff " + P.nrg(F.grid_tariff) + " NRG/kWh: above this range ↑", font: { color: C.loss } });
     }
+    feedInTariff(fit.range, shapes, notes);
     return P.draw(el, traces, P.layout({
       barmode: "overlay", hovermode: "x", shapes: shapes, annotations: notes, xaxis: axis.xaxis,
       yaxis: { title: { text: "NRG per kWh" }, range: fit.range, tickformat: ".3f" },
