@@ -83,6 +83,14 @@ def test_the_price_chart_has_the_grid_tariff_and_the_volume(browser, report):
     assert "grid tariff 0.3000 NRG/kWh" in notes
 
 
+def test_the_volume_axis_is_ticked_at_a_round_step(browser, report):
+    axis = browser.evaluate("document.getElementById('chart-price').layout.yaxis2")
+    step = axis["dtick"]
+    assert axis["tickmode"] == "linear" and axis["tick0"] == 0
+    assert any(step == pytest.approx(m * 10**k) for m in (1, 2, 5) for k in range(-4, 6))
+    assert axis["range"][1] / step == pytest.approx(round(axis["range"][1] / step))
+
+
 def test_the_price_chart_draws_the_feed_in_tariff(browser, report):
     layout = browser.evaluate("document.getElementById('chart-price').layout")
     assert "feed-in tariff 0.0800 NRG/kWh" in [a["text"] for a in layout["annotations"]]

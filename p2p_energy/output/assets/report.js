@@ -136,6 +136,15 @@
       text: text, font: { color: C.gain } });
   }
 
+  // The traded volume's axis (right): from 0 to `top` or a little more, ticked at a round step (1, 2 or 5 x 10^k).
+  function volumeAxis(top) {
+    var rough = Math.max(top, 0.001) / 4;
+    var power = Math.pow(10, Math.floor(Math.log10(rough)));
+    var step = [1, 2, 5, 10].map(function (m) { return m * power; }).filter(function (s) { return s >= rough; })[0];
+    return { title: { text: "traded kWh" }, overlaying: "y", side: "right", showgrid: false, tickmode: "linear",
+      tick0: 0, dtick: step, range: [0, step * Math.ceil(Math.max(top, 0.001) / step)] };
+  }
+
   function priceChart() {
     var el = document.getElementById("chart-price");
     var withTrades = [];
@@ -188,8 +197,7 @@
     return P.draw(el, traces, P.layout({
       barmode: "overlay", hovermode: "x", shapes: shapes, annotations: notes, xaxis: axis.xaxis,
       yaxis: { title: { text: "NRG per kWh" }, range: fit.range, tickformat: ".3f" },
-      yaxis2: { title: { text: "traded kWh" }, overlaying: "y", side: "right", showgrid: false, nticks: 4,
-        range: [0, Math.max(max(S.traded_wh) / 1000 * 3, 0.001)] },
+      yaxis2: volumeAxis(max(S.traded_wh) / 1000 * 3),
       margin: { l: 64, r: 64, t: 56, b: 48 },
     }));
   }
