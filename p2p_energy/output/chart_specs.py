@@ -22,6 +22,9 @@ GRID_IMPORT_COLOR = "#c62828"
 GRID_EXPORT_COLOR = "#2e7d32"
 LOCAL_COLOR = "#08519c"
 LIMIT_COLOR = "#e67e22"
+BATTERY_CHARGE_COLOR = "#8e44ad"
+BATTERY_DISCHARGE_COLOR = "#16a085"
+BATTERY_SOC_COLOR = "#222222"
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,40 @@ def grid_chart(result: RunResult) -> SlotChart | None:
     )
 
 
+#: A battery's series in HouseholdRecord, as the battery chart's columns.
+_BATTERY_COLUMNS = {
+    "charge_wh": "battery_charge_wh_per_slot",
+    "discharge_wh": "battery_discharge_wh_per_slot",
+    "soc_wh": "battery_soc_wh_per_slot",
+}
+
+
+def battery_chart(result: RunResult) -> SlotChart | None:
+    """The home batteries' charge and discharge per slot and their state of charge at each slot's end, summed over
+    the households with one (a household without a battery: zeros). None when no household recorded a battery."""
+    hs, n = result.households, len(result.slots)
+    with_battery = [h for h in hs if len(h.battery_soc_wh_per_slot) == n]
+    if not n or not with_battery:
+        return None
+    rows = {
+        column: [list(getattr(h, name)) if len(getattr(h, name)) == n else [0] * n for h in hs]
+        for column, name in _BATTERY_COLUMNS.items()
+    }
+    return SlotChart(
+        key="battery",
+        title="Home batteries per slot",
+        y_title="kWh (stored; charged or discharged in the slot)",
+        series=(
+            Series("charged", "charge_wh", "bar", BATTERY_CHARGE_COLOR),
+            Series("discharged (below 0)", "discharge_wh", "bar", BATTERY_DISCHARGE_COLOR, below=True),
+            Series("state of charge (at the slot's end)", "soc_wh", "line", BATTERY_SOC_COLOR),
+        ),
+        columns={column: _column_sum(values, n) for column, values in rows.items()},
+        household_columns=rows,
+        notes=(f"{len(with_battery):,} of {len(hs):,} households have a battery",),
+    )
+
+
 def slot_charts(result: RunResult) -> list[SlotChart]:
     """Every spec-defined chart this run has data for, in the page's order."""
-    return [chart for chart in (grid_chart(result),) if chart is not None]
+    return [chart for chart in (grid_chart(result), battery_chart(result)) if chart is not None]

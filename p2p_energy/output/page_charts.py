@@ -19,6 +19,13 @@ _ABOUT = {
         "scenario has a feeder limit, it is drawn and the slots where local trade reached it are marked. "
         'The household picked under "A household\'s day" is drawn there too.'
     ),
+    "battery": (
+        "What the home batteries stored (bars above 0) and gave out (below 0) per slot, and the energy they held at "
+        "the end of each slot (the line), summed over the households with one, as the plan dispatched them on the "
+        "actual energy (the meter sees only the result). A battery that sells in the evening (price_arbitrage) "
+        "discharges there: its sales beyond its PV come from here. The household picked under \"A household's "
+        'day" is drawn there too (zeros without a battery).'
+    ),
 }
 
 

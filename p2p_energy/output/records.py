@@ -172,6 +172,11 @@ class HouseholdRecord:
     #: Grid import and export per slot (Wh; empty when not recorded), adding up to grid_import_wh / grid_export_wh.
     grid_import_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
     grid_export_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    #: Its home battery per slot (Wh; empty without a battery): what it stored, what it gave out, and the state
+    #: of charge at the end of each slot.
+    battery_charge_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    battery_discharge_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    battery_soc_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
 
     NRG_FIELDS: ClassVar[tuple[str, ...]] = ("tokens_start", "tokens_end", "net_tokens", *HOUSEHOLD_BILL_NRG)
     #: Per-slot lists: in summary.json, not in the CSV file.
@@ -180,6 +185,9 @@ class HouseholdRecord:
         "load_wh_per_slot",
         "grid_import_wh_per_slot",
         "grid_export_wh_per_slot",
+        "battery_charge_wh_per_slot",
+        "battery_discharge_wh_per_slot",
+        "battery_soc_wh_per_slot",
     )
 
     def __post_init__(self) -> None:
@@ -195,7 +203,7 @@ class HouseholdRecord:
         check_ratios(self, RATIOS)
         for series_name in self.SERIES_FIELDS:
             series, total = getattr(self, series_name), series_name.removesuffix("_per_slot")
-            if series and (min(series) < 0 or sum(series) != getattr(self, total)):
+            if series and (min(series) < 0 or sum(series) != getattr(self, total, sum(series))):
                 raise ValueError(
                     f"household {self.name!r}: {total} per slot must be >= 0 and add up to {getattr(self, total)}"
                 )

@@ -88,6 +88,7 @@ class ReportFiles:
     gas_plot: Path
     bills_plot: Path
     grid_plot: Path
+    battery_plot: Path
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -109,6 +110,7 @@ class ReportFiles:
             gas_plot=out_dir / "gas_per_trade.png",
             bills_plot=out_dir / "bills_per_household.png",
             grid_plot=out_dir / "grid_per_slot.png",
+            battery_plot=out_dir / "battery_per_slot.png",
         )
 
 
@@ -142,6 +144,7 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
         ("gas_plot", lambda: plots.png(plots.gas_figure(result))),
         ("bills_plot", lambda: plots.png(plots.bills_figure(result))),
         ("grid_plot", lambda: spec_plots.grid_png(result)),
+        ("battery_plot", lambda: spec_plots.battery_png(result)),
     ]
     try:
         building = Path(tempfile.mkdtemp(dir=place.parent, prefix=f".{place.name}.writing-"))

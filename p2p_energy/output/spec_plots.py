@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from p2p_energy.output import plots
-from p2p_energy.output.chart_specs import SlotChart, grid_chart
+from p2p_energy.output.chart_specs import SlotChart, battery_chart, grid_chart
 from p2p_energy.output.records import RunResult
 
 if TYPE_CHECKING:
@@ -52,13 +52,24 @@ def spec_figure(result: RunResult, chart: SlotChart) -> Figure:
     return fig
 
 
-def grid_png(result: RunResult) -> bytes:
-    """grid_per_slot.png: the grid chart, or a note that the run recorded no grid flows per slot."""
-    chart = grid_chart(result)
+def spec_png(result: RunResult, chart: SlotChart | None, title: str, missing: str) -> bytes:
+    """`chart` as a PNG, or a plot titled `title` that says `missing` where the run has no data for it."""
     if chart is not None:
         return plots.png(spec_figure(result, chart))
     fig = plots.figure(11, 5)
     ax = fig.add_subplot()
-    plots.titled(fig, ax, "Grid import and export per slot", result, "")
-    plots.no_data(ax, "this report was written before grid import and export were recorded per slot")
+    plots.titled(fig, ax, title, result, "")
+    plots.no_data(ax, missing)
     return plots.png(fig)
+
+
+def grid_png(result: RunResult) -> bytes:
+    """grid_per_slot.png: the grid chart, or a note that the run recorded no grid flows per slot."""
+    missing = "this report was written before grid import and export were recorded per slot"
+    return spec_png(result, grid_chart(result), "Grid import and export per slot", missing)
+
+
+def battery_png(result: RunResult) -> bytes:
+    """battery_per_slot.png: the batteries chart, or a note that the run has no battery."""
+    missing = "no household has a battery in this run (or the report is older than battery records)"
+    return spec_png(result, battery_chart(result), "Home batteries per slot", missing)

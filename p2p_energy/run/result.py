@@ -14,6 +14,7 @@ from p2p_energy.domain.bills import (
     delivered_shares,
     neighbourhood_bills,
 )
+from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.clock_records import ClockRecord
 from p2p_energy.output.grid_summary import grid_record
@@ -129,10 +130,20 @@ def household_records(
             tokens_end=after.balances[h.index],
             generated_wh_per_slot=tuple(int(wh) for wh in plan.generated_wh[h.index]),
             load_wh_per_slot=tuple(int(wh) for wh in plan.load_wh[h.index]),
+            **(battery_fields(plan, h.index) if scenario.households[h.index].battery is not None else {}),
             **bill_fields(bills.households[h.index]),
         )
         for h in setup.households
     ]
+
+
+def battery_fields(plan: EnergyPlan, row: int) -> dict[str, Any]:
+    """A battery household's charge, discharge and state of charge (at each slot's end) per slot, in Wh."""
+    return {
+        "battery_charge_wh_per_slot": tuple(int(wh) for wh in plan.battery_charge_wh[row]),
+        "battery_discharge_wh_per_slot": tuple(int(wh) for wh in plan.battery_discharge_wh[row]),
+        "battery_soc_wh_per_slot": tuple(int(wh) for wh in plan.battery_soc_wh[row, 1:]),
+    }
 
 
 def run_bills(setup: RunSetup, books: Books) -> NeighbourhoodBills:

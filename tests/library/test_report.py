@@ -64,6 +64,7 @@ def test_report_writes_every_file_into_the_folder(written):
             "gas_per_trade.png",
             "bills_per_household.png",
             "grid_per_slot.png",
+            "battery_per_slot.png",
         ]
     )
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from p2p_energy.domain.bills import BillPrices, LocalTrade, MeterFlows, delivered_shares, neighbourhood_bills
+from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
+from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.output.page import render_page
 from p2p_energy.output.records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.output.report import PAGE_FILE, REPORT_FORMAT, REPORT_VERSION, SUMMARY_FILE
-from p2p_energy.run.result import bill_fields, kpi_record
+from p2p_energy.run.result import battery_fields, bill_fields, kpi_record
 from tests.run_factory import NRG, make_run
 
 
@@ -128,3 +130,26 @@ def write_page_only(run: RunResult, folder: Path) -> Path:
     path = folder / PAGE_FILE
     path.write_text(render_page(run))
     return path
+
+
+def battery_plan(slots: int) -> EnergyPlan:
+    """A real plan (domain.profiles) of one household with PV and a home battery, over `slots` 15-minute slots."""
+    scenario = parse_scenario(
+        {
+            "seed": 11,
+            "slots": slots,
+            "start_hour": 15.0,
+            "households": [
+                {"name": "home", "pv_kwp": 4.0, "load_kwh_per_day": 24.0, "battery": {"initial_soc": 0.6}},
+            ],
+        },
+        Path("battery.toml"),
+    )
+    return simulate_energy(scenario)
+
+
+def with_battery(run: RunResult, plan: EnergyPlan, row: int = 0) -> RunResult:
+    """`run` whose household in row `row` has the battery of `plan`'s first household (as run.result records it)."""
+    homes = list(run.households)
+    homes[row] = dataclasses.replace(homes[row], **battery_fields(plan, 0))
+    return dataclasses.replace(run, households=homes)

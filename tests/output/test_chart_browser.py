@@ -6,15 +6,16 @@ import json
 import pytest
 
 from p2p_energy.output.report import write_report
-from tests.output.fake_runs import full_run
+from tests.output.fake_runs import battery_plan, full_run, with_battery
 
+PLAN = battery_plan(12)
 TRACE = "(id, column) => document.getElementById(id).data.find(t => t.meta === column)"
 
 
 @pytest.fixture(scope="module")
 def report(browser, tmp_path_factory):
-    """A fake run with a feeder limit that its busiest slot reaches, opened once for the module."""
-    run = full_run(households=8, slots=12)
+    """A fake run with a feeder limit that its busiest slot reaches and house-02 with a real plan's battery."""
+    run = with_battery(full_run(households=8, slots=12), PLAN, row=1)
     limit_wh = max(s.traded_wh for s in run.slots)
     facts = dataclasses.replace(run.scenario_facts, feeder_limit_kw=limit_wh * 4 / 1000)
     files = write_report(dataclasses.replace(run, scenario_facts=facts), tmp_path_factory.mktemp("report") / "grid")
@@ -70,3 +71,25 @@ def test_picking_a_household_draws_its_own_grid_flows(browser, report):
 
 def test_a_households_grid_chart_has_no_feeder_limit(browser, report):
     assert browser.evaluate("document.getElementById('chart-grid-household').layout.shapes.length") == 0
+
+
+def test_the_battery_chart_draws_the_plans_state_of_charge(browser, report):
+    soc = trace_y(browser, "chart-battery", "soc_wh")
+    # A step line: one point per slot's start, the last repeated at the end.
+    assert soc[:-1] == pytest.approx([wh / 1000 for wh in PLAN.battery_soc_wh[0, 1:]])
+
+
+def test_the_battery_chart_draws_the_plans_charge_and_discharge(browser, report):
+    assert trace_y(browser, "chart-battery", "charge_wh") == pytest.approx(list(PLAN.battery_charge_wh[0] / 1000))
+    assert trace_y(browser, "chart-battery", "discharge_wh") == pytest.approx(
+        list(-PLAN.battery_discharge_wh[0] / 1000)
+    )
+
+
+def test_picking_a_battery_household_draws_its_state_of_charge(browser, report):
+    browser.evaluate(
+        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
+        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
+    )
+    soc = trace_y(browser, "chart-battery-household", "soc_wh")
+    assert soc[:-1] == pytest.approx([wh / 1000 for wh in PLAN.battery_soc_wh[0, 1:]])

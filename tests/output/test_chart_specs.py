@@ -4,9 +4,9 @@ import dataclasses
 
 import pytest
 
-from p2p_energy.output.chart_specs import grid_chart, slot_charts
+from p2p_energy.output.chart_specs import battery_chart, grid_chart, slot_charts
 from p2p_energy.output.records import HouseholdRecord
-from tests.output.fake_runs import full_run
+from tests.output.fake_runs import battery_plan, full_run, with_battery
 
 RUN = full_run(households=8, slots=12)
 
@@ -58,3 +58,17 @@ def test_a_grid_series_that_does_not_add_up_is_refused():
     wrong = (house.grid_import_wh + 1, *(0,) * 11)
     with pytest.raises(ValueError, match="grid_import_wh per slot must be >= 0 and add up to"):
         HouseholdRecord(**{**dataclasses.asdict(house), "grid_import_wh_per_slot": wrong})
+
+
+def test_a_run_without_batteries_has_no_battery_chart():
+    assert battery_chart(RUN) is None and [c.key for c in slot_charts(RUN)] == ["grid"]
+
+
+def test_the_battery_chart_sums_the_households_batteries_from_the_plan():
+    plan = battery_plan(12)
+    run = with_battery(with_battery(RUN, plan, row=0), plan, row=3)
+    chart = battery_chart(run)
+    assert chart.columns["soc_wh"] == [2 * wh for wh in plan.battery_soc_wh[0, 1:]]
+    assert chart.columns["charge_wh"] == [2 * wh for wh in plan.battery_charge_wh[0]]
+    assert chart.household(1)["soc_wh"] == [0] * 12
+    assert chart.notes == ("2 of 8 households have a battery",)

@@ -2,9 +2,9 @@
 
 import dataclasses
 
-from p2p_energy.output.chart_specs import grid_chart
-from p2p_energy.output.spec_plots import grid_png, spec_figure
-from tests.output.fake_runs import full_run
+from p2p_energy.output.chart_specs import battery_chart, grid_chart
+from p2p_energy.output.spec_plots import battery_png, grid_png, spec_figure
+from tests.output.fake_runs import battery_plan, full_run, with_battery
 
 RUN = full_run(households=8, slots=12)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -33,3 +33,15 @@ def test_the_grid_plot_draws_the_feeder_limit():
 def test_a_report_without_grid_flows_per_slot_gets_a_plot_that_says_so():
     homes = [dataclasses.replace(h, grid_import_wh_per_slot=(), grid_export_wh_per_slot=()) for h in RUN.households]
     assert grid_png(dataclasses.replace(RUN, households=homes)).startswith(PNG)
+
+
+def test_the_battery_plot_draws_the_plans_state_of_charge():
+    plan = battery_plan(12)
+    run = with_battery(RUN, plan)
+    ax = spec_figure(run, battery_chart(run)).axes[0]
+    soc = next(p for p in ax.patches if type(p).__name__ == "StepPatch" and p.get_label().startswith("state"))
+    assert list(soc.get_data().values) == [wh / 1000 for wh in plan.battery_soc_wh[0, 1:]]
+
+
+def test_a_run_without_batteries_gets_a_battery_plot_that_says_so():
+    assert battery_png(RUN).startswith(PNG)
