@@ -25,7 +25,7 @@ from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.page_charts import chart_section, household_chart_divs
 from p2p_energy.output.page_grid import grid_data, grid_section
-from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
+from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, shown_per_settled_trade
 from p2p_energy.output.records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
@@ -289,7 +289,7 @@ def gas_data(totals: RunTotals) -> dict[str, Any]:
         "gas": [totals.gas_per_operation[op] for op in operations],
         "tx": [totals.transactions_per_operation[op] for op in operations],
         "kind": [kinds.get(op, "set-up" if op in SETUP_OPERATIONS else "trading") for op in operations],
-        "per_settled": [[label, value] for label, value in per_settled_trade(totals)],
+        "per_settled": [[label, value] for label, value in shown_per_settled_trade(totals)],
         "settled": totals.settled_trades,
         "target": GAS_TARGET_PER_SETTLED_TRADE,
     }

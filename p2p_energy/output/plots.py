@@ -342,6 +342,15 @@ def per_settled_trade(totals: RunTotals) -> list[tuple[str, int | None]]:
     return list(zip(PER_SETTLED_TRADE_LABELS, values, strict=True))
 
 
+def shown_per_settled_trade(totals: RunTotals) -> list[tuple[str, int | None]]:
+    """per_settled_trade as the gas charts draw it: where the readings travelled inside the closing call (no
+    calls of their own), settlement with its readings is that call alone, so the two are one bar, so labelled."""
+    rows = per_settled_trade(totals)
+    if rows[0][1] == rows[1][1]:
+        return [(f"{SETTLE_OPERATION} (readings inside)", rows[0][1]), *rows[2:]]
+    return rows
+
+
 def gas_figure(result: RunResult) -> Figure:
     totals = result.totals()
     operations = sorted(totals.gas_per_operation, key=lambda op: totals.gas_per_operation[op])
@@ -376,16 +385,18 @@ def gas_figure(result: RunResult) -> Figure:
 
 
 def _gas_per_trade_panel(ax: Axes, totals: RunTotals) -> None:
-    """Gas per settled trade four ways; the target is drawn across the settleLots bar only."""
+    """Gas per settled trade three or four ways; the target is drawn across the settleLots bar only."""
     from matplotlib.ticker import MaxNLocator
 
     if not totals.settled_trades:
         no_data(ax, "no settled trades")
         return
-    rows = [(label, value) for label, value in per_settled_trade(totals) if value is not None]
+    shown = shown_per_settled_trade(totals)
+    settlement = len(shown) - 2  # the last two rows are trading and every transaction
+    rows = [(label, value, i < settlement) for i, (label, value) in enumerate(shown) if value is not None]
     y = list(range(len(rows)))
-    values = [value or 0 for _, value in rows]
-    ax.barh(y, values, color=["#08519c", "#08519c", "#9ecae1", "#9ecae1"][: len(rows)])
+    values = [value or 0 for _, value, _ in rows]
+    ax.barh(y, values, color=["#08519c" if settles else "#9ecae1" for _, _, settles in rows])
     ax.invert_yaxis()
     for i, value in enumerate(values):  # a column right of the axes: clear of the bars and the target mark
         ax.annotate(f"{value:,}", (1.02, i), xycoords=("axes fraction", "data"), va="center", fontweight="bold")
@@ -400,7 +411,7 @@ def _gas_per_trade_panel(ax: Axes, totals: RunTotals) -> None:
         color="#c62828",
         fontsize="small",
     )
-    ax.set_yticks(y, [label for label, _ in rows])
+    ax.set_yticks(y, [label for label, _, _ in rows])
     ax.set_ylim(len(rows) - 0.5, -0.9)
     ax.set_xlim(0, max(*values, GAS_TARGET_PER_SETTLED_TRADE) * 1.08)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4))

@@ -91,6 +91,11 @@ def test_the_volume_axis_is_ticked_at_a_round_step(browser, report):
     assert axis["range"][1] / step == pytest.approx(round(axis["range"][1] / step))
 
 
+def test_settlement_with_readings_inside_the_closing_call_is_one_gas_bar(browser, report):
+    labels = browser.evaluate("document.getElementById('chart-gas-trade').data[0].y")
+    assert labels[0] == "closeLots (readings inside)" and "settlement with its readings" not in labels
+
+
 def test_the_price_chart_draws_the_feed_in_tariff(browser, report):
     layout = browser.evaluate("document.getElementById('chart-price').layout")
     assert "feed-in tariff 0.0800 NRG/kWh" in [a["text"] for a in layout["annotations"]]

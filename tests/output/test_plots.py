@@ -6,6 +6,7 @@ import matplotlib.colors
 
 from p2p_energy.output.plots import (
     GAS_TARGET_PER_SETTLED_TRADE,
+    SETTLE_OPERATION,
     balance_figure,
     bills_figure,
     energy_figure,
@@ -98,7 +99,7 @@ def test_the_gas_target_spans_only_the_settle_lots_bar():
 def test_gas_figures_stand_in_a_column_clear_of_the_bars():
     left = gas_figure(RUN).axes[0]
     figures = [t for t in left.texts if t.get_text().replace(",", "").isdigit()]
-    assert len(figures) == 4
+    assert len(figures) == 3  # closeLots and settlement with its readings are one bar here
     assert {t.xy[0] for t in figures} == {1.02}  # axes fraction: right of the plot
 
 
@@ -126,3 +127,9 @@ def test_a_bills_plot_of_a_report_without_bills_says_so():
     left, right = bills_figure(dataclasses.replace(RUN, kpis=None)).axes
     assert not left.axison and not right.axison
     assert "holds no bills" in left.texts[0].get_text()
+
+
+def test_settlement_with_readings_inside_the_closing_call_is_one_bar_with_it():
+    ax = gas_figure(RUN).axes[0]
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    assert shown[0] == f"{SETTLE_OPERATION} (readings inside)" and "settlement with its readings" not in shown

@@ -296,7 +296,9 @@
     if (!G.settled) {
       P.empty(perTrade, "No trade was settled: there is no gas per settled trade.");
     } else {
-      var rows = G.per_settled.filter(function (r) { return r[1] !== null; });
+      var settlement = G.per_settled.length - 2;  // the last two rows: trading, every transaction
+      var rows = G.per_settled.map(function (r, i) { return r.concat([i < settlement]); })
+        .filter(function (r) { return r[1] !== null; });
       var labels = rows.map(function (r) { return r[0]; });
       var values = rows.map(function (r) { return r[1]; });
       // The figures stand in a column right of the plot, clear of the bars and of the target mark,
@@ -306,7 +308,7 @@
           text: "<b>" + P.number(v) + "</b>" };
       });
       P.draw(perTrade, [{ x: values, y: labels, type: "bar", orientation: "h",
-        marker: { color: labels.map(function (_, i) { return i < 2 ? C.delivered : C.traded; }) },
+        marker: { color: rows.map(function (r) { return r[2] ? C.delivered : C.traded; }) },
         hovertemplate: "%{y}: %{x:,} gas per settled trade<extra></extra>" }],
       P.layout({ showlegend: false, margin: { l: 200, r: 70, t: 40, b: 44 }, height: 300,
         xaxis: { title: { text: "gas per settled trade (" + P.number(G.settled) + " settled)" },
