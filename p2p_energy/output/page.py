@@ -397,7 +397,7 @@ def _summary_section(result: RunResult, totals: RunTotals) -> str:
         figure_cell("refunded_trades", "refunded in full", count(totals.refunded_trades), totals.refunded_trades),
         figure_cell("generated_wh", "generated kWh", kwh(totals.generated_wh), totals.generated_wh),
         figure_cell("load_wh", "load kWh", kwh(totals.load_wh), totals.load_wh),
-        figure_cell("offered_wh", "offered kWh", kwh(totals.offered_wh), totals.offered_wh),
+        figure_cell("offered_wh", "offered kWh", kwh(totals.offered_wh), totals.offered_wh, "on the forecast"),
         figure_cell("traded_wh", "traded kWh", kwh(totals.traded_wh), totals.traded_wh),
         figure_cell("delivered_wh", "delivered kWh", kwh(totals.delivered_wh), totals.delivered_wh, delivered),
         figure_cell("tokens_escrowed", "escrowed NRG", nrg(totals.tokens_escrowed), totals.tokens_escrowed),
@@ -463,9 +463,10 @@ def _energy_section(result: RunResult) -> str:
     faults = "<p class='faults'>Faults: " + "; ".join(esc(n) for n in notes) + ".</p>" if notes else ""
     return (
         '<section id="energy"><h2>Energy per delivery slot</h2>'
-        "<p>Generation, load and offers per slot; bars are the energy traded and what the sellers' meters proved "
-        "delivered. Shaded: slots of an unforecast cloud; red strips: a meter sent no readings; red triangles: "
-        f"trades refunded in full.</p>{faults}{_chart('chart-energy', 'energy per slot')}</section>"
+        "<p>Generation, load and offers per slot (offers are made on the forecast, before the slot: they can exceed "
+        "what was generated); bars are the energy traded and what the sellers' meters proved delivered. Shaded: "
+        "slots of an unforecast cloud; red strips: a meter sent no readings; red triangles: trades refunded in full."
+        f"</p>{faults}{_chart('chart-energy', 'energy per slot')}</section>"
     )
 
 

@@ -164,7 +164,7 @@ def energy_figure(result: RunResult) -> Figure:
     kwh = {name: [getattr(s, name) / 1000 for s in slots] for name in ("generated_wh", "load_wh", "offered_wh")}
     ax.stairs(kwh["generated_wh"], edges, fill=True, color="#f2c94c", alpha=0.45, label="generated (PV)")
     ax.stairs(kwh["load_wh"], edges, baseline=None, color="#555555", ls="--", lw=1.2, label="load")
-    ax.stairs(kwh["offered_wh"], edges, baseline=None, color="#e67e22", lw=1.6, label="offered")
+    ax.stairs(kwh["offered_wh"], edges, baseline=None, color="#e67e22", lw=1.6, label="offered (on the forecast)")
     ax.bar(centres, [s.traded_wh / 1000 for s in slots], width=0.8, color="#9ecae1", label="traded (taken by buyers)")
     ax.bar(
         centres, [s.delivered_wh / 1000 for s in slots], width=0.45, color="#08519c", label="delivered (meter-proven)"

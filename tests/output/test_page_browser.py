@@ -96,6 +96,13 @@ def test_settlement_with_readings_inside_the_closing_call_is_one_gas_bar(browser
     assert labels[0] == "closeLots (readings inside)" and "settlement with its readings" not in labels
 
 
+def test_the_offers_are_labelled_as_made_on_the_forecast(browser, report):
+    names = browser.evaluate("document.getElementById('chart-energy').data.map(t => t.name)")
+    assert "offered (on the forecast)" in names
+    note = browser.evaluate("document.querySelector('[data-total=offered_wh] .note').textContent")
+    assert note == "on the forecast"
+
+
 def test_the_price_chart_draws_the_feed_in_tariff(browser, report):
     layout = browser.evaluate("document.getElementById('chart-price').layout")
     assert "feed-in tariff 0.0800 NRG/kWh" in [a["text"] for a in layout["annotations"]]

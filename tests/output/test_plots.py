@@ -133,3 +133,7 @@ def test_settlement_with_readings_inside_the_closing_call_is_one_bar_with_it():
     ax = gas_figure(RUN).axes[0]
     shown = [t.get_text() for t in ax.get_yticklabels()]
     assert shown[0] == f"{SETTLE_OPERATION} (readings inside)" and "settlement with its readings" not in shown
+
+
+def test_the_energy_plot_labels_the_offers_as_made_on_the_forecast():
+    assert "offered (on the forecast)" in labels(energy_figure(RUN).axes[0])

@@ -86,7 +86,7 @@
     var faults = faultShapes(null);
     var texts = S.label.map(function (_, i) {
       return "<b>" + axis.span(i) + "</b><br>generated " + P.kwh(S.generated_wh[i]) + " kWh<br>load " +
-        P.kwh(S.load_wh[i]) + " kWh<br>offered " + P.kwh(S.offered_wh[i]) + " kWh<br>traded " +
+        P.kwh(S.load_wh[i]) + " kWh<br>offered " + P.kwh(S.offered_wh[i]) + " kWh (on the forecast)<br>traded " +
         P.kwh(S.traded_wh[i]) + " kWh in " + P.number(S.trades[i]) + " trades<br>delivered " +
         P.kwh(S.delivered_wh[i]) + " kWh" + (S.refunded_trades[i] ? "<br>" + S.refunded_trades[i] +
         " trades refunded in full" : "") + (F && F.cloudy.indexOf(i) >= 0 ? "<br>unforecast cloud" : "");
@@ -96,7 +96,7 @@
       { x: load.x, y: load.y, type: "scatter", mode: "lines", line: { shape: "hv", dash: "dash", color: C.load },
         name: "load", hoverinfo: "skip" },
       { x: offered.x, y: offered.y, type: "scatter", mode: "lines", line: { shape: "hv", width: 2, color: C.offered },
-        name: "offered", hoverinfo: "skip" },
+        name: "offered (on the forecast)", hoverinfo: "skip" },
       { x: axis.centres, y: kwhs(S.traded_wh), type: "bar", width: width * 0.8, marker: { color: C.traded },
         name: "traded", hoverinfo: "skip" },
       { x: axis.centres, y: kwhs(S.delivered_wh), type: "bar", width: width * 0.45, marker: { color: C.delivered },
@@ -391,7 +391,7 @@
       ["meter", H.meter[h] === null ? "none (buys only)" : "#" + H.meter[h]],
       ["PV", P.number(H.pv[h], 1) + " kWp"],
       ["generated / load", P.kwh(H.generated_wh[h]) + " / " + P.kwh(H.load_wh[h]) + " kWh"],
-      ["offered / sold", P.kwh(H.offered_wh[h]) + " / " + P.kwh(H.sold_wh[h]) + " kWh"],
+      ["offered (on the forecast) / sold", P.kwh(H.offered_wh[h]) + " / " + P.kwh(H.sold_wh[h]) + " kWh"],
       ["delivered", P.kwh(H.delivered_wh[h]) + " kWh" +
         (H.sold_wh[h] ? " (" + P.number(100 * H.delivered_wh[h] / H.sold_wh[h], 1) + "% of sold)" : "")],
       ["bought", P.kwh(H.bought_wh[h]) + " kWh"],
