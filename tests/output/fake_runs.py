@@ -14,6 +14,7 @@ import numpy as np
 from p2p_energy.domain.bills import BillPrices, LocalTrade, MeterFlows, delivered_shares, neighbourhood_bills
 from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
+from p2p_energy.limits import trade_id
 from p2p_energy.output.page import render_page
 from p2p_energy.output.records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.output.report import PAGE_FILE, REPORT_FORMAT, REPORT_VERSION, SUMMARY_FILE
@@ -153,3 +154,15 @@ def with_battery(run: RunResult, plan: EnergyPlan, row: int = 0) -> RunResult:
     homes = list(run.households)
     homes[row] = dataclasses.replace(homes[row], **battery_fields(plan, 0))
     return dataclasses.replace(run, households=homes)
+
+
+def with_escrow_ids(run: RunResult) -> RunResult:
+    """`run` whose trades carry the escrow's ids: the seller's meter, the chain slot, the index in the lot."""
+    meters = {h.name: h.meter_id for h in run.households}
+    index: dict[tuple[int, int], int] = {}
+    trades = []
+    for t in run.trades:
+        key = (meters[t.seller], t.chain_slot)
+        index[key] = index.get(key, -1) + 1
+        trades.append(dataclasses.replace(t, trade_id=trade_id(*key, index[key]), meter_id=key[0]))
+    return dataclasses.replace(run, trades=trades)

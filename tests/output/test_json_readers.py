@@ -2,29 +2,19 @@
 Node tool reads it. Trade ids (meter << 96 | slot << 32 | index) are far above 2**53; written as
 numbers, JSON.parse would round neighbouring ids to one number."""
 
-import dataclasses
 import json
 
 import pytest
 
-from p2p_energy.limits import trade_id
 from p2p_energy.output.report import SUMMARY_FILE
-from tests.output.fake_runs import write_summary
+from tests.output.fake_runs import with_escrow_ids, write_summary
 from tests.run_factory import make_run
 
 
 @pytest.fixture(scope="module")
 def summary_text(tmp_path_factory):
     """A report whose trades carry the escrow's ids: meter, chain slot, index in the lot."""
-    run = make_run(households=8, slots=12)
-    meters = {h.name: h.meter_id for h in run.households}
-    index: dict[tuple[int, int], int] = {}
-    trades = []
-    for t in run.trades:
-        key = (meters[t.seller], t.chain_slot)
-        index[key] = index.get(key, -1) + 1
-        trades.append(dataclasses.replace(t, trade_id=trade_id(*key, index[key]), meter_id=key[0]))
-    run = dataclasses.replace(run, trades=trades)
+    run = with_escrow_ids(make_run(households=8, slots=12))
     folder = write_summary(run, tmp_path_factory.mktemp("report") / "ids")
     return (folder / SUMMARY_FILE).read_text(encoding="utf-8")
 

@@ -9,7 +9,7 @@ import pytest
 from p2p_energy.output.compare import load_runs, write_comparison
 from p2p_energy.output.report import write_report
 from tests.output.chromium import LOCAL_SCHEMES
-from tests.output.fake_runs import full_run, write_page_only, write_summary
+from tests.output.fake_runs import full_run, with_escrow_ids, write_page_only, write_summary
 
 CHARTS = (
     "chart-energy",
@@ -256,3 +256,15 @@ def test_the_comparison_page_draws_the_runs_side_by_side(browser, tmp_path):
         "[...document.querySelectorAll('tr[data-metric=trades] td')].map(td => Number(td.dataset.value))"
     )
     assert trades == [len(merit.trades), len(uniform.trades)]
+
+
+def test_the_trades_table_shows_meter_slot_and_index_with_the_full_id_on_hover(browser, tmp_path):
+    run = with_escrow_ids(full_run(households=8, slots=12))
+    browser.open(write_page_only(run, tmp_path))
+    k, shown, title = browser.evaluate(
+        "(r => [Number(r.dataset.trade), r.cells[0].textContent, r.cells[0].title])"
+        "(document.querySelector('#trade-table tbody tr'))"
+    )
+    trade = run.trades[k]
+    assert shown == f"m{trade.meter_id} · s{trade.chain_slot} · #{trade.lot_index}"
+    assert title == f"trade id {trade.trade_id}"

@@ -441,6 +441,13 @@
     return ((meter << 96n) | (slot << 32n) | BigInt(T.id[k])).toString();
   }
 
+  // The id as the table shows it: the seller's meter, the chain slot and the index in the lot (the
+  // 30-digit id they make is in the cell's tooltip); an id not in that layout is shown whole.
+  function shortId(k) {
+    if (!T.id_by_layout) return T.id[k];
+    return "m" + H.meter[T.seller[k]] + " · s" + S.chain_slot[T.slot[k]] + " · #" + T.id[k];
+  }
+
   function outcomeOf(k) {
     if (!T.settled[k]) return "refunded";
     return T.refunded[k] ? "partial" : "settled";
@@ -492,12 +499,15 @@
       var tr = document.createElement("tr");
       tr.setAttribute("data-trade", String(k));
       var outcome = outcomeOf(k);
-      [tradeId(k), axis.span(T.slot[k]), H.name[T.seller[k]], H.name[T.buyer[k]], P.kwh(T.wh[k]), P.nrg(T.price[k]),
+      [shortId(k), axis.span(T.slot[k]), H.name[T.seller[k]], H.name[T.buyer[k]], P.kwh(T.wh[k]), P.nrg(T.price[k]),
         P.nrg(T.paid[k] + T.refunded[k], 6), P.nrg(T.paid[k], 6), P.nrg(T.refunded[k], 6), outcomeText[outcome]]
         .forEach(function (value, column) {
           var td = document.createElement("td");
           td.textContent = value;
-          if (column === 0) td.className = "id";
+          if (column === 0) {
+            td.className = "id";
+            td.title = "trade id " + tradeId(k);
+          }
           if (column === 9) td.className = outcome;
           tr.appendChild(td);
         });
