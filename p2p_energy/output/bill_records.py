@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 #: The KPIs that are shares of something, in [0, 1] or None (nothing to share).
 RATIOS = ("self_sufficiency", "self_consumption", "local_trade_share")
 #: A household's bill figures in base units (HouseholdRecord's fields and `saving`), repeated in NRG.
-HOUSEHOLD_BILL_NRG = ("bill_grid_only", "bill_with_market", "saving", "local_paid", "local_received", "grid_fees")
+HOUSEHOLD_BILL_NRG = (
+    *("bill_grid_only", "bill_with_market", "saving", "local_paid", "local_received", "grid_fees"),
+    *("grid_import_cost", "grid_export_credit"),
+)
 
 
 @dataclass(frozen=True)

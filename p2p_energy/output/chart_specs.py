@@ -133,7 +133,7 @@ def grid_chart(result: RunResult) -> SlotChart | None:
         )
         marked = tuple(i for i, s in enumerate(result.slots) if s.traded_wh >= limit_wh)
     return SlotChart(
-        key="grid",
+        key="grid-flows",
         title="Grid import and export per slot",
         y_title="kWh per slot",
         series=(

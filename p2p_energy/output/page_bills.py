@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from p2p_energy.output.bill_records import KpiRecord
@@ -81,7 +82,13 @@ def bills_section(result: RunResult) -> str:
         "self-consumption = 1 - grid export / generation; local trade share = energy delivered locally / load; "
         f"energy bought beyond need counts as grid export.{_esc(prices)} Click a bar to see that household's day.</p>"
         f'<div class="figures">{"".join(kpi_cells(kpis))}</div>'
-        '<div class="chart" id="chart-bills" role="img" aria-label="bills per household"></div></section>'
+        '<div class="chart" id="chart-bills" role="img" aria-label="bills per household"></div>'
+        "<h3>The bill in parts, by household type</h3><p>Each part of the bill with the market, averaged over the "
+        "households of a type (their scenario group): grid import at the grid tariff, local energy bought and its "
+        "grid fee above 0; grid export at the feed-in tariff and local energy sold below 0; the diamond is the "
+        "bill. The chain fee is paid by the operator and is not in the bills (see the summary).</p>"
+        '<div class="chart" id="chart-bill-parts" role="img" aria-label="the bill in parts by household type"></div>'
+        "</section>"
     )
 
 
@@ -92,6 +99,15 @@ def bills_data(result: RunResult) -> dict[str, Any] | None:
     hs = result.households
     columns = [
         *("bill_grid_only", "bill_with_market", "saving", "local_paid", "local_received", "grid_fees"),
+        *("grid_import_cost", "grid_export_credit"),
         *("self_sufficiency", "self_consumption", "local_trade_share", "peak_grid_import_kw", "local_in_wh"),
     ]
-    return {name: [getattr(h, name) for h in hs] for name in columns}
+    return {
+        **{name: [getattr(h, name) for h in hs] for name in columns},
+        "type": [household_type(h.name) for h in hs],
+    }
+
+
+def household_type(name: str) -> str:
+    """A household's type: its scenario group, the name without its number ("solar-battery-003": "solar-battery")."""
+    return re.sub(r"-\d+$", "", name) or name

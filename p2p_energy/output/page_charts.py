@@ -12,7 +12,7 @@ from p2p_energy.output.chart_specs import SlotChart
 
 #: What each spec-defined chart shows, in words (its section's paragraph).
 _ABOUT = {
-    "grid": (
+    "grid-flows": (
         "Energy from and to the grid per slot, after the local market: a household's grid import is its meter's "
         "import less what it received locally, its grid export its meter's export less what it delivered locally "
         "(plus energy bought beyond its need). The line is the energy traded locally in the slot; where the "

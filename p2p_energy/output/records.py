@@ -169,6 +169,9 @@ class HouseholdRecord:
     local_paid: int = field(default=0, metadata=ADDED_LATER)
     local_received: int = field(default=0, metadata=ADDED_LATER)
     grid_fees: int = field(default=0, metadata=ADDED_LATER)
+    #: Its grid import at the grid tariff, its grid export at the feed-in tariff (base units): the bill's other parts.
+    grid_import_cost: int = field(default=0, metadata=ADDED_LATER)
+    grid_export_credit: int = field(default=0, metadata=ADDED_LATER)
     #: Grid import and export per slot (Wh; empty when not recorded), adding up to grid_import_wh / grid_export_wh.
     grid_import_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
     grid_export_wh_per_slot: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)

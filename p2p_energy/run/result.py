@@ -185,6 +185,8 @@ def bill_fields(household: HouseholdBill) -> dict[str, Any]:
         "local_paid": bill.local_paid,
         "local_received": bill.local_received,
         "grid_fees": bill.grid_fees,
+        "grid_import_cost": bill.grid_import_cost,
+        "grid_export_credit": bill.grid_export_credit,
     }
 
 

@@ -36,23 +36,23 @@ def test_the_grid_import_bars_equal_the_households_grid_import_summed(browser, r
     _, summary = report
     slots = len(summary["slots"])
     summed = [sum(h["grid_import_wh_per_slot"][s] for h in summary["households"]) for s in range(slots)]
-    assert trace_y(browser, "chart-grid", "grid_import_wh") == pytest.approx([wh / 1000 for wh in summed])
+    assert trace_y(browser, "chart-grid-flows", "grid_import_wh") == pytest.approx([wh / 1000 for wh in summed])
     assert sum(summed) == summary["kpis"]["grid_import_wh"]
 
 
 def test_the_grid_export_bars_stand_below_zero(browser, report):
     _, summary = report
-    exported = trace_y(browser, "chart-grid", "grid_export_wh")
+    exported = trace_y(browser, "chart-grid-flows", "grid_export_wh")
     assert max(exported) <= 0 and sum(exported) == pytest.approx(-summary["kpis"]["grid_export_wh"] / 1000)
 
 
 def test_the_feeder_limit_is_drawn_and_the_slots_at_it_marked(browser, report):
     _, summary = report
     limit = max(s["traded_wh"] for s in summary["slots"]) / 1000
-    layout = browser.evaluate("document.getElementById('chart-grid').layout")
+    layout = browser.evaluate("document.getElementById('chart-grid-flows').layout")
     assert [s["y0"] for s in layout["shapes"]] == [pytest.approx(limit)]
     assert any(a["text"].startswith("feeder limit") for a in layout["annotations"])
-    marked = browser.evaluate(f"({TRACE})('chart-grid', 'marked').x.length")
+    marked = browser.evaluate(f"({TRACE})('chart-grid-flows', 'marked').x.length")
     assert marked == sum(1 for s in summary["slots"] if s["traded_wh"] / 1000 == limit) >= 1
 
 
@@ -63,14 +63,14 @@ def test_picking_a_household_draws_its_own_grid_flows(browser, report):
         "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
         " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
     )
-    imported = trace_y(browser, "chart-grid-household", "grid_import_wh")
+    imported = trace_y(browser, "chart-grid-flows-household", "grid_import_wh")
     assert imported == pytest.approx([wh / 1000 for wh in house["grid_import_wh_per_slot"]])
-    title = browser.evaluate("document.getElementById('chart-grid-household').layout.title.text")
+    title = browser.evaluate("document.getElementById('chart-grid-flows-household').layout.title.text")
     assert title.endswith("house-02")
 
 
 def test_a_households_grid_chart_has_no_feeder_limit(browser, report):
-    assert browser.evaluate("document.getElementById('chart-grid-household').layout.shapes.length") == 0
+    assert browser.evaluate("document.getElementById('chart-grid-flows-household').layout.shapes.length") == 0
 
 
 def test_the_battery_chart_draws_the_plans_state_of_charge(browser, report):
@@ -93,3 +93,26 @@ def test_picking_a_battery_household_draws_its_state_of_charge(browser, report):
     )
     soc = trace_y(browser, "chart-battery-household", "soc_wh")
     assert soc[:-1] == pytest.approx([wh / 1000 for wh in PLAN.battery_soc_wh[0, 1:]])
+
+
+def test_the_bill_parts_are_the_households_means_by_type(browser, report):
+    _, summary = report
+    homes = summary["households"]  # the fake run's households are all of the type "house"
+    drawn = browser.evaluate(f"({TRACE})('chart-bill-parts', 'grid_import_cost')")
+    assert drawn["x"] == [f"house ({len(homes)})"]
+    assert drawn["y"] == [pytest.approx(sum(h["grid_import_cost"] for h in homes) / len(homes) / 1e8)]
+    credit = browser.evaluate(f"({TRACE})('chart-bill-parts', 'grid_export_credit').y")
+    assert credit == [pytest.approx(-sum(h["grid_export_credit"] for h in homes) / len(homes) / 1e8)]
+    assert sum(h["grid_import_cost"] for h in homes) > 0
+
+
+def test_a_households_facts_give_its_bill_in_parts(browser, report):
+    _, summary = report
+    house = next(h for h in summary["households"] if h["name"] == "house-02")
+    browser.evaluate(
+        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
+        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
+    )
+    facts = browser.evaluate("document.getElementById('household-facts').textContent")
+    assert f"grid import +{house['grid_import_cost'] / 1e8:,.4f}" in facts
+    assert f"grid export −{house['grid_export_credit'] / 1e8:,.4f}" in facts

@@ -61,7 +61,7 @@ def test_a_grid_series_that_does_not_add_up_is_refused():
 
 
 def test_a_run_without_batteries_has_no_battery_chart():
-    assert battery_chart(RUN) is None and [c.key for c in slot_charts(RUN)] == ["grid"]
+    assert battery_chart(RUN) is None and [c.key for c in slot_charts(RUN)] == ["grid-flows"]
 
 
 def test_the_battery_chart_sums_the_households_batteries_from_the_plan():

@@ -285,6 +285,38 @@
     });
   }
 
+  // The bill in parts, each the mean over the households of a type (NRG); above 0 what they pay, below what they get.
+  var BILL_PARTS = [
+    ["grid_import_cost", "grid import (grid tariff)", 1, "#c62828"],
+    ["local_paid", "local energy bought", 1, "#08519c"],
+    ["grid_fees", "grid fee on local energy", 1, "#9ecae1"],
+    ["grid_export_credit", "grid export (feed-in tariff)", -1, "#2e7d32"],
+    ["local_received", "local energy sold", -1, "#e67e22"],
+  ];
+
+  function billPartsChart() {
+    var B = D.bills;
+    var el = document.getElementById("chart-bill-parts");
+    if (!el) return null;
+    if (!B || !B.type.length) return P.empty(el, "This report holds no bills.");
+    var types = B.type.filter(function (t, i) { return B.type.indexOf(t) === i; });
+    var members = types.map(function (t) { return B.type.map(function (u, i) { return u === t ? i : -1; }).filter(function (i) { return i >= 0; }); });
+    var mean = function (key, rows) { return rows.reduce(function (a, i) { return a + B[key][i]; }, 0) / rows.length / 1e8; };
+    var labels = types.map(function (t, k) { return t + " (" + members[k].length + ")"; });
+    var traces = BILL_PARTS.map(function (part) {
+      return { x: labels, y: members.map(function (rows) { return part[2] * mean(part[0], rows); }), type: "bar",
+        name: part[1], meta: part[0], marker: { color: part[3] },
+        hovertemplate: "%{x}: " + part[1] + " %{y:.4f} NRG per household<extra></extra>" };
+    });
+    traces.push({ x: labels, y: members.map(function (rows) { return mean("bill_with_market", rows); }), type: "scatter",
+      mode: "markers", name: "bill with the market", meta: "bill_with_market",
+      marker: { symbol: "diamond", size: 11, color: "#222" },
+      hovertemplate: "%{x}: bill %{y:.4f} NRG per household<extra></extra>" });
+    return P.draw(el, traces, P.layout({ barmode: "relative", hovermode: "closest", height: 380,
+      xaxis: { type: "category" }, yaxis: { title: { text: "NRG per household over the run" }, zeroline: true },
+      margin: { l: 64, r: 24, t: 56, b: 60 } }));
+  }
+
   function gasCharts() {
     var G = D.gas;
     var perTrade = document.getElementById("chart-gas-trade");
@@ -401,6 +433,9 @@
     var B = D.bills;
     if (B) {
       rows.push(["bill grid-only / with market", P.nrg(B.bill_grid_only[h]) + " / " + P.nrg(B.bill_with_market[h]) + " NRG"]);
+      rows.push(["bill in parts", BILL_PARTS.map(function (part) {
+        return part[1].split(" (")[0] + " " + (part[2] < 0 ? "−" : "+") + P.nrg(B[part[0]][h]);
+      }).join("; ") + " NRG"]);
       rows.push(["saving vs grid", (B.saving[h] > 0 ? "+" : "") + P.nrg(B.saving[h]) + " NRG"]);
       rows.push(["self-sufficiency / -consumption", share(B.self_sufficiency[h]) + " / " + share(B.self_consumption[h])]);
     }
@@ -567,6 +602,7 @@
   priceChart();
   balanceChart();
   billsChart();
+  billPartsChart();
   gasCharts();
   setUpTrades();
   var first = firstHousehold();
