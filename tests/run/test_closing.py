@@ -3,11 +3,9 @@ who is credited (nothing is sent; the books are those all of faults.toml's plann
 
 import pytest
 
-from p2p_energy.run.books import Books
 from p2p_energy.run.calls import closings
-from p2p_energy.run.matching import match_schedule
 from p2p_energy.wire.records import credited_by, lot_key
-from tests.run.setups import C0
+from tests.run.setups import C0, booked
 
 OFFLINE = "solar-002"  # faults.toml: offline in slots 4 and 5
 
@@ -15,24 +13,6 @@ OFFLINE = "solar-002"  # faults.toml: offline in slots 4 and 5
 @pytest.fixture(scope="module")
 def faults(make_setup):
     return make_setup("faults", window_slots=2, grace_period_s=3 * 900)
-
-
-def booked(setup) -> Books:
-    """The books after every planned fill was made: each call's lots of a slot grouped 64 at a time."""
-    books = Books()
-    for tick in sorted(schedule := match_schedule(setup)):
-        for call in schedule[tick]:
-            by_slot: dict[int, list] = {}
-            for lot in call.lots:
-                for t in lot.trades:
-                    fill = (setup.row_by_address[t.buyer.lower()], t.wh, t.price_per_kwh)
-                    books.ledger.traded(lot.meter_id, lot.slot, lot.slot - C0, setup.meter_row[lot.meter_id], fill)
-                by_slot.setdefault(lot.slot, []).append((lot.meter_id, lot.slot - C0))
-            for chain_slot, keys in by_slot.items():
-                groups = len([g for g in books.ledger.groups if g[0] == chain_slot])
-                for n, start in enumerate(range(0, len(keys), 64)):
-                    books.ledger.grouped(chain_slot, groups + n, keys[start : start + 64])
-    return books
 
 
 def time_of(setup, slot: float) -> int:
