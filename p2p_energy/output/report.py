@@ -125,9 +125,9 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
     contents: list[tuple[str, Any]] = [
         ("summary", lambda: summary_text.encode()),
         ("page", lambda: render_page(result).encode()),
-        ("trades_csv", lambda: _csv(TradeRecord, result.trades)),
-        ("households_csv", lambda: _csv(HouseholdRecord, result.households)),
-        ("slots_csv", lambda: _csv(SlotRecord, result.slots)),
+        ("trades_csv", lambda: csv_bytes(TradeRecord, result.trades)),
+        ("households_csv", lambda: csv_bytes(HouseholdRecord, result.households)),
+        ("slots_csv", lambda: csv_bytes(SlotRecord, result.slots)),
         ("energy_plot", lambda: plots.png(plots.energy_figure(result))),
         ("price_plot", lambda: plots.png(plots.price_figure(result))),
         ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
@@ -297,7 +297,8 @@ def _columns(record_type: type[Any]) -> list[str]:
     return names
 
 
-def _csv(record_type: type[Any], records: Sequence[Any]) -> bytes:
+def csv_bytes(record_type: type[Any], records: Sequence[Any]) -> bytes:
+    """The CSV file of `records` (one row each, columns as `encode_record` orders them), as the report writes it."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=_columns(record_type), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
