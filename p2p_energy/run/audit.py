@@ -101,6 +101,7 @@ def audit_checks(setup: RunSetup, record: RunRecord, result: RunResult) -> dict[
         "every bill is as households.csv, trades.csv and the tariffs define it": bills_recomputed(
             BillPrices.of(setup.scenario), report, result.kpis
         ),
+        "summary.json's totals are the sums of the CSVs": totals_add_up(report, result.totals().to_json()),
     }
 
 
@@ -150,6 +151,24 @@ def trades_as_on_chain(report: Report, logs: ChainLogs, households: dict[str, st
         for t in report.trades
     )
     return chain == rows and costs_right
+
+
+def totals_add_up(report: Report, totals: dict[str, Any]) -> bool:
+    trades, slots = report.trades, report.slots
+    outcomes = Counter(t["outcome"] for t in trades)
+    sums = {
+        "trades": len(trades),
+        "settled_trades": outcomes["settled"],
+        "refunded_trades": outcomes["refunded"],
+        "tokens_escrowed": sum(int(t["cost"]) for t in trades),
+        "tokens_paid": sum(int(t["paid"]) for t in trades),
+        "tokens_refunded": sum(int(t["refunded"]) for t in trades),
+        "traded_wh": sum(int(t["wh"]) for t in trades),
+        "delivered_wh": sum(int(s["delivered_wh"]) for s in slots),
+        "generated_wh": sum(int(h["generated_wh"]) for h in report.households),
+        "load_wh": sum(int(h["load_wh"]) for h in report.households),
+    }
+    return all(totals[name] == value for name, value in sums.items())
 
 
 def prices_in_range(ask_min: int, grid_tariff: int, report: Report) -> bool:

@@ -31,6 +31,7 @@ class HandRun:
     report: Report
     logs: ChainLogs
     kpis: KpiRecord
+    totals: dict
     price_range: tuple[int, int] = (ASK_MIN, TARIFFS.grid_tariff)  # lowest ask, grid tariff
 
 
@@ -57,7 +58,9 @@ def hand_run() -> HandRun:
         ),
     ]
     trade = {"seller": "sun", "buyer": "home", "wh": "500", "price_per_kwh": str(PRICE)}
-    trade |= {"cost": str(COST), "paid": str(COST), "refunded": "0"}
+    trade |= {"cost": str(COST), "paid": str(COST), "refunded": "0", "outcome": "settled"}
+    totals = {"trades": 1, "settled_trades": 1, "refunded_trades": 0, "tokens_escrowed": COST, "tokens_paid": COST}
+    totals |= {"tokens_refunded": 0, "traded_wh": 500, "delivered_wh": 500, "generated_wh": 2000, "load_wh": 2500}
     key = (1001 << 64) | 7
     events = [
         ("Transfer", {"from": ZERO, "to": ESCROW, "value": 2 * FUNDING}),
@@ -86,7 +89,8 @@ def hand_run() -> HandRun:
         battery_discharge_wh=zeros,
         battery_losses_wh=zeros,
     )
-    return HandRun(plan, Report(rows, [], [trade]), ChainLogs(events), kpis)
+    slots = [{"slot": "0", "delivered_wh": "500"}]
+    return HandRun(plan, Report(rows, slots, [trade]), ChainLogs(events), kpis, totals)
 
 
 def passes(run: HandRun) -> dict[str, bool]:
@@ -100,6 +104,7 @@ def passes(run: HandRun) -> dict[str, bool]:
         "prices": audit.prices_in_range(*run.price_range, run.report),
         "kpis": audit.kpis_recomputed(run.report, run.kpis),
         "bills": audit.bills_recomputed(TARIFFS, run.report, run.kpis),
+        "totals": audit.totals_add_up(run.report, run.totals),
     }
 
 
@@ -142,6 +147,7 @@ def trade_another_wh_on_chain(run: HandRun) -> None:
 def round_a_cost_down(run: HandRun) -> None:
     add_to(run.report.trades, 0, "cost", -1)
     add_to(run.report.trades, 0, "refunded", -1)
+    run.totals |= {"tokens_escrowed": COST - 1, "tokens_refunded": -1}  # summary.json follows the trades
 
 
 def price_above_the_tariff(run: HandRun) -> None:
@@ -176,6 +182,14 @@ def total_the_bills_wrong(run: HandRun) -> None:
     run.kpis = replace(run.kpis, bills_grid_only=run.kpis.bills_grid_only + 1)
 
 
+def total_the_payments_as_costs(run: HandRun) -> None:
+    run.totals["tokens_paid"] = run.totals["tokens_escrowed"] + 1
+
+
+def count_a_settled_trade_as_refunded(run: HandRun) -> None:
+    run.totals |= {"settled_trades": 0, "refunded_trades": 1}
+
+
 PLANTED: dict[str, tuple[Callable[[HandRun], None], str]] = {
     "a Wh lost in a slot": (lose_a_wh, "energy"),
     "households.csv ending a token richer than the chain moved": (move_a_token_more, "tokens"),
@@ -191,6 +205,8 @@ PLANTED: dict[str, tuple[Callable[[HandRun], None], str]] = {
     "a bill a unit more": (bill_a_unit_more, "bills"),
     "a grid fee forgotten": (forget_the_grid_fee, "bills"),
     "the neighbourhood's bills not the households' sum": (total_the_bills_wrong, "bills"),
+    "summary.json's paid total not the trades' sum": (total_the_payments_as_costs, "totals"),
+    "summary.json counting a settled trade as refunded": (count_a_settled_trade_as_refunded, "totals"),
 }
 
 
