@@ -328,11 +328,11 @@ def tiny_run(chain, tmp_path_factory) -> Path:
         ("genesis", 12345, "it names slot genesis 12345, the market's is"),
     ],
 )
-def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing_and_keeps_it(
+def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing_and_keeps_it_and_the_report(
     cli, chain, tiny_run, field, value, said_why
 ):
-    record = tiny_run / "out" / RUN_RECORD_FILE
-    kept = record.read_text()
+    record, summary = tiny_run / "out" / RUN_RECORD_FILE, tiny_run / "out" / "summary.json"
+    kept, report = record.read_text(), summary.read_bytes()
     edited = json.dumps({**json.loads(kept), field: value})
     record.write_text(edited)
     before = block(chain)
@@ -340,5 +340,5 @@ def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing
     completed = cli("simulate", str(tiny_run / "tiny.toml"), "--rpc-url", chain.url, *out, "--resume")
     left = record.read_text()
     record.write_text(kept)
-    assert (completed.returncode, block(chain), left) == (2, before, edited)
+    assert (completed.returncode, block(chain), left, summary.read_bytes()) == (2, before, edited, report)
     assert said_why in said(completed.stderr) and len(completed.stderr.strip().splitlines()) == 1
