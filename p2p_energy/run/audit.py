@@ -7,7 +7,8 @@ and the token's and escrow's logs of the run's blocks decoded with the contracts
 Each figure is recomputed here by its written definition (docs/report.md, `domain/bills.py`'s docstring):
 
 - each household's energy balances in every slot: generation + import + battery discharge = load + export +
-  battery charge + battery losses;
+  battery charge + battery losses; its grid import less its grid export is its meter's import less export, less
+  the local energy it bought, plus what its meter proved delivered;
 - money follows the chain's events alone: every household's tokens moved (Transfer logs) by what households.csv
   says it ended with, every unit deposited into the escrow was paid out again, and every seller was paid on
   chain (LotSettled) what trades.csv says it was paid;
@@ -86,6 +87,9 @@ def audit_checks(setup: RunSetup, record: RunRecord, result: RunResult) -> dict[
     prices = setup.scenario.prices
     return {
         "each household's energy balances in every slot": energy_balances(setup.plan),
+        "each household's grid flows are its meter's net of the local energy it bought and sold": grid_flows_net(
+            report
+        ),
         "every household's tokens moved on chain as households.csv says": tokens_moved(
             report, logs, households, prices.funding
         ),
@@ -109,6 +113,16 @@ def energy_balances(p: EnergyPlan) -> bool:
     supply = p.generated_wh + p.import_wh + p.battery_discharge_wh
     use = p.load_wh + p.export_wh + p.battery_charge_wh + p.battery_losses_wh
     return bool((supply == use).all())
+
+
+def grid_flows_net(report: Report) -> bool:
+    """Per slot grid import - grid export = import - export - local in + local out, so also over the run (local
+    out is what the household's meter proved delivered)."""
+    return all(
+        int(h["grid_import_wh"]) - int(h["grid_export_wh"])
+        == int(h["imported_wh"]) - int(h["exported_wh"]) - int(h["local_in_wh"]) + int(h["delivered_wh"])
+        for h in report.households
+    )
 
 
 def tokens_moved(report: Report, logs: ChainLogs, households: dict[str, str], funding: int) -> bool:

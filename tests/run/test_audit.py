@@ -42,7 +42,11 @@ def household(name: str, energy: tuple[int, ...], kpis: tuple[str, str, str], bi
     row = {"name": name, **dict(zip((*columns, "grid_export_wh"), energy, strict=True))}
     row |= dict(zip(("self_sufficiency", "self_consumption", "local_trade_share"), kpis, strict=True))
     row |= dict(zip(money, bills, strict=True))
-    row |= {"tokens_start": FUNDING, "tokens_end": FUNDING + (COST if name == "sun" else -COST)}
+    row |= {
+        "delivered_wh": 500 if name == "sun" else 0,
+        "tokens_start": FUNDING,
+        "tokens_end": FUNDING + (COST if name == "sun" else -COST),
+    }
     return {k: str(v) for k, v in row.items()}
 
 
@@ -97,6 +101,7 @@ def passes(run: HandRun) -> dict[str, bool]:
     """Every check of audit_checks but the I/O: by name, as audit_checks names them."""
     return {
         "energy": audit.energy_balances(run.plan),
+        "grid": audit.grid_flows_net(run.report),
         "tokens": audit.tokens_moved(run.report, run.logs, NAMES, FUNDING),
         "deposits": audit.deposits_paid_out(run.logs, NAMES),
         "sellers": audit.sellers_paid(run.report, run.logs, NAMES),
@@ -126,6 +131,12 @@ def add_to(rows: list[dict], index: int, field: str, by: int) -> None:
 
 def lose_a_wh(run: HandRun) -> None:
     run.plan.load_wh = run.plan.load_wh + np.array([[1], [0]])
+
+
+def ignore_local_energy_in_grid_import(run: HandRun) -> None:
+    """As bills.py would with the bug: the KPIs and bills follow the wrong grid import."""
+    set_row(run.report.households, 1, grid_import_wh=1500, self_sufficiency="0.0", bill_with_market=55_500_000)
+    run.kpis = replace(run.kpis, self_sufficiency=0.4, bills_with_market=41_500_000, grid_import_wh=1500)
 
 
 def move_a_token_more(run: HandRun) -> None:
@@ -192,6 +203,7 @@ def count_a_settled_trade_as_refunded(run: HandRun) -> None:
 
 PLANTED: dict[str, tuple[Callable[[HandRun], None], str]] = {
     "a Wh lost in a slot": (lose_a_wh, "energy"),
+    "grid import not net of local energy": (ignore_local_energy_in_grid_import, "grid"),
     "households.csv ending a token richer than the chain moved": (move_a_token_more, "tokens"),
     "a unit deposited and never paid out": (withdraw_a_unit_less, "deposits"),
     "a seller paid less on chain than trades.csv says": (pay_the_seller_less_on_chain, "sellers"),
