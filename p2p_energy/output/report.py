@@ -125,9 +125,9 @@ def write_report(result: RunResult, out_dir: Path) -> ReportFiles:
     contents: list[tuple[str, Any]] = [
         ("summary", lambda: summary_text.encode()),
         ("page", lambda: render_page(result).encode()),
-        ("trades_csv", lambda: csv_bytes(TradeRecord, result.trades)),
-        ("households_csv", lambda: csv_bytes(HouseholdRecord, result.households)),
-        ("slots_csv", lambda: csv_bytes(SlotRecord, result.slots)),
+        ("trades_csv", lambda: _csv(TradeRecord, result.trades)),
+        ("households_csv", lambda: _csv(HouseholdRecord, result.households)),
+        ("slots_csv", lambda: _csv(SlotRecord, result.slots)),
         ("energy_plot", lambda: plots.png(plots.energy_figure(result))),
         ("price_plot", lambda: plots.png(plots.price_figure(result))),
         ("balance_plot", lambda: plots.png(plots.balance_figure(result))),
@@ -226,6 +226,11 @@ def load_report(out_dir: Path) -> RunResult:
 # -- files ------------------------------------------------------------------------------------------
 
 
+def csv_bytes(record_type: type[Any], records: Sequence[Any]) -> bytes:
+    """The CSV file of `records` (one row each, columns as `encode_record` orders them), as the report writes it."""
+    return _csv(record_type, records)
+
+
 def _write_file(path: Path, data: bytes) -> None:
     try:
         with path.open("wb") as handle:
@@ -297,8 +302,7 @@ def _columns(record_type: type[Any]) -> list[str]:
     return names
 
 
-def csv_bytes(record_type: type[Any], records: Sequence[Any]) -> bytes:
-    """The CSV file of `records` (one row each, columns as `encode_record` orders them), as the report writes it."""
+def _csv(record_type: type[Any], records: Sequence[Any]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=_columns(record_type), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
