@@ -73,7 +73,7 @@ class ChainLogs:
         for log in logs:
             event = codec.decode_log(log)
             if event is not None:
-                decoded.append((event.name, {**event.args, "_address": str(log["address"]).lower()}))
+                decoded.append((event.name, dict(event.args)))
         return cls(decoded)
 
     def of(self, name: str) -> list[dict[str, Any]]:
