@@ -165,7 +165,7 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
         "demo", help="compile, start a local chain, deploy EnergyToken, mint to a few accounts, print balances"
     )
     _add_evm(demo_cmd)
-    demo_cmd.add_argument("--holders", type=int, default=3, help="accounts to mint tokens to (default 3)")
+    demo_cmd.add_argument("--holders", type=int, default=3, help="accounts to mint tokens to, 1 to 1,000 (default 3)")
 
 
 def _add_gas(commands: argparse._SubParsersAction[_Parser]) -> None:

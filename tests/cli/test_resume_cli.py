@@ -28,7 +28,7 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.run.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
-from tests.cli.conftest import CLI, FAULTS
+from tests.cli.conftest import CLI, FAULTS, TINY
 
 pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
@@ -303,3 +303,44 @@ def test_resume_with_a_run_record_from_before_the_gas_redesign_exits_2_and_sends
     assert completed.returncode == 2
     assert f"{record} is not a run record of format 2; run without --resume" in said(completed.stderr)
     assert block(chain) == before
+
+
+@pytest.fixture(scope="module")
+def tiny_run(chain, tmp_path_factory) -> Path:
+    """TINY run once on the module's chain: its folder (out/ with run.json, deployments/)."""
+    work = tmp_path_factory.mktemp("tiny")
+    (work / "tiny.toml").write_text(TINY)
+    out = ["--out", str(work / "out"), "--deployments", str(work / "deployments")]
+    finished = subprocess.run(
+        [str(CLI), "simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return work
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said_why"),
+    [
+        ("first_block", 999, "it started after block 999, but this chain's latest block is"),
+        ("first_block_hash", "0x" + "ab" * 32, ", after which it started, is another block on this chain"),
+        ("genesis", 12345, "it names slot genesis 12345, the market's is"),
+    ],
+)
+def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing_and_keeps_it_and_the_report(
+    cli, chain, tiny_run, field, value, said_why
+):
+    record, summary = tiny_run / "out" / RUN_RECORD_FILE, tiny_run / "out" / "summary.json"
+    kept, report = record.read_text(), summary.read_bytes()
+    edited = json.dumps({**json.loads(kept), field: value})
+    record.write_text(edited)
+    before = block(chain)
+    out = ["--out", str(tiny_run / "out"), "--deployments", str(tiny_run / "deployments")]
+    completed = cli("simulate", str(tiny_run / "tiny.toml"), "--rpc-url", chain.url, *out, "--resume")
+    left = record.read_text()
+    record.write_text(kept)
+    assert (completed.returncode, block(chain), left, summary.read_bytes()) == (2, before, edited, report)
+    assert said_why in said(completed.stderr) and len(completed.stderr.strip().splitlines()) == 1

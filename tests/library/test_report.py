@@ -392,3 +392,13 @@ def test_the_sending_path_is_shown_as_a_part_of_the_phases_with_receipts_inside_
     heading = labels.index("sending path (inside phases)")
     assert labels[heading + 1 :] == ["signing", "sending", "mining and waiting", "of which receipts"]
     assert rows[heading][2] == pytest.approx(1.67 + 7.20 + 13.10)
+
+
+def test_the_checks_line_of_a_run_without_trades_says_no_trade_was_made():
+    result = make_run()
+    result = dataclasses.replace(result, trades=[])
+    assert re.search(r"checks: \d+ of \d+ passed; no trade was made *\n", summarise(result))
+
+
+def test_the_checks_line_of_a_run_with_trades_names_no_empty_market():
+    assert "no trade was made" not in summarise(make_run())
