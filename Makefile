@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench bench-scale bench-week sweep-bench export clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench bench-scale bench-week bench-replay sweep-bench export clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -90,6 +90,12 @@ bench-scale: setup
 # A week: 1,000 households x 672 slots of 15 minutes, every check (issue 22); minutes, not part of make test.
 bench-week: setup
 	$(BIN)/python -m p2p_energy.bench_scale 1000 --slots 672
+
+# city-day, then its blocks (timestamps and signed transactions) replayed on a fresh anvil: the run's throughput
+# as a share of the chain's own (issue 22; docs/performance.md). `make bench-replay REPLAY_HOUSEHOLDS=100`.
+REPLAY_HOUSEHOLDS ?= 1000
+bench-replay: setup
+	$(BIN)/python -m p2p_energy.bench_replay $(REPLAY_HOUSEHOLDS)
 
 lint: lint-python slither
 
