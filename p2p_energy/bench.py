@@ -378,7 +378,7 @@ def measure_throughput(
     return Throughput(scenario.name, PathFigures(batched), PathFigures(one_each))
 
 
-def _simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOptions:
+def simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOptions:
     """The chain `simulate` starts for itself (no base fee, roomy blocks), optionally pruned."""
     return ChainOptions(
         evm, accounts=2, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0, prune_history=prune_history
@@ -391,7 +391,7 @@ def simulate_once(
     """Run `scenario` on a fresh anvil: the result, the seconds with deployment, anvil's peak RSS (bytes)."""
     with (
         tempfile.TemporaryDirectory(prefix="p2p-energy-bench-") as records,
-        LocalChain(toolchain.anvil, _simulation_chain(evm, prune_history=prune_history)) as chain,
+        LocalChain(toolchain.anvil, simulation_chain(evm, prune_history=prune_history)) as chain,
     ):
         target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True)
         options = SimulateOptions(target, Path(records))

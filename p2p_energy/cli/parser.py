@@ -322,6 +322,11 @@ def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", type=Path, default=None, metavar="DIR", help="report folder (default reports/<scenario name>)"
     )
     sim_cmd.add_argument(
+        "--png",
+        action="store_true",
+        help="also draw the report's five PNG plots (for papers; report.html has the same charts, interactive)",
+    )
+    sim_cmd.add_argument(
         "--resume",
         action="store_true",
         help=f"continue an interrupted run of SCENARIO from what the chain holds (its record: {RUN_RECORD_FILE} in "

@@ -77,11 +77,13 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
                 "nothing to resume"
             )
             return 0
-        return _simulate(toolchain, scenario, options, out, console)
+        return _simulate(toolchain, scenario, options, out, console, png=args.png)
 
 
-def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console) -> int:
-    """`simulate` with its report folder held (see cmd_simulate)."""
+def _simulate(
+    toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console, png: bool
+) -> int:
+    """`simulate` with its report folder held (see cmd_simulate); the report's PNG plots drawn if `png`."""
     households = len(scenario.households)
     say = say_to(console)
     say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
@@ -96,10 +98,10 @@ def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions
         try:
             result = simulate_scenario(toolchain, scenario, options, progress, say)
         except RunFailed as failed:
-            write_report(failed.result, out)
+            write_report(failed.result, out, png=png)
             render_summary(failed.result, console)
             raise P2PEnergyError(f"{failed}; the report is in {out}") from None
-    files = write_report(result, out)
+    files = write_report(result, out, png=png)
     render_summary(result, console)
     if not result.trades:
         # Every check passes on an empty market; a study built on it should not pass unnoticed.

@@ -23,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def written(tmp_path_factory):
     """A report of a small fake run, written once for the module's read-only tests."""
     result = with_bills(make_run(households=8, slots=12))
-    return result, write_report(result, tmp_path_factory.mktemp("report"))
+    return result, write_report(result, tmp_path_factory.mktemp("report"), png=True)
 
 
 def read_csv(path):
@@ -47,7 +47,15 @@ def summarise(result, width=160):
 # -- files --------------------------------------------------------------------------------------------
 
 
-def test_report_writes_every_file_into_the_folder(written):
+def test_a_report_draws_no_png_plots_unless_asked(tmp_path):
+    files = write_report(make_run(households=4, slots=4), tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["calls.csv", "households.csv", "report.html", "slots.csv", "summary.json", "trades.csv"]
+    assert sorted(p.name for p in files.paths) == names
+    assert files.energy_plot is None
+
+
+def test_report_with_png_writes_every_file_into_the_folder(written):
     _, files = written
     names = sorted(p.name for p in files.out_dir.iterdir())
     assert names == sorted(
@@ -182,13 +190,13 @@ def test_writing_again_replaces_the_previous_report(tmp_path):
 
 def test_a_run_with_no_records_still_writes_a_full_report(tmp_path):
     empty = dataclasses.replace(make_run(), slots=[], households=[], trades=[], gas=[], attacks=[], checks={})
-    files = write_report(empty, tmp_path)
+    files = write_report(empty, tmp_path, png=True)
     assert all(png_size(p) for p in files.paths if p.suffix == ".png")
     assert load_report(tmp_path) == empty
 
 
 def test_a_thousand_households_fit_one_balance_plot(tmp_path):
-    files = write_report(make_run(households=1_000, slots=2), tmp_path)
+    files = write_report(make_run(households=1_000, slots=2), tmp_path, png=True)
     width, height = png_size(files.balance_plot)
     assert height < 1_000 and width < 1_400
 
