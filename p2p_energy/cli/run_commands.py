@@ -18,6 +18,7 @@ from p2p_energy.files import folder_lock
 from p2p_energy.output.compare import COMPARE_FILE, comparison_figures, load_runs, render_comparison, write_comparison
 from p2p_energy.output.report import (
     PAGE_FILE,
+    SUMMARY_FILE,
     check_report_folder,
     finished_report,
     load_report,
@@ -98,9 +99,10 @@ def _simulate(
         try:
             result = simulate_scenario(toolchain, scenario, options, progress, say)
         except RunFailed as failed:
-            write_report(failed.result, out, png=png)
+            where = _failed_report_folder(out, options.resume)
+            write_report(failed.result, where, png=png)
             render_summary(failed.result, console)
-            raise P2PEnergyError(f"{failed}; the report is in {out}") from None
+            raise P2PEnergyError(f"{failed}; the report is in {where}") from None
     files = write_report(result, out, png=png)
     render_summary(result, console)
     if not result.trades:
@@ -114,6 +116,14 @@ def _simulate(
     say(f"report: {out} ({written} files); `p2p-energy report {out}` shows this summary again")
     say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
     return 0
+
+
+def _failed_report_folder(out: Path, resume: bool) -> Path:
+    """Where a run that failed its checks writes its report: its own folder, unless it resumed a run whose report
+    is there; that report is kept whole and this one goes beside it (`<folder>.failed-resume`)."""
+    if resume and (out / SUMMARY_FILE).is_file():
+        return out.with_name(f"{out.name}.failed-resume")
+    return out
 
 
 def _check_writable(out: Path) -> None:

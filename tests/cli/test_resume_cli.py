@@ -344,3 +344,35 @@ def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing
     record.write_text(kept)
     assert (completed.returncode, block(chain), left, summary.read_bytes()) == (2, before, edited, report)
     assert said_why in said(completed.stderr) and len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_a_resume_that_fails_its_checks_keeps_the_earlier_report_whole_and_writes_its_own_beside_it(
+    cli, chain, tmp_path_factory
+):
+    work = tmp_path_factory.mktemp("failing-resume")
+    (work / "tiny.toml").write_text(TINY)
+    out = ["--out", str(work / "out"), "--deployments", str(work / "deployments")]
+    assert cli("simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out).returncode == 0
+    report = {path.name: path.read_bytes() for path in (work / "out").iterdir() if path.name != RUN_RECORD_FILE}
+    (work / "out" / RUN_RECORD_FILE).touch()  # as if the run had been started again into its folder and stopped
+    record = json.loads(next((work / "deployments").glob("*.json")).read_text())
+    w3 = chain.web3()
+    token = w3.eth.contract(record["addresses"]["EnergyToken"], abi=MINT_ABI)
+    # supply the run did not make: its check of the token's total supply fails
+    token.functions.mint(record["deployer"], 1).transact({"from": record["deployer"], "gasPrice": 0})
+    completed = cli("simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out, "--resume")
+    beside = work / "out.failed-resume"
+    assert completed.returncode == 1 and f"the report is in {beside}" in said(completed.stderr)
+    assert {path.name: path.read_bytes() for path in (work / "out").iterdir() if path.name != RUN_RECORD_FILE} == report
+    assert json.loads((beside / "summary.json").read_text())["checks"] != {}
+
+
+MINT_ABI = [
+    {
+        "type": "function",
+        "name": "mint",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [],
+        "stateMutability": "nonpayable",
+    }
+]
