@@ -118,3 +118,14 @@ def follow_books(setup, run: Run) -> Run:
     balances = [before + amount for before, amount in zip(run.record.balances_before, escrow, strict=True)]
     run.after = replace(run.after, balances=balances)
     return run
+
+
+def claim_more_than_exported(setup, run: Run) -> None:
+    """A lot its meter fell short of, settled as if the meter had exported one Wh more than it did."""
+    ledger, exported = run.books.ledger, setup.plan.export_wh
+    lot = next(
+        lot
+        for lot in ledger.lots.values()
+        if lot.state == "settled" and sum(ledger.trades[t].wh for t in lot.trades) > exported[lot.seller, lot.slot]
+    )
+    lot.delivered_wh = int(exported[lot.seller, lot.slot]) + 1

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from p2p_energy.run.checks import check_run
-from tests.run.setups import Run, consistent_run, follow_books
+from tests.run.setups import Run, claim_more_than_exported, consistent_run, follow_books
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +106,14 @@ def leave_unclosed(setup, run: Run) -> None:
 
 CLOSED_ONCE = "every trade closed exactly once by the settlement rule"
 TOKENS = "escrow's tokens equal its balances plus what is locked"
+OVERDELIVERED = "no lot settled on more energy than its meter exported"
 READY = "every selling meter registered, every order key named and standing order placed"
 
 PLANTED: dict[str, tuple[Callable[..., None], str]] = {
     "a lot closed twice": (close_twice, CLOSED_ONCE),
     "a trade paid one unit more than the rule": (pay_one_unit_more, CLOSED_ONCE),
     "a trade never closed": (leave_open, CLOSED_ONCE),
+    "a lot settled on a Wh its meter never exported": (claim_more_than_exported, OVERDELIVERED),
     "a token balance one unit off": (shift_a_balance, "household token balances match the books"),
     "a deposit one unit short": (fund_short, "every household was funded with its deposit"),
     "a seller's meter not registered": (unregister_a_seller, READY),

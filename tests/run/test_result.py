@@ -3,9 +3,9 @@ planned fill made and every lot closed by the rule (tests/run/setups.py's consis
 
 import pytest
 
-from p2p_energy.run.checks import Verdict
+from p2p_energy.run.checks import Verdict, check_run
 from p2p_energy.run.result import build_result
-from tests.run.setups import consistent_run
+from tests.run.setups import claim_more_than_exported, consistent_run
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +52,11 @@ def test_each_slot_delivers_what_its_lots_delivered(built):
 def test_what_buyers_paid_locally_is_what_the_trades_paid(built):
     _, result = built
     assert sum(h.local_paid for h in result.households) == sum(t.paid for t in result.trades)
+
+
+def test_a_lot_the_chain_settled_on_more_than_its_meter_exported_fails_a_check_instead_of_stopping_the_run(faults):
+    run = consistent_run(faults)
+    claim_more_than_exported(faults, run)
+    verdict = check_run(faults, run.books, run.record, run.after)
+    result = build_result(faults, run.books, run.record, run.after, verdict, "2026-12-08T00:00:00+00:00")
+    assert not result.checks["no lot settled on more energy than its meter exported"]
