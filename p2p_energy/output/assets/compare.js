@@ -20,7 +20,7 @@
     });
     if (!starts.length) return null;
     var from = Math.min.apply(null, starts), to = Math.max.apply(null, ends);
-    var step = Math.max(15, Math.ceil((to - from) / 12 / 15) * 15);
+    var step = Math.max(15, Math.ceil((to - from) / P.tickCount() / 15) * 15);
     var ticks = [];
     for (var m = from; m <= to; m += step) ticks.push(m);
     return { range: [from, to], tickvals: ticks, ticktext: ticks.map(P.hhmm), title: { text: "delivery slot" },
