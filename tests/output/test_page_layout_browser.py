@@ -74,3 +74,18 @@ def test_every_chart_is_drawn_across_the_width_it_has(browser, opened):
     assert charts and all(browser.evaluate(f"{DRAWN}('{chart}')") > 0 for chart in charts)
     assert browser.evaluate(CHARTS_TOO_SMALL) == []
 
+
+def test_every_row_of_the_comparison_table_shows_without_scrolling_its_box(browser, pages):
+    browser.open(pages["compare"])
+    box = browser.evaluate(
+        "(b => [b.clientHeight, b.scrollHeight])(document.getElementById('compare-table').parentElement)"
+    )
+    assert box[0] >= box[1]
+    assert browser.evaluate("document.querySelectorAll('#compare-table tbody tr').length") > 30
+
+
+@pytest.mark.parametrize("chart", ["chart-kpis", "chart-bills"])
+def test_the_comparison_page_draws_a_bar_per_run_for_the_kpis_and_bills(browser, pages, chart):
+    browser.open(pages["compare"])
+    assert browser.evaluate(f"{DRAWN}('{chart}')") > 0
+    assert browser.evaluate(f"document.getElementById('{chart}').data.map(t => t.name)") == ["merit", "small"]
