@@ -67,12 +67,15 @@ class RunShape:
         if not starts:
             return RunShape(len(result.households), 0, "-")
         end = starts[-1] + slot_minutes(result)
-        window = f"{_hhmm(starts[0])}\N{EN DASH}{_hhmm(end)}" + (f" (+{end // 1440} d)" if end > 1440 else "")
-        return RunShape(len(result.households), len(starts), window)
+        days = (end - 1) // 1440  # a whole day from 00:00 ends at 24:00 of that day, not 00:00 of the next
+        later = f" (+{days} d)" if days else ""
+        return RunShape(
+            len(result.households), len(starts), f"{_hhmm(starts[0])}\N{EN DASH}{_hhmm(end - 1440 * days)}{later}"
+        )
 
 
 def _hhmm(minute: int) -> str:
-    return f"{minute % 1440 // 60:02d}:{minute % 60:02d}"
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def unlike(labels: Sequence[str], results: Sequence[RunResult]) -> str | None:

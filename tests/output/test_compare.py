@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from p2p_energy.output.compare import Comparison, load_runs, render_compare_page, render_comparison
-from p2p_energy.output.compare_versus import Versus
+from p2p_energy.output.compare_versus import RunShape, Versus
 from tests.output.fake_runs import full_run, write_summary
 
 KPI_ROWS = ("self-sufficiency", "self-consumption", "local trade share", "peak grid import kW", "saving vs grid NRG")
@@ -131,3 +131,12 @@ def test_the_comparison_page_shows_the_warning_and_keeps_the_table_out_of_a_heig
     html = render_compare_page(side_by_side(tmp_path, full_run(households=8), full_run(households=6)))
     assert 'id="compare-warning">these runs differ in households' in html
     assert '<div class="scroll-x"><table id="compare-table">' in html
+
+
+def test_a_whole_day_from_midnight_spans_00_00_to_24_00():
+    day = full_run(slots=96)
+    day = dataclasses.replace(
+        day,
+        slots=[dataclasses.replace(s, start_time=f"{i // 4:02d}:{i % 4 * 15:02d}") for i, s in enumerate(day.slots)],
+    )
+    assert RunShape.of(day).window == "00:00\N{EN DASH}24:00"

@@ -115,7 +115,7 @@
     var keys = ["self_sufficiency", "self_consumption", "local_trade_share"];
     return kpiBars("chart-kpis", ["self-sufficiency", "self-consumption", "local trade share"],
       function (run, k) { var v = run.kpis[keys[k]]; return v === null ? null : v * 100; },
-      { title: { text: "% " }, ticksuffix: " %", rangemode: "tozero" }, "%{y:.1f} %",
+      { title: { text: "share" }, ticksuffix: " %", rangemode: "tozero" }, "%{y:.1f} %",
       "These reports were written before bills and KPIs were kept.");
   }
 
