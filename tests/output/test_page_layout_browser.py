@@ -1,8 +1,6 @@
 """report.html and compare.html fit a 390 px phone and a 1,400 px screen: nothing sticks out sideways, every
 chart is drawn at the width it has."""
 
-import dataclasses
-
 import pytest
 
 from p2p_energy.output.compare import load_runs, write_comparison
@@ -46,7 +44,7 @@ def pages(tmp_path_factory):
     report = write_report(full_run(households=8, slots=24), folder / "report").page
     grid = write_report(grid_run(), folder / "grid").page
     write_summary(full_run(seed=3), folder / "merit")
-    write_summary(dataclasses.replace(full_run(households=6, seed=4)), folder / "small")
+    write_summary(full_run(households=6, seed=4), folder / "small")
     compare = write_comparison(load_runs([folder / "merit", folder / "small"]), folder / "compare.html")
     return {"report": report, "grid": grid, "compare": compare}
 
