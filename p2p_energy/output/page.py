@@ -146,7 +146,11 @@ def table(head: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> 
     """An HTML table from already escaped cells."""
     header = "".join(f"<th>{cell}</th>" for cell in head)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    # In a box of its own that scrolls sideways where the table is wider than the screen.
+    return (
+        f'<div class="scroll-x"><table class="{cls}"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 # -- the data the scripts draw ----------------------------------------------------------------------
