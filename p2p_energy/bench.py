@@ -56,7 +56,7 @@ from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import GasModelError, GasReport, run_gas_report
 from p2p_energy.gas_figures import CITY_SIZED_GAS
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions

@@ -17,7 +17,7 @@ from p2p_energy.chain.backend import ChainBackend, NodeGone
 from p2p_energy.chain.market import Market
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 
 
 class RunFailed(P2PEnergyError):

@@ -24,7 +24,7 @@ from p2p_energy.defaults import RUN_RECORD_FILE as RUN_RECORD_FILE
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.files import write_whole
-from p2p_energy.output.records import decode_record, encode_record
+from p2p_energy.records.run_records import decode_record, encode_record
 
 RUN_RECORD_FORMAT = 2
 
