@@ -104,6 +104,7 @@ lint-python: setup
 	$(BIN)/ruff format --check p2p_energy tests scripts toolchain/run-slither
 	$(BIN)/mypy
 	$(BIN)/mypy toolchain/run-slither
+	$(BIN)/lint-imports --no-cache
 
 # Every contract through slither and our solc wrapper; fails on a High or
 # Medium finding (toolchain/run-slither says how to silence a false positive).

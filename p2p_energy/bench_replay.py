@@ -29,7 +29,7 @@ from p2p_energy.bench_scale import city_of
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, LocalChain
 from p2p_energy.chain.rpc_batches import EVM_MAX_BODY_BYTES, cut_batches, request_bytes
 from p2p_energy.domain.scenario import Scenario
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions

@@ -16,6 +16,7 @@ from p2p_energy.defaults import (
     BACKENDS,
     BENCH_OUT,
     BENCH_RUNS,
+    DEFAULT_BACKEND,
     DEFAULT_DIRECTORY,
     DEFAULT_GRACE_PERIOD_S,
     DEFAULT_SLOT_LENGTH_S,
@@ -48,7 +49,7 @@ def _add_backend(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
-        default="evm",
+        default=DEFAULT_BACKEND,
         help=f"evm: any Ethereum JSON-RPC node (default); qtum: qtumd's own RPC ({what})",
     )
     parser.add_argument(
@@ -371,7 +372,10 @@ def _add_sweep(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--workers", type=int, default=None, metavar="N", help="worker processes of the local cluster (default: cores)"
     )
     sweep_cmd.add_argument(
-        "--backend", choices=BACKENDS, default="evm", help="every run's chain, unless the sweep has a backend axis"
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="every run's chain, unless the sweep has a backend axis",
     )
     sweep_cmd.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="sweep folder (default reports/sweeps/<SWEEP file name>)"

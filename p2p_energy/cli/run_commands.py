@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from p2p_energy.chain.backends import backend_kind
 from p2p_energy.cli.common import print_json, say_to
 from p2p_energy.cli.sweep_commands import SWEEP_META_FILE, cmd_report_sweep
 from p2p_energy.domain.scenario import Scenario, load_scenario
@@ -40,7 +41,8 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     scenario = load_scenario(args.scenario)  # a bad file stops here, before any chain is touched
     evm = args.evm or scenario.chain.evm
     # The scenario's [chain] profile shapes the local anvil; a Qtum node is not shaped, only an --profile given says so.
-    profile = args.profile or (None if args.rpc_url or args.backend == "qtum" else scenario.chain.profile)
+    shaped = args.rpc_url is None and backend_kind(args.backend).takes_profile
+    profile = args.profile or (scenario.chain.profile if shaped else None)
     households = len(scenario.households)
     target = TargetOptions(
         rpc_url=args.rpc_url,

@@ -11,13 +11,13 @@ from rich.table import Table
 from p2p_energy.bench import BenchOptions, run_bench
 from p2p_energy.bench_table import bench_table
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
-from p2p_energy.chain.qtumd import find_qtumd
+from p2p_energy.chain.backends import NodePrograms, backend_kind
 from p2p_energy.cli.common import compile_contracts, say_to
 from p2p_energy.defaults import BENCH_OUT
 from p2p_energy.errors import UsageError
 from p2p_energy.export.export import DEFAULT_OUT as EXPORT_OUT
 from p2p_energy.export.export import export
-from p2p_energy.gas import GasModelError, gas_tables, run_gas_report, run_gas_report_on_qtum
+from p2p_energy.gas import GasModelError, gas_tables, run_gas_report
 from p2p_energy.quickstart import run_quickstart
 from p2p_energy.run.deployment_record import DEFAULT_DIRECTORY
 from p2p_energy.solidity.compiler import Compiler
@@ -81,10 +81,9 @@ def cmd_demo(args: argparse.Namespace, toolchain: Toolchain, console: Console) -
 
 
 def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) -> int:
+    backend_kind(args.backend).check_options(args.qtumd)  # a wrong option stops here, before the compile
     compiled = compile_contracts(toolchain, args.evm, console)
-    if args.backend == "evm" and args.qtumd is not None:
-        raise UsageError("--qtumd goes with --backend qtum")
-    qtumd = find_qtumd(args.qtumd) if args.backend == "qtum" else None
+    programs = NodePrograms(toolchain.anvil, compiled.settings.evm_version, args.qtumd)
     with console.status("measuring gas") as status:
 
         def step(text: str) -> None:
@@ -92,10 +91,7 @@ def cmd_gas(args: argparse.Namespace, toolchain: Toolchain, console: Console) ->
 
         failed: GasModelError | None = None
         try:
-            if qtumd is not None:
-                report = run_gas_report_on_qtum(qtumd, compiled, args.trades_per_lot, progress=step)
-            else:
-                report = run_gas_report(toolchain.anvil, compiled, args.trades_per_lot, progress=step)
+            report = run_gas_report(args.backend, programs, compiled, args.trades_per_lot, progress=step)
         except GasModelError as below:
             # The figures are still what the chain measured: show and keep them, then fail.
             report, failed = below.report, below

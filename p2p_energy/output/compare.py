@@ -16,13 +16,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import UsageError
-from p2p_energy.output.bill_records import KpiRecord
 from p2p_energy.output.compare_versus import TIMES, Kind, Versus, unlike
-from p2p_energy.output.grid_records import GridRecord
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
-from p2p_energy.output.records import SETTLE_OPERATION, RunResult, RunTotals
 from p2p_energy.output.report import ReportError, load_report, share, write_file_atomic
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.grid_records import GridRecord
+from p2p_energy.records.run_records import SETTLE_OPERATION, RunResult, RunTotals
 
 COMPARE_FILE = "compare.html"
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
-from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, per_settled_trade
-from p2p_energy.output.records import (
+from p2p_energy.output.timings import time_lines
+from p2p_energy.records.fees import RunFees
+from p2p_energy.records.run_records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
     SETUP_OPERATIONS,
@@ -33,7 +34,6 @@ from p2p_energy.output.records import (
     SlotRecord,
     nrg_value,
 )
-from p2p_energy.output.timings import time_lines
 
 #: Trades embedded in the page; a larger run's table says that trades.csv holds the rest.
 MAX_PAGE_TRADES = 40_000

@@ -11,8 +11,8 @@ import html
 import json
 from typing import Any
 
-from p2p_energy.output.grid_records import GridKpis, GridRecord
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.grid_records import GridKpis, GridRecord
+from p2p_energy.records.run_records import RunResult
 
 _BUS_COLUMNS = ("name", "x", "y", "households", "min_voltage_pu", "max_voltage_pu")
 #: Refusals listed on the page; summary.json's grid.stops holds them all.

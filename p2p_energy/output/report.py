@@ -34,11 +34,12 @@ from rich.table import Table
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.files import write_whole
 from p2p_energy.output import plots
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.clock_records import ClockRecord
-from p2p_energy.output.fees import RunFees
-from p2p_energy.output.grid_records import grid_lines
-from p2p_energy.output.records import (
+from p2p_energy.output.timings import time_lines
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.clock_records import ClockRecord
+from p2p_energy.records.fees import RunFees
+from p2p_energy.records.grid_records import grid_lines
+from p2p_energy.records.run_records import (
     READINGS_OPERATION,
     RECORD_LISTS,
     SETTLE_OPERATION,
@@ -53,7 +54,6 @@ from p2p_energy.output.records import (
     nrg_value,
     per_count,
 )
-from p2p_energy.output.timings import time_lines
 
 REPORT_FORMAT = "p2p-energy report"
 REPORT_VERSION = 1

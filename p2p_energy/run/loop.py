@@ -58,8 +58,8 @@ from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.output.clock_records import RoundRecord
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.clock_records import RoundRecord
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.attacks import attack_calls, attack_schedule
 from p2p_energy.run.audit import audit_checks
 from p2p_energy.run.books import Books

@@ -15,11 +15,11 @@ from p2p_energy.domain.bills import (
     neighbourhood_bills,
 )
 from p2p_energy.domain.profiles import Wh
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.clock_records import ClockRecord
-from p2p_energy.output.grid_summary import grid_record
-from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
-from p2p_energy.output.scenario_facts import scenario_facts
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.clock_records import ClockRecord
+from p2p_energy.records.grid_summary import grid_record
+from p2p_energy.records.run_records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.records.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
 from p2p_energy.run.checks import ChainState, Verdict
 from p2p_energy.run.ledger import Ledger, Trade

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
 

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from p2p_energy.errors import UsageError
 from p2p_energy.output.plots import price_figure
-from p2p_energy.output.records import ScenarioFacts
 from p2p_energy.output.report import ReportError, fee_line, load_report, render_summary, write_report
+from p2p_energy.records.run_records import ScenarioFacts
 from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
 

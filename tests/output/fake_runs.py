@@ -13,8 +13,8 @@ import numpy as np
 
 from p2p_energy.domain.bills import BillPrices, LocalTrade, MeterFlows, delivered_shares, neighbourhood_bills
 from p2p_energy.output.page import render_page
-from p2p_energy.output.records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.output.report import PAGE_FILE, REPORT_FORMAT, REPORT_VERSION, SUMMARY_FILE
+from p2p_energy.records.run_records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.run.result import bill_fields, kpi_record
 from tests.run_factory import NRG, make_run
 

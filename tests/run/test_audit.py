@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from p2p_energy.domain.bills import BillPrices
-from p2p_energy.output.bill_records import KpiRecord
+from p2p_energy.records.bill_records import KpiRecord
 from p2p_energy.run import audit
 from p2p_energy.run.audit import ZERO, ChainLogs, Report
 
