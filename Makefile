@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # every npm this Makefile runs keeps quiet about it.
 export npm_config_update_notifier := false
 
-.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench bench-scale sweep-bench export clean
+.PHONY: setup run run-qtum test test-fast older-targets lint lint-python slither format gas bench bench-scale bench-week bench-replay sweep-bench export clean
 
 setup: $(VENV)/.installed node_modules/.installed $(BIN)/anvil $(SLITHER_VENV)/.installed $(PLOTLY_JS)
 	@$(BIN)/python -c "from p2p_energy.solidity.toolchain import find_toolchain, install_solc_wrapper; install_solc_wrapper(find_toolchain())"
@@ -53,7 +53,7 @@ $(PLOTLY_JS): node_modules/.installed
 	@cp node_modules/plotly.js-basic-dist-min/plotly-basic.min.js $@
 
 run: setup
-	$(BIN)/p2p-energy simulate scenarios/demo.toml
+	$(BIN)/p2p-energy simulate scenarios/demo.toml --png
 
 # The demo on a real Qtum node: a qtumd regtest node started for the run
 # (qtumd from $$QTUMD or PATH; about 25 s with node start and coin maturity).
@@ -87,6 +87,16 @@ SCALE_SIZES ?= 100 1000 2500 10000
 bench-scale: setup
 	@for n in $(SCALE_SIZES); do $(BIN)/python -m p2p_energy.bench_scale $$n || exit 1; done
 
+# A week: 1,000 households x 672 slots of 15 minutes, every check (issue 22); minutes, not part of make test.
+bench-week: setup
+	$(BIN)/python -m p2p_energy.bench_scale 1000 --slots 672
+
+# city-day, then its blocks (timestamps and signed transactions) replayed on a fresh anvil: the run's throughput
+# as a share of the chain's own (issue 22; docs/performance.md). `make bench-replay REPLAY_HOUSEHOLDS=100`.
+REPLAY_HOUSEHOLDS ?= 1000
+bench-replay: setup
+	$(BIN)/python -m p2p_energy.bench_replay $(REPLAY_HOUSEHOLDS)
+
 lint: lint-python slither
 
 lint-python: setup
@@ -94,6 +104,7 @@ lint-python: setup
 	$(BIN)/ruff format --check p2p_energy tests scripts toolchain/run-slither
 	$(BIN)/mypy
 	$(BIN)/mypy toolchain/run-slither
+	$(BIN)/lint-imports --no-cache
 
 # Every contract through slither and our solc wrapper; fails on a High or
 # Medium finding (toolchain/run-slither says how to silence a false positive).

@@ -50,12 +50,13 @@ from p2p_energy.bench_qtum import ChainRun, QtumComparison, city_on_mainnet_cloc
 from p2p_energy.bench_startup import TARGET_HELP_S, CliStartup, measure_cli_help
 from p2p_energy.bench_transfers import QUICK_TRANSFERS, TRANSFERS, Transfers, measure_transfers
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, ChainOptions, LocalChain
-from p2p_energy.defaults import BENCH_RUNS
+from p2p_energy.chain.backends import NodePrograms
+from p2p_energy.defaults import BENCH_RUNS, DEFAULT_BACKEND
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import GasModelError, GasReport, run_gas_report
 from p2p_energy.gas_figures import CITY_SIZED_GAS
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions
@@ -351,7 +352,8 @@ def measure_gas_report(
     """`p2p-energy gas`'s report; where the gas model is below a receipt the report is kept (the targets say so)."""
     try:
         return run_gas_report(
-            toolchain.anvil,
+            DEFAULT_BACKEND,
+            NodePrograms(toolchain.anvil, compiled.settings.evm_version),
             compiled,
             trades_per_lot,
             progress=lambda step: progress(f"gas, {trades_per_lot} per lot: {step}"),
@@ -378,7 +380,7 @@ def measure_throughput(
     return Throughput(scenario.name, PathFigures(batched), PathFigures(one_each))
 
 
-def _simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOptions:
+def simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOptions:
     """The chain `simulate` starts for itself (no base fee, roomy blocks), optionally pruned."""
     return ChainOptions(
         evm, accounts=2, block_gas_limit=LOCAL_BLOCK_GAS_LIMIT, base_fee_wei=0, prune_history=prune_history
@@ -391,7 +393,7 @@ def simulate_once(
     """Run `scenario` on a fresh anvil: the result, the seconds with deployment, anvil's peak RSS (bytes)."""
     with (
         tempfile.TemporaryDirectory(prefix="p2p-energy-bench-") as records,
-        LocalChain(toolchain.anvil, _simulation_chain(evm, prune_history=prune_history)) as chain,
+        LocalChain(toolchain.anvil, simulation_chain(evm, prune_history=prune_history)) as chain,
     ):
         target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True)
         options = SimulateOptions(target, Path(records))

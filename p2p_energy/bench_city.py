@@ -18,8 +18,8 @@ from typing import Any
 
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY
 from p2p_energy.networks import MIN_GAS_PRICE_SATOSHI
-from p2p_energy.output.records import RunResult
 from p2p_energy.output.timings import RECEIPTS, by_kind_of_work, phases
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.units import SATOSHI_PER_QTUM
 
 #: What the "before" figures are.

@@ -16,8 +16,8 @@ from typing import Any
 
 from p2p_energy.bench_city import CityDay
 from p2p_energy.domain.scenario import Scenario
-from p2p_energy.output.records import RunResult
 from p2p_energy.output.timings import phases
+from p2p_energy.records.run_records import RunResult
 
 #: The network city-day runs on in the bench.
 CITY_NETWORK = "lv_schutterwald"

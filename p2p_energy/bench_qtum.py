@@ -19,8 +19,8 @@ from typing import Any
 from p2p_energy.chain.qtumd import find_qtumd
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.output.fees import RunFees
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.fees import RunFees
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions

@@ -28,16 +28,19 @@ from p2p_energy.solidity.toolchain import find_toolchain
 _MIB = 1024 * 1024
 
 
-def city_of(households: int, city_day: Path) -> Scenario:
-    """city-day with its groups' counts scaled to `households` in all (the last group takes the rounding)."""
+def city_of(households: int, city_day: Path, slots: int | None = None) -> Scenario:
+    """city-day with its groups' counts scaled to `households` in all (the last group takes the rounding), over
+    `slots` slots of 15 minutes (default city-day's 96: a day; 672 is a week)."""
     data = tomllib.loads(city_day.read_text())
     groups = data["households"]
     total = sum(int(group["count"]) for group in groups)
     for group in groups[:-1]:
         group["count"] = max(1, round(int(group["count"]) * households / total))
     groups[-1]["count"] = households - sum(int(group["count"]) for group in groups[:-1])
-    data["name"] = f"city-{households}"
+    data["name"] = f"city-{households}" + (f"-{slots}-slots" if slots else "")
     data["description"] = f"city-day scaled to {households:,} households"
+    if slots:
+        data["slots"] = slots
     return parse_scenario(data, city_day)
 
 
@@ -46,6 +49,7 @@ class ScaleRow:
     """One size's figures."""
 
     households: int
+    slots: int
     settled_trades: int
     transactions: int
     run_s: float
@@ -62,7 +66,7 @@ class ScaleRow:
     def line(self) -> str:
         anvil = "?" if self.anvil_peak_rss_bytes is None else f"{self.anvil_peak_rss_bytes / _MIB:,.0f}"
         return (
-            f"{self.households:>7,} households: {self.settled_trades:>9,} settled trades in "
+            f"{self.households:>7,} households x {self.slots} slots: {self.settled_trades:>9,} settled trades in "
             f"{self.transactions:,} transactions; run {self.run_s:,.1f} s ({self.total_s:,.1f} s with "
             f"the deployment), {self.ms_per_settled_trade:.3f} ms per settled trade; checks "
             f"{self.checks_passed} of {self.checks} passed; peak RSS python "
@@ -70,13 +74,14 @@ class ScaleRow:
         )
 
 
-def measure(households: int, evm: str = DEFAULT_EVM_VERSION) -> ScaleRow:
+def measure(households: int, slots: int | None = None, evm: str = DEFAULT_EVM_VERSION) -> ScaleRow:
     toolchain = find_toolchain()
-    scenario = city_of(households, toolchain.root / CITY_SCENARIO)
+    scenario = city_of(households, toolchain.root / CITY_SCENARIO, slots)
     result, total_s, anvil_peak = simulate_once(toolchain, scenario, evm, prune_history=SIMULATION_PRUNE_HISTORY)
     totals = result.totals()
     return ScaleRow(
         households=households,
+        slots=scenario.slots,
         settled_trades=totals.settled_trades,
         transactions=sum(g.transactions for g in result.gas),
         run_s=result.wall_time_s,
@@ -91,10 +96,15 @@ def measure(households: int, evm: str = DEFAULT_EVM_VERSION) -> ScaleRow:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m p2p_energy.bench_scale", description=__doc__.split("\n")[0])
     parser.add_argument("households", type=int, help="households in all (city-day has 1,000)")
+    parser.add_argument(
+        "--slots", type=int, default=None, help="slots of 15 minutes (city-day: 96, a day; 672: a week)"
+    )
     args = parser.parse_args(argv)
     if args.households < 10:
         parser.error("households must be at least 10 (city-day's three groups each need one)")
-    row = measure(args.households)
+    if args.slots is not None and args.slots < 1:
+        parser.error("--slots must be at least 1")
+    row = measure(args.households, args.slots)
     print(row.line(), flush=True)
     return 0 if row.checks_passed == row.checks else 1
 

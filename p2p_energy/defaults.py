@@ -15,6 +15,8 @@ QTUMD_ENV = "QTUMD"
 PRIVATE_KEY_ENV = "P2P_ENERGY_PRIVATE_KEY"
 #: The kinds of chain backend: any Ethereum JSON-RPC node (anvil, geth, Janus), or qtumd's own RPC.
 BACKENDS = ("evm", "qtum")
+#: The backend when none is named.
+DEFAULT_BACKEND = "evm"
 #: The run record a report folder keeps, from which `simulate --resume` continues.
 RUN_RECORD_FILE = "run.json"
 #: A deployment's delivery slot length and grace period (seconds), and the folder of deployment records.

@@ -1,4 +1,4 @@
-"""Files replaced whole or not at all: a node's saved state, a report's pages.
+"""Files replaced whole or not at all: a node's saved state, a report's pages, the run and deployment records.
 
 :func:`write_whole` writes a file's new content beside it, flushes it to
 disk, then renames it over the old one, so that a kill at any moment leaves

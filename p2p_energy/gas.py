@@ -35,17 +35,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
 
 from p2p_energy.chain.abi import EventData as Event
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.backend import Call, ChainBackend, Outcome
+from p2p_energy.chain.backends import NodePrograms, backend_kind
 from p2p_energy.chain.market import Market, MarketAddresses, deploy_market, market_codec
-from p2p_energy.chain.qtumd import QtumNode
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.gas_figures import (
     CANCEL_ORDERS,
@@ -86,7 +84,6 @@ __all__ = [
     "gas_tables",
     "measure_gas",
     "run_gas_report",
-    "run_gas_report_on_qtum",
 ]
 
 SLOT_LENGTH = 900
@@ -400,29 +397,15 @@ def _leave(run: _GasRun, depositor: Account, funded: list[str]) -> None:
 # ---------------------------------------------------------------- entry points
 
 
-def run_gas_report(anvil_path: Path, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any) -> GasReport:
-    """Measure on a fresh anvil with the hardfork of `compiled`'s EVM target."""
-    options = ChainOptions(evm_version=compiled.settings.evm_version, accounts=1)
-    with LocalChain(anvil_path, options) as local:
-        chain = local.backend(market_codec(compiled))
-        try:
-            admin = Account.from_hex(local.accounts[0].private_key)
-            return measure_gas(chain, compiled, admin, trades_per_lot, **kwargs)
-        finally:
-            chain.close()
-
-
-def run_gas_report_on_qtum(
-    qtumd: Path, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any
+def run_gas_report(
+    backend: str, programs: NodePrograms, compiled: CompilationResult, trades_per_lot: int = 4, **kwargs: Any
 ) -> GasReport:
-    """Measure on a fresh qtumd regtest node: the same operations, through qtumd's own contract RPC
-    (every trading account names its order key with setTrader first, as Qtum needs)."""
-    with QtumNode(qtumd) as node:
-        chain = node.backend(market_codec(compiled))
-        admin = chain.wallet_account(node.miner)
+    """Measure on a fresh local node of the `backend` kind (anvil with `compiled`'s EVM target; a qtumd regtest
+    node, where every trading account names its order key with setTrader first, as Qtum needs)."""
+    with backend_kind(backend).fresh(programs, market_codec(compiled)) as fresh:
         try:
-            report = measure_gas(chain, compiled, admin, trades_per_lot, **kwargs)
+            report = measure_gas(fresh.chain, compiled, fresh.admin, trades_per_lot, **kwargs)
         except GasModelError as failed:
-            failed.report = replace(failed.report, chain="qtumd regtest")
+            failed.report = replace(failed.report, chain=fresh.label)
             raise
-        return replace(report, chain="qtumd regtest")
+        return replace(report, chain=fresh.label)

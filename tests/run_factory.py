@@ -13,7 +13,7 @@ import random
 from collections import Counter, defaultdict
 
 from p2p_energy.domain.settlement import settle_lot, trade_cost
-from p2p_energy.output.records import (
+from p2p_energy.records.run_records import (
     AttackRecord,
     CallRecord,
     GasRecord,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from p2p_energy.domain.scenario import Scenario, load_scenario
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import TargetOptions

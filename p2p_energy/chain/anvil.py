@@ -289,13 +289,6 @@ class LocalChain:
         """anvil's exit code if it has ended by itself, None while it runs."""
         return self._process.poll() if self._process is not None else None
 
-    def save_state(self) -> bool:
-        """Save the chain to its state file now: True if saved, False if blocks with transactions were mined
-        while its state was read (the file keeps the last save: try again)."""
-        if self._keeper is None:
-            raise ChainError("this chain has no state file (ChainOptions.state_path) or is not running")
-        return self._keeper.save()
-
     @property
     def state_error(self) -> str | None:
         """Why the state file could not be saved (one line), if it could not."""

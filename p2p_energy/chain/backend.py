@@ -31,6 +31,15 @@ class ChainError(P2PEnergyError):
     """The chain could not be started, reached or stopped."""
 
 
+class NodeGone(ChainError):
+    """The node stopped answering (connection refused, reset or timed out); `cause` names how."""
+
+    def __init__(self, url: str, cause: str):
+        super().__init__(f"the node at {url} stopped answering ({cause})")
+        self.url = url
+        self.cause = cause
+
+
 class SendError(P2PEnergyError):
     """The node refused transactions or never included them."""
 
@@ -58,7 +67,7 @@ class CallReverted(P2PEnergyError):
 
 @dataclass(frozen=True)
 class Call:
-    """One transaction to send: `label` names the operation for gas accounting; `tag` is the caller's."""
+    """One transaction to send: `label` names the operation for gas accounting."""
 
     label: str
     sender: Account
@@ -66,7 +75,6 @@ class Call:
     data: bytes
     gas: int
     value: int = 0
-    tag: Any = None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,6 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-import requests
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
@@ -55,6 +54,7 @@ from p2p_energy.chain.backend import (
     CallReverted,
     Deployed,
     MinedTransaction,
+    NodeGone,
     Outcome,
     SendError,
     SendStats,
@@ -64,6 +64,7 @@ from p2p_energy.chain.evm_scan import mined_transactions
 from p2p_energy.chain.legacy_tx import sign_legacy
 from p2p_energy.chain.rpc import is_anvil, redacted_url
 from p2p_energy.chain.rpc_batches import EVM_MAX_BODY_BYTES, cut_batches, request_bytes
+from p2p_energy.chain.transport import node_answers
 
 #: Most requests in one JSON-RPC batch (batches are cut by bytes first: chain/rpc_batches.py).
 _RPC_BATCH = 250
@@ -98,11 +99,12 @@ class EvmBackend(PoolRepair):
     ):
         self.w3 = w3
         self.codec = codec
-        self._gas_price = int(w3.eth.gas_price) if gas_price is None else gas_price
-        self._can_mine = is_anvil(w3) if can_mine is None else can_mine
+        with node_answers(self.url):
+            self._gas_price = int(w3.eth.gas_price) if gas_price is None else gas_price
+            self._can_mine = is_anvil(w3) if can_mine is None else can_mine
+            self._chain_id = int(w3.eth.chain_id)
         self.batched = batched
         self.receipt_timeout_s = receipt_timeout_s
-        self._chain_id = int(w3.eth.chain_id)
         self._stats = SendStats()
         self._nonces: dict[str, int] = {}
         self._clock = 0  # the latest block timestamp: read at the start, then the last one this backend asked for
@@ -130,7 +132,7 @@ class EvmBackend(PoolRepair):
         if self._automine_was_on:
             self._automine_was_on = False
             # A node that is gone has nothing to restore; its going is reported by whoever noticed it.
-            with contextlib.suppress(requests.exceptions.RequestException, OSError, SendError):
+            with contextlib.suppress(NodeGone, OSError, SendError):
                 self._rpc("evm_setAutomine", [True])
 
     @property
@@ -169,7 +171,8 @@ class EvmBackend(PoolRepair):
     # --------------------------------------------------------------- RPC
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        with node_answers(self.url):
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
             raise SendError(f"{method} failed: {response['error'].get('message', response['error'])}")
         return response.get("result")
@@ -181,7 +184,8 @@ class EvmBackend(PoolRepair):
         sizes = [request_bytes(method, params) for method, params in requests]
         for batch in cut_batches(sizes, EVM_MAX_BODY_BYTES, _RPC_BATCH):
             chunk = [requests[i] for i in batch]
-            response = self.w3.provider.make_batch_request(chunk)  # type: ignore[attr-defined]
+            with node_answers(self.url):
+                response = self.w3.provider.make_batch_request(chunk)  # type: ignore[attr-defined]
             if not isinstance(response, list):
                 raise SendError(f"the node refused a batch request: {dict(response).get('error', response)}")
             answers.extend(dict(r) for r in response)
@@ -214,7 +218,8 @@ class EvmBackend(PoolRepair):
     # ---------------------------------------------------------- sending
 
     def latest_timestamp(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        with node_answers(self.url):
+            return int(self.w3.eth.get_block("latest")["timestamp"])
 
     @property
     def clock(self) -> int:

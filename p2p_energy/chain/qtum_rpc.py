@@ -19,6 +19,7 @@ import requests
 
 from p2p_energy.chain.backend import ChainError
 from p2p_energy.chain.rpc_batches import QTUMD_MAX_BODY_BYTES, cut_batches
+from p2p_energy.chain.transport import node_answers
 from p2p_energy.errors import UsageError
 
 #: Requests per JSON-RPC batch: qtumd runs a batch's wallet calls one after another (cut by bytes
@@ -118,9 +119,10 @@ class QtumRpc:
         return answers
 
     def _post(self, body: Any) -> Any:
-        response = self._session.post(self.endpoint, json=body, timeout=self.timeout_s)
-        if response.status_code == 503:  # warming up or shutting down: as good as gone for a run
-            raise NodeUnavailable(f"qtumd at {self.url.public} is starting or stopping (HTTP 503)")
+        with node_answers(self.url.public):
+            response = self._session.post(self.endpoint, json=body, timeout=self.timeout_s)
+            if response.status_code == 503:  # warming up or shutting down: as good as gone for a run
+                raise NodeUnavailable(f"qtumd at {self.url.public} is starting or stopping (HTTP 503)")
         if response.status_code == 401:
             raise UsageError(
                 f"qtumd at {self.url.public} refused the RPC user and password (HTTP 401): check the URL's credentials"

@@ -41,14 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import requests
-
 from p2p_energy.chain.abi import AbiCodec
 from p2p_energy.chain.anvil import check_port_free, free_port
-from p2p_energy.chain.backend import ChainError
+from p2p_energy.chain.backend import ChainError, NodeGone
 from p2p_energy.chain.processes import claim, deferred_signals, die_with_us, scratch_folder, wait_or_kill
 from p2p_energy.chain.qtum import QtumBackend
-from p2p_energy.chain.qtum_rpc import NodeUnavailable, NodeUrl, QtumRpc, QtumRpcError
+from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.defaults import QTUMD_ENV as QTUMD_ENV
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import network
@@ -183,7 +181,7 @@ class QtumNode:
             if self._process.poll() is not None:
                 log = (self._datadir / "p2p-energy-qtumd.log").read_text(errors="replace").strip()
                 raise ChainError(f"qtumd exited with code {self._process.returncode}: {log[-500:]}")
-            with contextlib.suppress(requests.exceptions.ConnectionError, NodeUnavailable, QtumRpcError):
+            with contextlib.suppress(NodeGone, QtumRpcError):
                 info = node.call("getblockchaininfo")
                 # A restarted node answers before it has connected every stored block: wait for them.
                 if info["blocks"] == info["headers"]:

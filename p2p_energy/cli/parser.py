@@ -16,6 +16,7 @@ from p2p_energy.defaults import (
     BACKENDS,
     BENCH_OUT,
     BENCH_RUNS,
+    DEFAULT_BACKEND,
     DEFAULT_DIRECTORY,
     DEFAULT_GRACE_PERIOD_S,
     DEFAULT_SLOT_LENGTH_S,
@@ -48,7 +49,7 @@ def _add_backend(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
-        default="evm",
+        default=DEFAULT_BACKEND,
         help=f"evm: any Ethereum JSON-RPC node (default); qtum: qtumd's own RPC ({what})",
     )
     parser.add_argument(
@@ -165,7 +166,7 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
         "demo", help="compile, start a local chain, deploy EnergyToken, mint to a few accounts, print balances"
     )
     _add_evm(demo_cmd)
-    demo_cmd.add_argument("--holders", type=int, default=3, help="accounts to mint tokens to (default 3)")
+    demo_cmd.add_argument("--holders", type=int, default=3, help="accounts to mint tokens to, 1 to 1,000 (default 3)")
 
 
 def _add_gas(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -322,6 +323,11 @@ def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", type=Path, default=None, metavar="DIR", help="report folder (default reports/<scenario name>)"
     )
     sim_cmd.add_argument(
+        "--png",
+        action="store_true",
+        help="also draw the report's five PNG plots (for papers; report.html has the same charts, interactive)",
+    )
+    sim_cmd.add_argument(
         "--resume",
         action="store_true",
         help=f"continue an interrupted run of SCENARIO from what the chain holds (its record: {RUN_RECORD_FILE} in "
@@ -366,7 +372,10 @@ def _add_sweep(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--workers", type=int, default=None, metavar="N", help="worker processes of the local cluster (default: cores)"
     )
     sweep_cmd.add_argument(
-        "--backend", choices=BACKENDS, default="evm", help="every run's chain, unless the sweep has a backend axis"
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="every run's chain, unless the sweep has a backend axis",
     )
     sweep_cmd.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="sweep folder (default reports/sweeps/<SWEEP file name>)"

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from p2p_energy.chain.backends import backend_kind
 from p2p_energy.cli.common import print_json, say_to
 from p2p_energy.cli.sweep_commands import SWEEP_META_FILE, cmd_report_sweep
 from p2p_energy.domain.scenario import Scenario, load_scenario
@@ -18,6 +19,7 @@ from p2p_energy.files import folder_lock
 from p2p_energy.output.compare import COMPARE_FILE, comparison_figures, load_runs, render_comparison, write_comparison
 from p2p_energy.output.report import (
     PAGE_FILE,
+    SUMMARY_FILE,
     check_report_folder,
     finished_report,
     load_report,
@@ -39,7 +41,8 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
     scenario = load_scenario(args.scenario)  # a bad file stops here, before any chain is touched
     evm = args.evm or scenario.chain.evm
     # The scenario's [chain] profile shapes the local anvil; a Qtum node is not shaped, only an --profile given says so.
-    profile = args.profile or (None if args.rpc_url or args.backend == "qtum" else scenario.chain.profile)
+    shaped = args.rpc_url is None and backend_kind(args.backend).takes_profile
+    profile = args.profile or (scenario.chain.profile if shaped else None)
     households = len(scenario.households)
     target = TargetOptions(
         rpc_url=args.rpc_url,
@@ -77,11 +80,13 @@ def cmd_simulate(args: argparse.Namespace, toolchain: Toolchain, console: Consol
                 "nothing to resume"
             )
             return 0
-        return _simulate(toolchain, scenario, options, out, console)
+        return _simulate(toolchain, scenario, options, out, console, png=args.png)
 
 
-def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console) -> int:
-    """`simulate` with its report folder held (see cmd_simulate)."""
+def _simulate(
+    toolchain: Toolchain, scenario: Scenario, options: SimulateOptions, out: Path, console: Console, png: bool
+) -> int:
+    """`simulate` with its report folder held (see cmd_simulate); the report's PNG plots drawn if `png`."""
     households = len(scenario.households)
     say = say_to(console)
     say(f"scenario {scenario.name}: {households} households, {scenario.slots} slots of {scenario.slot_length_s} s")
@@ -96,10 +101,11 @@ def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions
         try:
             result = simulate_scenario(toolchain, scenario, options, progress, say)
         except RunFailed as failed:
-            write_report(failed.result, out)
+            where = _failed_report_folder(out, options.resume)
+            write_report(failed.result, where, png=png)
             render_summary(failed.result, console)
-            raise P2PEnergyError(f"{failed}; the report is in {out}") from None
-    files = write_report(result, out)
+            raise P2PEnergyError(f"{failed}; the report is in {where}") from None
+    files = write_report(result, out, png=png)
     render_summary(result, console)
     if not result.trades:
         # Every check passes on an empty market; a study built on it should not pass unnoticed.
@@ -112,6 +118,14 @@ def _simulate(toolchain: Toolchain, scenario: Scenario, options: SimulateOptions
     say(f"report: {out} ({written} files); `p2p-energy report {out}` shows this summary again")
     say(f"page: {files.page} (open it in a browser, or `p2p-energy report {out} --open`)")
     return 0
+
+
+def _failed_report_folder(out: Path, resume: bool) -> Path:
+    """Where a run that failed its checks writes its report: its own folder, unless it resumed a run whose report
+    is there; that report is kept whole and this one goes beside it (`<folder>.failed-resume`)."""
+    if resume and (out / SUMMARY_FILE).is_file():
+        return out.with_name(f"{out.name}.failed-resume")
+    return out
 
 
 def _check_writable(out: Path) -> None:

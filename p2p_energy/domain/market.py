@@ -55,15 +55,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from p2p_energy.domain.auctions import Matching, fill, pay_as_bid
-from p2p_energy.domain.auctions import PlannedBid as PlannedBid  # re-exported
-from p2p_energy.domain.auctions import PlannedOffer as PlannedOffer  # re-exported
-from p2p_energy.domain.auctions import PlannedTake as PlannedTake  # re-exported
-from p2p_energy.domain.auctions import clearing_price as clearing_price  # re-exported
+from p2p_energy.domain.auctions import Matching, PlannedBid, PlannedOffer, PlannedTake, clearing_price, fill, pay_as_bid
 from p2p_energy.domain.profiles import EnergyPlan
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.domain.settlement import trade_cost
-from p2p_energy.limits import MAX_TRADES_PER_LOT as MAX_TRADES_PER_LOT  # re-exported
 
 
 @dataclass(frozen=True)

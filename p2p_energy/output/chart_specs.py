@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from p2p_energy.output.records import RunResult, nrg_value
+from p2p_energy.records.run_records import RunResult, nrg_value
 
 #: Colours shared with common.js's palette where the meaning is the same.
 GRID_IMPORT_COLOR = "#c62828"

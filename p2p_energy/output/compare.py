@@ -16,12 +16,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from p2p_energy.errors import UsageError
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.grid_records import GridRecord
+from p2p_energy.output.compare_versus import TIMES, Kind, Versus, unlike
 from p2p_energy.output.page import count, document, esc, kwh, nrg, slot_data
 from p2p_energy.output.plots import PER_SETTLED_TRADE_LABELS, per_settled_trade
-from p2p_energy.output.records import SETTLE_OPERATION, RunResult, RunTotals
 from p2p_energy.output.report import ReportError, load_report, share, write_file_atomic
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.grid_records import GridRecord
+from p2p_energy.records.run_records import SETTLE_OPERATION, RunResult, RunTotals
 
 COMPARE_FILE = "compare.html"
 
@@ -46,6 +47,8 @@ class Metric:
     name: str
     shown: Callable[[RunResult, RunTotals], str]
     value: Callable[[RunResult, RunTotals], int | float | None] = lambda r, t: None
+    #: How its difference to the first run is written (the default: a count).
+    kind: Kind = "count"
 
 
 def _share(part: int, whole: int) -> str:
@@ -73,25 +76,39 @@ def _per_settled_metric(index: int) -> Metric:
 
 
 def _kpi_metric(
-    name: str, shown: Callable[[KpiRecord], str], value: Callable[[KpiRecord], int | float | None]
+    name: str,
+    shown: Callable[[KpiRecord], str],
+    value: Callable[[KpiRecord], int | float | None],
+    kind: Kind,
 ) -> Metric:
     """A row of the neighbourhood's KPIs: "-" for a run whose report holds none."""
     return Metric(
         name,
         lambda r, t: "-" if r.kpis is None else shown(r.kpis),
         lambda r, t: None if r.kpis is None else value(r.kpis),
+        kind,
     )
 
 
+def _nrg_kpi(name: str, value: Callable[[KpiRecord], int]) -> Metric:
+    return _kpi_metric(name, lambda k: nrg(value(k)), value, "nrg")
+
+
+def _share_kpi(name: str, value: Callable[[KpiRecord], float | None]) -> Metric:
+    return _kpi_metric(name, lambda k: share(value(k)), value, "share")
+
+
 KPI_METRICS = (
-    _kpi_metric("self-sufficiency", lambda k: share(k.self_sufficiency), lambda k: k.self_sufficiency),
-    _kpi_metric("self-consumption", lambda k: share(k.self_consumption), lambda k: k.self_consumption),
-    _kpi_metric("local trade share", lambda k: share(k.local_trade_share), lambda k: k.local_trade_share),
-    _kpi_metric("peak grid import kW", lambda k: f"{k.peak_grid_import_kw:,.3f}", lambda k: k.peak_grid_import_kw),
-    _kpi_metric("bills grid-only NRG", lambda k: nrg(k.bills_grid_only), lambda k: k.bills_grid_only),
-    _kpi_metric("bills with market NRG", lambda k: nrg(k.bills_with_market), lambda k: k.bills_with_market),
-    _kpi_metric("saving vs grid NRG", lambda k: nrg(k.bill_savings_vs_grid), lambda k: k.bill_savings_vs_grid),
-    _kpi_metric("grid fees NRG", lambda k: nrg(k.grid_fees), lambda k: k.grid_fees),
+    _share_kpi("self-sufficiency", lambda k: k.self_sufficiency),
+    _share_kpi("self-consumption", lambda k: k.self_consumption),
+    _share_kpi("local trade share", lambda k: k.local_trade_share),
+    _kpi_metric(
+        "peak grid import kW", lambda k: f"{k.peak_grid_import_kw:,.3f}", lambda k: k.peak_grid_import_kw, "decimal"
+    ),
+    _nrg_kpi("bills grid-only NRG", lambda k: k.bills_grid_only),
+    _nrg_kpi("bills with market NRG", lambda k: k.bills_with_market),
+    _nrg_kpi("saving vs grid NRG", lambda k: k.bill_savings_vs_grid),
+    _nrg_kpi("grid fees NRG", lambda k: k.grid_fees),
 )
 
 
@@ -101,6 +118,7 @@ def _grid_metric(name: str, value: Callable[[GridRecord], int | float], shape: s
         f"network: {name}",
         lambda r, t: "-" if r.grid is None else shape.format(value(r.grid)),
         lambda r, t: None if r.grid is None else value(r.grid),
+        "count" if shape == "{:,}" else "decimal",
     )
 
 
@@ -118,15 +136,16 @@ METRICS = (
     Metric("chain id, EVM", lambda r, t: f"{r.chain_id}, {r.evm_version or '?'}"),
     Metric("households / slots", lambda r, t: f"{t.households:,} / {t.slots:,}", lambda r, t: t.households),
     Metric("trades", lambda r, t: f"{t.trades:,} ({t.refunded_trades:,} refunded)", lambda r, t: t.trades),
-    Metric("traded kWh", lambda r, t: kwh(t.traded_wh), lambda r, t: t.traded_wh),
+    Metric("traded kWh", lambda r, t: kwh(t.traded_wh), lambda r, t: t.traded_wh, "wh"),
     Metric(
         "delivered kWh",
         lambda r, t: kwh(t.delivered_wh) + _share(t.delivered_wh, t.traded_wh),
         lambda r, t: t.delivered_wh,
+        "wh",
     ),
-    Metric("mean NRG/kWh", lambda r, t: nrg(t.mean_price_per_kwh), lambda r, t: t.mean_price_per_kwh),
-    Metric("paid NRG", lambda r, t: nrg(t.tokens_paid), lambda r, t: t.tokens_paid),
-    Metric("refunded NRG", lambda r, t: nrg(t.tokens_refunded), lambda r, t: t.tokens_refunded),
+    Metric("mean NRG/kWh", lambda r, t: nrg(t.mean_price_per_kwh), lambda r, t: t.mean_price_per_kwh, "nrg"),
+    Metric("paid NRG", lambda r, t: nrg(t.tokens_paid), lambda r, t: t.tokens_paid, "nrg"),
+    Metric("refunded NRG", lambda r, t: nrg(t.tokens_refunded), lambda r, t: t.tokens_refunded, "nrg"),
     *KPI_METRICS,
     *GRID_METRICS,
     Metric("transactions", lambda r, t: count(t.transactions), lambda r, t: t.transactions),
@@ -138,9 +157,73 @@ METRICS = (
         lambda r, t: t.attacks_rejected,
     ),
     Metric("checks passed", lambda r, t: f"{t.checks_passed} of {len(r.checks)}", lambda r, t: t.checks_passed),
-    Metric("wall time s", lambda r, t: f"{r.wall_time_s:,.2f}", lambda r, t: r.wall_time_s),
-    Metric("tx per second", lambda r, t: f"{_per_second(r, t) or 0:,.1f}", _per_second),
+    Metric("wall time s", lambda r, t: f"{r.wall_time_s:,.2f}", lambda r, t: r.wall_time_s, "decimal"),
+    Metric("tx per second", lambda r, t: f"{_per_second(r, t) or 0:,.1f}", _per_second, "decimal"),
 )
+
+
+def _per(value: int | None, whole: int, scale: int = 1) -> float | None:
+    return None if value is None or not whole else value * scale / whole
+
+
+def _per_household(name: str, value: Callable[[RunResult, RunTotals], int | None], kind: Kind) -> Metric:
+    def each(r: RunResult, t: RunTotals) -> float | None:
+        return _per(value(r, t), t.households)
+
+    def shown(r: RunResult, t: RunTotals) -> str:
+        v = each(r, t)
+        if v is None:
+            return "-"
+        return f"{v / 1000:,.3f}" if kind == "wh" else nrg(round(v)) if kind == "nrg" else f"{v:,.1f}"
+
+    return Metric(f"{name} / household", shown, each, kind)
+
+
+def _gas_per_kwh(r: RunResult, t: RunTotals) -> float | None:
+    return _per(t.gas, t.traded_wh, 1000)
+
+
+#: Rows added where the runs differ in size (compare_versus.unlike): figures per household and per kWh.
+SCALED_METRICS = (
+    _per_household("traded kWh", lambda r, t: t.traded_wh, "wh"),
+    _per_household("bills with market NRG", lambda r, t: None if r.kpis is None else r.kpis.bills_with_market, "nrg"),
+    _per_household("saving vs grid NRG", lambda r, t: None if r.kpis is None else r.kpis.bill_savings_vs_grid, "nrg"),
+    _per_household("transactions", lambda r, t: t.transactions, "decimal"),
+    Metric("gas / kWh traded", lambda r, t: count(_rounded(_gas_per_kwh(r, t))), _gas_per_kwh),
+)
+
+
+def _rounded(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The runs, the rows they are compared on, and the line that says how they differ in size (or None)."""
+
+    runs: Sequence[ComparedRun]
+    metrics: tuple[Metric, ...]
+    warning: str | None
+
+    @staticmethod
+    def of(runs: Sequence[ComparedRun]) -> Comparison:
+        warning = unlike([r.label for r in runs], [r.result for r in runs])
+        return Comparison(runs, METRICS + SCALED_METRICS if warning else METRICS, warning)
+
+    def figure(self, metric: Metric, index: int) -> dict[str, Any]:
+        """A run's row: its value and text, and (after the first run) its difference and ratio to the first."""
+        run, first = self.runs[index], self.runs[0]
+        value = metric.value(run.result, run.totals)
+        figure: dict[str, Any] = {"value": value, "shown": metric.shown(run.result, run.totals)}
+        if index:
+            versus = Versus.of(value, metric.value(first.result, first.totals))
+            figure |= {
+                "difference": versus.difference,
+                "ratio": versus.ratio,
+                "difference_shown": versus.shown_difference(metric.kind),
+                "ratio_shown": versus.shown_ratio(),
+            }
+        return figure
 
 
 def load_runs(folders: Sequence[Path]) -> list[ComparedRun]:
@@ -168,31 +251,55 @@ def _labels(folders: Sequence[Path]) -> list[str]:
     return [f"{f.resolve().parent.name}/{f.resolve().name}" for f in folders]
 
 
+def _versus_headers(runs: Sequence[ComparedRun]) -> list[str]:
+    """The page's columns: each run's, and after each later run's, its difference and ratio to the first."""
+    heads = [runs[0].label]
+    for run in runs[1:]:
+        heads += [run.label, f"Δ {run.label}", f"{TIMES} {run.label}"]
+    return heads
+
+
 def render_comparison(runs: Sequence[ComparedRun], console: Console) -> None:
-    table = Table(title=f"{len(runs)} runs side by side")
-    table.add_column("", no_wrap=True)
-    for run in runs:
+    """The terminal's table: a later run's difference and ratio share one column (one cell holds both), so
+    that two runs fit 80 columns; long row names wrap."""
+    comparison = Comparison.of(runs)
+    table = Table(title=f"{len(runs)} runs side by side (Δ {TIMES}: against {runs[0].label})", pad_edge=False)
+    table.add_column("", min_width=21, max_width=26)
+    table.add_column(escape(runs[0].label))
+    for run in runs[1:]:
         table.add_column(escape(run.label))
-    for metric in METRICS:
-        table.add_row(escape(metric.name), *(escape(metric.shown(run.result, run.totals)) for run in runs))
+        table.add_column(escape(f"Δ {TIMES} {run.label}"))
+    for metric in comparison.metrics:
+        cells = []
+        for index in range(len(runs)):
+            figure = comparison.figure(metric, index)
+            cells.append(figure["shown"])
+            if index:
+                cells.append(
+                    "-" if figure["difference"] is None else f"{figure['difference_shown']} {figure['ratio_shown']}"
+                )
+        table.add_row(escape(metric.name), *(escape(cell) for cell in cells))
+    if comparison.warning:
+        console.print(f"warning: {comparison.warning}", markup=False, highlight=False, soft_wrap=True)
     console.print(table)
 
 
 def comparison_figures(runs: Sequence[ComparedRun], page: Path) -> dict[str, Any]:
     """`compare --json`: each run's row of the table as `value` (a number, or None where the row has none)
-    and `shown` (the table's text), and its totals."""
+    and `shown` (the table's text), after the first run also its `difference` and `ratio` to the first (and
+    as shown), and its totals; `warning` says how the runs differ in size (or is None)."""
+    comparison = Comparison.of(runs)
     return {
+        "versus": runs[0].label,
+        "warning": comparison.warning,
         "runs": [
             {
                 "label": run.label,
                 "folder": str(run.folder),
-                "figures": {
-                    m.name: {"value": m.value(run.result, run.totals), "shown": m.shown(run.result, run.totals)}
-                    for m in METRICS
-                },
+                "figures": {m.name: comparison.figure(m, index) for m in comparison.metrics},
                 "totals": run.totals.to_json(),
             }
-            for run in runs
+            for index, run in enumerate(runs)
         ],
         "page": str(page),
     }
@@ -214,41 +321,79 @@ def write_comparison(runs: Sequence[ComparedRun], path: Path) -> Path:
     return path
 
 
+def _kpi_data(kpis: KpiRecord | None) -> dict[str, Any] | None:
+    if kpis is None:
+        return None
+    return {
+        "self_sufficiency": kpis.self_sufficiency,
+        "self_consumption": kpis.self_consumption,
+        "local_trade_share": kpis.local_trade_share,
+        "bills_grid_only": kpis.bills_grid_only,
+        "bills_with_market": kpis.bills_with_market,
+        "saving": kpis.bill_savings_vs_grid,
+        "grid_fees": kpis.grid_fees,
+    }
+
+
 def compare_data(runs: Sequence[ComparedRun]) -> dict[str, Any]:
     return {
         "runs": [
             {
                 "label": run.label,
+                "households": run.totals.households,
                 "slots": slot_data(run.result),
                 "grid_tariff": run.result.scenario_facts.grid_tariff if run.result.scenario_facts else None,
                 "gas": dict(run.totals.gas_per_operation),
                 "tx": dict(run.totals.transactions_per_operation),
                 "per_settled": [[label, value] for label, value in per_settled_trade(run.totals)],
+                "kpis": _kpi_data(run.result.kpis),
             }
             for run in runs
         ]
     }
 
 
-def render_compare_page(runs: Sequence[ComparedRun]) -> str:
-    head = "".join(f"<th>{esc(run.label)}</th>" for run in runs)
+CHARTS = (
+    ("kpis", "Self-sufficiency, self-consumption and local trade share"),
+    ("bills", "The neighbourhood's bills: grid only, with the market, and the saving"),
+    ("traded", "Energy traded per slot"),
+    ("price", "Mean price per slot (dotted: each run's grid tariff, where it fits the scale)"),
+    ("gas-trade", "Gas per settled trade"),
+    ("gas-ops", "Gas per transaction, by operation"),
+)
+
+
+def _table(comparison: Comparison) -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in _versus_headers(comparison.runs))
     rows = []
-    for metric in METRICS:
-        cells = "".join(
-            f'<td data-run="{i}" data-value="{esc(_raw(metric.value(run.result, run.totals)))}">'
-            f"{esc(metric.shown(run.result, run.totals))}</td>"
-            for i, run in enumerate(runs)
-        )
-        rows.append(f'<tr data-metric="{esc(metric.name)}"><th>{esc(metric.name)}</th>{cells}</tr>')
+    for metric in comparison.metrics:
+        cells = []
+        for i in range(len(comparison.runs)):
+            figure = comparison.figure(metric, i)
+            cells.append(f'<td data-run="{i}" data-value="{esc(_raw(figure["value"]))}">{esc(figure["shown"])}</td>')
+            if i:
+                cells.append(
+                    f'<td class="versus" data-run="{i}" data-difference="{esc(_raw(figure["difference"]))}">'
+                    f'{esc(figure["difference_shown"])}</td><td class="versus" data-run="{i}" '
+                    f'data-ratio="{esc(_raw(figure["ratio"]))}">{esc(figure["ratio_shown"])}</td>'
+                )
+        rows.append(f'<tr data-metric="{esc(metric.name)}"><th>{esc(metric.name)}</th>{"".join(cells)}</tr>')
+    return (
+        '<div class="scroll-x"><table id="compare-table"><thead><tr><th></th>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def render_compare_page(runs: Sequence[ComparedRun]) -> str:
+    comparison = Comparison.of(runs)
     folders = "".join(f"<li><b>{esc(run.label)}</b>: <code>{esc(run.folder)}</code></li>" for run in runs)
+    warning = f'<p class="warning" id="compare-warning">{esc(comparison.warning)}</p>' if comparison.warning else ""
     charts = "".join(
         f'<section id="{key}"><h2>{esc(title)}</h2><div class="chart" id="chart-{key}"></div></section>'
-        for key, title in (
-            ("traded", "Energy traded per slot"),
-            ("price", "Mean price per slot (dotted: each run's grid tariff, where it fits the scale)"),
-            ("gas-trade", "Gas per settled trade"),
-            ("gas-ops", "Gas per transaction, by operation"),
-        )
+        for key, title in CHARTS
     )
     body = (
         '<header><div class="wrap"><h1>Comparison <small>'
@@ -256,11 +401,9 @@ def render_compare_page(runs: Sequence[ComparedRun]) -> str:
         + "</small></h1></div></header>"
         '<main class="wrap"><section id="runs"><h2>The runs</h2><ul>'
         + folders
-        + '</ul><div class="scroll"><table id="compare-table"><thead><tr><th></th>'
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div></section>"
+        + f'</ul>{warning}<p class="note">Δ and {TIMES}: each run against {esc(runs[0].label)}.</p>'
+        + _table(comparison)
+        + "</section>"
         + charts
         + "</main>"
     )

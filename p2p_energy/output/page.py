@@ -21,12 +21,13 @@ from typing import Any
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
 from p2p_energy.output.chart_specs import slot_charts
-from p2p_energy.output.fees import RunFees
 from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.page_charts import chart_section, household_chart_divs
 from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, shown_per_settled_trade
-from p2p_energy.output.records import (
+from p2p_energy.output.timings import time_lines
+from p2p_energy.records.fees import RunFees
+from p2p_energy.records.run_records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
     SETUP_OPERATIONS,
@@ -35,7 +36,6 @@ from p2p_energy.output.records import (
     SlotRecord,
     nrg_value,
 )
-from p2p_energy.output.timings import time_lines
 
 #: Trades embedded in the page; a larger run's table says that trades.csv holds the rest.
 MAX_PAGE_TRADES = 40_000
@@ -148,7 +148,11 @@ def table(head: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> 
     """An HTML table from already escaped cells."""
     header = "".join(f"<th>{cell}</th>" for cell in head)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    # In a box of its own that scrolls sideways where the table is wider than the screen.
+    return (
+        f'<div class="scroll-x"><table class="{cls}"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 # -- the data the scripts draw ----------------------------------------------------------------------

@@ -12,8 +12,8 @@ import json
 import re
 from typing import Any
 
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.records import RunResult, nrg_value
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.run_records import RunResult, nrg_value
 
 
 def _esc(text: object) -> str:

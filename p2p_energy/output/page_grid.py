@@ -11,8 +11,8 @@ import html
 import json
 from typing import Any
 
-from p2p_energy.output.grid_records import GridKpis, GridRecord
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.grid_records import GridKpis, GridRecord
+from p2p_energy.records.run_records import RunResult
 
 _BUS_COLUMNS = ("name", "x", "y", "households", "min_voltage_pu", "max_voltage_pu")
 #: Refusals listed on the page; summary.json's grid.stops holds them all.
@@ -49,8 +49,8 @@ def _kpi_table(grid: GridRecord) -> str:
         for key, label, shape in _ROWS
     )
     return (
-        '<table class="grid-kpis"><thead><tr><th></th><th>with the market</th><th>without (grid only)</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table>"
+        '<div class="scroll-x"><table class="grid-kpis"><thead><tr><th></th><th>with the market</th>'
+        f"<th>without (grid only)</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -81,8 +81,8 @@ def _stops(grid: GridRecord) -> str:
         else ""
     )
     return (
-        head + '<table class="grid-stops"><thead><tr><th>slot</th><th>household</th><th>element</th>'
-        f"<th>storage kWh refused</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+        head + '<div class="scroll-x"><table class="grid-stops"><thead><tr><th>slot</th><th>household</th>'
+        f"<th>element</th><th>storage kWh refused</th></tr></thead><tbody>{rows}</tbody></table></div>{more}"
     )
 
 

@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.records import (
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.run_records import (
     READINGS_OPERATION,
     SETTLE_OPERATION,
     RunResult,

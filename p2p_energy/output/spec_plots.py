@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from p2p_energy.output import plots
 from p2p_energy.output.chart_specs import SlotChart, battery_chart, grid_chart
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -19,8 +19,8 @@ from typing import Any
 
 from p2p_energy.chain.backend import Outcome
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.output.clock_records import RoundRecord
-from p2p_energy.output.records import CallRecord
+from p2p_energy.records.clock_records import RoundRecord
+from p2p_energy.records.run_records import CallRecord
 from p2p_energy.run.ledger import Ledger, TxRef
 from p2p_energy.run.state import RunSetup
 from p2p_energy.wire.records import lot_of_key, skip_reason

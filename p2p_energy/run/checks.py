@@ -107,6 +107,13 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
         known = setup.reading_online(lot.seller, lot.slot) and lot.state == "settled"
         exported[lot.key] = int(plan.export_wh[lot.seller, lot.slot]) if known else None
     wrong = ledger.mismatches(exported)
+    # A meter cannot deliver more than it exported: a chain that settles a lot on more pays for energy no one
+    # made (the bills would not add up either, so the result clamps it and this check names it).
+    overdelivered = [
+        lot.key
+        for lot in ledger.lots.values()
+        if lot.state == "settled" and lot.delivered_wh > plan.export_wh[lot.seller, lot.slot]
+    ]
     expected = expected_balances(setup, books, record)
     mismatched = [row for row in rows if expected[row] != after.balances[row]]
     funding = setup.scenario.prices.funding
@@ -126,6 +133,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
     problems = {
         "trades that differ from the settlement rule or did not close once": wrong[:20],
         "lot events that disagree with the books": ledger.disagreements[:5],
+        "lots settled on more than their meter exported (meter, slot)": overdelivered[:20],
         "token balances differ from the books for": _named(setup, mismatched),
         "households not funded with their deposit": _named(setup, unfunded),
         "households without a registered meter, a named order key or a placed standing order": _named(setup, unready),
@@ -139,6 +147,7 @@ def check_run(setup: RunSetup, books: Books, record: RunRecord, after: ChainStat
     minted = funding * len(setup.households)
     verdict.checks = {
         "every trade closed exactly once by the settlement rule": not wrong and not ledger.disagreements,
+        "no lot settled on more energy than its meter exported": not overdelivered,
         "household token balances match the books": not mismatched,
         "every household was funded with its deposit": not unfunded,
         "every selling meter registered, every order key named and standing order placed": not unready,

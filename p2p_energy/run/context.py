@@ -12,22 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
 from p2p_energy.chain.accounts import Account
-from p2p_energy.chain.backend import ChainBackend
+from p2p_energy.chain.backend import ChainBackend, NodeGone
 from p2p_energy.chain.market import Market
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import P2PEnergyError
-from p2p_energy.output.records import RunResult
-
-#: What the HTTP transport raises when the node is gone or stops answering.
-NODE_GONE: tuple[type[BaseException], ...] = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    ConnectionError,
-    TimeoutError,
-)
+from p2p_energy.records.run_records import RunResult
 
 
 class RunFailed(P2PEnergyError):
@@ -74,8 +64,8 @@ def reporting_chain_stops(rpc_url: str, stage: Stage) -> Iterator[None]:
     """Turn the node going away into ChainStopped, naming the stage it went away in."""
     try:
         yield
-    except NODE_GONE as exc:
-        raise ChainStopped(rpc_url or "the RPC URL", stage.name, exc) from None
+    except NodeGone as exc:
+        raise ChainStopped(rpc_url or "the RPC URL", stage.name, exc.cause) from None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ credentials) is ever written into one.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +30,7 @@ from p2p_energy.defaults import DEFAULT_DIRECTORY as DEFAULT_DIRECTORY
 from p2p_energy.defaults import DEFAULT_GRACE_PERIOD_S as DEFAULT_GRACE_PERIOD_S
 from p2p_energy.defaults import DEFAULT_SLOT_LENGTH_S as DEFAULT_SLOT_LENGTH_S
 from p2p_energy.errors import UsageError
+from p2p_energy.files import write_whole
 from p2p_energy.networks import NETWORKS
 from p2p_energy.solidity.compiler import CompilationResult
 
@@ -264,15 +263,9 @@ def load_record(path: Path) -> DeploymentRecord | None:
 
 def save_record(record: DeploymentRecord, path: Path) -> Path:
     """Write `record` to `path` atomically: readers see the old file or the new one, never half of one."""
+    data = (json.dumps(record.to_json(), indent=2) + "\n").encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(json.dumps(record.to_json(), indent=2) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(path, lambda out: out.write(data) == len(data))
     return path
 
 

@@ -17,6 +17,7 @@ from eth_utils.address import is_address, to_checksum_address
 from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.backend import ChainBackend
 from p2p_energy.chain.market import MARKET_CONTRACTS, Market, MarketAddresses, deploy_market, market_codec
+from p2p_energy.chain.rpc import connect
 from p2p_energy.errors import P2PEnergyError, UsageError
 from p2p_energy.run.deployment_record import (
     CompilerInfo,
@@ -130,6 +131,13 @@ def deploy_or_reuse(
                     record = updated
                     save_record(record, path)
             return record, market, True
+        live = _live_elsewhere(chain, record)
+        if live:
+            raise UsageError(
+                f"{path} records the market of another chain that is running ({live}), not of this one at "
+                f"{public_rpc_url(chain.url)}, though both have chain id {chain.chain_id}: its record is not "
+                "overwritten. Keep this chain's record elsewhere (--deployments DIR), or stop that chain first"
+            )
         progress(f"{path}: {stale}; deploying a new market and overwriting the record")
     record, market = _deploy(chain, compiled, admin, request, progress)
     if operator is not None:
@@ -194,6 +202,23 @@ def _checked_address(value: str, what: str) -> str:
     if not is_address(value):
         raise UsageError(f"{what} {value!r} is not a 0x address (40 hex digits)")
     return str(to_checksum_address(value))
+
+
+def _live_elsewhere(chain: ChainBackend, record: DeploymentRecord) -> str:
+    """Where the chain `record` describes still runs with the recorded escrow ("" if it does not, or if it is
+    this chain): two local anvils share chain id 31337 and so the record file of their network."""
+    if record.rpc_url == public_rpc_url(chain.url) or not record.rpc_url.startswith(("http://", "https://")):
+        return ""
+    try:
+        other = connect(record.rpc_url, timeout_s=2.0)
+        if int(other.eth.chain_id) != record.chain_id:
+            return ""
+        code = bytes(other.eth.get_code(to_checksum_address(record.addresses["EnergyEscrow"])))
+    except Exception:  # a probe: whatever fails there, no live chain holds the recorded market
+        return ""
+    if code_hash(code) != record.code_hashes["EnergyEscrow"]:
+        return ""
+    return f"at {record.rpc_url}, with the recorded escrow at {record.addresses['EnergyEscrow']}"
 
 
 def _why_stale(

@@ -58,9 +58,10 @@ from p2p_energy.chain.backend import Call, InsufficientFunds, Outcome
 from p2p_energy.domain.market import clear_all
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.errors import P2PEnergyError, UsageError
-from p2p_energy.output.clock_records import RoundRecord
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.clock_records import RoundRecord
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.attacks import attack_calls, attack_schedule
+from p2p_energy.run.audit import audit_checks
 from p2p_energy.run.books import Books
 from p2p_energy.run.calls import close_calls, match_calls, payout_calls, planned_gas, setup_calls
 from p2p_energy.run.checks import ChainState, balances_of, check_run
@@ -276,6 +277,7 @@ def _finish(run: _Run, record: RunRecord, started_at: str) -> RunResult:
     after = ChainState.read(setup, books)
     verdict = check_run(setup, books, record, after)
     result = build_result(setup, books, record, after, verdict, started_at)
+    result.checks.update(audit_checks(setup, record, result))
     failed = [name for name, ok in result.checks.items() if not ok]
     if failed:
         listed = [f"{len(result.failures)} listed failures, the first: {result.failures[0]}"] if result.failures else []

@@ -140,17 +140,41 @@ def _free_meter_block(market: Market) -> int:
 def resumable(
     scenario: Scenario, market: Market, genesis: int, node_accounts: list[str], path: Path, progress: Progress
 ) -> RunRecord | None:
-    """The recorded run if the chain still holds its start; None (start afresh) if the chain lost it."""
+    """The recorded run if the chain still holds its start; None (start afresh) if the chain lost the market.
+
+    A record that names this chain's market but not its blocks (edited, or of an earlier life of the chain) is
+    refused (UsageError) before anything is sent: resuming it would send a run that cannot add up.
+    """
     record = RunRecord.load(path)
     record.check_fits(path, scenario, market.chain.chain_id, node_accounts)
-    if record.deployment != market.addresses.as_dict() or record.genesis != genesis:
-        why = "the market it ran on is not on this chain any more (the market was deployed anew)"
-    elif market.chain.block_hash(record.first_block) != record.first_block_hash:
-        why = f"block {record.first_block}, after which it started, is not on this chain any more"
-    else:
-        return record
-    progress.note(f"cannot resume the run in {path}: {why}; starting the run from the beginning")
-    return None
+    escrow = record.deployment.get("EnergyEscrow", "")
+    if record.deployment != market.addresses.as_dict() and not (escrow and market.chain.code_at(escrow)):
+        progress.note(
+            f"cannot resume the run in {path}: the market it ran on is not on this chain any more (the market was "
+            "deployed anew); starting the run from the beginning"
+        )
+        return None
+    stale = _stale(record, market, genesis)
+    if stale:
+        raise UsageError(
+            f"cannot resume the run in {path}: {stale}; the record was edited or belongs to another chain's past, "
+            "so nothing was sent: run without --resume (or into another --out) to start anew"
+        )
+    return record
+
+
+def _stale(record: RunRecord, market: Market, genesis: int) -> str:
+    """Why `record` does not fit this chain's market and blocks ("" if it fits)."""
+    if record.deployment != market.addresses.as_dict():
+        return f"it names the market {record.deployment}, this chain's is {market.addresses.as_dict()}"
+    if record.genesis != genesis:
+        return f"it names slot genesis {record.genesis}, the market's is {genesis}"
+    head = market.chain.latest_block().number
+    if record.first_block > head:
+        return f"it started after block {record.first_block}, but this chain's latest block is {head}"
+    if market.chain.block_hash(record.first_block) != record.first_block_hash:
+        return f"block {record.first_block}, after which it started, is another block on this chain"
+    return ""
 
 
 def read_back(setup: RunSetup, books: Books, first_block: int) -> tuple[Resumption, int]:

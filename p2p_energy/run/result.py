@@ -14,12 +14,12 @@ from p2p_energy.domain.bills import (
     delivered_shares,
     neighbourhood_bills,
 )
-from p2p_energy.domain.profiles import EnergyPlan
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.clock_records import ClockRecord
-from p2p_energy.output.grid_summary import grid_record
-from p2p_energy.output.records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
-from p2p_energy.output.scenario_facts import scenario_facts
+from p2p_energy.domain.profiles import EnergyPlan, Wh
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.clock_records import ClockRecord
+from p2p_energy.records.grid_summary import grid_record
+from p2p_energy.records.run_records import AttackRecord, GasRecord, HouseholdRecord, RunResult, SlotRecord, TradeRecord
+from p2p_energy.records.scenario_facts import scenario_facts
 from p2p_energy.run.books import Books
 from p2p_energy.run.checks import ChainState, Verdict
 from p2p_energy.run.ledger import Ledger, Trade
@@ -150,16 +150,22 @@ def run_bills(setup: RunSetup, books: Books) -> NeighbourhoodBills:
     """Every household's bill and KPIs, and the neighbourhood's, from the plan and the trades as they settled."""
     bound = sum(1 for market in setup.markets if market.feeder_bound)
     return neighbourhood_bills(
-        MeterFlows.of(setup.plan), local_trades(books.ledger), BillPrices.of(setup.scenario), bound
+        MeterFlows.of(setup.plan),
+        local_trades(books.ledger, setup.plan.export_wh),
+        BillPrices.of(setup.scenario),
+        bound,
     )
 
 
-def local_trades(ledger: Ledger) -> list[LocalTrade]:
-    """Each trade with its share of its lot's delivered energy (0 for a lot refunded or still open)."""
+def local_trades(ledger: Ledger, export_wh: Wh) -> list[LocalTrade]:
+    """Each trade with its share of its lot's delivered energy (0 for a lot refunded or still open), at most what
+    the seller's meter exported in the slot: a lot the chain settled on more fails a check (checks.check_run), and
+    the bills count only energy that was made."""
     trades = []
     for lot in ledger.lots.values():
         members = [ledger.trades[trade_id] for trade_id in lot.trades]
-        shares = delivered_shares(lot.delivered_wh, [t.wh for t in members])
+        delivered = min(lot.delivered_wh, int(export_wh[lot.seller, lot.slot]))
+        shares = delivered_shares(delivered, [t.wh for t in members])
         for t, delivered in zip(members, shares, strict=True):
             paid = t.closes[0][0] if t.closes else 0  # as trade_records reports it
             trades.append(LocalTrade(t.slot, t.buyer, t.seller, t.wh, delivered, paid))

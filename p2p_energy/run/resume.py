@@ -13,12 +13,9 @@ summary.json the run writes when it ends.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -26,7 +23,8 @@ from typing import ClassVar
 from p2p_energy.defaults import RUN_RECORD_FILE as RUN_RECORD_FILE
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.output.records import decode_record, encode_record
+from p2p_energy.files import write_whole
+from p2p_energy.records.run_records import decode_record, encode_record
 
 RUN_RECORD_FORMAT = 2
 
@@ -70,23 +68,14 @@ class RunRecord:
     def save(self, path: Path) -> None:
         """Write the record atomically: a reader sees the old file or the new one, never half of one."""
         text = json.dumps({"format": RUN_RECORD_FORMAT, **encode_record(self)}, indent=2) + "\n"
+        data = text.encode()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            write_whole(path, lambda out: out.write(data) == len(data))
         except OSError as exc:
             raise UsageError(
                 f"cannot write the run record {path}: {exc.strerror or exc}; choose another --out"
             ) from None
-        try:
-            with os.fdopen(handle, "w") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
 
     @classmethod
     def load(cls, path: Path) -> RunRecord:

@@ -14,7 +14,7 @@ from pathlib import Path
 from p2p_energy.chain.market import Market, market_codec
 from p2p_energy.domain.scenario import Scenario
 from p2p_energy.errors import UsageError
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import ChainStopped, MarketTiming, Progress, RunContext, Stage, reporting_chain_stops
 from p2p_energy.run.deployment_record import DeploymentRecord
 from p2p_energy.run.deployments import DeploymentRequest, deploy_or_reuse

@@ -37,6 +37,7 @@ from p2p_energy.chain.qtum_rpc import NodeUrl, QtumRpc, QtumRpcError
 from p2p_energy.chain.qtumd import QtumNode, find_qtumd
 from p2p_energy.chain.rpc import connect, redacted_url
 from p2p_energy.defaults import BACKENDS as BACKENDS
+from p2p_energy.defaults import DEFAULT_BACKEND
 from p2p_energy.defaults import PRIVATE_KEY_ENV as PRIVATE_KEY_ENV
 from p2p_energy.errors import UsageError
 from p2p_energy.networks import DEFAULT_EVM_VERSION, network, network_names
@@ -64,7 +65,7 @@ class TargetOptions:
     #: False: one transaction per action, each waited for (the benchmark's baseline).
     batched: bool = True
     #: "evm" (any Ethereum JSON-RPC node) or "qtum" (qtumd's own RPC).
-    backend: str = "evm"
+    backend: str = DEFAULT_BACKEND
     #: Where qtumd is (--qtumd); None: $QTUMD, then PATH.
     qtumd: str | None = None
     #: With --backend qtum: a block only every this many seconds of chain time (mainnet: 32); on a node we

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from p2p_energy.chain.backends import backend_kind
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.errors import P2PEnergyError
 from p2p_energy.files import folder_lock
@@ -92,11 +93,10 @@ def _remove_unfinished_reports(out: Path) -> None:
 def _simulate(spec: RunSpec) -> None:
     toolchain = find_toolchain()
     scenario = parse_scenario(json.loads(json.dumps(spec.scenario)), spec.source)
-    qtum = spec.backend == "qtum"
     target = TargetOptions(
         rpc_url=None,
         network=None,
-        profile=None if qtum else scenario.chain.profile,
+        profile=scenario.chain.profile if backend_kind(spec.backend).takes_profile else None,
         evm_version=scenario.chain.evm,
         private_key=None,
         accounts=2,

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from p2p_energy.defaults import BACKENDS
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.errors import UsageError
 
-BACKENDS = ("evm", "qtum")
 BACKEND_AXIS = "backend"
 COMBINE = ("cross", "zip")
 _TOP_KEYS = ("name", "description", "scenario", "combine", "axes", "set")

@@ -64,7 +64,7 @@ def test_demo_deploys_the_token_and_mints_to_holders(cli):
 def test_demo_rejects_zero_holders_with_exit_2(cli):
     completed = cli("demo", "--holders", "0")
     assert completed.returncode == 2
-    assert "--holders must be 1 or more" in completed.stderr
+    assert "--holders must be from 1 to 1,000, got 0" in completed.stderr
 
 
 def test_chain_runs_until_ctrl_c_and_leaves_no_process():
@@ -146,3 +146,12 @@ def test_chain_with_simulation_has_the_block_gas_limit_and_the_zero_base_fee_of_
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
+
+
+def test_demo_refuses_more_holders_than_anvil_starts_in_time_with_exit_2_and_one_line(cli):
+    completed = cli("demo", "--holders", "100000")
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        "error: --holders must be from 1 to 1,000, got 100,000 (anvil makes one account per holder before it starts, "
+        "and more would not start in time)"
+    ]

@@ -2,6 +2,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from p2p_energy.cli import main
 from p2p_energy.output.report import write_report
 from tests.cli.conftest import CLI
@@ -147,5 +149,33 @@ def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_num
     assert [r["label"] for r in data["runs"]] == list(runs)
     for shown, run in zip(data["runs"], runs.values(), strict=True):
         totals = run.totals()
-        assert shown["figures"]["traded kWh"] == {"value": totals.traded_wh, "shown": f"{totals.traded_wh / 1000:,.2f}"}
+        figure = shown["figures"]["traded kWh"]
+        assert (figure["value"], figure["shown"]) == (totals.traded_wh, f"{totals.traded_wh / 1000:,.2f}")
         assert shown["totals"]["gas"] == totals.gas
+
+
+def test_compare_json_gives_each_later_runs_difference_and_ratio_to_the_first(tmp_path, capsys):
+    runs = {"merit": make_run(seed=1), "uniform": make_run(seed=2)}
+    for label, run in runs.items():
+        write_summary(run, tmp_path / label)
+    assert (
+        main(["compare", *(str(tmp_path / label) for label in runs), "--out", str(tmp_path / "c.html"), "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    first, second = (run.totals().traded_wh for run in runs.values())
+    figure = data["runs"][1]["figures"]["traded kWh"]
+    assert (figure["difference"], figure["ratio"]) == (second - first, pytest.approx(second / first))
+    assert figure["difference_shown"] == f"{(second - first) / 1000:+,.2f}"
+    assert data["versus"] == "merit" and data["warning"] is None
+
+
+def test_compare_json_warns_when_the_runs_differ_in_households(tmp_path, capsys):
+    write_summary(make_run(households=4), tmp_path / "four")
+    write_summary(make_run(households=6), tmp_path / "six")
+    assert (
+        main(["compare", str(tmp_path / "four"), str(tmp_path / "six"), "--out", str(tmp_path / "c.html"), "--json"])
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert "households (four 4, six 6)" in data["warning"]
+    assert "traded kWh / household" in data["runs"][1]["figures"]

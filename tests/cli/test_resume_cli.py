@@ -28,7 +28,7 @@ from p2p_energy.domain.scenario import load_scenario
 from p2p_energy.run.resume import RUN_RECORD_FILE, RunRecord, scenario_fingerprint
 from p2p_energy.run.target import PRIVATE_KEY_ENV
 from p2p_energy.solidity.toolchain import find_toolchain
-from tests.cli.conftest import CLI, FAULTS
+from tests.cli.conftest import CLI, FAULTS, TINY
 
 pytestmark = pytest.mark.slow  # starts a chain, a cluster or the compiler (docs/tests.md)
 
@@ -303,3 +303,76 @@ def test_resume_with_a_run_record_from_before_the_gas_redesign_exits_2_and_sends
     assert completed.returncode == 2
     assert f"{record} is not a run record of format 2; run without --resume" in said(completed.stderr)
     assert block(chain) == before
+
+
+@pytest.fixture(scope="module")
+def tiny_run(chain, tmp_path_factory) -> Path:
+    """TINY run once on the module's chain: its folder (out/ with run.json, deployments/)."""
+    work = tmp_path_factory.mktemp("tiny")
+    (work / "tiny.toml").write_text(TINY)
+    out = ["--out", str(work / "out"), "--deployments", str(work / "deployments")]
+    finished = subprocess.run(
+        [str(CLI), "simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return work
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said_why"),
+    [
+        ("first_block", 999, "it started after block 999, but this chain's latest block is"),
+        ("first_block_hash", "0x" + "ab" * 32, ", after which it started, is another block on this chain"),
+        ("genesis", 12345, "it names slot genesis 12345, the market's is"),
+    ],
+)
+def test_resume_with_a_run_record_edited_against_the_chain_exits_2_sends_nothing_and_keeps_it_and_the_report(
+    cli, chain, tiny_run, field, value, said_why
+):
+    record, summary = tiny_run / "out" / RUN_RECORD_FILE, tiny_run / "out" / "summary.json"
+    kept, report = record.read_text(), summary.read_bytes()
+    edited = json.dumps({**json.loads(kept), field: value})
+    record.write_text(edited)
+    before = block(chain)
+    out = ["--out", str(tiny_run / "out"), "--deployments", str(tiny_run / "deployments")]
+    completed = cli("simulate", str(tiny_run / "tiny.toml"), "--rpc-url", chain.url, *out, "--resume")
+    left = record.read_text()
+    record.write_text(kept)
+    assert (completed.returncode, block(chain), left, summary.read_bytes()) == (2, before, edited, report)
+    assert said_why in said(completed.stderr) and len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_a_resume_that_fails_its_checks_keeps_the_earlier_report_whole_and_writes_its_own_beside_it(
+    cli, chain, tmp_path_factory
+):
+    work = tmp_path_factory.mktemp("failing-resume")
+    (work / "tiny.toml").write_text(TINY)
+    out = ["--out", str(work / "out"), "--deployments", str(work / "deployments")]
+    assert cli("simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out).returncode == 0
+    report = {path.name: path.read_bytes() for path in (work / "out").iterdir() if path.name != RUN_RECORD_FILE}
+    (work / "out" / RUN_RECORD_FILE).touch()  # as if the run had been started again into its folder and stopped
+    record = json.loads(next((work / "deployments").glob("*.json")).read_text())
+    w3 = chain.web3()
+    token = w3.eth.contract(record["addresses"]["EnergyToken"], abi=MINT_ABI)
+    # supply the run did not make: its check of the token's total supply fails
+    token.functions.mint(record["deployer"], 1).transact({"from": record["deployer"], "gasPrice": 0})
+    completed = cli("simulate", str(work / "tiny.toml"), "--rpc-url", chain.url, *out, "--resume")
+    beside = work / "out.failed-resume"
+    assert completed.returncode == 1 and f"the report is in {beside}" in said(completed.stderr)
+    assert {path.name: path.read_bytes() for path in (work / "out").iterdir() if path.name != RUN_RECORD_FILE} == report
+    assert json.loads((beside / "summary.json").read_text())["checks"] != {}
+
+
+MINT_ABI = [
+    {
+        "type": "function",
+        "name": "mint",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [],
+        "stateMutability": "nonpayable",
+    }
+]

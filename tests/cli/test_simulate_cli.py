@@ -49,6 +49,7 @@ def faults_run(scenarios, tmp_path_factory):
         str(out),
         "--deployments",
         str(deployments),
+        "--png",
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     return completed, out
@@ -58,7 +59,7 @@ def test_simulate_help_names_the_scenario_and_the_options(cli):
     completed = cli("simulate", "--help")
     assert completed.returncode == 0
     assert "usage: p2p-energy simulate" in completed.stdout
-    for option in ("SCENARIO", "--rpc-url", "--out", "--deployments", "--node-accounts", "--one-by-one"):
+    for option in ("SCENARIO", "--rpc-url", "--out", "--deployments", "--node-accounts", "--one-by-one", "--png"):
         assert option in completed.stdout
 
 
@@ -98,7 +99,7 @@ def test_the_trades_csv_has_a_row_per_trade_of_the_summary(faults_run):
 
 
 @pytest.mark.parametrize("name", REPORT_PNGS)
-def test_simulate_writes_png_plots(faults_run, name):
+def test_simulate_with_png_writes_png_plots(faults_run, name):
     _, out = faults_run
     assert (out / name).read_bytes().startswith(PNG_SIGNATURE)
 

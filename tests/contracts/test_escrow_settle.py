@@ -177,3 +177,13 @@ def test_a_refunded_lot_is_closed_for_good(escrow, standing, match, lot, close, 
         [],
         (bytes(24), 0),
     )
+
+
+def test_a_lot_whose_payout_is_one_unit_pays_the_seller_that_unit(
+    escrow, match, lot, ask, bid, close, reading, goto, seller, buyer
+):
+    made = lot(trade(buyer, 1, 1))  # 1 Wh at 1 unit per kWh: it costs ceil(1 / 1,000) = 1 unit
+    match(made, orders=[ask(price=1), bid(buyer)])
+    goto(2, 100)
+    tx = close(group(made), readings=[reading(SELLER_METER, 1, 1)])
+    assert (escrow.balanceOf(seller), events(tx, "LotSettled")[0]["paid"]) == (1, 1)

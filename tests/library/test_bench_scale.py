@@ -19,3 +19,8 @@ def test_a_city_scaled_to_city_days_size_is_city_day_under_another_name(toolchai
     city_day = load_scenario(toolchain.root / CITY_SCENARIO)
     city = city_of(1_000, toolchain.root / CITY_SCENARIO)
     assert city.households == city_day.households and city.name == "city-1000"
+
+
+def test_a_scaled_city_can_run_for_a_week_of_slots(toolchain):
+    city = city_of(1_000, toolchain.root / CITY_SCENARIO, slots=672)
+    assert (city.slots, city.slot_length_s, len(city.households)) == (672, 900, 1_000)

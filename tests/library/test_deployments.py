@@ -100,13 +100,24 @@ def test_a_reused_market_answers_at_the_recorded_addresses(chain, deploy):
     assert market.view("EnergyEscrow", "gracePeriod") == GRACE
 
 
-def test_a_fresh_chain_with_an_old_record_deploys_anew(toolchain, chain, deploy):
-    deploy(chain)
+def test_a_fresh_chain_with_the_record_of_a_stopped_chain_deploys_anew(toolchain, deploy):
+    with LocalChain(toolchain.anvil, ChainOptions(accounts=2)) as stopped:
+        deploy(stopped)
     with LocalChain(toolchain.anvil, ChainOptions(accounts=2)) as fresh:
         record, _, reused = deploy(fresh)
         assert not reused
         assert nonce(fresh) == len(MARKET_CONTRACTS)
         assert all(fresh.web3().eth.get_code(address) for address in record.addresses.values())
+
+
+def test_another_chain_of_the_same_id_never_overwrites_the_record_of_a_running_one(toolchain, chain, deploy, tmp_path):
+    deploy(chain)
+    kept = (tmp_path / "local-31337.json").read_bytes()
+    with LocalChain(toolchain.anvil, ChainOptions(accounts=2)) as other:
+        with pytest.raises(UsageError, match=rf"records the market of another chain that is running \(at {chain.url},"):
+            deploy(other)
+        assert nonce(other) == 0
+    assert (tmp_path / "local-31337.json").read_bytes() == kept
 
 
 def test_code_missing_at_one_address_redeploys_the_market(chain, deploy):

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from p2p_energy.chain.backends import NodePrograms
+from p2p_energy.defaults import DEFAULT_BACKEND
 from p2p_energy.errors import UsageError
 from p2p_energy.gas import GasModelError, GasReport, gas_tables, run_gas_report
 from p2p_energy.gas_figures import (
@@ -46,7 +48,9 @@ HOUR = "a busy city-day hour: 2 slots x 20 lots x 3 fills"
 @pytest.fixture(scope="module")
 def report(toolchain, compile_for) -> GasReport:
     """One quick run with 4 trades per lot (it raises GasModelError if the model is below any call)."""
-    return run_gas_report(toolchain.anvil, compile_for("cancun"), 4, quick=True)
+    return run_gas_report(
+        DEFAULT_BACKEND, NodePrograms(toolchain.anvil, "cancun"), compile_for("cancun"), 4, quick=True
+    )
 
 
 def calls_of(report: GasReport, function: str) -> list[CallFigure]:
@@ -218,7 +222,13 @@ def test_the_tables_name_each_section(report):
 
 def test_trades_per_lot_beyond_the_lot_limit_are_rejected(toolchain, compile_for):
     with pytest.raises(UsageError, match=f"between 1 and {MAX_TRADES_PER_LOT}"):
-        run_gas_report(toolchain.anvil, compile_for("cancun"), MAX_TRADES_PER_LOT + 1, quick=True)
+        run_gas_report(
+            DEFAULT_BACKEND,
+            NodePrograms(toolchain.anvil, "cancun"),
+            compile_for("cancun"),
+            MAX_TRADES_PER_LOT + 1,
+            quick=True,
+        )
 
 
 def test_p2p_energy_gas_prints_its_tables_or_fails_naming_the_calls_the_model_is_not_enough_for(

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p_energy.domain.market import clear_all, clear_slot, clearing_price
+from p2p_energy.domain.auctions import clearing_price
+from p2p_energy.domain.market import clear_all, clear_slot
 from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.domain.settlement import trade_cost

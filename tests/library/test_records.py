@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2p_energy.limits import trade_id
-from p2p_energy.output.bill_records import KpiRecord
-from p2p_energy.output.records import (
+from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.run_records import (
     OUTCOMES,
     AttackRecord,
     GasRecord,

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from p2p_energy.errors import UsageError
 from p2p_energy.output.plots import price_figure
-from p2p_energy.output.records import ScenarioFacts
 from p2p_energy.output.report import ReportError, fee_line, load_report, render_summary, write_report
+from p2p_energy.records.run_records import ScenarioFacts
 from tests.output.fake_runs import with_bills
 from tests.run_factory import make_run
 
@@ -23,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def written(tmp_path_factory):
     """A report of a small fake run, written once for the module's read-only tests."""
     result = with_bills(make_run(households=8, slots=12))
-    return result, write_report(result, tmp_path_factory.mktemp("report"))
+    return result, write_report(result, tmp_path_factory.mktemp("report"), png=True)
 
 
 def read_csv(path):
@@ -47,7 +47,15 @@ def summarise(result, width=160):
 # -- files --------------------------------------------------------------------------------------------
 
 
-def test_report_writes_every_file_into_the_folder(written):
+def test_a_report_draws_no_png_plots_unless_asked(tmp_path):
+    files = write_report(make_run(households=4, slots=4), tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["calls.csv", "households.csv", "report.html", "slots.csv", "summary.json", "trades.csv"]
+    assert sorted(p.name for p in files.paths) == names
+    assert files.energy_plot is None
+
+
+def test_report_with_png_writes_every_file_into_the_folder(written):
     _, files = written
     names = sorted(p.name for p in files.out_dir.iterdir())
     assert names == sorted(
@@ -184,13 +192,13 @@ def test_writing_again_replaces_the_previous_report(tmp_path):
 
 def test_a_run_with_no_records_still_writes_a_full_report(tmp_path):
     empty = dataclasses.replace(make_run(), slots=[], households=[], trades=[], gas=[], attacks=[], checks={})
-    files = write_report(empty, tmp_path)
+    files = write_report(empty, tmp_path, png=True)
     assert all(png_size(p) for p in files.paths if p.suffix == ".png")
     assert load_report(tmp_path) == empty
 
 
 def test_a_thousand_households_fit_one_balance_plot(tmp_path):
-    files = write_report(make_run(households=1_000, slots=2), tmp_path)
+    files = write_report(make_run(households=1_000, slots=2), tmp_path, png=True)
     width, height = png_size(files.balance_plot)
     assert height < 1_000 and width < 1_400
 
@@ -394,3 +402,13 @@ def test_the_sending_path_is_shown_as_a_part_of_the_phases_with_receipts_inside_
     heading = labels.index("sending path (inside phases)")
     assert labels[heading + 1 :] == ["signing", "sending", "mining and waiting", "of which receipts"]
     assert rows[heading][2] == pytest.approx(1.67 + 7.20 + 13.10)
+
+
+def test_the_checks_line_of_a_run_without_trades_says_no_trade_was_made():
+    result = make_run()
+    result = dataclasses.replace(result, trades=[])
+    assert re.search(r"checks: \d+ of \d+ passed; no trade was made *\n", summarise(result))
+
+
+def test_the_checks_line_of_a_run_with_trades_names_no_empty_market():
+    assert "no trade was made" not in summarise(make_run())

@@ -17,7 +17,7 @@ from p2p_energy.chain.accounts import Account
 from p2p_energy.chain.anvil import ChainOptions, LocalChain
 from p2p_energy.chain.market import Market, MarketAddresses
 from p2p_energy.domain.scenario import parse_scenario
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import MarketTiming, Progress, RunContext, RunFailed
 from p2p_energy.run.loop import run_simulation
 from p2p_energy.run.resume import RunRecord

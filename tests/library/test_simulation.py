@@ -12,7 +12,7 @@ import pytest
 from p2p_energy.chain.anvil import ChainOptions, LocalChain, chain_options
 from p2p_energy.domain.scenario import Scenario, load_scenario
 from p2p_energy.limits import trade_id
-from p2p_energy.output.records import RunResult
+from p2p_energy.records.run_records import RunResult
 from p2p_energy.run.context import Progress
 from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
 from p2p_energy.run.target import LOCAL_BLOCK_GAS_LIMIT, TargetOptions

@@ -16,8 +16,8 @@ from p2p_energy.domain.profiles import EnergyPlan, simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
 from p2p_energy.limits import trade_id
 from p2p_energy.output.page import render_page
-from p2p_energy.output.records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.output.report import PAGE_FILE, REPORT_FORMAT, REPORT_VERSION, SUMMARY_FILE
+from p2p_energy.records.run_records import OfflineMeterRecord, RunResult, ScenarioFacts, UnderDeliveryRecord
 from p2p_energy.run.result import battery_fields, bill_fields, kpi_record
 from tests.run_factory import NRG, make_run
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from p2p_energy.domain.profiles import simulate_energy
 from p2p_energy.domain.scenario import parse_scenario
-from p2p_energy.output.grid_summary import grid_record
+from p2p_energy.records.grid_summary import grid_record
 from tests.output.fake_runs import full_run
 
 TRADER = {"capacity_kwh": 13.5, "power_kw": 10.0, "initial_soc": 0.6, "strategy": "price_aware", "price_margin": 0.03}

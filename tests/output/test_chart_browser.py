@@ -115,4 +115,4 @@ def test_a_households_facts_give_its_bill_in_parts(browser, report):
     )
     facts = browser.evaluate("document.getElementById('household-facts').textContent")
     assert f"grid import +{house['grid_import_cost'] / 1e8:,.4f}" in facts
-    assert f"grid export −{house['grid_export_credit'] / 1e8:,.4f}" in facts
+    assert f"grid export \u2212{house['grid_export_credit'] / 1e8:,.4f}" in facts

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from p2p_energy.output.chart_specs import battery_chart, grid_chart, slot_charts
-from p2p_energy.output.records import HouseholdRecord
+from p2p_energy.records.run_records import HouseholdRecord
 from tests.output.fake_runs import battery_plan, full_run, with_battery
 
 RUN = full_run(households=8, slots=12)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from p2p_energy.output.grid_records import grid_lines
 from p2p_energy.output.page import render_page
 from p2p_energy.output.report import load_report, write_report
+from p2p_energy.records.grid_records import grid_lines
 from tests.output.fake_runs import full_run
 from tests.output.grid_runs import grid_plan, grid_run
 

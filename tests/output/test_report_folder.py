@@ -39,7 +39,7 @@ def test_an_interrupted_first_write_leaves_no_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(plots, "bills_figure", interrupted)  # the last file to be written
     with pytest.raises(KeyboardInterrupt):
-        write_report(make_run(), tmp_path / "demo")
+        write_report(make_run(), tmp_path / "demo", png=True)
     assert listing(tmp_path) == []
 
 
@@ -48,7 +48,7 @@ def test_an_interrupted_rewrite_leaves_the_previous_report_whole(tmp_path, monke
     before = {p.name: p.read_bytes() for p in files.out_dir.iterdir()}
     monkeypatch.setattr(plots, "bills_figure", lambda result: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
-        write_report(make_run(seed=2), tmp_path / "demo")
+        write_report(make_run(seed=2), tmp_path / "demo", png=True)
     assert {p.name: p.read_bytes() for p in files.out_dir.iterdir()} == before
     assert listing(tmp_path) == ["demo"]
 
@@ -62,6 +62,13 @@ def test_a_new_report_replaces_the_old_folder_whole_but_keeps_the_run_record(tmp
     assert "stale.png" not in names
     assert (files.out_dir / RUN_RECORD_FILE).read_text() == '{"run": 1}'
     assert load_report(files.out_dir).seed == 2
+
+
+def test_a_report_without_plots_replaces_one_with_plots_whole(tmp_path):
+    write_report(make_run(seed=1), tmp_path / "demo", png=True)
+    files = write_report(make_run(seed=2), tmp_path / "demo")
+    assert listing(files.out_dir) == sorted(p.name for p in files.paths)
+    assert not [name for name in listing(files.out_dir) if name.endswith(".png")]
 
 
 def test_the_carried_over_file_is_the_run_record_that_resume_reads():

@@ -27,7 +27,7 @@
     var n = slots.start.length;
     var ends = slots.start.map(function (s) { return s + slots.minutes; });
     var centres = slots.start.map(function (s) { return s + slots.minutes / 2; });
-    var step = Math.max(1, Math.ceil(n / 12));
+    var step = Math.max(1, Math.ceil(n / tickCount()));
     var tickvals = [];
     for (var i = 0; i < n; i += step) tickvals.push(slots.start[i]);
     if (n) tickvals.push(ends[n - 1]);
@@ -107,9 +107,16 @@
       title: forHousehold ? { text: spec.title, x: 0.01, xanchor: "left", y: 0.98, font: { size: 13 } } : undefined }));
   }
 
+  // A phone's width: charts get fewer ticks, narrower margins and their legend below the plot.
+  function narrow() { return window.innerWidth < 700; }
+
+  // How many ticks a time axis gets: about one per 60 px of a phone, else 12.
+  function tickCount() { return narrow() ? 5 : 12; }
+
   function layout(extra) {
     var base = {
       font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#222" },
+      autosize: true,
       height: 420,
       margin: { l: 64, r: 24, t: 36, b: 48 },
       paper_bgcolor: "#ffffff",
@@ -117,7 +124,42 @@
       legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
       hoverlabel: { align: "left" },
     };
-    return Object.assign(base, extra || {});
+    var chart = Object.assign(base, extra || {});
+    return narrow() ? fitNarrow(chart) : chart;
+  }
+
+  // On a phone the plot gets the width: margins only as wide as the labels need (automargin widens them),
+  // labels at the right end of the x axis turn inwards, the legend goes below the plot, x ticks are fewer.
+  function fitNarrow(chart) {
+    var m = chart.margin;
+    var outside = (chart.annotations || []).some(function (a) { return a.xref === "paper" && a.x > 1; });
+    chart.font = Object.assign({}, chart.font, { size: 11 });
+    chart.margin = { l: Math.min(m.l, 48), r: outside ? Math.min(m.r, 60) : chart.yaxis2 ? 44 : 10, t: Math.min(m.t, 28), b: m.b };
+    chart.yaxis = Object.assign({ automargin: true }, chart.yaxis);
+    chart.xaxis = Object.assign(chart.xaxis && chart.xaxis.tickvals ? {} : { nticks: 5 }, { automargin: true }, chart.xaxis);
+    chart.annotations = (chart.annotations || []).map(function (a) {
+      return a.xref === "x" && a.xanchor === "left" ? Object.assign({}, a, { xanchor: "right" }) : a;
+    });
+    if (chart.xaxis.title && chart.xaxis.title.text) {
+      chart.xaxis.title = Object.assign({}, chart.xaxis.title, { text: breakLine(chart.xaxis.title.text, 44) });
+    }
+    if (chart.showlegend !== false) {
+      var legend = { orientation: "h", x: 0, xanchor: "left", y: -0.22, yanchor: "top" };
+      if (chart.legend.title) legend.title = Object.assign({}, chart.legend.title, { side: "top" });
+      chart.legend = Object.assign({}, chart.legend, legend);
+      chart.height = Math.max(chart.height, 460);
+    }
+    return chart;
+  }
+
+  // A line longer than `most` characters broken (<br>) at the space nearest its middle.
+  function breakLine(text, most) {
+    if (text.length <= most || text.indexOf("<br>") >= 0) return text;
+    var middle = text.length / 2, best = -1;
+    for (var i = 0; i < text.length; i++) {
+      if (text[i] === " " && (best < 0 || Math.abs(i - middle) < Math.abs(best - middle))) best = i;
+    }
+    return best < 0 ? text : text.slice(0, best) + "<br>" + text.slice(best + 1);
   }
 
   var config = {
@@ -161,6 +203,8 @@
     kwh: function (wh) { return number(wh / 1000, 2); },
     nrg: function (base, places) { return base === null || base === undefined ? "–" : number(base / 1e8, places === undefined ? 4 : places); },
     hhmm: hhmm,
+    narrow: narrow,
+    tickCount: tickCount,
     slotAxis: slotAxis,
     priceRange: priceRange,
     steps: steps,

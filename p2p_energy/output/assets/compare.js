@@ -20,7 +20,7 @@
     });
     if (!starts.length) return null;
     var from = Math.min.apply(null, starts), to = Math.max.apply(null, ends);
-    var step = Math.max(15, Math.ceil((to - from) / 12 / 15) * 15);
+    var step = Math.max(15, Math.ceil((to - from) / P.tickCount() / 15) * 15);
     var ticks = [];
     for (var m = from; m <= to; m += step) ticks.push(m);
     return { range: [from, to], tickvals: ticks, ticktext: ticks.map(P.hhmm), title: { text: "delivery slot" },
@@ -98,7 +98,41 @@
       yaxis: { title: { text: "gas per transaction" }, tickformat: "," } }));
   }
 
+  // Grouped bars, a group per category and a bar per run that has the figures (kpis in its report).
+  function kpiBars(id, categories, pick, yaxis, hover, none) {
+    var el = document.getElementById(id);
+    var traces = [];
+    runs.forEach(function (run, i) {
+      if (!run.kpis) return;
+      traces.push({ x: categories, y: categories.map(function (c, k) { return pick(run, k); }), type: "bar",
+        name: run.label, marker: { color: color(i) }, hovertemplate: run.label + ", %{x}: " + hover + "<extra></extra>" });
+    });
+    if (!traces.length) return P.empty(el, none);
+    return P.draw(el, traces, P.layout({ barmode: "group", bargap: 0.25, yaxis: yaxis }));
+  }
+
+  function kpiChart() {
+    var keys = ["self_sufficiency", "self_consumption", "local_trade_share"];
+    return kpiBars("chart-kpis", ["self-sufficiency", "self-consumption", "local trade share"],
+      function (run, k) { var v = run.kpis[keys[k]]; return v === null ? null : v * 100; },
+      { title: { text: "share" }, ticksuffix: " %", rangemode: "tozero" }, "%{y:.1f} %",
+      "These reports were written before bills and KPIs were kept.");
+  }
+
+  // Bills in NRG; per household where the runs' households differ (their totals would not compare).
+  function billsChart() {
+    var sizes = runs.map(function (run) { return run.households; });
+    var perHousehold = sizes.some(function (n) { return n !== sizes[0]; });
+    var keys = ["bills_grid_only", "bills_with_market", "saving"];
+    return kpiBars("chart-bills", ["bills grid only", "bills with the market", "saving vs grid"],
+      function (run, k) { return run.kpis[keys[k]] / 1e8 / (perHousehold ? Math.max(run.households, 1) : 1); },
+      { title: { text: perHousehold ? "NRG per household" : "NRG, all households" }, tickformat: ",.2f" },
+      "%{y:,.4f} NRG", "These reports were written before bills and KPIs were kept.");
+  }
+
   var xaxis = sharedAxis();
+  kpiChart();
+  billsChart();
   tradedChart(xaxis);
   priceChart(xaxis);
   gasCharts();

@@ -23,14 +23,14 @@ from itertools import chain
 from typing import Any, ClassVar
 
 from p2p_energy.limits import trade_index
-from p2p_energy.output.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
-from p2p_energy.output.clock_records import ClockRecord
-from p2p_energy.output.fees import ChainFee, RunFees, run_fees
-from p2p_energy.output.grid_records import GridRecord
-from p2p_energy.output.record_json import ADDED_LATER as ADDED_LATER
-from p2p_energy.output.record_json import RecordError as RecordError
-from p2p_energy.output.record_json import decode_record as decode_record
-from p2p_energy.output.record_json import encode_record as encode_record
+from p2p_energy.records.bill_records import HOUSEHOLD_BILL_NRG, RATIOS, KpiRecord, bill_checks, check_ratios
+from p2p_energy.records.clock_records import ClockRecord
+from p2p_energy.records.fees import ChainFee, RunFees, run_fees
+from p2p_energy.records.grid_records import GridRecord
+from p2p_energy.records.record_json import ADDED_LATER as ADDED_LATER
+from p2p_energy.records.record_json import RecordError as RecordError
+from p2p_energy.records.record_json import decode_record as decode_record
+from p2p_energy.records.record_json import encode_record as encode_record
 from p2p_energy.units import TOKEN_DECIMALS
 
 OUTCOMES = ("settled", "refunded")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from p2p_energy.domain.scenario import Scenario
-from p2p_energy.output.records import OfflineMeterRecord, ScenarioFacts, UnderDeliveryRecord
+from p2p_energy.records.run_records import OfflineMeterRecord, ScenarioFacts, UnderDeliveryRecord
 
 
 def scenario_facts(scenario: Scenario) -> ScenarioFacts:

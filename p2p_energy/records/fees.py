@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from p2p_energy.units import TOKEN_DECIMALS
-
-if TYPE_CHECKING:
-    from p2p_energy.output.records import RunTotals
 
 #: Where gas was free (simulate's own anvil), fees are told at Qtum's minimum gas price: 40 satoshi of QTUM.
 REFERENCE_GAS_PRICE = 40
@@ -55,7 +52,20 @@ class ChainFee:
     decimals: int
 
 
-def run_fees(totals: RunTotals, chain: ChainFee, coin_price: int | None) -> RunFees:
+class FeeTotals(Protocol):
+    """What the fees need of a run's totals (`records.RunTotals` has them; named here so fees need no records)."""
+
+    @property
+    def gas(self) -> int: ...
+    @property
+    def tokens_escrowed(self) -> int: ...
+    @property
+    def settled_trades(self) -> int: ...
+    @property
+    def traded_wh(self) -> int: ...
+
+
+def run_fees(totals: FeeTotals, chain: ChainFee, coin_price: int | None) -> RunFees:
     """The fees of a run with `totals` on `chain`; `coin_price` is NRG base units per whole coin, if known."""
     reference = not chain.gas_price or not chain.currency
     price = REFERENCE_GAS_PRICE if reference else chain.gas_price

@@ -7,7 +7,7 @@ import numpy as np
 from p2p_energy.domain.grid_flow import Flows
 from p2p_energy.domain.grid_plan import GridOutcome, caused_violations
 from p2p_energy.domain.profiles import EnergyPlan
-from p2p_energy.output.grid_records import (
+from p2p_energy.records.grid_records import (
     GridBusRecord,
     GridElementRecord,
     GridKpis,

@@ -11,10 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
-
-if TYPE_CHECKING:
-    from p2p_energy.output.records import HouseholdRecord, SlotRecord, TradeRecord
+from typing import ClassVar, Protocol
 
 #: The KPIs that are shares of something, in [0, 1] or None (nothing to share).
 RATIOS = ("self_sufficiency", "self_consumption", "local_trade_share")
@@ -87,8 +84,44 @@ def check_ratios(record: object, names: Sequence[str]) -> None:
             raise ValueError(f"{type(record).__name__}.{name} must be a share in [0, 1] or None, got {value}")
 
 
+class _PaidTrade(Protocol):
+    @property
+    def paid(self) -> int: ...
+
+
+class _DeliveredSlot(Protocol):
+    @property
+    def delivered_wh(self) -> int: ...
+
+
+class _HouseholdBill(Protocol):
+    """The figures of `records.HouseholdRecord` the checks read (named here, so bills need no records)."""
+
+    @property
+    def local_paid(self) -> int: ...
+    @property
+    def local_received(self) -> int: ...
+    @property
+    def grid_fees(self) -> int: ...
+    @property
+    def local_in_wh(self) -> int: ...
+    @property
+    def delivered_wh(self) -> int: ...
+    @property
+    def bill_with_market(self) -> int: ...
+    @property
+    def bill_grid_only(self) -> int: ...
+    @property
+    def grid_import_wh(self) -> int: ...
+    @property
+    def grid_export_wh(self) -> int: ...
+
+
 def bill_checks(
-    kpis: KpiRecord, trades: Sequence[TradeRecord], slots: Sequence[SlotRecord], households: Sequence[HouseholdRecord]
+    kpis: KpiRecord,
+    trades: Sequence[_PaidTrade],
+    slots: Sequence[_DeliveredSlot],
+    households: Sequence[_HouseholdBill],
 ) -> dict[str, bool]:
     """The bills add up: money and energy of the trades, the households and the neighbourhood agree.
 

@@ -1,0 +1,1 @@
+"""The records a run produces: below run/, which builds them, and output/, which shows them."""
