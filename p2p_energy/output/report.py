@@ -15,8 +15,6 @@ and a new report replaces an old one whole, except that the run record `run.json
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -39,6 +37,7 @@ from p2p_energy.records.bill_records import KpiRecord
 from p2p_energy.records.clock_records import ClockRecord
 from p2p_energy.records.fees import RunFees
 from p2p_energy.records.grid_records import grid_lines
+from p2p_energy.records.record_csv import csv_bytes
 from p2p_energy.records.run_records import (
     READINGS_OPERATION,
     RECORD_LISTS,
@@ -50,7 +49,6 @@ from p2p_energy.records.run_records import (
     RunTotals,
     SlotRecord,
     TradeRecord,
-    encode_record,
     nrg_value,
     per_count,
 )
@@ -146,10 +144,10 @@ def write_report(result: RunResult, out_dir: Path, png: bool = False) -> ReportF
     contents: list[tuple[str, Any]] = [
         ("summary", lambda: summary_text.encode()),
         ("page", lambda: render_page(result).encode()),
-        ("trades_csv", lambda: _csv(TradeRecord, result.trades)),
-        ("households_csv", lambda: _csv(HouseholdRecord, result.households)),
-        ("slots_csv", lambda: _csv(SlotRecord, result.slots)),
-        ("calls_csv", lambda: _csv(CallRecord, result.calls)),
+        ("trades_csv", lambda: csv_bytes(TradeRecord, result.trades)),
+        ("households_csv", lambda: csv_bytes(HouseholdRecord, result.households)),
+        ("slots_csv", lambda: csv_bytes(SlotRecord, result.slots)),
+        ("calls_csv", lambda: csv_bytes(CallRecord, result.calls)),
     ]
     if png:
         contents += [(name, lambda draw=draw: plots.png(draw(result))) for name, draw in _plot_figures().items()]
@@ -255,11 +253,6 @@ def load_report(out_dir: Path) -> RunResult:
 # -- files ------------------------------------------------------------------------------------------
 
 
-def csv_bytes(record_type: type[Any], records: Sequence[Any]) -> bytes:
-    """The CSV file of `records` (one row each, columns as `encode_record` orders them), as the report writes it."""
-    return _csv(record_type, records)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     try:
         with path.open("wb") as handle:
@@ -318,26 +311,6 @@ def _swap_into_place(building: Path, out_dir: Path) -> None:
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _columns(record_type: type[Any]) -> list[str]:
-    """CSV columns in the order `encode_record` produces its keys."""
-    series = getattr(record_type, "SERIES_FIELDS", ())
-    names = [f.name for f in fields(record_type) if f.name not in series]
-    names += getattr(record_type, "DERIVED_FIELDS", ())
-    for name in record_type.NRG_FIELDS:
-        if name not in names:
-            names.append(name)
-        names.append(f"{name}_nrg")
-    return names
-
-
-def _csv(record_type: type[Any], records: Sequence[Any]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_columns(record_type), lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(encode_record(record) for record in records)
-    return buffer.getvalue().encode()
 
 
 def _summary_json(data: dict[str, Any]) -> str:

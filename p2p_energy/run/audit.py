@@ -29,8 +29,8 @@ from typing import Any
 
 from p2p_energy.domain.bills import BillPrices
 from p2p_energy.domain.profiles import EnergyPlan
-from p2p_energy.output.report import csv_bytes
 from p2p_energy.records.bill_records import KpiRecord
+from p2p_energy.records.record_csv import csv_bytes
 from p2p_energy.records.run_records import HouseholdRecord, RunResult, SlotRecord, TradeRecord
 from p2p_energy.run.resume import RunRecord
 from p2p_energy.run.state import RunSetup
