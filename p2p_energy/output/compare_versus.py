@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from p2p_energy.output.page import slot_minutes, slot_starts
+from p2p_energy.output.slot_times import slot_minutes, slot_starts
 from p2p_energy.records.run_records import RunResult
 
 #: How a row's figure is written, and so its difference: a count, Wh shown as kWh, NRG base units, a share

@@ -25,6 +25,7 @@ from p2p_energy.output.page_bills import bills_data, bills_section
 from p2p_energy.output.page_charts import chart_section, household_chart_divs
 from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, shown_per_settled_trade
+from p2p_energy.output.slot_times import slot_minutes, slot_starts
 from p2p_energy.output.timings import time_lines
 from p2p_energy.records.fees import RunFees
 from p2p_energy.records.run_records import (
@@ -33,7 +34,6 @@ from p2p_energy.records.run_records import (
     SETUP_OPERATIONS,
     RunResult,
     RunTotals,
-    SlotRecord,
     nrg_value,
 )
 
@@ -156,26 +156,6 @@ def table(head: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> 
 
 
 # -- the data the scripts draw ----------------------------------------------------------------------
-
-
-def slot_minutes(result: RunResult) -> int:
-    """Length of a slot in minutes: the scenario's, else the step between the first two start times, else 15."""
-    if result.scenario_facts is not None and result.scenario_facts.slot_length_s >= 60:
-        return result.scenario_facts.slot_length_s // 60
-    starts = slot_starts(result.slots)
-    return starts[1] - starts[0] if len(starts) > 1 and starts[1] > starts[0] else 15
-
-
-def slot_starts(slots: Sequence[SlotRecord]) -> list[int]:
-    """Start of each slot in minutes from midnight of the first day (a day is added where times wrap)."""
-    starts: list[int] = []
-    for s in slots:
-        hours, minutes = (int(part) for part in s.start_time.split(":"))
-        minute = hours * 60 + minutes
-        while starts and minute <= starts[-1]:
-            minute += 1440
-        starts.append(minute)
-    return starts
 
 
 def slot_data(result: RunResult) -> dict[str, Any]:
