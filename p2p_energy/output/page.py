@@ -22,7 +22,7 @@ from p2p_energy.errors import P2PEnergyError
 from p2p_energy.limits import trade_id
 from p2p_energy.output.chart_specs import slot_charts
 from p2p_energy.output.page_bills import bills_data, bills_section
-from p2p_energy.output.page_charts import chart_section, household_chart_divs
+from p2p_energy.output.page_charts import chart_section, household_chart_divs, trade_matrix_section
 from p2p_energy.output.page_grid import grid_data, grid_section
 from p2p_energy.output.plots import GAS_TARGET_PER_SETTLED_TRADE, fault_notes, shown_per_settled_trade
 from p2p_energy.output.slot_times import slot_minutes, slot_starts
@@ -333,6 +333,7 @@ def _body(result: RunResult) -> str:
             _household_section(result, household_chart_divs(charts)),
             _balance_section(result),
             bills_section(result),
+            trade_matrix_section(result),
             grid_section(result),
             _gas_section(totals),
             _trades_section(result),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 
 from p2p_energy.output.chart_specs import SlotChart
+from p2p_energy.output.page_bills import household_type
+from p2p_energy.records.run_records import RunResult
 
 #: What each spec-defined chart shows, in words (its section's paragraph).
 _ABOUT = {
@@ -52,4 +54,39 @@ def household_chart_divs(charts: list[SlotChart]) -> str:
         chart_div(f"chart-{c.key}-household", f"{c.title.lower()} of the household")
         for c in charts
         if c.household_columns
+    )
+
+
+def trade_matrix_section(result: RunResult) -> str:
+    """Who traded with whom, by household type: kWh traded from each sellers' type (rows) to each buyers' type
+    (columns), every trade counted, so it stays one small table at 1,000 households."""
+    kind = {h.name: household_type(h.name) for h in result.households}
+    types = list(dict.fromkeys(kind.values()))
+    wh: dict[tuple[str, str], int] = {}
+    for t in result.trades:
+        key = (kind.get(t.seller, t.seller), kind.get(t.buyer, t.buyer))
+        wh[key] = wh.get(key, 0) + t.wh
+    sellers = [s for s in types if any(k[0] == s for k in wh)]
+    buyers = [b for b in types if any(k[1] == b for k in wh)]
+    head = "".join(f"<th>{_esc(b)}</th>" for b in buyers)
+    rows = "".join(
+        f"<tr><th>{_esc(s)}</th>"
+        + "".join(
+            f'<td data-seller="{_esc(s)}" data-buyer="{_esc(b)}" data-wh="{wh.get((s, b), 0)}">'
+            f"{wh.get((s, b), 0) / 1000:,.2f}</td>"
+            for b in buyers
+        )
+        + "</tr>"
+        for s in sellers
+    )
+    table = (
+        f'<div class="scroll"><table id="trade-matrix" class="numbers"><thead><tr><th>sellers \\ buyers</th>{head}'
+        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        if sellers
+        else "<p>No trades in this run.</p>"
+    )
+    return (
+        '<section id="trade-matrix-section"><h2>Who traded with whom</h2><p>kWh traded (as matched, before '
+        "settlement) from the households of each type (their scenario group; rows: sellers) to each type "
+        f"(columns: buyers), over every trade of the run.</p>{table}</section>"
     )

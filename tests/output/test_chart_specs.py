@@ -1,10 +1,12 @@
 """Charts defined once (chart_specs): the grid chart's data is the run's, its feeder limit drawn where it binds."""
 
 import dataclasses
+import re
 
 import pytest
 
 from p2p_energy.output.chart_specs import battery_chart, grid_chart, slot_charts
+from p2p_energy.output.page import render_page
 from p2p_energy.records.run_records import HouseholdRecord
 from tests.output.fake_runs import battery_plan, full_run, with_battery
 
@@ -72,3 +74,31 @@ def test_the_battery_chart_sums_the_households_batteries_from_the_plan():
     assert chart.columns["charge_wh"] == [2 * wh for wh in plan.battery_charge_wh[0]]
     assert chart.household(1)["soc_wh"] == [0] * 12
     assert chart.notes == ("2 of 8 households have a battery",)
+
+
+def test_the_trade_matrix_gives_the_kwh_traded_between_household_types():
+    homes = {h.name for h in RUN.households[:4]}  # renamed solar-001 ... solar-004: of the type "solar"
+    homes_renamed = [
+        dataclasses.replace(h, name="solar-00" + h.name[-1]) if h.name in homes else h for h in RUN.households
+    ]
+    trades = [
+        dataclasses.replace(
+            t,
+            seller="solar-00" + t.seller[-1] if t.seller in homes else t.seller,
+            buyer="solar-00" + t.buyer[-1] if t.buyer in homes else t.buyer,
+        )
+        for t in RUN.trades
+    ]
+    run = dataclasses.replace(RUN, households=homes_renamed, trades=trades)
+    cells = dict(
+        ((seller, buyer), int(wh))
+        for seller, buyer, wh in re.findall(
+            r'data-seller="([^"]+)" data-buyer="([^"]+)" data-wh="(\d+)"', render_page(run)
+        )
+    )
+    kind = lambda name: "solar" if name.startswith("solar") else "house"  # noqa: E731
+    expected: dict[tuple[str, str], int] = {}
+    for t in trades:
+        expected[(kind(t.seller), kind(t.buyer))] = expected.get((kind(t.seller), kind(t.buyer)), 0) + t.wh
+    assert {k: v for k, v in cells.items() if v} == expected
+    assert sum(cells.values()) == sum(t.wh for t in RUN.trades)
