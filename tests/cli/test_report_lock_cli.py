@@ -22,7 +22,7 @@ def simulate(scenario: str, out: Path) -> subprocess.Popen[str]:
 
 def test_a_second_run_into_a_report_folder_being_written_is_refused_and_the_first_report_stays_whole(tmp_path):
     out = tmp_path / "report"
-    first = simulate("demo.toml", out)
+    first = simulate("city-day.toml", out)  # long enough (10 s or more) to be under way when the second comes
     deadline = time.monotonic() + 120
     while not (out / "run.json").exists() and first.poll() is None:
         assert time.monotonic() < deadline, "the first run wrote no run record in 2 minutes"
@@ -34,5 +34,5 @@ def test_a_second_run_into_a_report_folder_being_written_is_refused_and_the_firs
     lines = said.strip().splitlines()
     assert len(lines) == 1 and f"another run is writing {out}" in lines[0], said
     assert first.returncode == 0, first_said
-    assert json.loads((out / "summary.json").read_text())["scenario"] == "demo"
-    assert json.loads((out / "run.json").read_text())["scenario"] == "demo"
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "city-day"
+    assert json.loads((out / "run.json").read_text())["scenario"] == "city-day"

@@ -30,9 +30,16 @@ def change_kpis(run: RunResult, field: str, by: int) -> RunResult:
 
 
 def household_field(field: str, by: int = 1) -> Callable[[RunResult], RunResult]:
+    """The first household's `field` `by` more (and its per-slot series, where it keeps one, in its first slot)."""
+
     def plant(run: RunResult) -> RunResult:
         households = list(run.households)
-        households[0] = dataclasses.replace(households[0], **{field: getattr(households[0], field) + by})
+        first = households[0]
+        changes = {field: getattr(first, field) + by}
+        series = getattr(first, f"{field}_per_slot", ())
+        if series:
+            changes[f"{field}_per_slot"] = (series[0] + by, *series[1:])
+        households[0] = dataclasses.replace(first, **changes)
         return dataclasses.replace(run, households=households)
 
     return plant
