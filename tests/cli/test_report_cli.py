@@ -138,7 +138,9 @@ def test_report_json_prints_the_tables_figures_as_json_and_nothing_else(tmp_path
     assert data["page"] == str(tmp_path / "run" / "report.html")
 
 
-def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_numbers(tmp_path, capsys):
+@pytest.fixture
+def compared(tmp_path, capsys):
+    """(the runs by label, what `compare --json` printed) for two small runs of other seeds."""
     runs = {"merit": make_run(seed=1), "uniform": make_run(seed=2)}
     for label, run in runs.items():
         write_summary(run, tmp_path / label)
@@ -146,6 +148,11 @@ def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_num
         main(["compare", *(str(tmp_path / label) for label in runs), "--out", str(tmp_path / "c.html"), "--json"]) == 0
     )
     data = json.loads(capsys.readouterr().out)
+    return runs, data
+
+
+def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_numbers(compared):
+    runs, data = compared
     assert [r["label"] for r in data["runs"]] == list(runs)
     for shown, run in zip(data["runs"], runs.values(), strict=True):
         totals = run.totals()
@@ -154,14 +161,8 @@ def test_compare_json_gives_each_runs_figures_as_the_table_shows_them_and_as_num
         assert shown["totals"]["gas"] == totals.gas
 
 
-def test_compare_json_gives_each_later_runs_difference_and_ratio_to_the_first(tmp_path, capsys):
-    runs = {"merit": make_run(seed=1), "uniform": make_run(seed=2)}
-    for label, run in runs.items():
-        write_summary(run, tmp_path / label)
-    assert (
-        main(["compare", *(str(tmp_path / label) for label in runs), "--out", str(tmp_path / "c.html"), "--json"]) == 0
-    )
-    data = json.loads(capsys.readouterr().out)
+def test_compare_json_gives_each_later_runs_difference_and_ratio_to_the_first(compared):
+    runs, data = compared
     first, second = (run.totals().traded_wh for run in runs.values())
     figure = data["runs"][1]["figures"]["traded kWh"]
     assert (figure["difference"], figure["ratio"]) == (second - first, pytest.approx(second / first))

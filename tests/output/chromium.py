@@ -58,6 +58,13 @@ class Chromium:
         """The value of a JavaScript expression in the page (promises are awaited)."""
         return self.page.evaluate(expression)
 
+    def pick_household(self, name: str) -> None:
+        """Choose `name` in report.html's household picker, as a reader would, and let its charts redraw."""
+        self.evaluate(
+            f"(async () => {{ const s = document.getElementById('household-select'); s.value = {name!r};"
+            " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
+        )
+
     def open(self, path: Path, timeout: float = 20) -> float:
         """Load a page and wait until it says every chart is drawn (or that it failed); returns the seconds that
         took."""

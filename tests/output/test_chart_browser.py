@@ -59,10 +59,7 @@ def test_the_feeder_limit_is_drawn_and_the_slots_at_it_marked(browser, report):
 def test_picking_a_household_draws_its_own_grid_flows(browser, report):
     _, summary = report
     house = next(h for h in summary["households"] if h["name"] == "house-02")
-    browser.evaluate(
-        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
-        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
-    )
+    browser.pick_household("house-02")
     imported = trace_y(browser, "chart-grid-flows-household", "grid_import_wh")
     assert imported == pytest.approx([wh / 1000 for wh in house["grid_import_wh_per_slot"]])
     title = browser.evaluate("document.getElementById('chart-grid-flows-household').layout.title.text")
@@ -87,10 +84,7 @@ def test_the_battery_chart_draws_the_plans_charge_and_discharge(browser, report)
 
 
 def test_picking_a_battery_household_draws_its_state_of_charge(browser, report):
-    browser.evaluate(
-        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
-        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
-    )
+    browser.pick_household("house-02")
     soc = trace_y(browser, "chart-battery-household", "soc_wh")
     assert soc[:-1] == pytest.approx([wh / 1000 for wh in PLAN.battery_soc_wh[0, 1:]])
 
@@ -109,10 +103,7 @@ def test_the_bill_parts_are_the_households_means_by_type(browser, report):
 def test_a_households_facts_give_its_bill_in_parts(browser, report):
     _, summary = report
     house = next(h for h in summary["households"] if h["name"] == "house-02")
-    browser.evaluate(
-        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-02';"
-        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
-    )
+    browser.pick_household("house-02")
     facts = browser.evaluate("document.getElementById('household-facts').textContent")
     assert f"grid import +{house['grid_import_cost'] / 1e8:,.4f}" in facts
     assert f"grid export \u2212{house['grid_export_credit'] / 1e8:,.4f}" in facts

@@ -153,10 +153,7 @@ def test_the_bills_chart_ranks_the_households_by_saving(browser, report):
 def test_a_households_facts_show_its_saving(browser, report):
     _, summary = report
     household = next(h for h in summary["households"] if h["name"] == "house-02")
-    browser.evaluate(
-        "(() => { const s = document.getElementById('household-select'); s.value = 'house-02';"
-        " s.dispatchEvent(new Event('change')); })()"
-    )
+    browser.pick_household("house-02")
     facts = browser.evaluate("document.getElementById('household-facts').textContent")
     nrg = round(household["saving"] / 1e8, 4)
     assert f"saving vs grid{'+' if nrg > 0 else ''}{nrg:,.4f} NRG" in facts
@@ -197,10 +194,7 @@ def test_the_trades_table_sorts_by_a_clicked_column(browser, report):
 def test_picking_a_household_shows_its_day(browser, report):
     _, summary = report
     household = next(h for h in summary["households"] if h["name"] == "house-01")
-    browser.evaluate(
-        "(async () => { const s = document.getElementById('household-select'); s.value = 'house-01';"
-        " s.dispatchEvent(new Event('change')); await new Promise(r => setTimeout(r, 50)); })()"
-    )
+    browser.pick_household("house-01")
     facts = browser.evaluate("document.getElementById('household-facts').textContent")
     assert "house-01" in facts and "meter offline" in facts
     sold = browser.evaluate(
