@@ -87,3 +87,18 @@ def test_the_comparison_page_draws_a_bar_per_run_for_the_kpis_and_bills(browser,
     browser.open(pages["compare"])
     assert browser.evaluate(f"{DRAWN}('{chart}')") > 0
     assert browser.evaluate(f"document.getElementById('{chart}').data.map(t => t.name)") == ["merit", "small"]
+
+
+#: The household facts whose value breaks onto more lines than its label needs (a value squeezed one word per
+#: line, as at 1,400 px before, 2026-12-08), each as "label: value's lines".
+SQUEEZED_FACTS = """(() => [...document.querySelectorAll('#household-facts dd')]
+  .map(dd => [dd.previousElementSibling.textContent, dd.getClientRects()[0].height
+    / parseFloat(getComputedStyle(dd).lineHeight), dd.textContent.split(/\\s+/).length])
+  .filter(([label, lines, words]) => lines > 1.5 && lines >= words - 0.5)
+  .map(([label, lines]) => label + ': ' + Math.round(lines)))()"""
+
+
+def test_at_1400_px_no_household_fact_is_squeezed_one_word_per_line(browser, pages):
+    browser.page.set_viewport_size({"width": 1400, "height": 900})
+    browser.open(pages["report"])
+    assert browser.evaluate(SQUEEZED_FACTS) == []
