@@ -9,11 +9,11 @@ project config, hence this hook on its loaded settings.)
 import importlib
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
+from p2p_energy.chain.anvil import free_port
 from p2p_energy.solidity.compiler import Compiler
 from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
 
@@ -25,13 +25,6 @@ EVM_TARGET = os.environ.get("P2P_EVM", "cancun")
 if EVM_TARGET not in ("london", "shanghai", "cancun"):
     raise SystemExit(f"P2P_EVM must be london, shanghai or cancun, got {EVM_TARGET!r}")
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # brownie starts its anvil on the development network's port, or attaches to whatever answers there already
 # (a `p2p-energy chain` on 8545, another test session): the tests would then share that chain and fail at
 # random. Each session takes a port nobody listens on; brownie's xdist runner adds the worker's number to it
@@ -41,7 +34,7 @@ _development = CONFIG.networks["development"]
 _development["cmd_settings"] = {
     **(_development.get("cmd_settings") or {}),
     "evm_version": EVM_TARGET,
-    "port": _free_port() - _worker,
+    "port": free_port() - _worker,
 }
 
 # brownie does not recompile when only the EVM target changes, so artifacts

@@ -325,7 +325,7 @@ def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
     sim_cmd.add_argument(
         "--png",
         action="store_true",
-        help="also draw the report's five PNG plots (for papers; report.html has the same charts, interactive)",
+        help="also draw the report's PNG plots (for papers; report.html has the same charts, interactive)",
     )
     sim_cmd.add_argument(
         "--resume",

@@ -4,7 +4,8 @@ A folder holds `summary.json` (totals plus every record, so `p2p-energy report`
 can show the run again without a chain), `report.html` (one self-contained page:
 summary, checks, interactive charts, the trades), CSV files for spreadsheets (trades,
 households, slots, and every transaction with its hash and block) and, on request (`simulate --png`),
-five PNG plots for papers (drawing them took 6.1 s of a 43 s city-day run, so they are not drawn by default).
+PNG plots for papers (drawing the five there were then took 6.1 s of a 43 s city-day run, so they are not
+drawn by default).
 Trade ids are written as strings in JSON and CSV: they exceed 2^53, which readers
 with only doubles (JavaScript, jq, spreadsheets) would round. The whole folder is
 written under a temporary name beside its place and renamed into place, so a report
@@ -124,7 +125,7 @@ class ReportFiles:
 def write_report(result: RunResult, out_dir: Path, png: bool = False) -> ReportFiles:
     """Write the report folder of `result`: built beside it, then renamed into place (replacing an older one).
 
-    The five PNG plots are drawn only if `png`; a new report without them replaces an older one with them whole.
+    The PNG plots are drawn only if `png`; a new report without them replaces an older one with them whole.
     """
     from p2p_energy.output.page import render_page
 
