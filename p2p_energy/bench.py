@@ -32,10 +32,11 @@ deploying the market are one-off costs reported next to it.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -387,10 +388,12 @@ def simulation_chain(evm: str, *, prune_history: int | None = None) -> ChainOpti
     )
 
 
-def simulate_once(
+@contextlib.contextmanager
+def simulated(
     toolchain: Toolchain, scenario: Scenario, evm: str, *, prune_history: int | None = None
-) -> tuple[RunResult, float, int | None]:
-    """Run `scenario` on a fresh anvil: the result, the seconds with deployment, anvil's peak RSS (bytes)."""
+) -> Iterator[tuple[RunResult, float, LocalChain]]:
+    """Run `scenario` on a fresh anvil and keep it up while the caller looks at it: the result, the seconds with
+    deployment, the chain."""
     with (
         tempfile.TemporaryDirectory(prefix="p2p-energy-bench-") as records,
         LocalChain(toolchain.anvil, simulation_chain(evm, prune_history=prune_history)) as chain,
@@ -398,6 +401,14 @@ def simulate_once(
         target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True)
         options = SimulateOptions(target, Path(records))
         result, total_s = _timed(lambda: simulate_scenario(toolchain, scenario, options, Progress(), lambda _: None))
+        yield result, total_s, chain
+
+
+def simulate_once(
+    toolchain: Toolchain, scenario: Scenario, evm: str, *, prune_history: int | None = None
+) -> tuple[RunResult, float, int | None]:
+    """Run `scenario` on a fresh anvil: the result, the seconds with deployment, anvil's peak RSS (bytes)."""
+    with simulated(toolchain, scenario, evm, prune_history=prune_history) as (result, total_s, chain):
         return result, total_s, peak_rss(chain.pid)
 
 

@@ -24,15 +24,11 @@ from typing import Any
 
 from web3 import Web3
 
-from p2p_energy.bench import CITY_SCENARIO, simulation_chain
+from p2p_energy.bench import CITY_SCENARIO, simulated, simulation_chain
 from p2p_energy.bench_scale import city_of
 from p2p_energy.chain.anvil import SIMULATION_PRUNE_HISTORY, LocalChain
 from p2p_energy.chain.rpc_batches import EVM_MAX_BODY_BYTES, cut_batches, request_bytes
 from p2p_energy.domain.scenario import Scenario
-from p2p_energy.records.run_records import RunResult
-from p2p_energy.run.context import Progress
-from p2p_energy.run.simulate import SimulateOptions, simulate_scenario
-from p2p_energy.run.target import TargetOptions
 from p2p_energy.solidity.compiler import DEFAULT_EVM_VERSION
 from p2p_energy.solidity.toolchain import Toolchain, find_toolchain
 
@@ -112,16 +108,9 @@ def replay(w3: Web3, blocks: Sequence[Block]) -> tuple[float, int]:
 
 def measure(toolchain: Toolchain, scenario: Scenario, evm: str = DEFAULT_EVM_VERSION) -> ReplayRow:
     """Run `scenario`, capture its blocks, replay them on a fresh anvil."""
-    options = simulation_chain(evm, prune_history=SIMULATION_PRUNE_HISTORY)
-    with LocalChain(toolchain.anvil, options) as chain:
-        target = TargetOptions(rpc_url=chain.url, evm_version=evm, simulation=True)
-        started = time.perf_counter()
-        result: RunResult = simulate_scenario(
-            toolchain, scenario, SimulateOptions(target, chain.workdir / "records"), Progress(), lambda _: None
-        )
-        process_s = time.perf_counter() - started
+    with simulated(toolchain, scenario, evm, prune_history=SIMULATION_PRUNE_HISTORY) as (result, process_s, chain):
         blocks = capture(chain.web3())
-    with LocalChain(toolchain.anvil, options) as fresh:
+    with LocalChain(toolchain.anvil, simulation_chain(evm, prune_history=SIMULATION_PRUNE_HISTORY)) as fresh:
         replay_s, failed = replay(fresh.web3(), blocks)
     return ReplayRow(
         households=len(scenario.households),
