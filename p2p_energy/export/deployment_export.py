@@ -22,6 +22,7 @@ from typing import Any
 
 from p2p_energy.chain.market import MARKET_CONTRACTS
 from p2p_energy.errors import UsageError
+from p2p_energy.files import write_whole
 from p2p_energy.run.deployment_record import DeploymentRecord, code_hash
 from p2p_energy.solidity.compiler import CompilationResult
 
@@ -97,5 +98,7 @@ def write_brownie_map(records: list[DeploymentRecord], compiled: CompilationResu
             by_name[name] = [address, *(a for a in by_name.get(name, []) if a != address)]
             written.append(path)
     folder.mkdir(parents=True, exist_ok=True)
-    map_path.write_text(json.dumps(chains, indent=2, sort_keys=True) + "\n")
+    # brownie reads the map it merged into whole or not at all: a map cut short would break `brownie console`.
+    text = (json.dumps(chains, indent=2, sort_keys=True) + "\n").encode()
+    write_whole(map_path, lambda handle: handle.write(text) == len(text))
     return [map_path, *written]
